@@ -1,0 +1,35 @@
+# mirago: host build, tests and benchmarks. Bare-metal targets need the
+# TamaGo toolchain (see README).
+GO ?= go
+PKGS := ./...
+
+.PHONY: all build test fmt-check vet race bench torture fuzz clean
+
+all: build
+
+build:
+	$(GO) build $(PKGS)
+
+## test: gofmt check, go vet, and the race-enabled host test suite.
+test: fmt-check vet race
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+vet:
+	$(GO) vet $(PKGS)
+
+race:
+	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## bench: side-by-side benchmarks (mirago vs gVisor netstack).
+bench:
+	$(GO) run ./bench/cmd/benchall
+
+## torture: long hostile-input, fuzz and soak runs.
+torture:
+	MIRAGO_TORTURE=1 $(GO) test -count=1 -timeout 60m -run Torture $(PKGS)
+
+clean:
+	rm -rf out

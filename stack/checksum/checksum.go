@@ -1,0 +1,99 @@
+// Package checksum computes the Internet checksum (RFC 1071) used by IPv4,
+// ICMP, UDP and TCP, with incremental update (RFC 1624).
+//
+// Sum folds bytes into a 32-bit one's-complement accumulator eight bytes at
+// a time; callers combine partial sums (pseudo-header, header, payload
+// slices) with Combine and finish with Fold.
+package checksum
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// Sum adds b to the running sum initial and returns the new running sum.
+// Sums of slices of even length can be chained in any order; a slice of odd
+// length must be the last one (or use SumAt with the running offset).
+func Sum(b []byte, initial uint32) uint32 {
+	var acc uint64 = uint64(initial)
+	var carry uint64
+	for len(b) >= 32 {
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[0:8]), 0)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[8:16]), carry)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[16:24]), carry)
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[24:32]), carry)
+		acc += carry
+		b = b[32:]
+	}
+	for len(b) >= 8 {
+		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
+		acc += carry
+		b = b[8:]
+	}
+	if len(b) >= 4 {
+		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), 0)
+		acc += carry
+		b = b[4:]
+	}
+	if len(b) >= 2 {
+		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), 0)
+		acc += carry
+		b = b[2:]
+	}
+	if len(b) == 1 {
+		acc, carry = bits.Add64(acc, uint64(b[0])<<8, 0)
+		acc += carry
+	}
+	// Fold 64 -> 32 bits.
+	acc = (acc >> 32) + (acc & 0xffffffff)
+	acc = (acc >> 32) + (acc & 0xffffffff)
+	return uint32(acc)
+}
+
+// SumAt is Sum for a slice that starts at byte offset off of the checksummed
+// data: when off is odd the slice's bytes fall in the low half of each
+// 16-bit word, which is handled by swapping the partial sum (RFC 1071 §2B).
+func SumAt(b []byte, off int, initial uint32) uint32 {
+	if off&1 == 0 {
+		return Sum(b, initial)
+	}
+	s := Fold(Sum(b, 0))
+	s = s<<8 | s>>8
+	return Combine(initial, uint32(s))
+}
+
+// Combine adds two running sums.
+func Combine(a, b uint32) uint32 {
+	s := uint64(a) + uint64(b)
+	return uint32(s>>32) + uint32(s)
+}
+
+// Fold reduces a running sum to 16 bits (not complemented).
+func Fold(s uint32) uint16 {
+	s = (s >> 16) + (s & 0xffff)
+	s = (s >> 16) + (s & 0xffff)
+	return uint16(s)
+}
+
+// Checksum returns the Internet checksum of b: the complement of the folded
+// sum, ready to store in a header.
+func Checksum(b []byte, initial uint32) uint16 { return ^Fold(Sum(b, initial)) }
+
+// Update adjusts checksum sum, stored in a header, for a 16-bit field that
+// changes from old to new (RFC 1624 eqn. 3: HC' = ~(~HC + ~m + m')).
+func Update(sum, old, new uint16) uint16 {
+	s := uint32(^sum) + uint32(^old) + uint32(new)
+	return ^Fold(s)
+}
+
+// Pseudo returns the running sum of the IPv4 pseudo-header (RFC 793 §3.1,
+// RFC 768): source, destination, zero, protocol, and the transport length.
+func Pseudo(src, dst [4]byte, proto uint8, length uint16) uint32 {
+	s := uint32(src[0])<<8 | uint32(src[1])
+	s += uint32(src[2])<<8 | uint32(src[3])
+	s += uint32(dst[0])<<8 | uint32(dst[1])
+	s += uint32(dst[2])<<8 | uint32(dst[3])
+	s += uint32(proto)
+	s += uint32(length)
+	return s
+}
