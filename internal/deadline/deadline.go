@@ -1,0 +1,76 @@
+// Package deadline implements net.Conn deadlines for the stack's blocking
+// APIs: a channel that is closed when the deadline passes, so a blocked
+// call can select on it next to its wake-up channel.
+package deadline
+
+import (
+	"os"
+	"sync"
+	"time"
+)
+
+// ErrTimeout is returned by a call whose deadline passed. It is
+// os.ErrDeadlineExceeded, whose Timeout method reports true, as net/http
+// and the net.Conn contract expect.
+var ErrTimeout = os.ErrDeadlineExceeded
+
+// Deadline is one direction's deadline. The zero value has no deadline.
+type Deadline struct {
+	mu    sync.Mutex
+	timer *time.Timer
+	ch    chan struct{} // closed when the deadline has passed
+}
+
+// Set arms the deadline for t; the zero time disarms it. A time in the
+// past expires it at once, waking any call blocked on Done.
+func (d *Deadline) Set(t time.Time) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.timer != nil && !d.timer.Stop() {
+		// The timer fired (or is firing): its channel is closed, so
+		// waiters from now on need a fresh one.
+		d.ch = nil
+	}
+	d.timer = nil
+	if d.ch != nil {
+		select {
+		case <-d.ch:
+			d.ch = nil
+		default:
+		}
+	}
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
+	if t.IsZero() {
+		return
+	}
+	dur := time.Until(t)
+	if dur <= 0 {
+		close(d.ch)
+		return
+	}
+	ch := d.ch
+	d.timer = time.AfterFunc(dur, func() { close(ch) })
+}
+
+// Done returns a channel that is closed once the deadline has passed. It
+// is never closed when no deadline is set.
+func (d *Deadline) Done() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ch == nil {
+		d.ch = make(chan struct{})
+	}
+	return d.ch
+}
+
+// Expired reports whether the deadline has passed.
+func (d *Deadline) Expired() bool {
+	select {
+	case <-d.Done():
+		return true
+	default:
+		return false
+	}
+}
