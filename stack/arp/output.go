@@ -1,0 +1,119 @@
+package arp
+
+import (
+	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+// Output implements ipv4.Link.Output: it sends the IPv4 packet b to
+// nextHop's MAC. Broadcast next hops go to ff:ff:ff:ff:ff:ff and multicast
+// ones to their mapped group address, without resolution. An unresolved
+// packet is copied into the pending queue (the caller keeps b) and Output
+// returns nil; a full per-address queue drops its oldest packet (RFC 1122
+// §2.3.2.2 keeps the latest), a full global queue returns ErrQueueFull.
+func (l *Layer) Output(nextHop ipv4.Addr, b *pkt.Buf) error {
+	if mac, ok := l.mapped(nextHop); ok {
+		return l.eth.Write(mac, ethernet.TypeIPv4, b)
+	}
+	i := l.cache.find(nextHop)
+	if i != none {
+		e := &l.cache.ents[i]
+		if e.state != stateIncomplete {
+			e.everUsed, e.recent = true, true
+			l.cache.touch(i)
+			return l.eth.Write(e.mac, ethernet.TypeIPv4, b)
+		}
+	}
+	if !l.pend.fits(b.Len()) {
+		l.stats.PendingDrops++
+		return ErrTooBig
+	}
+	if i == none {
+		var err error
+		if i, err = l.resolve(nextHop); err != nil {
+			l.stats.PendingDrops++
+			return err
+		}
+	}
+	return l.enqueue(i, b)
+}
+
+// mapped returns the MAC of an address that needs no resolution: the
+// limited or a configured subnet broadcast, or a multicast group mapped as
+// in RFC 1112 §6.4.
+func (l *Layer) mapped(a ipv4.Addr) (netif.MAC, bool) {
+	switch {
+	case a.IsBroadcast(), l.cfg.IsBroadcast != nil && l.cfg.IsBroadcast(a):
+		return netif.Broadcast, true
+	case a.IsMulticast():
+		return netif.MAC{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true
+	}
+	return netif.MAC{}, false
+}
+
+// resolve creates an incomplete entry for a and sends the first request;
+// the entry's timer sends the rest, one per RequestInterval.
+func (l *Layer) resolve(a ipv4.Addr) (int32, error) {
+	if a.IsUnspecified() {
+		return none, ErrAddr
+	}
+	if l.owns(a) >= 0 {
+		return none, ErrLocal
+	}
+	if l.cache.free == none {
+		v := l.cache.victim(false)
+		if v == none {
+			return none, ErrCacheFull
+		}
+		l.stats.Evictions++
+		l.drop(v, errEvicted)
+	}
+	i := l.cache.add(a)
+	if i == none {
+		return none, ErrCacheFull
+	}
+	e := &l.cache.ents[i]
+	e.retries, e.everUsed = 1, true
+	l.q.After(&e.t, l.cfg.RequestInterval)
+	l.sendRequest(netif.Broadcast, a)
+	return i, nil
+}
+
+// enqueue appends a copy of b to entry i's pending queue.
+func (l *Layer) enqueue(i int32, b *pkt.Buf) error {
+	e := &l.cache.ents[i]
+	if e.pendN >= l.cfg.PendingPerAddr {
+		s := e.pendHead
+		e.pendHead = l.pend.slots[s].next
+		e.pendN--
+		l.pend.put(s)
+		l.stats.PendingDrops++
+	}
+	s := l.pend.get(b)
+	if s == none {
+		l.stats.PendingDrops++
+		return ErrQueueFull
+	}
+	if e.pendN == 0 {
+		e.pendHead = s
+	} else {
+		l.pend.slots[e.pendTail].next = s
+	}
+	e.pendTail = s
+	e.pendN++
+	return nil
+}
+
+// flush sends entry i's pending packets, oldest first.
+func (l *Layer) flush(i int32) {
+	e := &l.cache.ents[i]
+	for s := e.pendHead; s != none; {
+		next := l.pend.slots[s].next
+		_ = l.eth.Write(e.mac, ethernet.TypeIPv4, l.pend.slots[s].buf) // counted by ethernet
+		l.pend.put(s)
+		s = next
+	}
+	e.pendHead, e.pendTail, e.pendN = none, none, 0
+}

@@ -1,0 +1,75 @@
+package ethernet
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/mirago/mirago/stack/netif"
+)
+
+var (
+	macGuest = netif.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
+	macHost  = netif.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
+)
+
+// arpRequest is QEMU's slirp (10.0.2.2, 52:55:0a:00:02:02) asking who has
+// 10.0.2.15, as captured on the wire (42 bytes, unpadded).
+var arpRequest = []byte{
+	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // dst: broadcast
+	0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, // src
+	0x08, 0x06, // ARP
+	0x00, 0x01, 0x08, 0x00, 0x06, 0x04, 0x00, 0x01,
+	0x52, 0x55, 0x0a, 0x00, 0x02, 0x02, 10, 0, 2, 2,
+	0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 10, 0, 2, 15,
+}
+
+func TestParseFrameGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      []byte
+		err     error
+		dst     netif.MAC
+		src     netif.MAC
+		etype   uint16
+		payload int
+		tagged  bool
+	}{
+		{"arp request", arpRequest, nil, netif.Broadcast, macHost, TypeARP, 28, false},
+		{"header only", arpRequest[:14], nil, netif.Broadcast, macHost, TypeARP, 0, false},
+		{"runt 13", arpRequest[:13], ErrRunt, netif.MAC{}, netif.MAC{}, 0, 0, false},
+		{"empty", nil, ErrRunt, netif.MAC{}, netif.MAC{}, 0, 0, false},
+		{"vlan", append(append(append([]byte{}, macGuest[:]...), macHost[:]...), 0x81, 0x00, 0x00, 0x05, 0x08, 0x00),
+			nil, macGuest, macHost, TypeVLAN, 4, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f, err := ParseFrame(tc.in)
+			if !errors.Is(err, tc.err) {
+				t.Fatalf("err = %v, want %v", err, tc.err)
+			}
+			if err != nil {
+				return
+			}
+			if f.Dst() != tc.dst || f.Src() != tc.src || f.Type() != tc.etype {
+				t.Errorf("got dst %v src %v type %#04x, want %v %v %#04x", f.Dst(), f.Src(), f.Type(), tc.dst, tc.src, tc.etype)
+			}
+			if len(f.Payload()) != tc.payload || f.IsTagged() != tc.tagged {
+				t.Errorf("payload %d tagged %v, want %d %v", len(f.Payload()), f.IsTagged(), tc.payload, tc.tagged)
+			}
+		})
+	}
+}
+
+func TestEncodeHeaderGolden(t *testing.T) {
+	b := make([]byte, HeaderLen)
+	EncodeHeader(b, netif.Broadcast, macHost, TypeARP)
+	if !bytes.Equal(b, arpRequest[:HeaderLen]) {
+		t.Fatalf("header % x, want % x", b, arpRequest[:HeaderLen])
+	}
+	short := []byte{1, 2, 3}
+	EncodeHeader(short, netif.Broadcast, macHost, TypeARP)
+	if !bytes.Equal(short, []byte{1, 2, 3}) {
+		t.Fatalf("short slice modified: % x", short)
+	}
+}

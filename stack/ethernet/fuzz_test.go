@@ -1,0 +1,34 @@
+package ethernet
+
+import (
+	"testing"
+
+	"github.com/mirago/mirago/stack/netif"
+)
+
+// FuzzParseFrame checks that parsing and dispatch never panic and that the
+// counters add up.
+func FuzzParseFrame(f *testing.F) {
+	f.Add(arpRequest)
+	f.Add(arpRequest[:13])
+	f.Fuzz(func(t *testing.T, b []byte) {
+		fr, err := ParseFrame(b)
+		if err == nil {
+			if len(b) < HeaderLen || len(fr.Payload()) != len(b)-HeaderLen {
+				t.Fatalf("accepted %d bytes, payload %d", len(b), len(fr.Payload()))
+			}
+			_, _, _ = fr.Dst(), fr.Src(), fr.Type()
+		} else if len(b) >= HeaderLen {
+			t.Fatalf("rejected %d bytes: %v", len(b), err)
+		}
+		l := New(&fakeDev{mac: macGuest})
+		l.SetAcceptMulticast(len(b)%2 == 0)
+		l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {})
+		l.Register(TypeIPv4, func(src, dst netif.MAC, p []byte) {})
+		l.Input(b)
+		s := l.Stats()
+		if s.RxFrames != 1 || s.RxDelivered+s.RxRunt+s.RxNotForUs+s.RxBadSource+s.RxUnknownType+s.RxVLAN != 1 {
+			t.Fatalf("counters do not add up: %+v", s)
+		}
+	})
+}

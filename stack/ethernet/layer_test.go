@@ -1,0 +1,145 @@
+package ethernet
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+type got struct {
+	n        int
+	src, dst netif.MAC
+	payload  []byte
+}
+
+func newTestLayer() (*Layer, *fakeDev, *got) {
+	d := &fakeDev{mac: macGuest, headroom: 12, record: true}
+	l := New(d)
+	g := &got{}
+	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {
+		g.n++
+		g.src, g.dst, g.payload = src, dst, append([]byte(nil), p...)
+	})
+	return l, d, g
+}
+
+func frame(dst, src netif.MAC, etype uint16, payload ...byte) []byte {
+	b := make([]byte, HeaderLen+len(payload))
+	EncodeHeader(b, dst, src, etype)
+	copy(b[HeaderLen:], payload)
+	return b
+}
+
+func TestInputDispatchAndDrops(t *testing.T) {
+	mcast := netif.MAC{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}
+	tests := []struct {
+		name      string
+		in        []byte
+		multicast bool
+		delivered bool
+		want      Stats
+	}{
+		{"broadcast arp", arpRequest, false, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"unicast to us", frame(macGuest, macHost, TypeARP, 1, 2), false, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"unicast to other", frame(macHost, macGuest, TypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
+		{"multicast off", frame(mcast, macHost, TypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
+		{"multicast on", frame(mcast, macHost, TypeARP), true, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"runt", arpRequest[:10], false, false, Stats{RxFrames: 1, RxRunt: 1}},
+		{"unknown type", frame(macGuest, macHost, TypeIPv6), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
+		{"802.3 length", frame(macGuest, macHost, 0x0040), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
+		{"vlan", frame(macGuest, macHost, TypeVLAN, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
+		{"qinq", frame(macGuest, macHost, TypeQinQ, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
+		{"multicast source", frame(macGuest, mcast, TypeARP), false, false, Stats{RxFrames: 1, RxBadSource: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			l, _, g := newTestLayer()
+			l.SetAcceptMulticast(tc.multicast)
+			l.Input(tc.in)
+			if (g.n == 1) != tc.delivered {
+				t.Fatalf("delivered %d times, want %v", g.n, tc.delivered)
+			}
+			if s := l.Stats(); s != tc.want {
+				t.Fatalf("stats %+v, want %+v", s, tc.want)
+			}
+			if tc.delivered {
+				f, _ := ParseFrame(tc.in)
+				if g.src != f.Src() || g.dst != f.Dst() || !bytes.Equal(g.payload, f.Payload()) {
+					t.Fatalf("handler got src %v dst %v payload % x", g.src, g.dst, g.payload)
+				}
+			}
+		})
+	}
+}
+
+func TestRegisterReplaceAndRemove(t *testing.T) {
+	l, _, g := newTestLayer()
+	n2 := 0
+	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) { n2++ })
+	l.Input(arpRequest)
+	if g.n != 0 || n2 != 1 {
+		t.Fatalf("replaced handler: old %d new %d", g.n, n2)
+	}
+	l.Register(TypeARP, nil)
+	l.Input(arpRequest)
+	if n2 != 1 || l.Stats().RxUnknownType != 1 {
+		t.Fatalf("after unregister: calls %d stats %+v", n2, l.Stats())
+	}
+}
+
+func TestWriteGolden(t *testing.T) {
+	l, d, _ := newTestLayer()
+	if l.Headroom() != 12+HeaderLen || l.MTU() != 1500 || l.MAC() != macGuest {
+		t.Fatalf("headroom %d mtu %d mac %v", l.Headroom(), l.MTU(), l.MAC())
+	}
+	b := pkt.New(100, l.Headroom())
+	copy(b.Append(28), arpRequest[HeaderLen:])
+	if err := l.Write(netif.Broadcast, TypeARP, b); err != nil {
+		t.Fatal(err)
+	}
+	want := bytes.Clone(arpRequest)
+	copy(want[6:12], macGuest[:])
+	if len(d.sent) != 1 || !bytes.Equal(d.sent[0], want) {
+		t.Fatalf("sent % x\nwant % x", d.sent, want)
+	}
+	if b.Headroom() != 12 {
+		t.Fatalf("driver headroom left %d, want 12", b.Headroom())
+	}
+	if s := l.Stats(); s.TxFrames != 1 || s.TxErrors != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestWriteErrors(t *testing.T) {
+	l, d, _ := newTestLayer()
+	if err := l.Write(macHost, TypeIPv4, pkt.New(10, 4)); !errors.Is(err, pkt.ErrNoHeadroom) {
+		t.Fatalf("short headroom: err %v", err)
+	}
+	d.err = netif.ErrBusy
+	if err := l.Write(macHost, TypeIPv4, pkt.New(100, l.Headroom())); !errors.Is(err, netif.ErrBusy) {
+		t.Fatalf("busy: err %v", err)
+	}
+	if s := l.Stats(); s.TxErrors != 2 || s.TxFrames != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+}
+
+func TestNoAllocs(t *testing.T) {
+	d := &fakeDev{mac: macGuest}
+	l := New(d)
+	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {})
+	b := pkt.New(200, l.Headroom())
+	if n := testing.AllocsPerRun(100, func() { l.Input(arpRequest) }); n != 0 {
+		t.Errorf("Input allocates %v times", n)
+	}
+	if n := testing.AllocsPerRun(100, func() {
+		b.Reset(l.Headroom())
+		b.Append(60)
+		_ = l.Write(macHost, TypeIPv4, b)
+	}); n != 0 {
+		t.Errorf("Write allocates %v times", n)
+	}
+}
