@@ -1,0 +1,158 @@
+// Package icmp is the stack's ICMP layer (RFC 792, RFC 1122 §3.2.2): it
+// answers echo requests, hands received errors to the transport that sent
+// the quoted datagram (through ipv4.Layer.DeliverError), and sends
+// rate-limited destination unreachable and time exceeded errors.
+//
+// Like every layer it runs with the stack lock held and takes no lock.
+//
+// Not supported: sending echo requests (Ping), reflecting record-route or
+// timestamp options in echo replies (RFC 1122 §3.2.2.6 SHOULD), acting on
+// redirects (counted and ignored), timestamp and address-mask messages.
+package icmp
+
+import (
+	"time"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/timer"
+)
+
+// MaxQuote is the most payload an error quotes after the IP header: an
+// error then fits in 576 bytes (RFC 1812 §4.3.2.3: 576 - 20 - 8 = 548
+// bytes of quoted datagram, IP header included; we count the payload
+// after a 20-byte header, so a quote with options may exceed 576 a bit).
+const MaxQuote = 528
+
+// Config holds the layer's settings; zero values pick the defaults.
+type Config struct {
+	// Rate is how many errors may be sent per second; 0 means 10.
+	Rate int
+	// Burst is the token bucket size; 0 means 10.
+	Burst int
+	// Quote is how many payload bytes after the offending IP header an
+	// error quotes; 0 means 8 (RFC 792's minimum). At most MaxQuote.
+	Quote int
+	// OnEchoReply, if set, is called for every echo reply received (for a
+	// future Ping); data is valid only during the call.
+	OnEchoReply func(from ipv4.Addr, id, seq uint16, data []byte)
+}
+
+// Layer is the ICMP layer of one stack.
+type Layer struct {
+	ip    *ipv4.Layer
+	q     *timer.Queue
+	cfg   Config
+	buf   *pkt.Buf // reply and error buffer; Write does not keep it
+	ce    ipv4.ControlError
+	stats Stats
+
+	tokens int
+	last   time.Time // time of the last refill
+}
+
+// New returns a layer that registers protocol 1 with ip and becomes ip's
+// ICMP error sender.
+func New(ip *ipv4.Layer, q *timer.Queue, cfg Config) *Layer {
+	if cfg.Rate <= 0 {
+		cfg.Rate = 10
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = 10
+	}
+	if cfg.Quote <= 0 {
+		cfg.Quote = 8
+	}
+	cfg.Quote = min(cfg.Quote, MaxQuote)
+	l := &Layer{ip: ip, q: q, cfg: cfg, tokens: cfg.Burst, last: q.Now()}
+	l.buf = pkt.New(ip.Headroom()+HeaderLen+ipv4.MaxHeaderLen+MaxQuote, 0)
+	ip.Register(ipv4.ProtoICMP, l)
+	ip.SetICMP(l)
+	return l
+}
+
+// Stats returns a snapshot of the counters.
+func (l *Layer) Stats() Stats { return l.stats }
+
+// Deliver implements ipv4.Transport.Deliver.
+func (l *Layer) Deliver(p *ipv4.Packet) {
+	l.stats.Received++
+	m, err := ParseMessage(p.Payload)
+	if err != nil {
+		l.stats.DropShort++
+		return
+	}
+	if !m.ValidChecksum() {
+		l.stats.DropChecksum++
+		return
+	}
+	switch t := m.Type(); t {
+	case TypeEchoRequest:
+		l.stats.EchoRequestsIn++
+		l.echo(p, m)
+	case TypeEchoReply:
+		l.stats.EchoRepliesIn++
+		if l.cfg.OnEchoReply != nil {
+			l.cfg.OnEchoReply(p.Src, m.ID(), m.Seq(), m.Body())
+		}
+	case TypeDestUnreachable, TypeTimeExceeded, TypeParamProblem, TypeSourceQuench:
+		l.stats.ErrorsIn[t]++
+		l.controlError(p, m)
+	case TypeRedirect:
+		// RFC 1122 §3.2.2.2 wants the route cache updated; we have one
+		// gateway and no cache, so redirects are ignored.
+		l.stats.ErrorsIn[t]++
+	default:
+		// RFC 1122 §3.2.2: silently discard unknown types.
+		l.stats.DropUnknownType++
+	}
+}
+
+// Error implements ipv4.Transport.Error. We never keep state about ICMP
+// messages we sent, so errors about them are ignored.
+func (l *Layer) Error(e *ipv4.ControlError) {}
+
+// echo answers an echo request with the same identifier, sequence and
+// data (RFC 792). The data is attached by reference: Write copies or sends
+// it before returning. Requests to a broadcast address get no reply (RFC
+// 1122 §3.2.2.6 allows either; silence defeats Smurf amplification).
+func (l *Layer) echo(p *ipv4.Packet, m Message) {
+	if p.Broadcast || p.Dst.IsMulticast() {
+		l.stats.DropBroadcastEcho++
+		return
+	}
+	b := l.buf
+	b.Reset(l.ip.Headroom())
+	h := b.Append(HeaderLen)
+	EncodeHeader(h, TypeEchoReply, 0, m.Rest())
+	body := m.Body()
+	SetChecksum(h, checksum.Sum(body, 0))
+	b.Attach(body)
+	src := p.Dst
+	if !l.ip.IsLocal(src) {
+		src = ipv4.Unspecified // accepted via AcceptAnyDst: let ip choose
+	}
+	if err := l.ip.Write(src, p.Src, ipv4.ProtoICMP, b, ipv4.WriteOptions{TOS: p.TOS}); err != nil {
+		l.stats.SendErrors++
+		return
+	}
+	l.stats.EchoRepliesOut++
+}
+
+// controlError parses the datagram quoted in an error and hands it to ip.
+// At least a whole IP header must be quoted (RFC 792 quotes it plus 8
+// bytes; the 8 may be missing, which the transport checks).
+func (l *Layer) controlError(p *ipv4.Packet, m Message) {
+	q, err := ipv4.ParseQuoted(m.Body())
+	if err != nil {
+		l.stats.DropBadQuote++
+		return
+	}
+	l.ce = ipv4.ControlError{Type: m.Type(), Code: m.Code(), From: p.Src, Quoted: q}
+	if m.Type() == TypeDestUnreachable && m.Code() == CodeFragNeeded {
+		l.ce.MTU = m.MTU()
+	}
+	l.ip.DeliverError(&l.ce)
+	l.ce = ipv4.ControlError{}
+}

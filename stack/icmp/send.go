@@ -1,0 +1,95 @@
+package icmp
+
+import (
+	"time"
+
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// SendUnreachable implements ipv4.ICMPSender: a destination unreachable
+// with code about offending, the datagram as received.
+func (l *Layer) SendUnreachable(code uint8, offending ipv4.Header) {
+	l.sendError(TypeDestUnreachable, code, 0, offending)
+}
+
+// SendTimeExceeded implements ipv4.ICMPSender: a time exceeded with code
+// (1: reassembly timeout) about offending, the first fragment's header and
+// data.
+func (l *Layer) SendTimeExceeded(code uint8, offending ipv4.Header) {
+	l.sendError(TypeTimeExceeded, code, 0, offending)
+}
+
+// sendError sends an error quoting offending's header and cfg.Quote bytes
+// of its payload, unless RFC 1122 §3.2.2 forbids it or the rate limit is
+// exhausted.
+func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
+	h, err := ipv4.ParseQuoted(offending)
+	if err != nil || !l.mayReport(h) {
+		l.stats.Suppressed++
+		return
+	}
+	if !l.allow(l.q.Now()) {
+		l.stats.RateLimited++
+		return
+	}
+	quote := h[:min(len(h), h.HeaderLen()+l.cfg.Quote)]
+	b := l.buf
+	b.Reset(l.ip.Headroom())
+	m := b.Append(HeaderLen + len(quote))
+	if m == nil || Encode(m, typ, code, rest, quote) == 0 {
+		l.stats.SendErrors++
+		return
+	}
+	src := h.Dst()
+	if !l.ip.IsLocal(src) {
+		src = ipv4.Unspecified
+	}
+	if err := l.ip.Write(src, h.Src(), ipv4.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
+		l.stats.SendErrors++
+		return
+	}
+	l.stats.ErrorsOut[typ]++
+}
+
+// mayReport applies RFC 1122 §3.2.2: no error about an ICMP error, a
+// datagram to a broadcast or multicast address, a datagram whose source
+// is not a unique host, or a fragment other than the first.
+func (l *Layer) mayReport(h ipv4.Header) bool {
+	if h.FragOffset() != 0 {
+		return false
+	}
+	if d := h.Dst(); l.ip.IsBroadcast(d) || d.IsMulticast() {
+		return false
+	}
+	s := h.Src()
+	if s.IsUnspecified() || s.IsMulticast() || s.IsLoopback() || l.ip.IsBroadcast(s) {
+		return false
+	}
+	if h.Protocol() == ipv4.ProtoICMP {
+		p := h.Payload()
+		if len(p) == 0 || IsError(p[0]) {
+			return false
+		}
+	}
+	return true
+}
+
+// allow takes a token from the bucket (Rate per second, Burst deep),
+// refilled from the queue's clock (RFC 1812 §4.3.2.8 style limiting).
+func (l *Layer) allow(now time.Time) bool {
+	if l.tokens < l.cfg.Burst {
+		per := time.Second / time.Duration(l.cfg.Rate)
+		if el := now.Sub(l.last); el >= per {
+			n := int(el / per)
+			l.tokens = min(l.cfg.Burst, l.tokens+n)
+			l.last = l.last.Add(time.Duration(n) * per)
+		}
+	} else {
+		l.last = now
+	}
+	if l.tokens == 0 {
+		return false
+	}
+	l.tokens--
+	return true
+}

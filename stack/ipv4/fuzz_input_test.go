@@ -1,0 +1,98 @@
+package ipv4_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/timer"
+)
+
+// checkLink checks every datagram the stack sends.
+type checkLink struct {
+	t    *testing.T
+	sent int
+}
+
+func (c *checkLink) Output(next ipv4.Addr, b *pkt.Buf) error {
+	c.sent++
+	d := make([]byte, b.Len())
+	b.CopyTo(d)
+	h, err := ipv4.ParseHeader(d)
+	if err != nil || len(h) != len(d) || !h.ValidChecksum() || len(d) > c.MTU() {
+		c.t.Fatalf("sent a bad datagram (%v): %x", err, d)
+	}
+	if h.Protocol() == ipv4.ProtoICMP {
+		m, err := icmp.ParseMessage(h.Payload())
+		if err != nil || !m.ValidChecksum() {
+			c.t.Fatalf("sent bad ICMP: %x", d)
+		}
+		if icmp.IsError(m.Type()) && (h.Dst().IsBroadcast() || h.Dst().IsMulticast() || h.Dst().IsUnspecified()) {
+			c.t.Fatalf("ICMP error to %v", h.Dst())
+		}
+	}
+	return nil
+}
+func (c *checkLink) Headroom() int { return 14 }
+func (c *checkLink) MTU() int      { return 1500 }
+
+type sink struct{}
+
+func (sink) Deliver(p *ipv4.Packet) {
+	if len(p.Payload) > 65535-20 || len(p.Header) < 20 {
+		panic("bad packet")
+	}
+}
+func (sink) Error(e *ipv4.ControlError) { _ = e.QuotedTransport }
+
+// FuzzIPv4Input feeds a sequence of datagrams through ipv4 and icmp. The
+// input is records of a 2-byte big-endian length then that many bytes; a
+// length with the top bit set also advances the clock by 10s afterwards.
+func FuzzIPv4Input(f *testing.F) {
+	f.Fuzz(runOne)
+}
+
+func runOne(t *testing.T, in []byte) {
+	{
+		clk := clock.NewVirtual(time.Unix(0, 0))
+		q := timer.New(clk, &sync.Mutex{})
+		link := &checkLink{t: t}
+		cfg := ipv4.Config{Rand: bytes.NewReader([]byte{1, 2}), ReasmMemory: 16 << 10, ReasmDatagrams: 4}
+		ip := ipv4.New(link, q, cfg)
+		ip.SetAddr(ipv4.Prefix{Addr: ipv4.MustParse("10.0.2.15"), Bits: 24})
+		ip.SetGateway(ipv4.MustParse("10.0.2.2"))
+		ip.Register(ipv4.ProtoUDP, sink{})
+		ip.Register(ipv4.ProtoTCP, sink{})
+		icmp.New(ip, q, icmp.Config{Quote: 64})
+		src, dst := netif.MAC{2, 0, 0, 0, 0, 1}, netif.MAC{2, 0, 0, 0, 0, 2}
+		for len(in) >= 2 {
+			n := int(binary.BigEndian.Uint16(in))
+			adv := n&0x8000 != 0
+			n &= 0x7fff
+			in = in[2:]
+			if n > len(in) {
+				n = len(in)
+			}
+			ip.Input(src, dst, in[:n])
+			in = in[n:]
+			if adv {
+				clk.Advance(10 * time.Second)
+			}
+			s := ip.Stats()
+			if s.ReasmMemory > uint64(cfg.ReasmMemory) || s.ReasmPending > uint64(cfg.ReasmDatagrams) {
+				t.Fatalf("reassembly over its caps: %+v", s)
+			}
+		}
+		clk.Advance(time.Minute)
+		if s := ip.Stats(); s.ReasmPending != 0 || s.ReasmMemory != 0 {
+			t.Fatalf("reassembly not empty after timeout: %+v", s)
+		}
+	}
+}

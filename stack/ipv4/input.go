@@ -1,0 +1,118 @@
+package ipv4
+
+import "github.com/mirago/mirago/stack/netif"
+
+// Input handles one received datagram; it has the ethernet handler
+// signature and is registered for EtherType 0x0800. packet is valid only
+// during the call.
+func (l *Layer) Input(src, dst netif.MAC, packet []byte) {
+	l.stats.Received++
+	h, err := ParseHeader(packet)
+	if err != nil {
+		l.countParseError(err)
+		return
+	}
+	if !h.ValidChecksum() {
+		l.stats.DropChecksum++
+		return
+	}
+	if h.HeaderLen() > HeaderLen {
+		sr, err := checkOptions(h.Options())
+		if err != nil {
+			l.stats.DropOptions++
+			return
+		}
+		// RFC 1122 §3.2.1.8 lets a host process source-routed datagrams
+		// without following the route; we drop them (they can be used to
+		// spoof trust in the route's reverse) and count.
+		if sr {
+			l.stats.DropSourceRoute++
+			return
+		}
+	}
+	if !l.validSource(h.Src()) {
+		l.stats.DropSource++
+		return
+	}
+	bcast, ok := l.acceptDst(h.Dst(), h.Protocol())
+	if !ok {
+		l.stats.DropNotForUs++
+		return
+	}
+	if h.IsFragment() {
+		h = l.reasm.add(h)
+		if h == nil {
+			return
+		}
+	}
+	l.deliver(h, bcast || dst.IsMulticast())
+}
+
+func (l *Layer) countParseError(err error) {
+	switch err {
+	case ErrShort:
+		l.stats.DropShort++
+	case ErrVersion:
+		l.stats.DropVersion++
+	case ErrIHL:
+		l.stats.DropIHL++
+	default:
+		l.stats.DropLength++
+	}
+}
+
+// validSource applies RFC 1122 §3.2.1.3: a source must be a unique host
+// address, and not ours (a "land" attack).
+func (l *Layer) validSource(a Addr) bool {
+	switch {
+	case a.IsUnspecified():
+		return l.cfg.AcceptUnspecifiedSource
+	case a.IsBroadcast(), a.IsMulticast(), a.IsLoopback():
+		return false
+	case l.IsLocal(a):
+		return false
+	case l.hasSubnetBroadcast() && a == l.addr.SubnetBroadcast():
+		return false
+	}
+	return true
+}
+
+// acceptDst decides whether a datagram to a is for us (RFC 1122
+// §3.2.1.3); we join no multicast groups.
+func (l *Layer) acceptDst(a Addr, proto uint8) (bcast, ok bool) {
+	switch {
+	case l.IsLocal(a):
+		return false, true
+	case l.IsBroadcast(a):
+		return true, true
+	case a.IsMulticast():
+		return false, false
+	case l.cfg.AcceptAnyDst:
+		return false, true
+	case l.addr.Addr.IsUnspecified() && proto == ProtoUDP:
+		return false, true
+	}
+	return false, false
+}
+
+// deliver hands a complete datagram to its transport. bcast also covers a
+// link-layer broadcast or multicast, after which no ICMP error is sent
+// (RFC 1122 §3.2.2).
+func (l *Layer) deliver(h Header, bcast bool) {
+	t := l.proto[h.Protocol()]
+	if t == nil {
+		l.stats.DropProtocol++
+		if l.icmp != nil && !bcast {
+			l.icmp.SendUnreachable(CodeProtoUnreachable, h)
+		}
+		return
+	}
+	p := &l.pkt
+	*p = Packet{
+		Src: h.Src(), Dst: h.Dst(), Header: h, Payload: h.Payload(),
+		Broadcast: bcast, TTL: h.TTL(), TOS: h.TOS(),
+	}
+	l.stats.Delivered++
+	t.Deliver(p)
+	*p = Packet{} // drop references to the caller's buffer
+}

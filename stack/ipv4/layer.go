@@ -1,0 +1,206 @@
+// Package ipv4 is the stack's IPv4 layer (RFC 791, RFC 1122 §3.2.1): a
+// checked header view and encoder, input validation and demultiplexing to
+// transports, output with routing (on-link or one default gateway) and
+// fragmentation, and reassembly with bounded memory. It is a host, not a
+// router: datagrams not addressed to us are dropped, never forwarded.
+//
+// Every method runs with the stack lock held (docs/INTERNALS.md); the layer
+// takes no lock of its own.
+//
+// Not supported: forwarding, multicast group membership (multicast
+// destinations are dropped), sending IP options, following source routes
+// (such datagrams are dropped), more than one address or route.
+package ipv4
+
+import (
+	"errors"
+	"io"
+	"time"
+
+	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/timer"
+)
+
+// Output errors.
+var (
+	ErrNoRoute        = errors.New("ipv4: no route to host")
+	ErrNoAddress      = errors.New("ipv4: no source address configured")
+	ErrMessageTooLong = errors.New("ipv4: message too long") // EMSGSIZE
+)
+
+// Link is the layer below: it delivers a datagram to an on-link next hop.
+// The ARP layer implements it.
+type Link interface {
+	Output(nextHop Addr, b *pkt.Buf) error
+	Headroom() int
+	MTU() int
+}
+
+// Transport is a protocol above IPv4 (ICMP, UDP, TCP).
+type Transport interface {
+	// Deliver hands up one datagram; p and its slices are valid only
+	// during the call.
+	Deliver(p *Packet)
+	// Error reports an ICMP error quoting a datagram of this protocol.
+	Error(e *ControlError)
+}
+
+// ICMPSender sends ICMP errors about received datagrams; the icmp layer
+// implements it. offending is the whole datagram as received (for a
+// reassembly timeout: the first fragment). It applies the RFC 1122
+// §3.2.2 rules and the rate limit itself.
+type ICMPSender interface {
+	SendUnreachable(code uint8, offending Header)
+	SendTimeExceeded(code uint8, offending Header)
+}
+
+// ICMP codes the IP layer asks for.
+const (
+	CodeProtoUnreachable = 2 // destination unreachable, RFC 792
+	CodeReasmTimeout     = 1 // time exceeded: fragment reassembly time exceeded
+)
+
+// Packet is one datagram handed to a Transport. The layer reuses a single
+// Packet; nothing in it may be kept after Deliver returns.
+type Packet struct {
+	Src, Dst  Addr
+	Header    Header // whole datagram (reassembled if it was fragmented)
+	Payload   []byte // transport header and data
+	Broadcast bool   // to a broadcast address, or in a link-layer broadcast/multicast frame
+	TTL       uint8
+	TOS       uint8
+}
+
+// WriteOptions are per-datagram output settings.
+type WriteOptions struct {
+	TTL          uint8 // 0 means DefaultTTL (or Config.TTL)
+	TOS          uint8
+	DontFragment bool
+}
+
+// Config holds the layer's settings; zero values pick the defaults.
+type Config struct {
+	// Rand seeds the IP ID counter; nil leaves it at 0 (tests only).
+	Rand io.Reader
+	// TTL is the default time-to-live; 0 means 64.
+	TTL uint8
+	// AcceptUnspecifiedSource accepts datagrams from 0.0.0.0 (a DHCP
+	// server hearing clients, RFC 2131 §4.1).
+	AcceptUnspecifiedSource bool
+	// AcceptAnyDst accepts datagrams to any unicast destination. While no
+	// address is configured, UDP to any destination is accepted anyway
+	// (DHCP client, RFC 1122 §3.3.6 / RFC 2131 §4.1).
+	AcceptAnyDst bool
+	// ReasmTimeout is how long a partial datagram is kept; 0 means 30s.
+	// RFC 1122 §3.3.2 suggests 60-120s; 30s (as Linux) bounds memory held
+	// by attackers sooner and is ample on a LAN.
+	ReasmTimeout time.Duration
+	// ReasmMemory caps the bytes held by partial datagrams; 0 means 256 KiB.
+	ReasmMemory int
+	// ReasmDatagrams caps concurrent partial datagrams; 0 means 64.
+	ReasmDatagrams int
+}
+
+// Layer is the IPv4 layer of one interface.
+type Layer struct {
+	link  Link
+	q     *timer.Queue
+	cfg   Config
+	addr  Prefix
+	gw    Addr
+	icmp  ICMPSender
+	id    uint16
+	proto [256]Transport
+	pkt   Packet
+	stats Stats
+	reasm reassembler
+
+	fragPool *pkt.Pool // fragmentation output buffers, made on first use
+}
+
+// New returns a layer sending through link. Its reassembly timers run on q.
+func New(link Link, q *timer.Queue, cfg Config) *Layer {
+	if cfg.TTL == 0 {
+		cfg.TTL = DefaultTTL
+	}
+	if cfg.ReasmTimeout <= 0 {
+		cfg.ReasmTimeout = 30 * time.Second
+	}
+	if cfg.ReasmMemory <= 0 {
+		cfg.ReasmMemory = 256 << 10
+	}
+	if cfg.ReasmDatagrams <= 0 {
+		cfg.ReasmDatagrams = 64
+	}
+	l := &Layer{link: link, q: q, cfg: cfg}
+	if cfg.Rand != nil {
+		var b [2]byte
+		if _, err := io.ReadFull(cfg.Rand, b[:]); err == nil {
+			l.id = uint16(b[0])<<8 | uint16(b[1])
+		}
+	}
+	l.reasm.init(l)
+	return l
+}
+
+// Register sets the transport for proto, replacing any previous one; nil
+// unregisters.
+func (l *Layer) Register(proto uint8, t Transport) { l.proto[proto] = t }
+
+// SetICMP sets the hook that sends ICMP errors.
+func (l *Layer) SetICMP(s ICMPSender) { l.icmp = s }
+
+// SetAddr sets our address and on-link prefix.
+func (l *Layer) SetAddr(p Prefix) { l.addr = p }
+
+// Addr returns our address and prefix (zero when unconfigured).
+func (l *Layer) Addr() Prefix { return l.addr }
+
+// SetGateway sets the default gateway (zero: none).
+func (l *Layer) SetGateway(a Addr) { l.gw = a }
+
+// Gateway returns the default gateway.
+func (l *Layer) Gateway() Addr { return l.gw }
+
+// Headroom is the headroom a transport reserves: the link's plus 20.
+func (l *Layer) Headroom() int { return l.link.Headroom() + HeaderLen }
+
+// MTU is the link MTU: the largest datagram, header included, sent
+// without fragmentation.
+func (l *Layer) MTU() int { return l.link.MTU() }
+
+// Stats returns a snapshot of the counters.
+func (l *Layer) Stats() Stats {
+	s := l.stats
+	s.ReasmPending = uint64(l.reasm.count)
+	s.ReasmMemory = uint64(l.reasm.mem)
+	return s
+}
+
+// IsLocal reports whether a is our configured address.
+func (l *Layer) IsLocal(a Addr) bool { return !a.IsUnspecified() && a == l.addr.Addr }
+
+// IsBroadcast reports whether a is the limited broadcast or our subnet's
+// directed broadcast (RFC 1122 §3.2.1.3; not for /31 and /32, RFC 3021).
+func (l *Layer) IsBroadcast(a Addr) bool {
+	if a.IsBroadcast() {
+		return true
+	}
+	return l.hasSubnetBroadcast() && a == l.addr.SubnetBroadcast()
+}
+
+func (l *Layer) hasSubnetBroadcast() bool {
+	return !l.addr.Addr.IsUnspecified() && l.addr.Bits > 0 && l.addr.Bits < 31
+}
+
+// Source returns the source address for a datagram to dst: our address,
+// or 0.0.0.0 for a broadcast while unconfigured (DHCP, RFC 2131 §4.1).
+func (l *Layer) Source(dst Addr) (Addr, error) {
+	if !l.addr.Addr.IsUnspecified() {
+		return l.addr.Addr, nil
+	}
+	if dst.IsBroadcast() {
+		return Unspecified, nil
+	}
+	return Unspecified, ErrNoAddress
+}

@@ -1,0 +1,124 @@
+package ipv4
+
+import "github.com/mirago/mirago/stack/pkt"
+
+// route returns the next hop for dst: dst itself when it is on-link, a
+// broadcast or multicast, else the default gateway.
+func (l *Layer) route(dst Addr) (Addr, error) {
+	if dst.IsBroadcast() || dst.IsMulticast() || l.addr.Contains(dst) {
+		return dst, nil
+	}
+	if l.gw.IsUnspecified() {
+		return Addr{}, ErrNoRoute
+	}
+	return l.gw, nil
+}
+
+// Write sends b (transport header and payload, possibly with attachments)
+// to dst, prepending the IPv4 header into b's headroom. A zero src means
+// Source(dst). Datagrams larger than the MTU are fragmented (RFC 791 §3.2)
+// unless o.DontFragment is set, which gives ErrMessageTooLong. Write does
+// not keep b.
+func (l *Layer) Write(src, dst Addr, proto uint8, b *pkt.Buf, o WriteOptions) error {
+	next, err := l.route(dst)
+	if err != nil {
+		l.stats.DropNoRoute++
+		return err
+	}
+	if src.IsUnspecified() {
+		if src, err = l.Source(dst); err != nil {
+			l.stats.DropNoRoute++
+			return err
+		}
+	}
+	f := Fields{
+		TOS: o.TOS, ID: l.id, DF: o.DontFragment,
+		TTL: o.TTL, Protocol: proto, Src: src, Dst: dst,
+	}
+	if f.TTL == 0 {
+		f.TTL = l.cfg.TTL
+	}
+	l.id++
+	n := b.Len()
+	if n+HeaderLen > MaxTotalLen || (n+HeaderLen > l.link.MTU() && o.DontFragment) {
+		l.stats.DropTooBig++
+		return ErrMessageTooLong
+	}
+	if n+HeaderLen > l.link.MTU() {
+		return l.fragment(next, b, f)
+	}
+	f.TotalLen = uint16(n + HeaderLen)
+	hdr, err := b.Prepend(HeaderLen)
+	if err != nil {
+		return err
+	}
+	Encode(hdr, f)
+	return l.output(next, b)
+}
+
+func (l *Layer) output(next Addr, b *pkt.Buf) error {
+	if err := l.link.Output(next, b); err != nil {
+		l.stats.DropLinkError++
+		return err
+	}
+	l.stats.Sent++
+	return nil
+}
+
+// fragment sends b's payload in fragments of at most MTU bytes, each data
+// part a multiple of 8 bytes except the last (RFC 791 §3.2, "An Example
+// Fragmentation Procedure"). We send no options, so none are copied. Each
+// fragment is copied into a pooled buffer; this is not the fast path.
+func (l *Layer) fragment(next Addr, b *pkt.Buf, f Fields) error {
+	mtu := l.link.MTU()
+	per := (mtu - HeaderLen) &^ 7
+	if per < 8 {
+		l.stats.DropTooBig++
+		return ErrMessageTooLong
+	}
+	hr := l.Headroom()
+	if l.fragPool == nil || l.fragPool.Size() != hr+per {
+		l.fragPool = pkt.NewPool(hr + per)
+	}
+	total := b.Len()
+	l.stats.FragmentedSent++
+	for off := 0; off < total; off += per {
+		n := min(per, total-off)
+		fb := l.fragPool.Get(hr)
+		copyRange(fb.Append(n), b, off)
+		f.FragOffset = off
+		f.MF = off+n < total
+		f.TotalLen = uint16(HeaderLen + n)
+		hdr, err := fb.Prepend(HeaderLen)
+		if err == nil {
+			Encode(hdr, f)
+			err = l.output(next, fb)
+		}
+		l.fragPool.Put(fb)
+		if err != nil {
+			return err
+		}
+		l.stats.FragmentsSent++
+	}
+	return nil
+}
+
+// copyRange copies len(dst) bytes of b's packet (contiguous part, then
+// attachments) starting at off.
+func copyRange(dst []byte, b *pkt.Buf, off int) {
+	copySeg := func(p []byte) {
+		if len(dst) == 0 {
+			return
+		}
+		if off >= len(p) {
+			off -= len(p)
+			return
+		}
+		n := copy(dst, p[off:])
+		dst, off = dst[n:], 0
+	}
+	copySeg(b.Bytes())
+	for _, p := range b.Attached() {
+		copySeg(p)
+	}
+}

@@ -1,0 +1,203 @@
+package ipv4
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+func buf(l *Layer, payload []byte) *pkt.Buf {
+	b := pkt.New(l.Headroom()+len(payload), l.Headroom())
+	copy(b.Append(len(payload)), payload)
+	return b
+}
+
+func TestWriteRouting(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		dst, next Addr
+	}{
+		{peerAddr, peerAddr},
+		{MustParse("10.0.2.200"), MustParse("10.0.2.200")},
+		{farAddr, gwAddr},
+		{Broadcast, Broadcast},
+		{MustParse("10.0.2.255"), MustParse("10.0.2.255")},
+		{MustParse("224.0.0.251"), MustParse("224.0.0.251")},
+	}
+	for _, tc := range tests {
+		e.link.out = nil
+		if err := e.l.Write(Unspecified, tc.dst, ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); err != nil {
+			t.Fatalf("%v: %v", tc.dst, err)
+		}
+		if len(e.link.out) != 1 || e.link.out[0].next != tc.next {
+			t.Errorf("%v: next hop %+v, want %v", tc.dst, e.link.out, tc.next)
+		}
+	}
+	e.l.SetGateway(Unspecified)
+	if err := e.l.Write(Unspecified, farAddr, ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); !errors.Is(err, ErrNoRoute) {
+		t.Errorf("no gateway: %v", err)
+	}
+	if e.l.Stats().DropNoRoute != 1 {
+		t.Errorf("stats %+v", e.l.Stats())
+	}
+}
+
+func TestWriteHeader(t *testing.T) {
+	e := newEnv(t, Config{})
+	b := buf(e.l, []byte("transport"))
+	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, b, WriteOptions{TOS: 0x10, DontFragment: true}); err != nil {
+		t.Fatal(err)
+	}
+	h, err := ParseHeader(e.link.out[0].data)
+	if err != nil || !h.ValidChecksum() {
+		t.Fatalf("%v %x", err, e.link.out[0].data)
+	}
+	if h.Src() != ourAddr || h.Dst() != peerAddr || h.TTL() != 64 || h.TOS() != 0x10 || !h.DF() || h.Protocol() != ProtoTCP || h.ID() != 0x1234 || string(h.Payload()) != "transport" {
+		t.Errorf("header %x", h)
+	}
+	e.l.Write(MustParse("10.0.2.99"), peerAddr, ProtoTCP, buf(e.l, nil), WriteOptions{TTL: 5})
+	h = Header(e.link.out[1].data)
+	if h.ID() != 0x1235 || h.TTL() != 5 || h.Src() != MustParse("10.0.2.99") || h.DF() {
+		t.Errorf("second header %x", h)
+	}
+	// Attachments are carried.
+	b = pkt.New(e.l.Headroom()+4, e.l.Headroom())
+	copy(b.Append(4), "head")
+	b.Attach([]byte("-tail"))
+	e.l.Write(Unspecified, peerAddr, ProtoUDP, b, WriteOptions{})
+	if h = Header(e.link.out[2].data); string(h.Payload()) != "head-tail" || h.TotalLen() != 29 {
+		t.Errorf("attached: %x", h)
+	}
+}
+
+func TestSource(t *testing.T) {
+	e := newEnv(t, Config{})
+	if a, err := e.l.Source(farAddr); a != ourAddr || err != nil {
+		t.Errorf("Source = %v %v", a, err)
+	}
+	e.l.SetAddr(Prefix{})
+	if a, err := e.l.Source(Broadcast); a != Unspecified || err != nil {
+		t.Errorf("unconfigured broadcast: %v %v", a, err)
+	}
+	if _, err := e.l.Source(peerAddr); err != ErrNoAddress {
+		t.Errorf("unconfigured unicast: %v", err)
+	}
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, nil), WriteOptions{}); err != ErrNoAddress {
+		t.Errorf("Write unconfigured: %v", err)
+	}
+}
+
+func TestFragmentation(t *testing.T) {
+	e := newEnv(t, Config{})
+	payload := seq(20000)
+	// Send half contiguous and half attached to exercise copyRange.
+	b := pkt.New(e.l.Headroom()+7000, e.l.Headroom())
+	copy(b.Append(7000), payload[:7000])
+	b.Attach(payload[7000:13000])
+	b.Attach(payload[13000:])
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, b, WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.link.out); n != 14 { // ceil(20000/1480)
+		t.Fatalf("%d fragments", n)
+	}
+	for i, o := range e.link.out {
+		h, err := ParseHeader(o.data)
+		if err != nil || !h.ValidChecksum() || len(o.data) > 1500 {
+			t.Fatalf("fragment %d: %v len %d", i, err, len(o.data))
+		}
+		last := i == len(e.link.out)-1
+		if h.FragOffset() != i*1480 || h.MF() == last || h.ID() != 0x1234 || o.next != peerAddr {
+			t.Errorf("fragment %d: off %d MF %v id %x", i, h.FragOffset(), h.MF(), h.ID())
+		}
+		if !last && len(h.Payload()) != 1480 {
+			t.Errorf("fragment %d: payload %d", i, len(h.Payload()))
+		}
+	}
+	// Reassemble in a second layer (reverse order).
+	r := newEnv(t, Config{})
+	r.l.SetAddr(Prefix{peerAddr, 24})
+	for i := len(e.link.out) - 1; i >= 0; i-- {
+		r.l.Input(ourMAC, peerMAC, e.link.out[i].data)
+	}
+	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
+		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
+	}
+	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 14 || s.Sent != 14 {
+		t.Errorf("stats %+v", s)
+	}
+}
+
+func TestWriteTooBig(t *testing.T) {
+	e := newEnv(t, Config{})
+	err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(1481)), WriteOptions{DontFragment: true})
+	if err != ErrMessageTooLong || len(e.link.out) != 0 {
+		t.Errorf("DF: %v, %d sent", err, len(e.link.out))
+	}
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(1480)), WriteOptions{DontFragment: true}); err != nil {
+		t.Errorf("exactly MTU: %v", err)
+	}
+	err = e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(65516)), WriteOptions{})
+	if err != ErrMessageTooLong {
+		t.Errorf("over 65535: %v", err)
+	}
+	if e.l.Stats().DropTooBig != 2 {
+		t.Errorf("stats %+v", e.l.Stats())
+	}
+}
+
+func TestWriteLinkError(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.link.err = errors.New("queue full")
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(3000)), WriteOptions{}); err != e.link.err {
+		t.Errorf("err %v", err)
+	}
+	if e.l.Stats().DropLinkError != 1 {
+		t.Errorf("stats %+v", e.l.Stats())
+	}
+}
+
+func TestWriteAllocs(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.link.discard = true
+	b := pkt.New(e.l.Headroom()+100, 0)
+	n := testing.AllocsPerRun(1000, func() {
+		b.Reset(e.l.Headroom())
+		b.Append(100)
+		if err := e.l.Write(Unspecified, farAddr, ProtoUDP, b, WriteOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if n != 0 {
+		t.Errorf("Write allocates %v per datagram", n)
+	}
+	if e.link.count < 1000 {
+		t.Errorf("sent %d", e.link.count)
+	}
+}
+
+func TestWriteUnaddressedBroadcast(t *testing.T) {
+	e := newEnv(t, Config{})
+	e.l.SetAddr(Prefix{})
+	e.l.SetGateway(Unspecified)
+	if err := e.l.Write(Unspecified, Broadcast, ProtoUDP, buf(e.l, seq(300)), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	h := Header(e.link.out[0].data)
+	if h.Src() != Unspecified || h.Dst() != Broadcast || e.link.out[0].next != Broadcast {
+		t.Errorf("DHCP discover header %x next %v", h[:20], e.link.out[0].next)
+	}
+	if e.l.IsLocal(Unspecified) || e.l.IsBroadcast(MustParse("10.0.2.255")) || !e.l.IsBroadcast(Broadcast) {
+		t.Error("IsLocal/IsBroadcast while unaddressed")
+	}
+	e.l.SetAddr(Prefix{ourAddr, 24})
+	if !e.l.IsLocal(ourAddr) || !e.l.IsBroadcast(MustParse("10.0.2.255")) || e.l.IsBroadcast(MustParse("10.0.3.255")) {
+		t.Error("IsLocal/IsBroadcast while addressed")
+	}
+	e.l.SetAddr(Prefix{ourAddr, 31}) // RFC 3021: no subnet broadcast on /31
+	if e.l.IsBroadcast(MustParse("10.0.2.15")) {
+		t.Error("/31 broadcast")
+	}
+}

@@ -1,0 +1,177 @@
+// Package stack wires the protocol layers of one network interface into a
+// Stack: device -> ethernet (+arp) -> ipv4 (+icmp) -> udp | tcp.
+//
+// One mutex, the stack lock, serialises all protocol processing (see
+// docs/INTERNALS.md): the device's receive handler takes it once per frame,
+// the timer queue takes it to run expired timers, and the socket APIs take
+// it around their calls into the layers.
+package stack
+
+import (
+	"crypto/rand"
+	"errors"
+	"io"
+	"sync"
+
+	"github.com/mirago/mirago/stack/arp"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/udp"
+)
+
+// Config configures a Stack. Zero values pick defaults.
+type Config struct {
+	// Addr is our address and on-link prefix; the zero value leaves the
+	// stack unaddressed (for DHCP).
+	Addr ipv4.Prefix
+	// Gateway is the default router; zero means on-link only.
+	Gateway ipv4.Addr
+	// Clock drives every protocol timer (default: the real clock).
+	Clock clock.Clock
+	// Rand seeds ISNs, ports and IDs (default: crypto/rand).
+	Rand io.Reader
+
+	ARP  arp.Config
+	IPv4 ipv4.Config
+	ICMP icmp.Config
+	UDP  udp.Config
+}
+
+// Stack is one network interface with its protocol layers.
+type Stack struct {
+	mu     sync.Mutex
+	dev    netif.Device
+	timers *timer.Queue
+
+	Eth  *ethernet.Layer
+	ARP  *arp.Layer
+	IP   *ipv4.Layer
+	ICMP *icmp.Layer
+	UDP  *udp.Layer
+
+	ping pinger
+}
+
+// New builds a stack on dev and starts receiving.
+func New(dev netif.Device, cfg Config) (*Stack, error) {
+	if dev == nil {
+		return nil, errors.New("stack: nil device")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.Rand == nil {
+		cfg.Rand = rand.Reader
+	}
+	s := &Stack{dev: dev}
+	s.timers = timer.New(cfg.Clock, &s.mu)
+
+	s.Eth = ethernet.New(dev)
+	arpCfg := cfg.ARP
+	arpCfg.Lock = &s.mu
+	s.ARP = arp.New(s.Eth, s.timers, arpCfg)
+	ipCfg := cfg.IPv4
+	if ipCfg.Rand == nil {
+		ipCfg.Rand = cfg.Rand
+	}
+	s.IP = ipv4.New(s.ARP, s.timers, ipCfg)
+	s.Eth.Register(ethernet.TypeIPv4, s.IP.Input)
+	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
+	s.UDP = udp.New(s.IP, s.ICMP, &s.mu, cfg.Rand, cfg.UDP)
+	s.IP.Register(udp.ProtocolNumber, s.UDP)
+	s.initPing(cfg.Rand)
+
+	s.mu.Lock()
+	if cfg.Addr.Addr != (ipv4.Addr{}) {
+		s.setAddr(cfg.Addr)
+	}
+	s.IP.SetGateway(cfg.Gateway)
+	s.mu.Unlock()
+
+	dev.SetHandler(s.input)
+	return s, nil
+}
+
+// input is the device's receive handler: one frame, under the stack lock.
+func (s *Stack) input(frame []byte) {
+	s.mu.Lock()
+	s.Eth.Input(frame)
+	s.mu.Unlock()
+}
+
+// Locker returns the stack lock, for code that calls layer methods
+// directly (tests, metrics).
+func (s *Stack) Locker() sync.Locker { return &s.mu }
+
+// Timers returns the stack's timer queue.
+func (s *Stack) Timers() *timer.Queue { return s.timers }
+
+// Device returns the network device.
+func (s *Stack) Device() netif.Device { return s.dev }
+
+// SetAddr changes our address: the IP layer takes it and ARP answers for it
+// after announcing it with a gratuitous ARP.
+func (s *Stack) SetAddr(p ipv4.Prefix) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.setAddr(p)
+}
+
+func (s *Stack) setAddr(p ipv4.Prefix) {
+	if old := s.IP.Addr(); old.Addr != (ipv4.Addr{}) {
+		s.ARP.RemoveIP(old.Addr)
+	}
+	s.IP.SetAddr(p)
+	if p.Addr != (ipv4.Addr{}) {
+		s.ARP.AddIP(p.Addr)
+	}
+}
+
+// Addr returns our address and prefix.
+func (s *Stack) Addr() ipv4.Prefix {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.IP.Addr()
+}
+
+// SetGateway sets the default router.
+func (s *Stack) SetGateway(a ipv4.Addr) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.IP.SetGateway(a)
+}
+
+// Close stops receiving and closes the device.
+func (s *Stack) Close() error {
+	s.dev.SetHandler(nil)
+	return s.dev.Close()
+}
+
+// Stats is a snapshot of every layer's counters.
+type Stats struct {
+	Device   netif.Stats
+	Ethernet ethernet.Stats
+	ARP      arp.Stats
+	IP       ipv4.Stats
+	ICMP     icmp.Stats
+	UDP      udp.Stats
+}
+
+// Stats returns a consistent snapshot of all counters, taken under the
+// stack lock.
+func (s *Stack) Stats() Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Stats{
+		Device:   s.dev.Stats(),
+		Ethernet: s.Eth.Stats(),
+		ARP:      s.ARP.Stats(),
+		IP:       s.IP.Stats(),
+		ICMP:     s.ICMP.Stats(),
+		UDP:      s.UDP.Stats(),
+	}
+}

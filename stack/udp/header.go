@@ -1,0 +1,87 @@
+// Package udp implements UDP (RFC 768) over the ipv4 layer: a datagram
+// socket API (net.PacketConn, and net.Conn when connected), checksums, and
+// ICMP port unreachable for closed ports (RFC 1122 §4.1.3.1).
+package udp
+
+import (
+	"encoding/binary"
+	"errors"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// HeaderLen is the length of the UDP header.
+const HeaderLen = 8
+
+// ProtocolNumber is UDP's IPv4 protocol number.
+const ProtocolNumber = 17
+
+// Errors from ParseHeader.
+var (
+	ErrShort     = errors.New("udp: datagram shorter than its header")
+	ErrBadLength = errors.New("udp: length field disagrees with the datagram")
+)
+
+// Header is a view of a UDP datagram (header and payload).
+type Header []byte
+
+// ParseHeader checks the length field against the bytes received (RFC 768:
+// length covers header and data, at least 8) and returns a view trimmed to
+// that length.
+func ParseHeader(b []byte) (Header, error) {
+	if len(b) < HeaderLen {
+		return nil, ErrShort
+	}
+	n := int(binary.BigEndian.Uint16(b[4:6]))
+	if n < HeaderLen || n > len(b) {
+		return nil, ErrBadLength
+	}
+	return Header(b[:n]), nil
+}
+
+// SrcPort is the source port.
+func (h Header) SrcPort() uint16 { return binary.BigEndian.Uint16(h[0:2]) }
+
+// DstPort is the destination port.
+func (h Header) DstPort() uint16 { return binary.BigEndian.Uint16(h[2:4]) }
+
+// Length is the length field.
+func (h Header) Length() uint16 { return binary.BigEndian.Uint16(h[4:6]) }
+
+// Checksum is the checksum field; 0 means the sender computed none.
+func (h Header) Checksum() uint16 { return binary.BigEndian.Uint16(h[6:8]) }
+
+// Payload is the data after the header.
+func (h Header) Payload() []byte { return h[HeaderLen:] }
+
+// ChecksumValid verifies the checksum over the pseudo-header and datagram.
+// A zero checksum field means none was sent and is accepted (RFC 768).
+func (h Header) ChecksumValid(src, dst ipv4.Addr) bool {
+	if h.Checksum() == 0 {
+		return true
+	}
+	s := checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(h)))
+	return checksum.Fold(checksum.Sum(h, s)) == 0xffff
+}
+
+// Encode writes a header into b[:8] for a datagram of total length n
+// (header included), with the checksum field zero; see SetChecksum.
+func Encode(b []byte, srcPort, dstPort uint16, n int) {
+	binary.BigEndian.PutUint16(b[0:2], srcPort)
+	binary.BigEndian.PutUint16(b[2:4], dstPort)
+	binary.BigEndian.PutUint16(b[4:6], uint16(n))
+	b[6], b[7] = 0, 0
+}
+
+// SetChecksum computes and stores the checksum of datagram d (header with a
+// zero checksum field, then payload). A computed 0 is sent as 0xffff
+// (RFC 768).
+func SetChecksum(d []byte, src, dst ipv4.Addr) {
+	s := checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(d)))
+	c := checksum.Checksum(d, s)
+	if c == 0 {
+		c = 0xffff
+	}
+	binary.BigEndian.PutUint16(d[6:8], c)
+}

@@ -1,0 +1,289 @@
+package udp
+
+import (
+	"encoding/binary"
+	"errors"
+	"io"
+	"net/netip"
+	"sync"
+
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+// Errors returned by the socket API.
+var (
+	ErrPortInUse   = errors.New("udp: port already bound")
+	ErrNoPorts     = errors.New("udp: no free ephemeral port")
+	ErrTooLarge    = errors.New("udp: datagram too large")
+	ErrNotIPv4     = errors.New("udp: address is not IPv4")
+	ErrNoAddress   = errors.New("udp: destination address required")
+	ErrBroadcast   = errors.New("udp: sending to broadcast needs SetBroadcast(true)")
+	ErrUnreachable = errors.New("udp: destination unreachable (ICMP)")
+)
+
+// IP is what UDP needs from the network layer; *ipv4.Layer implements it.
+type IP interface {
+	Write(src, dst ipv4.Addr, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error
+	Headroom() int
+	Source(dst ipv4.Addr) (ipv4.Addr, error)
+}
+
+// Unreachable sends ICMP port unreachable about a datagram; *icmp.Layer
+// implements it and applies the RFC 1122 §3.2.2 rules and rate limit.
+type Unreachable interface {
+	SendUnreachable(code uint8, offending ipv4.Header)
+}
+
+// Config holds the layer's settings; zero values pick the defaults.
+type Config struct {
+	// RecvBuffer bounds the bytes queued on one socket (default 256 KiB).
+	RecvBuffer int
+	// RecvQueue bounds the datagrams queued on one socket (default 512).
+	RecvQueue int
+	// EphemeralLow and EphemeralHigh bound the ephemeral port range
+	// (default 49152-65535, RFC 6335 §6).
+	EphemeralLow, EphemeralHigh uint16
+}
+
+func (c *Config) defaults() {
+	if c.RecvBuffer <= 0 {
+		c.RecvBuffer = 256 << 10
+	}
+	if c.RecvQueue <= 0 {
+		c.RecvQueue = 512
+	}
+	if c.EphemeralLow == 0 || c.EphemeralHigh < c.EphemeralLow {
+		c.EphemeralLow, c.EphemeralHigh = 49152, 65535
+	}
+}
+
+// Stats are the layer's counters.
+type Stats struct {
+	InDatagrams    uint64 // delivered to a socket
+	OutDatagrams   uint64
+	NoPort         uint64 // no socket bound (port unreachable considered)
+	DropShort      uint64
+	DropLength     uint64
+	DropChecksum   uint64
+	DropQueueFull  uint64 // receive queue or buffer full
+	OutErrors      uint64
+	ICMPErrors     uint64 // ICMP errors received about our datagrams
+	OpenSockets    uint64
+	ZeroChecksumIn uint64 // datagrams received without a checksum
+}
+
+// Layer is the UDP protocol instance of one stack.
+type Layer struct {
+	ip    IP
+	icmp  Unreachable
+	lock  sync.Locker
+	rand  io.Reader
+	cfg   Config
+	ports map[uint16]*Conn
+	pool  *pkt.Pool
+	stats Stats
+}
+
+// New returns a UDP layer. lock is the stack lock; icmp may be nil.
+func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) *Layer {
+	cfg.defaults()
+	return &Layer{
+		ip: ip, icmp: icmp, lock: lock, rand: rand, cfg: cfg,
+		ports: make(map[uint16]*Conn),
+		pool:  pkt.NewPool(2048),
+	}
+}
+
+// Stats returns a snapshot of the counters; call it with the stack lock
+// held, like the other layers' Stats.
+func (l *Layer) Stats() Stats {
+	s := l.stats
+	s.OpenSockets = uint64(len(l.ports))
+	return s
+}
+
+// Deliver implements ipv4.Transport: it hands a datagram to the socket
+// bound to its destination port, or answers port unreachable.
+func (l *Layer) Deliver(p *ipv4.Packet) {
+	if len(p.Payload) < HeaderLen {
+		l.stats.DropShort++
+		return
+	}
+	h, err := ParseHeader(p.Payload)
+	if err != nil {
+		l.stats.DropLength++
+		return
+	}
+	if h.Checksum() == 0 {
+		l.stats.ZeroChecksumIn++
+	} else if !h.ChecksumValid(p.Src, p.Dst) {
+		l.stats.DropChecksum++
+		return
+	}
+	c := l.ports[h.DstPort()]
+	if c != nil && !c.accepts(p, h) {
+		c = nil
+	}
+	if c == nil {
+		l.stats.NoPort++
+		// RFC 1122 §4.1.3.1: port unreachable, except for broadcasts
+		// (the ICMP layer re-checks the §3.2.2 rules).
+		if !p.Broadcast && l.icmp != nil {
+			l.icmp.SendUnreachable(3, p.Header)
+		}
+		return
+	}
+	if !c.enqueue(netip.AddrPortFrom(p.Src.Netip(), h.SrcPort()), h.Payload()) {
+		l.stats.DropQueueFull++
+		return
+	}
+	l.stats.InDatagrams++
+}
+
+// Error implements ipv4.Transport. A port or host unreachable about a
+// datagram sent by a connected socket is reported on its next Read, as BSD
+// sockets do for connected UDP.
+func (l *Layer) Error(e *ipv4.ControlError) {
+	l.stats.ICMPErrors++
+	q := e.Quoted
+	ihl := 0
+	if len(q) > 0 {
+		ihl = int(q[0]&0x0f) * 4
+	}
+	if ihl < 20 || len(q) < ihl+4 {
+		return // the quoted ports are not there
+	}
+	sport := binary.BigEndian.Uint16(q[ihl : ihl+2])
+	dport := binary.BigEndian.Uint16(q[ihl+2 : ihl+4])
+	c := l.ports[sport]
+	if c == nil || !c.connected {
+		return
+	}
+	if c.remote.Port() != dport || c.remote.Addr() != e.Dst.Netip() {
+		return
+	}
+	if e.Type == 3 { // destination unreachable
+		c.setError(ErrUnreachable)
+	}
+}
+
+// bind registers c on port (0: pick an ephemeral port, RFC 6056 random).
+// Called with the lock held.
+func (l *Layer) bind(c *Conn, port uint16) error {
+	if port != 0 {
+		if l.ports[port] != nil {
+			return ErrPortInUse
+		}
+		l.ports[port] = c
+		c.port = port
+		return nil
+	}
+	n := uint32(l.cfg.EphemeralHigh-l.cfg.EphemeralLow) + 1
+	var r [4]byte
+	if l.rand != nil {
+		_, _ = io.ReadFull(l.rand, r[:])
+	}
+	start := binary.BigEndian.Uint32(r[:]) % n
+	for i := uint32(0); i < n; i++ {
+		p := l.cfg.EphemeralLow + uint16((start+i)%n)
+		if l.ports[p] == nil {
+			l.ports[p] = c
+			c.port = p
+			return nil
+		}
+	}
+	return ErrNoPorts
+}
+
+func (l *Layer) unbind(c *Conn) {
+	if l.ports[c.port] == c {
+		delete(l.ports, c.port)
+	}
+}
+
+// Bind opens a socket on laddr. The address must be unspecified or one of
+// ours; port 0 picks a random ephemeral port.
+func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
+	var local ipv4.Addr
+	if laddr.Addr().IsValid() {
+		a, ok := ipv4.AddrFrom(laddr.Addr())
+		if !ok {
+			return nil, ErrNotIPv4
+		}
+		local = a
+	}
+	c := newConn(l, local)
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if err := l.bind(c, laddr.Port()); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Dial opens a connected socket to raddr from an ephemeral port. It
+// receives only datagrams from raddr, and Read/Write work without
+// addresses (net.Conn).
+func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
+	dst, ok := ipv4.AddrFrom(raddr.Addr())
+	if !ok {
+		return nil, ErrNotIPv4
+	}
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	src, err := l.ip.Source(dst)
+	if err != nil {
+		return nil, err
+	}
+	c := newConn(l, src)
+	c.connected = true
+	c.remote = netip.AddrPortFrom(dst.Netip(), raddr.Port())
+	if err := l.bind(c, 0); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// send builds and writes one datagram. Called with the lock held.
+func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
+	dst, ok := ipv4.AddrFrom(to.Addr())
+	if !ok {
+		return ErrNotIPv4
+	}
+	if len(p) > 65535-HeaderLen-20 {
+		return ErrTooLarge
+	}
+	if dst.IsBroadcast() && !c.broadcast {
+		return ErrBroadcast
+	}
+	src := c.local
+	if src.IsUnspecified() && !c.anySource {
+		s, err := l.ip.Source(dst)
+		if err != nil {
+			return err
+		}
+		src = s
+	}
+	head := l.ip.Headroom() + HeaderLen
+	var b *pkt.Buf
+	if head+len(p) <= l.pool.Size() {
+		b = l.pool.Get(head)
+		defer l.pool.Put(b)
+	} else {
+		b = pkt.New(head+len(p), head) // oversized: fragmented below us
+	}
+	copy(b.Append(len(p)), p)
+	hdr, err := b.Prepend(HeaderLen)
+	if err != nil {
+		return err
+	}
+	Encode(hdr, c.port, to.Port(), HeaderLen+len(p))
+	SetChecksum(b.Bytes(), src, dst)
+	if err := l.ip.Write(src, dst, ProtocolNumber, b, ipv4.WriteOptions{TTL: c.ttl}); err != nil {
+		l.stats.OutErrors++
+		return err
+	}
+	l.stats.OutDatagrams++
+	return nil
+}

@@ -1,0 +1,268 @@
+package udp
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+var (
+	us   = ipv4.MustParse("10.0.2.15")
+	peer = ipv4.MustParse("10.0.2.2")
+)
+
+type sent struct {
+	src, dst ipv4.Addr
+	data     []byte
+}
+
+type fakeIP struct{ out []sent }
+
+func (f *fakeIP) Write(src, dst ipv4.Addr, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error {
+	d := make([]byte, b.Len())
+	b.CopyTo(d)
+	f.out = append(f.out, sent{src, dst, d})
+	return nil
+}
+func (f *fakeIP) Headroom() int                       { return 34 }
+func (f *fakeIP) Source(ipv4.Addr) (ipv4.Addr, error) { return us, nil }
+func (f *fakeIP) MTU() int                            { return 1500 }
+
+type fakeICMP struct{ codes []uint8 }
+
+func (f *fakeICMP) SendUnreachable(code uint8, _ ipv4.Header) { f.codes = append(f.codes, code) }
+
+func newLayer(t *testing.T) (*Layer, *fakeIP, *fakeICMP) {
+	ip, ic := &fakeIP{}, &fakeICMP{}
+	return New(ip, ic, &sync.Mutex{}, nil, Config{}), ip, ic
+}
+
+// mkDatagram builds a UDP datagram from peer with a valid checksum.
+func mkDatagram(sport, dport uint16, payload string) []byte {
+	d := make([]byte, HeaderLen+len(payload))
+	Encode(d, sport, dport, len(d))
+	copy(d[HeaderLen:], payload)
+	SetChecksum(d, peer, us)
+	return d
+}
+
+func deliver(l *Layer, d []byte, bcast bool) {
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d, Broadcast: bcast})
+}
+
+// A real datagram: 10.0.2.2:5353 -> 10.0.2.15:7, "hi", checksum computed
+// by hand over the pseudo-header.
+func TestGoldenDatagram(t *testing.T) {
+	golden := []byte{0x14, 0xe9, 0x00, 0x07, 0x00, 0x0a, 0x00, 0x00, 'h', 'i'}
+	s := checksum.Pseudo(peer, us, 17, 10)
+	c := checksum.Checksum(golden, s)
+	binary.BigEndian.PutUint16(golden[6:], c)
+	if got := mkDatagram(5353, 7, "hi"); !bytes.Equal(got, golden) {
+		t.Fatalf("encode: % x, want % x", got, golden)
+	}
+	h, err := ParseHeader(append(golden, 0, 0)) // Ethernet-style padding
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.SrcPort() != 5353 || h.DstPort() != 7 || string(h.Payload()) != "hi" || !h.ChecksumValid(peer, us) {
+		t.Fatalf("parse: %d %d %q valid=%v", h.SrcPort(), h.DstPort(), h.Payload(), h.ChecksumValid(peer, us))
+	}
+}
+
+func TestParseRejects(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		b    []byte
+		want error
+	}{
+		{"short", []byte{0, 1, 0, 2, 0, 8, 0}, ErrShort},
+		{"length under 8", []byte{0, 1, 0, 2, 0, 7, 0, 0}, ErrBadLength},
+		{"length beyond data", []byte{0, 1, 0, 2, 0, 9, 0, 0}, ErrBadLength},
+	} {
+		if _, err := ParseHeader(tc.b); err != tc.want {
+			t.Errorf("%s: err %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestDeliverAndRead(t *testing.T) {
+	l, _, ic := newLayer(t)
+	c, err := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(l, mkDatagram(5000, 7, "hello"), false)
+	bad := mkDatagram(5000, 7, "xx")
+	bad[HeaderLen] ^= 1 // corrupt payload: checksum fails
+	deliver(l, bad, false)
+	nock := mkDatagram(5000, 7, "nocsum")
+	nock[6], nock[7] = 0, 0
+	deliver(l, nock, false)
+	deliver(l, mkDatagram(5000, 9, "closed"), false)
+	deliver(l, mkDatagram(5000, 9, "closed-bcast"), true)
+
+	buf := make([]byte, 64)
+	for _, want := range []string{"hello", "nocsum"} {
+		n, from, err := c.ReadFromAddrPort(buf)
+		if err != nil || string(buf[:n]) != want || from != netip.MustParseAddrPort("10.0.2.2:5000") {
+			t.Fatalf("read %q from %v err %v, want %q", buf[:n], from, err, want)
+		}
+	}
+	l.lock.Lock()
+	st := l.Stats()
+	l.lock.Unlock()
+	if st.DropChecksum != 1 || st.NoPort != 2 || st.InDatagrams != 2 || st.ZeroChecksumIn != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+	if len(ic.codes) != 1 || ic.codes[0] != 3 {
+		t.Fatalf("port unreachable sent %v, want exactly one code 3 (none for broadcast)", ic.codes)
+	}
+}
+
+func TestSendBuildsChecksummedDatagram(t *testing.T) {
+	l, ip, _ := newLayer(t)
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	if _, err := c.WriteToAddrPort([]byte("pong"), netip.MustParseAddrPort("10.0.2.2:5000")); err != nil {
+		t.Fatal(err)
+	}
+	if len(ip.out) != 1 {
+		t.Fatalf("%d datagrams sent", len(ip.out))
+	}
+	o := ip.out[0]
+	h, err := ParseHeader(o.data)
+	if err != nil || o.src != us || o.dst != peer || h.SrcPort() != 7 || h.DstPort() != 5000 ||
+		string(h.Payload()) != "pong" || h.Checksum() == 0 {
+		t.Fatalf("sent %+v err %v", o, err)
+	}
+	s := checksum.Pseudo(us, peer, 17, uint16(len(o.data)))
+	if checksum.Fold(checksum.Sum(o.data, s)) != 0xffff {
+		t.Fatal("sent checksum does not verify")
+	}
+	if _, err := c.WriteToAddrPort([]byte("x"), netip.MustParseAddrPort("255.255.255.255:67")); !errors.Is(err, ErrBroadcast) {
+		t.Fatalf("broadcast without SetBroadcast: %v", err)
+	}
+}
+
+func TestQueueBound(t *testing.T) {
+	ip := &fakeIP{}
+	l := New(ip, nil, &sync.Mutex{}, nil, Config{RecvQueue: 3})
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	for i := 0; i < 5; i++ {
+		deliver(l, mkDatagram(1, 7, "d"), false)
+	}
+	l.lock.Lock()
+	st := l.Stats()
+	l.lock.Unlock()
+	if st.DropQueueFull != 2 || st.InDatagrams != 3 {
+		t.Fatalf("stats %+v", st)
+	}
+	_ = c
+}
+
+func TestConnectedFiltersAndICMP(t *testing.T) {
+	l, _, _ := newLayer(t)
+	c, err := l.Dial(netip.MustParseAddrPort("10.0.2.2:53"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deliver(l, mkDatagram(54, c.Port(), "wrong port"), false)
+	deliver(l, mkDatagram(53, c.Port(), "answer"), false)
+	buf := make([]byte, 32)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "answer" {
+		t.Fatalf("read %q %v", buf[:n], err)
+	}
+	// ICMP port unreachable quoting our datagram to 10.0.2.2:53.
+	q := make([]byte, 28)
+	q[0] = 0x45
+	binary.BigEndian.PutUint16(q[20:], c.Port())
+	binary.BigEndian.PutUint16(q[22:], 53)
+	l.lock.Lock()
+	l.Error(&ipv4.ControlError{Type: 3, Code: 3, Src: us, Dst: peer, Proto: 17, Quoted: q})
+	l.lock.Unlock()
+	if _, err := c.Read(buf); !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("read after ICMP: %v", err)
+	}
+}
+
+func TestDeadlineAndCloseUnblock(t *testing.T) {
+	l, _, _ := newLayer(t)
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	_, _, err := c.ReadFrom(make([]byte, 8))
+	var ne net.Error
+	if !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("past deadline: %v", err)
+	}
+	c.SetReadDeadline(time.Time{})
+	errc := make(chan error)
+	go func() { _, _, err := c.ReadFrom(make([]byte, 8)); errc <- err }()
+	c.Close()
+	select {
+	case err := <-errc:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("read after close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not unblock ReadFrom")
+	}
+	if _, err := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7)); err != nil {
+		t.Fatalf("port not freed by Close: %v", err)
+	}
+}
+
+func TestEphemeralPortsRandomAndUnique(t *testing.T) {
+	ip := &fakeIP{}
+	l := New(ip, nil, &sync.Mutex{}, seqReader{}, Config{EphemeralLow: 50000, EphemeralHigh: 50003})
+	seen := map[uint16]bool{}
+	for i := 0; i < 4; i++ {
+		c, err := l.Dial(netip.MustParseAddrPort("10.0.2.2:53"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[c.Port()] || c.Port() < 50000 || c.Port() > 50003 {
+			t.Fatalf("port %d reused or out of range", c.Port())
+		}
+		seen[c.Port()] = true
+	}
+	if _, err := l.Dial(netip.MustParseAddrPort("10.0.2.2:53")); !errors.Is(err, ErrNoPorts) {
+		t.Fatalf("exhausted range: %v", err)
+	}
+}
+
+type seqReader struct{}
+
+func (seqReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(i * 37)
+	}
+	return len(p), nil
+}
+
+func TestDeliverReadNoAllocs(t *testing.T) {
+	l, _, _ := newLayer(t)
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	d := mkDatagram(5000, 7, "steady state")
+	buf := make([]byte, 64)
+	p := &ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d}
+	allocs := testing.AllocsPerRun(1000, func() {
+		l.lock.Lock()
+		l.Deliver(p)
+		l.lock.Unlock()
+		c.ReadFromAddrPort(buf)
+	})
+	if allocs != 0 {
+		t.Fatalf("deliver+read allocated %.1f per datagram", allocs)
+	}
+}
