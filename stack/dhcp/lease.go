@@ -1,0 +1,93 @@
+package dhcp
+
+import (
+	"math"
+	"math/bits"
+	"time"
+
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// Infinite is the LeaseTime of a lease that never expires (0xffffffff,
+// RFC 2131 §3.3); no renewal happens.
+const Infinite = time.Duration(math.MaxInt64)
+
+// Lease is a configuration the client is bound to.
+type Lease struct {
+	Addr      ipv4.Prefix   // yiaddr with the subnet mask (option 1)
+	Router    ipv4.Addr     // first router (option 3); zero if none
+	DNS       []ipv4.Addr   // DNS servers (option 6)
+	MTU       int           // interface MTU (option 26); 0 if not given
+	LeaseTime time.Duration // option 51, or Infinite
+	T1, T2    time.Duration // renewal and rebinding times (options 58, 59 or the §4.4.5 defaults)
+	Server    ipv4.Addr     // server identifier (option 54)
+	Start     time.Time     // when the lease began: the first REQUEST's send time (§4.4.1)
+}
+
+// Expiry returns when the lease ends (the zero Time for Infinite).
+func (l Lease) Expiry() time.Time {
+	if l.LeaseTime == Infinite {
+		return time.Time{}
+	}
+	return l.Start.Add(l.LeaseTime)
+}
+
+// leaseFrom turns an ACK into a Lease; ok is false when the ACK is unusable
+// (no address or no lease time). server is the server identifier to use if
+// the ACK lacks one.
+func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
+	a := m.YIAddr
+	if a.IsUnspecified() || a.IsBroadcast() || a.IsMulticast() || a.IsLoopback() {
+		return Lease{}, false
+	}
+	secs, ok := m.Options.Uint32(OptLeaseTime)
+	if !ok || secs == 0 {
+		return Lease{}, false
+	}
+	l := Lease{Addr: ipv4.Prefix{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), Server: server, Start: start}
+	if s, ok := m.Options.Addr(OptServerID); ok {
+		l.Server = s
+	}
+	if rs := m.Options.Addrs(OptRouter); len(rs) > 0 {
+		l.Router = rs[0]
+	}
+	if mtu, ok := m.Options.Uint16(OptInterfaceMTU); ok {
+		l.MTU = int(mtu)
+	}
+	if secs == math.MaxUint32 {
+		l.LeaseTime, l.T1, l.T2 = Infinite, Infinite, Infinite
+		return l, true
+	}
+	l.LeaseTime = time.Duration(secs) * time.Second
+	// RFC 2131 §4.4.5: T1 defaults to 0.5 and T2 to 0.875 of the lease;
+	// values that are not T1 < T2 < lease are replaced by the defaults.
+	t1, ok1 := m.Options.Uint32(OptRenewalTime)
+	t2, ok2 := m.Options.Uint32(OptRebindingTime)
+	l.T1, l.T2 = l.LeaseTime/2, l.LeaseTime*7/8
+	if ok1 && ok2 && t1 < t2 && t2 < secs {
+		l.T1, l.T2 = time.Duration(t1)*time.Second, time.Duration(t2)*time.Second
+	} else if ok2 && t2 > secs/2 && t2 < secs {
+		l.T2 = time.Duration(t2) * time.Second
+	} else if ok1 && t1 > 0 && t1 < secs*7/8 {
+		l.T1 = time.Duration(t1) * time.Second
+	}
+	return l, true
+}
+
+// maskBits is option 1 as a prefix length, or the classful default when it
+// is absent or not contiguous (RFC 1122 §3.3.1.1 style fallback).
+func maskBits(o Options, a ipv4.Addr) int {
+	if m, ok := o.Uint32(OptSubnetMask); ok && m != 0 {
+		n := bits.LeadingZeros32(^m)
+		if m<<n == 0 {
+			return n
+		}
+	}
+	switch {
+	case a[0] < 128:
+		return 8
+	case a[0] < 192:
+		return 16
+	}
+	return 24
+}
