@@ -1,0 +1,196 @@
+package memlink
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+// Port implements netif.Device (checked at compile time).
+var _ netif.Device = (*Port)(nil)
+
+// ErrShortFrame is returned by Transmit for a frame shorter than an Ethernet
+// header.
+var ErrShortFrame = errors.New("memlink: frame shorter than an Ethernet header")
+
+// spinRounds is how many times an idle delivery goroutine yields before it
+// sleeps.
+const spinRounds = 32
+
+// Port is one switch port. It implements netif.Device.
+type Port struct {
+	sw  *Switch
+	mac netif.MAC
+	mtu int
+
+	handler atomic.Pointer[netif.Handler]
+	ctr     netif.Counters
+	up      atomic.Bool
+	closed  atomic.Bool
+
+	closeOnce sync.Once
+	done      chan struct{} // closed by Close: stop delivering
+	exited    chan struct{} // closed by the delivery goroutine on exit
+
+	rx *ring
+}
+
+func newPort(s *Switch, mac netif.MAC, mtu, slots int) *Port {
+	p := &Port{
+		sw:     s,
+		mac:    mac,
+		mtu:    mtu,
+		done:   make(chan struct{}),
+		exited: make(chan struct{}),
+		rx:     newRing(slots, mtu+netif.EthernetHeaderLen),
+	}
+	p.up.Store(true)
+	return p
+}
+
+// MAC implements netif.Device.MAC.
+func (p *Port) MAC() netif.MAC { return p.mac }
+
+// MTU implements netif.Device.MTU.
+func (p *Port) MTU() int { return p.mtu }
+
+// Headroom implements netif.Device.Headroom; the link has no device header.
+func (p *Port) Headroom() int { return 0 }
+
+// LinkUp implements netif.Device.LinkUp. A port is up from creation until
+// Close or SetLinkUp(false).
+func (p *Port) LinkUp() bool { return p.up.Load() && !p.closed.Load() }
+
+// SetLinkUp pulls the virtual cable (false) or plugs it back in (true). A
+// down port neither sends (Transmit returns netif.ErrLinkDown) nor receives.
+func (p *Port) SetLinkUp(up bool) { p.up.Store(up) }
+
+// SetHandler implements netif.Device.SetHandler.
+func (p *Port) SetHandler(h netif.Handler) {
+	if h == nil {
+		p.handler.Store(nil)
+		return
+	}
+	p.handler.Store(&h)
+}
+
+// Stats implements netif.Device.Stats.
+func (p *Port) Stats() netif.Stats { return p.ctr.Snapshot() }
+
+// Transmit implements netif.Device.Transmit. The frame is copied into the
+// receiving ports' rings before Transmit returns.
+func (p *Port) Transmit(b *pkt.Buf) error {
+	if p.closed.Load() {
+		return netif.ErrClosed
+	}
+	if !p.up.Load() {
+		p.ctr.TxDropped.Add(1)
+		return netif.ErrLinkDown
+	}
+	n := b.Len()
+	if n > p.mtu+netif.EthernetHeaderLen {
+		p.ctr.TxDropped.Add(1)
+		return netif.ErrTooBig
+	}
+	if n < netif.EthernetHeaderLen {
+		p.ctr.TxErrors.Add(1)
+		return ErrShortFrame
+	}
+	var hdr [12]byte
+	b.CopyTo(hdr[:]) // the header may, in principle, be split across attachments
+	dst, src := netif.MAC(hdr[0:6]), netif.MAC(hdr[6:12])
+	p.sw.learn(src, p)
+	t := p.sw.tab.Load()
+	if !dst.IsMulticast() {
+		if q := t.lookup(dst); q != nil {
+			if q != p && !q.enqueue(b, n) && p.sw.cfg.Backpressure {
+				p.ctr.TxDropped.Add(1)
+				return netif.ErrBusy
+			}
+			p.ctr.CountTx(n)
+			return nil
+		}
+	}
+	for _, q := range t.ports {
+		if q != p {
+			q.enqueue(b, n)
+		}
+	}
+	p.ctr.CountTx(n)
+	return nil
+}
+
+// enqueue offers a frame to q's ring. It reports false only when the ring was
+// full; under Backpressure such a frame is the sender's to count.
+func (q *Port) enqueue(b *pkt.Buf, n int) bool {
+	if q.closed.Load() || !q.up.Load() {
+		return true // a dead port swallows frames, like an unplugged cable
+	}
+	if n > q.rx.frame {
+		q.ctr.RxDropped.Add(1)
+		q.sw.dropped.Add(1)
+		return true
+	}
+	if q.rx.push(b, n) {
+		return true
+	}
+	if !q.sw.cfg.Backpressure {
+		q.ctr.RxDropped.Add(1)
+		q.sw.dropped.Add(1)
+	}
+	return false
+}
+
+// deliver is the port's delivery goroutine: it hands queued frames to the
+// handler, one at a time and in order.
+func (p *Port) deliver() {
+	defer close(p.exited)
+	r := p.rx
+	head := r.head.Load()
+	for {
+		tail := r.tail.Load()
+		for spin := 0; head == tail && spin < spinRounds; spin++ {
+			// A sender on another CPU usually has the next frame ready
+			// within microseconds; yielding a few times first avoids the
+			// futex sleep and wakeup that would cost both sides more.
+			runtime.Gosched()
+			tail = r.tail.Load()
+		}
+		if head == tail {
+			if !r.wait(head, p.done) {
+				return
+			}
+			continue
+		}
+		for ; head != tail; head++ {
+			if p.closed.Load() {
+				return
+			}
+			f := r.slot(head)
+			if h := p.handler.Load(); h != nil {
+				p.ctr.CountRx(len(f))
+				(*h)(f)
+			} else {
+				p.ctr.RxDropped.Add(1)
+			}
+			r.head.Store(head + 1) // free the slot only now: f was lent
+		}
+	}
+}
+
+// Close implements netif.Device.Close: it detaches the port and waits for
+// its delivery goroutine to end, dropping queued frames. It must not be
+// called from the port's own handler.
+func (p *Port) Close() error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		p.sw.remove(p)
+		close(p.done)
+		<-p.exited
+	})
+	return nil
+}

@@ -1,0 +1,195 @@
+package tap
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+const timeout = 5 * time.Second
+
+// openTestTAP creates a TAP with a test-unique name and gives its kernel
+// side 10.199.X.1/24. It returns the device, the kernel's address and ours.
+func openTestTAP(t *testing.T) (d *Device, kernel, ours [4]byte) {
+	t.Helper()
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("needs /dev/net/tun: ", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (CAP_NET_ADMIN) and /dev/net/tun")
+	}
+	ipCmd, err := exec.LookPath("ip")
+	if err != nil {
+		t.Skip("needs the ip command (iproute2)")
+	}
+	pid := os.Getpid()
+	name := fmt.Sprintf("mtap%d", pid%100000)
+	x := byte(pid%200 + 20)
+	kernel, ours = [4]byte{10, 199, x, 1}, [4]byte{10, 199, x, 2}
+	d, err = Open(name, Options{MTU: 1500, SetMTU: true, BringUp: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		d.Close()
+		exec.Command(ipCmd, "link", "del", name).Run() // in case Close left it
+	})
+	if d.Name() != name {
+		t.Fatalf("name %q, want %q", d.Name(), name)
+	}
+	run := func(args ...string) {
+		if out, err := exec.Command(ipCmd, args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	run("addr", "add", fmt.Sprintf("%d.%d.%d.%d/24", kernel[0], kernel[1], kernel[2], kernel[3]), "dev", name)
+	out, err := exec.Command(ipCmd, "link", "show", name).CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ",UP") || !strings.Contains(string(out), "mtu 1500") {
+		t.Fatalf("BringUp/SetMTU did not take effect: %v: %s", err, out)
+	}
+	return d, kernel, ours
+}
+
+// arpFrame builds an ARP packet (RFC 826) for Ethernet/IPv4.
+func arpFrame(dst, sha netif.MAC, op uint16, spa [4]byte, tha netif.MAC, tpa [4]byte) []byte {
+	f := make([]byte, 42)
+	copy(f, dst[:])
+	copy(f[6:], sha[:])
+	binary.BigEndian.PutUint16(f[12:], 0x0806)
+	a := f[14:]
+	binary.BigEndian.PutUint16(a[0:], 1)      // Ethernet
+	binary.BigEndian.PutUint16(a[2:], 0x0800) // IPv4
+	a[4], a[5] = 6, 4
+	binary.BigEndian.PutUint16(a[6:], op)
+	copy(a[8:], sha[:])
+	copy(a[14:], spa[:])
+	copy(a[18:], tha[:])
+	copy(a[24:], tpa[:])
+	return f
+}
+
+// waitARP waits for an ARP frame with the given opcode and sender address.
+func waitARP(t *testing.T, ch chan []byte, op uint16, spa [4]byte) []byte {
+	t.Helper()
+	deadline := time.After(timeout)
+	for {
+		select {
+		case f := <-ch:
+			if len(f) >= 42 && binary.BigEndian.Uint16(f[12:]) == 0x0806 &&
+				binary.BigEndian.Uint16(f[20:]) == op && bytes.Equal(f[28:32], spa[:]) {
+				return f
+			}
+		case <-deadline:
+			t.Fatalf("no ARP op %d from %v within %v", op, spa, timeout)
+		}
+	}
+}
+
+func TestKernelAnswersARP(t *testing.T) {
+	d, kernel, ours := openTestTAP(t)
+	ch := make(chan []byte, 64)
+	d.SetHandler(func(f []byte) {
+		select {
+		case ch <- append([]byte(nil), f...):
+		default:
+		}
+	})
+	// Header in the contiguous part, ARP body attached: exercises writev.
+	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	b := pkt.New(64, 0)
+	copy(b.Append(14), req[:14])
+	b.Attach(req[14:30])
+	b.Attach(req[30:])
+	if err := d.Transmit(b); err != nil {
+		t.Fatal(err)
+	}
+	reply := waitARP(t, ch, 2, kernel)
+	mac := d.MAC()
+	if !bytes.Equal(reply[0:6], mac[:]) || !bytes.Equal(reply[32:38], mac[:]) {
+		t.Fatalf("reply not addressed to us: %x", reply)
+	}
+	if st := d.Stats(); st.TxFrames != 1 || st.TxBytes != 42 || st.RxFrames == 0 {
+		t.Fatalf("stats %+v", st)
+	}
+
+	flat := pkt.New(64, 0)
+	copy(flat.Append(len(req)), req)
+	if allocs := testing.AllocsPerRun(20, func() { d.Transmit(flat) }); allocs != 0 {
+		t.Fatalf("Transmit: %v allocations per frame", allocs)
+	}
+}
+
+func TestKernelSendsARP(t *testing.T) {
+	d, kernel, ours := openTestTAP(t)
+	ch := make(chan []byte, 64)
+	d.SetHandler(func(f []byte) {
+		select {
+		case ch <- append([]byte(nil), f...):
+		default:
+		}
+	})
+	// ping makes the kernel resolve our address; only the TAP's subnet is
+	// involved. It fails (nobody answers the echo), which is fine.
+	ping := exec.Command("ping", "-c1", "-W1", fmt.Sprintf("%d.%d.%d.%d", ours[0], ours[1], ours[2], ours[3]))
+	if err := ping.Start(); err != nil {
+		t.Skip("needs the ping command: ", err)
+	}
+	defer func() {
+		ping.Process.Kill()
+		ping.Wait()
+	}()
+	req := waitARP(t, ch, 1, kernel)
+	if !bytes.Equal(req[38:42], ours[:]) {
+		t.Fatalf("ARP request for %v, want %v", req[38:42], ours)
+	}
+}
+
+func TestCloseStopsReader(t *testing.T) {
+	d, _, _ := openTestTAP(t)
+	closed := make(chan error, 1)
+	go func() { closed <- d.Close() }()
+	select {
+	case <-closed:
+	case <-time.After(timeout):
+		t.Fatal("Close did not stop the read loop")
+	}
+	if err := d.Transmit(pkt.New(64, 0)); err != netif.ErrClosed {
+		t.Fatalf("Transmit after Close: %v", err)
+	}
+	if _, err := os.Stat("/sys/class/net/" + d.Name()); err == nil {
+		t.Fatalf("%s still exists after Close", d.Name())
+	}
+}
+
+func TestLinkDownAndTooBig(t *testing.T) {
+	d, kernel, ours := openTestTAP(t)
+	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	b := pkt.New(2048, 0)
+	copy(b.Append(len(req)), req)
+	ipLink := func(state string) {
+		if out, err := exec.Command("ip", "link", "set", d.Name(), state).CombinedOutput(); err != nil {
+			t.Fatalf("ip link set %s %s: %v: %s", d.Name(), state, err, out)
+		}
+	}
+	ipLink("down")
+	if err := d.Transmit(b); err != netif.ErrLinkDown || d.LinkUp() {
+		t.Fatalf("kernel side down: Transmit %v, LinkUp %v", err, d.LinkUp())
+	}
+	ipLink("up")
+	if err := d.Transmit(b); err != nil || !d.LinkUp() {
+		t.Fatalf("kernel side up again: Transmit %v, LinkUp %v", err, d.LinkUp())
+	}
+	big := pkt.New(2048, 0)
+	big.Append(1500 + netif.EthernetHeaderLen + 1)
+	if err := d.Transmit(big); err != netif.ErrTooBig {
+		t.Fatalf("oversized frame: %v", err)
+	}
+}
