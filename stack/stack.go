@@ -19,6 +19,7 @@ import (
 	"github.com/mirago/mirago/stack/icmp"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/udp"
 )
@@ -39,6 +40,7 @@ type Config struct {
 	IPv4 ipv4.Config
 	ICMP icmp.Config
 	UDP  udp.Config
+	TCP  tcp.Config
 }
 
 // Stack is one network interface with its protocol layers.
@@ -52,8 +54,10 @@ type Stack struct {
 	IP   *ipv4.Layer
 	ICMP *icmp.Layer
 	UDP  *udp.Layer
+	TCP  *tcp.Layer
 
-	ping pinger
+	ping       pinger
+	tcpDropped uint64 // TCP segments to broadcast/multicast addresses
 }
 
 // New builds a stack on dev and starts receiving.
@@ -83,6 +87,8 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
 	s.UDP = udp.New(s.IP, s.ICMP, &s.mu, cfg.Rand, cfg.UDP)
 	s.IP.Register(udp.ProtocolNumber, s.UDP)
+	s.TCP = tcp.New(tcpIP{s.IP}, s.timers, &s.mu, cfg.Rand, cfg.TCP)
+	s.IP.Register(tcp.ProtocolNumber, tcpTransport{s.TCP, &s.tcpDropped})
 	s.initPing(cfg.Rand)
 
 	s.mu.Lock()
@@ -159,6 +165,10 @@ type Stats struct {
 	IP       ipv4.Stats
 	ICMP     icmp.Stats
 	UDP      udp.Stats
+	TCP      tcp.Stats
+	// TCPBroadcastDrops counts TCP segments sent to a broadcast or
+	// multicast address.
+	TCPBroadcastDrops uint64
 }
 
 // Stats returns a consistent snapshot of all counters, taken under the
@@ -173,5 +183,8 @@ func (s *Stack) Stats() Stats {
 		IP:       s.IP.Stats(),
 		ICMP:     s.ICMP.Stats(),
 		UDP:      s.UDP.Stats(),
+		TCP:      s.TCP.StatsLocked(),
+
+		TCPBroadcastDrops: s.tcpDropped,
 	}
 }

@@ -1,0 +1,122 @@
+//go:build linux
+
+// Package taptest gives tests a Linux TAP device with the kernel as the
+// peer: it creates the TAP through drivers/tap, puts the kernel side on a
+// private /24 of its own (10.199.N.1) and hands our side 10.199.N.15. It
+// skips the test, naming what is missing, unless it runs as root with
+// /dev/net/tun and iproute2.
+//
+// Subnets are allocated with lock files so that test binaries running in
+// parallel never share a subnet (which would confuse the kernel's routes).
+package taptest
+
+import (
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// TAP is one test TAP device.
+type TAP struct {
+	Name   string
+	Dev    *tap.Device
+	Kernel netip.Addr  // the kernel's address on the TAP (10.199.N.1)
+	Ours   ipv4.Prefix // the address our stack should take (10.199.N.15/24)
+	N      int
+}
+
+// Require skips t unless TAP tests can run here.
+func Require(t testing.TB, tools ...string) {
+	t.Helper()
+	if _, err := os.Stat("/dev/net/tun"); err != nil {
+		t.Skip("skipping: needs /dev/net/tun (TAP support)")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipping: needs root (CAP_NET_ADMIN) for a TAP device")
+	}
+	for _, tool := range append([]string{"ip"}, tools...) {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("skipping: needs %s on PATH", tool)
+		}
+	}
+}
+
+const lockDir = "/tmp/mirago-taptest"
+
+// allocate reserves a subnet number in [10, 250) with an exclusive lock
+// file, reclaiming files whose owner process is gone.
+func allocate(t testing.TB) int {
+	t.Helper()
+	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := os.Getpid() % 240
+	for i := 0; i < 240; i++ {
+		n := 10 + (start+i)%240
+		path := filepath.Join(lockDir, strconv.Itoa(n))
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+		if err != nil {
+			if b, rerr := os.ReadFile(path); rerr == nil {
+				pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+				if pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
+					os.Remove(path)
+				}
+			}
+			continue
+		}
+		fmt.Fprintf(f, "%d\n", os.Getpid())
+		f.Close()
+		t.Cleanup(func() { os.Remove(path) })
+		return n
+	}
+	t.Fatal("taptest: no free test subnet")
+	return 0
+}
+
+// New creates a TAP for t and configures its kernel side. The TAP is
+// removed when the test ends.
+func New(t testing.TB) *TAP {
+	t.Helper()
+	Require(t)
+	n := allocate(t)
+	name := fmt.Sprintf("mrg%d_%d", n, os.Getpid()%10000)
+	dev, err := tap.Open(name, tap.Options{MTU: 1500, SetMTU: true, BringUp: true})
+	if err != nil {
+		t.Fatalf("taptest: %v", err)
+	}
+	t.Cleanup(func() {
+		dev.Close()
+		exec.Command("ip", "link", "del", name).Run()
+	})
+	// No IPv6 chatter on the test link: it only adds noise to captures.
+	os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
+	Run(t, "ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
+	Run(t, "ip", "link", "set", name, "up")
+	ours, _ := ipv4.ParsePrefix(fmt.Sprintf("10.199.%d.15/24", n))
+	return &TAP{
+		Name: name, Dev: dev, N: n, Ours: ours,
+		Kernel: netip.MustParseAddr(fmt.Sprintf("10.199.%d.1", n)),
+	}
+}
+
+// OursAddr is our address as a netip.Addr.
+func (tp *TAP) OursAddr() netip.Addr { return tp.Ours.Addr.Netip() }
+
+// Run runs a command and fails t with its output if it fails.
+func Run(t testing.TB, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}

@@ -1,0 +1,181 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+)
+
+// pair builds two stacks, A (10.0.0.1) and B (10.0.0.2), on one in-memory
+// switch, optionally impairing both of their links.
+func pair(t *testing.T, spec string) (a, b *stack.Stack) {
+	t.Helper()
+	sw := memlink.NewSwitch(memlink.Config{})
+	t.Cleanup(func() { sw.Close() })
+	mk := func(mac netif.MAC, addr string, seed uint64) *stack.Stack {
+		var dev netif.Device = sw.NewPort(mac, 1500)
+		if spec != "" {
+			sp, err := impair.ParseSpec(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.Seed = seed
+			dev = impair.Wrap(dev, sp, clock.Real{})
+		}
+		p, err := ipv4.ParsePrefix(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := stack.New(dev, stack.Config{Addr: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	a = mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24", 1)
+	b = mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24", 2)
+	return a, b
+}
+
+func TestTwoStacksARP(t *testing.T) {
+	a, b := pair(t, "")
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mac, err := a.ARP.Query(ctx, ipv4.MustParse("10.0.0.2"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if mac != b.Device().MAC() {
+		t.Fatalf("resolved %v, want %v", mac, b.Device().MAC())
+	}
+}
+
+// udpExchange sends datagrams of the given sizes from A to an echo socket
+// on B and checks each echo byte for byte. Under loss it retries.
+func udpExchange(t *testing.T, a, b *stack.Stack, sizes []int, lossy bool) {
+	t.Helper()
+	srv, err := b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, from, err := srv.ReadFromAddrPort(buf)
+			if err != nil {
+				return
+			}
+			srv.WriteToAddrPort(buf[:n], from)
+		}
+	}()
+	cl, err := a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:7"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	buf := make([]byte, 65536)
+	for _, size := range sizes {
+		msg := make([]byte, size)
+		for i := range msg {
+			msg[i] = byte(i*7 + size)
+		}
+		want := sha256.Sum256(msg)
+		ok := false
+		for try := 0; try < 40 && !ok; try++ {
+			if _, err := cl.Write(msg); err != nil {
+				t.Fatalf("size %d: write: %v", size, err)
+			}
+			cl.SetReadDeadline(time.Now().Add(500 * time.Millisecond))
+			for {
+				n, err := cl.Read(buf)
+				if err != nil {
+					break // timeout: retry
+				}
+				if n == size && sha256.Sum256(buf[:n]) == want {
+					ok = true
+					break
+				}
+				if !lossy {
+					t.Fatalf("size %d: echo of %d bytes differs", size, n)
+				}
+			}
+		}
+		if !ok {
+			t.Fatalf("size %d: no intact echo", size)
+		}
+	}
+}
+
+func TestTwoStacksUDP(t *testing.T) {
+	a, b := pair(t, "")
+	udpExchange(t, a, b, []int{0, 1, 64, 1472, 1473, 20000}, false)
+	if st := b.Stats().IP; st.Reassembled == 0 {
+		t.Fatalf("20 KB datagram was not reassembled on B: %+v", st)
+	}
+}
+
+func TestTwoStacksUDPImpaired(t *testing.T) {
+	a, b := pair(t, "loss=0.02,reorder=0.05,dup=0.01,corrupt=0.001,delay=1ms")
+	udpExchange(t, a, b, []int{1, 1472, 20000}, true)
+}
+
+func TestUDPDataIsCopiedOnce(t *testing.T) {
+	// The datagram handed to WriteTo may be reused at once: the stack
+	// must have copied it.
+	a, b := pair(t, "")
+	srv, _ := b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
+	defer srv.Close()
+	cl, _ := a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:9"))
+	defer cl.Close()
+	msg := []byte("first")
+	cl.Write(msg)
+	copy(msg, "XXXXX")
+	buf := make([]byte, 16)
+	srv.SetReadDeadline(time.Now().Add(10 * time.Second))
+	n, _, err := srv.ReadFromAddrPort(buf)
+	if err != nil || !bytes.Equal(buf[:n], []byte("first")) {
+		t.Fatalf("got %q %v", buf[:n], err)
+	}
+}
+
+func ping(t *testing.T, a *stack.Stack, dst string, tries int) {
+	t.Helper()
+	data := []byte("mirago ping payload 0123456789")
+	for i := 0; i < tries; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		_, err := a.Ping(ctx, ipv4.MustParse(dst), data)
+		cancel()
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("no echo reply from %s in %d tries", dst, tries)
+}
+
+func TestTwoStacksPing(t *testing.T) {
+	a, b := pair(t, "")
+	ping(t, a, "10.0.0.2", 1)
+	ping(t, b, "10.0.0.1", 1)
+	if st := b.Stats().ICMP; st.EchoRequestsIn != 1 || st.EchoRepliesOut != 1 {
+		t.Fatalf("B's ICMP stats %+v", st)
+	}
+}
+
+func TestTwoStacksPingImpaired(t *testing.T) {
+	a, _ := pair(t, "loss=0.05,reorder=0.05,dup=0.01,corrupt=0.001,delay=2ms")
+	for i := 0; i < 10; i++ {
+		ping(t, a, "10.0.0.2", 20)
+	}
+}

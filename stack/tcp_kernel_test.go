@@ -1,0 +1,234 @@
+//go:build linux
+
+package stack_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/drivers/pcap"
+	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/netif"
+)
+
+// kernelSize is the transfer size each way in the kernel-peer tests: the
+// issue asks for 100 MiB; MIRAGO_QUICK=1 shrinks it for quick local runs.
+func kernelSize() int64 {
+	if os.Getenv("MIRAGO_QUICK") != "" {
+		return 8 << 20
+	}
+	return 100 << 20
+}
+
+// tapStack puts our stack on a fresh TAP, recording a pcap and optionally
+// impairing our side of the link.
+func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP, *pcap.Writer, string) {
+	t.Helper()
+	tp := taptest.New(t)
+	capture := filepath.Join(t.TempDir(), "tcp.pcap")
+	// Headers only: the SYN options are what the test reads back.
+	w, err := pcap.Create(capture, pcap.Options{SnapLen: 128})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var dev netif.Device = pcap.Wrap(tp.Dev, w, clock.Real{})
+	if spec != "" {
+		sp, err := impair.ParseSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev = impair.Wrap(dev, sp, clock.Real{})
+	}
+	s, err := stack.New(dev, stack.Config{Addr: tp.Ours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close(); w.Close() })
+	return s, tp, w, capture
+}
+
+// stream is a deterministic pseudo-random byte source of a given length.
+func stream(seed uint64, n int64) io.Reader {
+	return io.LimitReader(&prng{r: rand.New(rand.NewPCG(seed, seed^0x9e37))}, n)
+}
+
+type prng struct{ r *rand.Rand }
+
+func (p *prng) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = byte(p.r.Uint32())
+	}
+	return len(b), nil
+}
+
+func digest(t *testing.T, r io.Reader) ([32]byte, int64) {
+	h := sha256.New()
+	n, err := io.Copy(h, r)
+	if err != nil {
+		t.Errorf("reading stream: %v", err)
+	}
+	return [32]byte(h.Sum(nil)), n
+}
+
+// exchange sends size bytes each way at once over c and checks both
+// directions' SHA-256.
+func exchange(t *testing.T, c net.Conn, peer net.Conn, size int64) {
+	t.Helper()
+	type res struct {
+		sum [32]byte
+		n   int64
+	}
+	fromPeer, fromUs := make(chan res, 1), make(chan res, 1)
+	go func() { s, n := digest(t, c); fromPeer <- res{s, n} }()
+	go func() { s, n := digest(t, peer); fromUs <- res{s, n} }()
+	go func() {
+		io.Copy(c, stream(1, size))
+		c.(interface{ CloseWrite() error }).CloseWrite()
+	}()
+	go func() {
+		io.Copy(peer, stream(2, size))
+		peer.(interface{ CloseWrite() error }).CloseWrite()
+	}()
+	want1, _ := digest(t, stream(1, size))
+	want2, _ := digest(t, stream(2, size))
+	timeout := time.After(5 * time.Minute)
+	for _, w := range []struct {
+		ch   chan res
+		want [32]byte
+		dir  string
+	}{{fromUs, want1, "us->kernel"}, {fromPeer, want2, "kernel->us"}} {
+		select {
+		case r := <-w.ch:
+			if r.n != size || r.sum != w.want {
+				t.Fatalf("%s: %d bytes, sha256 match %v", w.dir, r.n, r.sum == w.want)
+			}
+		case <-timeout:
+			t.Fatalf("%s: transfer did not finish", w.dir)
+		}
+	}
+}
+
+// synOptions returns the TCP options of every SYN in the capture, as
+// tshark prints them.
+func synOptions(t *testing.T, capture string) string {
+	if _, err := exec.LookPath("tshark"); err != nil {
+		t.Log("tshark not installed: SYN options not read back")
+		return ""
+	}
+	out, err := exec.Command("tshark", "-r", capture, "-c", "100", "-Y", "tcp.flags.syn==1",
+		"-T", "fields", "-e", "tcp.flags.ack", "-e", "tcp.options.mss_val",
+		"-e", "tcp.options.wscale.shift", "-e", "tcp.options.sack_perm",
+		"-e", "tcp.options.timestamp.tsval").Output()
+	if err != nil {
+		t.Fatalf("tshark: %v\n%s", err, out)
+	}
+	return string(out)
+}
+
+// checkNegotiated asserts that both SYNs carried MSS, window scale, SACK
+// permitted and timestamps.
+func checkNegotiated(t *testing.T, w *pcap.Writer, capture string) {
+	t.Helper()
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	out := synOptions(t, capture)
+	if out == "" {
+		return
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) < 2 {
+		t.Fatalf("want a SYN and a SYN-ACK in the capture, got:\n%s", out)
+	}
+	for _, l := range lines[:2] {
+		f := strings.Split(l, "\t")
+		if len(f) < 5 || f[1] == "" || f[2] == "" || f[3] == "" || f[4] == "" {
+			t.Fatalf("SYN without MSS, window scale, SACK-permitted and timestamps: %q", l)
+		}
+	}
+}
+
+func kernelClientToUs(t *testing.T, spec string) {
+	taptest.Require(t)
+	s, tp, w, capture := tapStack(t, spec)
+	ln, err := s.TCP.Listen(5001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	kc, err := net.DialTimeout("tcp4", netip.AddrPortFrom(tp.OursAddr(), 5001).String(), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kc.Close()
+	ours := <-accepted
+	if ours == nil {
+		t.FailNow()
+	}
+	defer ours.Close()
+	exchange(t, ours, kc, kernelSize())
+	checkNegotiated(t, w, capture)
+}
+
+func usToKernelListener(t *testing.T, spec string) {
+	taptest.Require(t)
+	s, tp, w, capture := tapStack(t, spec)
+	kl, err := net.Listen("tcp4", netip.AddrPortFrom(tp.Kernel, 0).String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kl.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, err := kl.Accept()
+		if err != nil {
+			t.Error(err)
+		}
+		accepted <- c
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	ours, err := s.TCP.Dial(ctx, kl.Addr().(*net.TCPAddr).AddrPort())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ours.Close()
+	kc := <-accepted
+	if kc == nil {
+		t.FailNow()
+	}
+	defer kc.Close()
+	exchange(t, ours, kc, kernelSize())
+	checkNegotiated(t, w, capture)
+}
+
+func TestKernelClientToOurListener(t *testing.T) { kernelClientToUs(t, "") }
+func TestOurClientToKernelListener(t *testing.T) { usToKernelListener(t, "") }
+
+const kernelImpair = "loss=0.01,reorder=0.01,dup=0.005,corrupt=0.001,seed=7"
+
+func TestKernelClientToOurListenerImpaired(t *testing.T) { kernelClientToUs(t, kernelImpair) }
+func TestOurClientToKernelListenerImpaired(t *testing.T) {
+	usToKernelListener(t, kernelImpair)
+}
