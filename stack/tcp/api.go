@@ -1,0 +1,356 @@
+package tcp
+
+import (
+	"io"
+	"net"
+	"os"
+	"time"
+)
+
+// Read reads received data. It returns io.EOF after the peer's FIN (or
+// CloseRead), net.ErrClosed after Close, os.ErrDeadlineExceeded when the
+// read deadline passes, or the error that ended the connection (ErrReset,
+// ErrTimeout, ...). It implements net.Conn.Read.
+func (c *Conn) Read(p []byte) (int, error) {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	for {
+		if c.f&fUserClosed != 0 {
+			return 0, ErrClosed
+		}
+		// As in package net, an expired deadline fails even if data is
+		// ready.
+		if c.f&fRdDL != 0 && l.now() >= c.rdDL {
+			return 0, os.ErrDeadlineExceeded
+		}
+		if c.rxLen() > 0 && c.f&fRdClosed == 0 {
+			if len(p) == 0 {
+				return 0, nil
+			}
+			return c.readLocked(p), nil
+		}
+		if c.f&(fFinRcvd|fRdClosed) != 0 {
+			return 0, io.EOF
+		}
+		if c.err != nil {
+			return 0, c.err
+		}
+		if c.state == Closed {
+			return 0, io.EOF
+		}
+		if len(p) == 0 {
+			return 0, nil
+		}
+		c.waitLocked(fRdWait)
+	}
+}
+
+// readLocked copies out received data and opens the window.
+func (c *Conn) readLocked(p []byte) int {
+	n := c.rx.read(p)
+	if c.rx.n == 0 && c.rx.nooo == 0 {
+		c.releaseRx()
+	}
+	// Window update when the right edge can move by 2 segments or half
+	// the buffer (RFC 9293 §3.8.6.2.2; RFC 1122 §4.2.3.3).
+	if c.state.synchronized() && c.state != CloseWait && c.state != TimeWait && c.f&fFinRcvd == 0 {
+		edge := c.rcvNxt + min(c.rxSpace(), 0xffff<<c.rcvWS)
+		if seqGT(edge, c.rcvAdv) {
+			grow := edge - c.rcvAdv
+			if grow >= min(uint32(c.l.cfg.RecvBuffer/2), 2*uint32(c.l.mss)) {
+				c.sendAck()
+			}
+		}
+	}
+	return n
+}
+
+// waitLocked waits, with the lock released, until woken (bit fRdWait or
+// fWrWait) or a deadline passes.
+func (c *Conn) waitLocked(bit uint32) {
+	l := c.l
+	ch := &c.rdCh
+	if bit == fWrWait {
+		ch = &c.wrCh
+	}
+	if *ch == nil {
+		*ch = make(chan struct{}, 1)
+	}
+	c.f |= bit
+	c.armDeadline()
+	w := *ch
+	l.lock.Unlock()
+	<-w
+	l.lock.Lock()
+	c.f &^= bit
+}
+
+// armDeadline schedules dl for the earliest deadline of a waiting call.
+func (c *Conn) armDeadline() {
+	var at time.Duration
+	set := false
+	if c.f&(fRdWait|fRdDL) == fRdWait|fRdDL {
+		at, set = c.rdDL, true
+	}
+	if c.f&(fWrWait|fWrDL) == fWrWait|fWrDL && (!set || c.wrDL < at) {
+		at, set = c.wrDL, true
+	}
+	if set {
+		c.l.q.Schedule(&c.dl, c.l.epoch.Add(at))
+	} else {
+		c.l.q.Stop(&c.dl)
+	}
+}
+
+// Write copies p into the send buffer, blocking while it is full. It
+// implements net.Conn.Write.
+func (c *Conn) Write(p []byte) (int, error) { return c.write(p, nil) }
+
+// WriteBuffers is a gather write of v (like net.Buffers.WriteTo); the
+// segments are cut across buffer boundaries.
+func (c *Conn) WriteBuffers(v [][]byte) (int64, error) {
+	n, err := c.write(nil, v)
+	return int64(n), err
+}
+
+func (c *Conn) write(p []byte, v [][]byte) (int, error) {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	total := 0
+	for {
+		if err := c.writeErr(); err != nil {
+			return total, err
+		}
+		if c.f&fWrDL != 0 && l.now() >= c.wrDL {
+			return total, os.ErrDeadlineExceeded
+		}
+		k := 0
+		for {
+			if len(p) == 0 {
+				if len(v) == 0 {
+					break
+				}
+				p, v = v[0], v[1:]
+				continue
+			}
+			m := c.txAppend(p)
+			if m == 0 {
+				break
+			}
+			p = p[m:]
+			k += m
+		}
+		total += k
+		if k > 0 {
+			c.output()
+		}
+		if len(p) == 0 && len(v) == 0 {
+			return total, nil
+		}
+		c.waitLocked(fWrWait)
+	}
+}
+
+func (c *Conn) writeErr() error {
+	if c.f&fUserClosed != 0 {
+		return ErrClosed
+	}
+	if c.err != nil {
+		return c.err
+	}
+	if c.f&fFinQueued != 0 || (c.state != Established && c.state != CloseWait) {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Close closes the connection: unread received data makes it send a RST
+// (RFC 9293 §3.10.4, RFC 1122 §4.2.2.13); otherwise a FIN follows the
+// queued data. Pending Read and Write calls return net.ErrClosed. It
+// implements net.Conn.Close.
+func (c *Conn) Close() error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if c.f&fUserClosed != 0 {
+		return ErrClosed
+	}
+	c.f |= fUserClosed | fRdClosed
+	switch c.state {
+	case Closed:
+		c.releaseRx()
+	case SynSent, SynReceived:
+		c.finish(ErrClosed)
+	default:
+		if c.rxLen() > 0 || (c.rx != nil && c.rx.nooo > 0) {
+			c.abortRST(ErrClosed)
+			break
+		}
+		c.releaseRx()
+		c.shutWrite()
+		if c.state == FinWait2 {
+			l.q.After(&c.dack, l.cfg.TimeWait)
+		}
+	}
+	c.wake(fRdWait)
+	c.wake(fWrWait)
+	return nil
+}
+
+// shutWrite queues our FIN (RFC 9293 §3.10.4 CLOSE).
+func (c *Conn) shutWrite() {
+	if c.f&fFinQueued != 0 {
+		return
+	}
+	switch c.state {
+	case Established:
+		c.setState(FinWait1)
+	case CloseWait:
+		c.setState(LastAck)
+	default:
+		return
+	}
+	c.f |= fFinQueued
+	c.output()
+}
+
+// CloseWrite sends a FIN after the queued data; reads continue.
+func (c *Conn) CloseWrite() error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if c.f&fUserClosed != 0 {
+		return ErrClosed
+	}
+	if c.err != nil {
+		return c.err
+	}
+	c.shutWrite()
+	c.wake(fWrWait)
+	return nil
+}
+
+// CloseRead makes Read return io.EOF; further data is acknowledged and
+// discarded.
+func (c *Conn) CloseRead() error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if c.f&fUserClosed != 0 {
+		return ErrClosed
+	}
+	c.f |= fRdClosed
+	c.releaseRx()
+	c.wake(fRdWait)
+	return nil
+}
+
+// Abort resets the connection (sends a RST) and closes it.
+func (c *Conn) Abort() error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if c.f&fUserClosed != 0 {
+		return ErrClosed
+	}
+	c.f |= fUserClosed | fRdClosed
+	c.abortRST(ErrClosed)
+	c.releaseRx()
+	return nil
+}
+
+// SetNoDelay turns Nagle's algorithm off (true) or on.
+func (c *Conn) SetNoDelay(noDelay bool) error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if noDelay {
+		c.f |= fNoDelay
+		c.output()
+	} else {
+		c.f &^= fNoDelay
+	}
+	return nil
+}
+
+// SetKeepAlive turns keepalive probes on or off (Config.KeepIdle,
+// KeepInterval, KeepCount).
+func (c *Conn) SetKeepAlive(on bool) error {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if on {
+		c.f |= fKeepAlive
+	} else {
+		c.f &^= fKeepAlive
+	}
+	if c.state != Closed {
+		c.armRTX()
+	}
+	return nil
+}
+
+// SetDeadline sets both deadlines. It implements net.Conn.
+func (c *Conn) SetDeadline(t time.Time) error {
+	c.setDeadline(t, true, true)
+	return nil
+}
+
+// SetReadDeadline implements net.Conn.
+func (c *Conn) SetReadDeadline(t time.Time) error {
+	c.setDeadline(t, true, false)
+	return nil
+}
+
+// SetWriteDeadline implements net.Conn.
+func (c *Conn) SetWriteDeadline(t time.Time) error {
+	c.setDeadline(t, false, true)
+	return nil
+}
+
+func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
+	l := c.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	d := t.Sub(l.epoch)
+	if rd {
+		if t.IsZero() {
+			c.f &^= fRdDL
+		} else {
+			c.f |= fRdDL
+			c.rdDL = d
+		}
+		c.wake(fRdWait)
+	}
+	if wr {
+		if t.IsZero() {
+			c.f &^= fWrDL
+		} else {
+			c.f |= fWrDL
+			c.wrDL = d
+		}
+		c.wake(fWrWait)
+	}
+}
+
+// LocalAddr returns a *net.TCPAddr. It implements net.Conn.
+func (c *Conn) LocalAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IP(c.id.laddr[:]).To16(), Port: int(c.id.lport)}
+}
+
+// RemoteAddr returns a *net.TCPAddr. It implements net.Conn.
+func (c *Conn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IP(c.id.raddr[:]).To16(), Port: int(c.id.rport)}
+}
+
+// State returns the connection's current state.
+func (c *Conn) State() State {
+	c.l.lock.Lock()
+	defer c.l.lock.Unlock()
+	return c.state
+}
+
+var _ net.Conn = (*Conn)(nil)
+var _ net.Listener = (*Listener)(nil)

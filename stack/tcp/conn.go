@@ -1,0 +1,259 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/mirago/mirago/stack/timer"
+)
+
+// Conn flag bits.
+const (
+	fTS         uint32 = 1 << iota // timestamps negotiated
+	fSACK                          // SACK permitted both ways
+	fNoDelay                       // Nagle off
+	fKeepAlive                     // keepalive on
+	fFinQueued                     // user closed the write side: send FIN after the data
+	fFinSent                       // FIN sent at least once (finSeq valid)
+	fFinRcvd                       // peer's FIN processed: reads hit EOF
+	fRdClosed                      // CloseRead: discard incoming data
+	fUserClosed                    // Close called (orphan)
+	fAckNow                        // an ACK must go out
+	fDelAck                        // a delayed ACK is pending
+	fRecovery                      // in fast recovery
+	fTiming                        // timing rttSeq (no timestamps)
+	fRdWait                        // a reader waits on rdCh
+	fWrWait                        // a writer (or Dial) waits on wrCh
+	fRdDL                          // rdDL is set
+	fWrDL                          // wrDL is set
+	fAccepted                      // handed out by Accept or Dial
+	fActive                        // opened by Dial
+	fPeerWS                        // window scaling negotiated
+	fSoftErr                       // an ICMP soft error was seen
+)
+
+// rtx timer modes.
+const (
+	tmNone uint8 = iota
+	tmRTO
+	tmPersist
+	tmKeep
+)
+
+// Conn is a TCP connection. It implements net.Conn plus CloseRead,
+// CloseWrite, Abort, SetNoDelay, SetKeepAlive and WriteBuffers. Read and
+// Write may be called concurrently from different goroutines.
+type Conn struct {
+	l     *Layer
+	id    tuple
+	ln    *Listener // passive open, until accepted
+	state State
+	tmode uint8 // what rtx is armed for
+	f     uint32
+
+	// Send sequence space (RFC 9293 §3.3.1). sndMax is the highest
+	// sequence number sent; sndNxt drops back to sndUna after an RTO.
+	iss, sndUna, sndNxt, sndMax uint32
+	sndWl1, sndWl2              uint32
+	sndWnd, maxSndWnd           uint32
+	sndBase                     uint32 // sequence number of tx.buf's first byte
+	finSeq                      uint32 // our FIN's sequence number
+	recover, highRxt            uint32 // RFC 6582 recover, RFC 6675 HighRxt
+	mss                         uint16 // peer's MSS, clamped
+	sndWS, rcvWS                uint8
+	dupAcks                     uint8
+	backoff                     uint8 // RTO / persist backoff shift
+	retries                     uint8 // SYN retries
+	keepProbes                  uint8
+	quick                       uint8 // quick ACKs left
+	unacked                     uint8 // segments received since our last ACK
+
+	// Receive sequence space.
+	irs, rcvNxt, rcvAdv uint32
+
+	// Timestamps (RFC 7323).
+	tsOff, tsRecent uint32
+
+	// RTT (RFC 6298).
+	rttSeq            uint32
+	chalN             uint16
+	chalSec           int32
+	srtt, rttvar, rto time.Duration
+	rttAt             time.Duration // when rttSeq was sent
+	rtxStart          time.Duration // first RTO of the current episode, 0 none
+	lastRecv          time.Duration
+	rdDL, wrDL        time.Duration
+	cc                ccState
+	tx                *txChunk // nil when nothing to send or unacked
+	rx                *rxChunk // nil when nothing received and unread
+	rtx, dack, dl     timer.Entry
+	rdCh, wrCh        chan struct{}
+	err               error
+}
+
+func (l *Layer) newConn(id tuple) *Conn {
+	c := &Conn{l: l, id: id}
+	c.rto = l.cfg.InitialRTO
+	c.mss = 536
+	c.quick = uint8(min(l.cfg.QuickAcks, 255))
+	c.iss = l.newISN(id)
+	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
+	c.sndBase = c.iss + 1
+	c.recover = c.iss
+	c.tsOff = l.tsOffset(id)
+	c.lastRecv = l.now()
+	if l.cfg.NoDelay {
+		c.f |= fNoDelay
+	}
+	if l.cfg.KeepAlive {
+		c.f |= fKeepAlive
+	}
+	c.rtx.Init(c.onRTX)
+	c.dack.Init(c.onDack)
+	c.dl.Init(c.onDeadline)
+	return c
+}
+
+// setState moves c to s, keeping the per-state counts.
+func (c *Conn) setState(s State) {
+	if c.state != Closed {
+		c.l.stats.States[c.state]--
+	}
+	if s != Closed {
+		c.l.stats.States[s]++
+	}
+	c.state = s
+}
+
+// ourWS is the window shift we offer: the smallest that fits the buffer.
+func (l *Layer) ourWS() int {
+	if l.cfg.DisableWindowScale {
+		return -1
+	}
+	s := 0
+	for s < maxWScale && l.cfg.RecvBuffer>>s > 0xffff {
+		s++
+	}
+	return s
+}
+
+// smss is the payload per full segment: MSS less the options we always
+// send (RFC 6691).
+func (c *Conn) smss() int {
+	if c.f&fTS != 0 {
+		return int(c.mss) - 12
+	}
+	return int(c.mss)
+}
+
+// setMSS clamps the peer's MSS option (RFC 9293 §3.7.1; MSS 0 and tiny
+// values are raised to MSSFloor).
+func (c *Conn) setMSS(o *Options) {
+	m := 536
+	if o.HasMSS {
+		m = int(o.MSS)
+	}
+	c.mss = uint16(max(min(m, c.l.mss), MSSFloor))
+}
+
+// negotiate applies the options of the peer's SYN. offered says whether we
+// offered (active open) or will offer (passive open) each option.
+func (c *Conn) negotiate(o *Options) {
+	cfg := &c.l.cfg
+	c.setMSS(o)
+	if o.HasWS && !cfg.DisableWindowScale {
+		c.sndWS, c.rcvWS = o.WScale, uint8(c.l.ourWS())
+		c.f |= fPeerWS
+	} else {
+		c.sndWS, c.rcvWS = 0, 0
+		c.f &^= fPeerWS
+	}
+	if o.HasTS && !cfg.DisableTimestamps {
+		c.f |= fTS
+		c.tsRecent = o.TSVal
+	} else {
+		c.f &^= fTS
+	}
+	if o.SACKOK && !cfg.DisableSACK {
+		c.f |= fSACK
+	} else {
+		c.f &^= fSACK
+	}
+	c.cc.init(c)
+}
+
+// finish moves c to CLOSED, removes it from the tables and wakes everyone.
+// err (nil for an orderly close) is what blocked and later calls return.
+func (c *Conn) finish(err error) {
+	if c.state == Closed {
+		return
+	}
+	l := c.l
+	if err == ErrTimeout && c.f&fSoftErr != 0 {
+		err = ErrUnreachable // RFC 1122 §4.2.3.9: report the soft error
+	}
+	if c.err == nil {
+		c.err = err
+	}
+	if err != nil && err != ErrClosed {
+		if err == ErrTimeout {
+			l.stats.Timeouts++
+		}
+	}
+	if c.ln != nil && c.state == SynReceived {
+		c.ln.halfOpen--
+	}
+	c.setState(Closed)
+	if l.conns[c.id] == c {
+		delete(l.conns, c.id)
+	}
+	l.q.Stop(&c.rtx)
+	l.q.Stop(&c.dack)
+	c.tmode = tmNone
+	c.releaseTx()
+	if err != nil || c.f&fUserClosed != 0 {
+		c.releaseRx()
+	}
+	c.wake(fRdWait)
+	c.wake(fWrWait)
+	if c.ln != nil {
+		c.ln.wake()
+	}
+}
+
+// onReset handles an acceptable RST (RFC 9293 §3.10.7.4 second check).
+func (c *Conn) onReset() {
+	c.l.stats.ResetsRecv++
+	switch c.state {
+	case SynReceived:
+		if c.f&fActive != 0 {
+			c.finish(ErrRefused)
+		} else {
+			c.finish(ErrReset) // passive: the listener simply forgets it
+		}
+	case Closing, LastAck, TimeWait:
+		c.finish(nil)
+	default:
+		c.finish(ErrReset)
+	}
+}
+
+// abortRST sends a RST for c and closes it with err.
+func (c *Conn) abortRST(err error) {
+	if c.state.synchronized() || c.state == SynReceived {
+		c.l.sendRST(c.id, c.sndMax, 0, FlagRST)
+	}
+	c.finish(err)
+}
+
+func (c *Conn) wake(bit uint32) {
+	ch := c.rdCh
+	if bit == fWrWait {
+		ch = c.wrCh
+	}
+	if c.f&bit != 0 && ch != nil {
+		select {
+		case ch <- struct{}{}:
+		default:
+		}
+	}
+}

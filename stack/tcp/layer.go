@@ -1,0 +1,252 @@
+package tcp
+
+import (
+	"io"
+	"sync"
+	"time"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/timer"
+)
+
+// ProtocolNumber is TCP's IP protocol number.
+const ProtocolNumber = 6
+
+// IP is what TCP needs from the IP layer. The stack constructor adapts
+// *ipv4.Layer to it.
+type IP interface {
+	// WriteTCP sends b (a TCP segment with headroom for the IP header and
+	// below) from src to dst with protocol 6 and DF set. It does not keep b.
+	WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error
+	// Headroom is the number of bytes to reserve in front of the TCP header.
+	Headroom() int
+	// MTU is the IP MTU (1500 on Ethernet).
+	MTU() int
+	// Source returns the local address to use towards dst.
+	Source(dst ipv4.Addr) (ipv4.Addr, error)
+}
+
+// tuple identifies a connection (local and remote address and port).
+type tuple struct {
+	laddr, raddr ipv4.Addr
+	lport, rport uint16
+}
+
+// Layer is the TCP protocol instance of one stack.
+type Layer struct {
+	ip       IP
+	q        *timer.Queue
+	lock     sync.Locker
+	rnd      io.Reader
+	cfg      Config
+	pool     *pkt.Pool
+	headroom int
+	mss      int // MSS we advertise
+	epoch    time.Time
+
+	conns     map[tuple]*Conn
+	listeners map[uint16]*Listener
+
+	isnKey, portKey, cookieKey, tsKey [16]byte
+	portNext                          uint32
+
+	stats   Stats
+	txPool  sync.Pool // *txChunk
+	rxPool  sync.Pool // *rxChunk
+	txMem   *blockPool
+	rxMem   *blockPool
+	chalSec int64 // second of the global challenge-ACK budget
+	chalN   int
+}
+
+// New returns a TCP layer sending through ip, with timers on q. lock is the
+// stack lock that protocol entry points are called with and that the user
+// API takes. rnd supplies the secrets (ISN, ports, cookies).
+func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
+	cfg.setDefaults(ip.MTU())
+	l := &Layer{
+		ip:        ip,
+		q:         q,
+		lock:      lock,
+		rnd:       rnd,
+		cfg:       cfg,
+		headroom:  ip.Headroom(),
+		epoch:     q.Now(),
+		conns:     make(map[tuple]*Conn),
+		listeners: make(map[uint16]*Listener),
+	}
+	l.mss = min(cfg.MSS, ip.MTU()-40)
+	l.pool = pkt.NewPool(l.headroom + MaxHeaderLen)
+	for _, k := range []*[16]byte{&l.isnKey, &l.portKey, &l.cookieKey, &l.tsKey} {
+		io.ReadFull(rnd, k[:])
+	}
+	var b [4]byte
+	io.ReadFull(rnd, b[:])
+	l.portNext = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
+	l.txPool.New = func() any { return new(txChunk) }
+	l.rxPool.New = func() any { return new(rxChunk) }
+	l.txMem = newBlockPool(cfg.SendBuffer)
+	l.rxMem = newBlockPool(cfg.RecvBuffer)
+	return l
+}
+
+// now is the time since the layer started; connections store durations
+// rather than time.Time to stay small.
+func (l *Layer) now() time.Duration { return l.q.Now().Sub(l.epoch) }
+
+// Stats returns a snapshot of the counters. It takes the lock.
+func (l *Layer) Stats() Stats {
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	return l.stats
+}
+
+// StatsLocked is Stats for callers that hold the lock.
+func (l *Layer) StatsLocked() Stats { return l.stats }
+
+// Config returns the effective configuration (defaults filled in).
+func (l *Layer) Config() Config { return l.cfg }
+
+// Deliver handles one inbound segment seg from src to dst. seg is valid
+// only during the call. Called with the stack lock held.
+func (l *Layer) Deliver(src, dst ipv4.Addr, seg []byte) {
+	l.stats.SegmentsIn++
+	h, err := ParseHeader(seg)
+	if err != nil {
+		if err == errShort {
+			l.drop(DropOther)
+		} else {
+			l.drop(DropBadOffset)
+		}
+		return
+	}
+	if len(seg) > 0xffff {
+		l.drop(DropOther)
+		return
+	}
+	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(seg))))) != 0xffff {
+		l.drop(DropChecksum)
+		return
+	}
+	if src.IsBroadcast() || src.IsMulticast() || dst.IsBroadcast() || dst.IsMulticast() || src.IsUnspecified() {
+		l.drop(DropOther) // RFC 1122 §4.2.3.10
+		return
+	}
+	var s segment
+	s.parse(h)
+	id := tuple{laddr: dst, raddr: src, lport: h.DstPort(), rport: h.SrcPort()}
+	if c := l.conns[id]; c != nil {
+		c.input(&s)
+		return
+	}
+	if ln := l.listeners[id.lport]; ln != nil {
+		ln.input(id, &s)
+		return
+	}
+	l.drop(DropNoListener)
+	l.resetFor(id, &s)
+}
+
+// segment is a parsed inbound segment.
+type segment struct {
+	seq, ack uint32
+	flags    uint8
+	wnd      uint16
+	payload  []byte
+	opt      Options
+}
+
+func (s *segment) parse(h Header) {
+	s.seq, s.ack, s.flags, s.wnd = h.Seq(), h.Ack(), h.Flags(), h.Window()
+	s.payload = h.Payload()
+	ParseOptions(h.Options(), &s.opt)
+}
+
+// seqLen is the segment's length in sequence space (SEG.LEN).
+func (s *segment) seqLen() uint32 {
+	n := uint32(len(s.payload))
+	if s.flags&FlagSYN != 0 {
+		n++
+	}
+	if s.flags&FlagFIN != 0 {
+		n++
+	}
+	return n
+}
+
+func (s *segment) has(f uint8) bool { return s.flags&f != 0 }
+
+// resetFor answers a segment for which no connection exists (RFC 9293
+// §3.10.7.1): nothing for a RST; <SEQ=SEG.ACK><CTL=RST> for an ACK;
+// otherwise <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>.
+func (l *Layer) resetFor(id tuple, s *segment) {
+	if s.has(FlagRST) {
+		return
+	}
+	if s.has(FlagACK) {
+		l.sendRST(id, s.ack, 0, FlagRST)
+	} else {
+		l.sendRST(id, 0, s.seq+s.seqLen(), FlagRST|FlagACK)
+	}
+}
+
+// sendRST sends a bare RST for id.
+func (l *Layer) sendRST(id tuple, seq, ack uint32, flags uint8) {
+	l.stats.ResetsSent++
+	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: seq, Ack: ack, Flags: flags}
+	l.send(id, &f, nil, nil, nil)
+}
+
+// send builds and transmits one segment: header f, options opts, payload
+// p1+p2 attached by reference. The Buf goes back to the pool afterwards.
+func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
+	b := l.pool.Get(l.headroom + HeaderLen + len(opts))
+	hdr, err := b.Prepend(HeaderLen + len(opts))
+	if err != nil {
+		l.pool.Put(b)
+		return err
+	}
+	f.Encode(hdr, opts)
+	b.Attach(p1)
+	b.Attach(p2)
+	total := len(hdr) + len(p1) + len(p2)
+	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, ProtocolNumber, uint16(total)))
+	sum = checksum.SumAt(p1, len(hdr), sum)
+	sum = checksum.SumAt(p2, len(hdr)+len(p1), sum)
+	cs := ^checksum.Fold(sum)
+	hdr[16], hdr[17] = byte(cs>>8), byte(cs)
+	l.stats.SegmentsOut++
+	err = l.ip.WriteTCP(id.laddr, id.raddr, b)
+	l.pool.Put(b)
+	return err
+}
+
+// challengeAllowed applies the global and per-connection RFC 5961 §7
+// challenge-ACK rate limits.
+func (l *Layer) challengeAllowed(c *Conn) bool {
+	sec := int64(l.now() / time.Second)
+	if sec != l.chalSec {
+		l.chalSec, l.chalN = sec, 0
+	}
+	if c != nil {
+		if c.chalSec != int32(sec) {
+			c.chalSec, c.chalN = int32(sec), 0
+		}
+		if int(c.chalN) >= max(l.cfg.ChallengeAckLimit/10, 10) {
+			l.stats.ChallengeAcksLimited++
+			return false
+		}
+	}
+	if l.chalN >= l.cfg.ChallengeAckLimit {
+		l.stats.ChallengeAcksLimited++
+		return false
+	}
+	l.chalN++
+	if c != nil {
+		c.chalN++
+	}
+	l.stats.ChallengeAcks++
+	return true
+}

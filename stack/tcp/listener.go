@@ -1,0 +1,325 @@
+package tcp
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// Listener accepts connections to one local port on any local address.
+// It implements net.Listener.
+type Listener struct {
+	l          *Layer
+	port       uint16
+	queue      []*Conn // established, not yet accepted; cap = backlog
+	halfOpen   int     // connections in SYN_RECEIVED
+	ch         chan struct{}
+	waiting    bool
+	closed     bool
+	lastCookie time.Duration // when we last sent a SYN cookie
+}
+
+// Listen starts accepting connections to port.
+func (l *Layer) Listen(port uint16) (*Listener, error) {
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if port == 0 {
+		return nil, ErrInvalid
+	}
+	if _, ok := l.listeners[port]; ok {
+		return nil, ErrAddrInUse
+	}
+	ln := &Listener{l: l, port: port, queue: make([]*Conn, 0, l.cfg.Backlog), ch: make(chan struct{}, 1)}
+	l.listeners[port] = ln
+	l.stats.States[Listen]++
+	return ln, nil
+}
+
+func (ln *Listener) wake() {
+	if ln.waiting {
+		select {
+		case ln.ch <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// Accept waits for and returns the next connection. It implements
+// net.Listener.Accept.
+func (ln *Listener) Accept() (net.Conn, error) {
+	c, err := ln.AcceptContext(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// AcceptTCP is Accept returning the concrete type.
+func (ln *Listener) AcceptTCP() (*Conn, error) { return ln.AcceptContext(context.Background()) }
+
+// AcceptContext is Accept that also returns when ctx is done.
+func (ln *Listener) AcceptContext(ctx context.Context) (*Conn, error) {
+	l := ln.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	for {
+		if ln.closed {
+			return nil, ErrClosed
+		}
+		if len(ln.queue) > 0 {
+			c := ln.queue[0]
+			copy(ln.queue, ln.queue[1:])
+			ln.queue[len(ln.queue)-1] = nil
+			ln.queue = ln.queue[:len(ln.queue)-1]
+			c.ln = nil
+			c.f |= fAccepted
+			return c, nil
+		}
+		ln.waiting = true
+		l.lock.Unlock()
+		select {
+		case <-ln.ch:
+		case <-ctx.Done():
+			l.lock.Lock()
+			ln.waiting = false
+			return nil, ctx.Err()
+		}
+		l.lock.Lock()
+		ln.waiting = false
+	}
+}
+
+// Close stops listening, resets queued connections and unblocks Accept.
+// It implements net.Listener.Close.
+func (ln *Listener) Close() error {
+	l := ln.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	if ln.closed {
+		return ErrClosed
+	}
+	ln.closed = true
+	delete(l.listeners, ln.port)
+	l.stats.States[Listen]--
+	for _, c := range ln.queue {
+		c.ln = nil
+		c.abortRST(ErrClosed)
+	}
+	ln.queue = ln.queue[:0]
+	for _, c := range l.conns {
+		if c.ln == ln {
+			c.ln = nil
+			c.halfOpenAbort()
+		}
+	}
+	select {
+	case ln.ch <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (c *Conn) halfOpenAbort() {
+	c.l.sendRST(c.id, c.sndMax, 0, FlagRST)
+	c.finish(ErrClosed)
+}
+
+// Addr returns the listening address (0.0.0.0:port). It implements
+// net.Listener.Addr.
+func (ln *Listener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4zero, Port: int(ln.port)} }
+
+// Port is the listening port.
+func (ln *Listener) Port() uint16 { return ln.port }
+
+// input handles a segment for a listening port (§3.10.7.2).
+func (ln *Listener) input(id tuple, s *segment) {
+	l := ln.l
+	switch {
+	case s.has(FlagRST):
+		return
+	case s.has(FlagACK):
+		if !s.has(FlagSYN) && ln.tryCookie(id, s) {
+			return
+		}
+		l.sendRST(id, s.ack, 0, FlagRST)
+		return
+	case !s.has(FlagSYN) || s.has(FlagFIN):
+		l.drop(DropOther)
+		return
+	}
+	if len(ln.queue) >= cap(ln.queue) || ln.halfOpen >= l.cfg.MaxHalfOpen {
+		if l.cfg.DisableSynCookies {
+			l.drop(DropBacklogFull)
+			return
+		}
+		ln.sendCookie(id, s)
+		return
+	}
+	c := l.newConn(id)
+	c.ln = ln
+	c.irs = s.seq
+	c.rcvNxt = s.seq + 1
+	c.rcvAdv = c.rcvNxt
+	c.negotiate(&s.opt)
+	c.sndWnd = uint32(s.wnd)
+	c.sndWl1 = s.seq
+	c.lastRecv = l.now()
+	c.setState(SynReceived)
+	ln.halfOpen++
+	l.conns[id] = c
+	c.rttAt = l.now()
+	c.sendSYN()
+	c.armRTX()
+}
+
+// sendCookie answers a SYN with a stateless SYN cookie SYN-ACK.
+func (ln *Listener) sendCookie(id tuple, s *segment) {
+	l := ln.l
+	mss := uint16(536)
+	if s.opt.HasMSS {
+		mss = s.opt.MSS
+	}
+	isn, mss := l.makeCookie(id, s.seq, min(mss, uint16(l.mss)))
+	ln.lastCookie = l.now()
+	l.stats.SynCookiesSent++
+	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: isn, Ack: s.seq + 1, Flags: FlagSYN | FlagACK}
+	f.Window = uint16(min(l.cfg.RecvBuffer, 0xffff))
+	var opts [40]byte
+	ws := -1
+	if s.opt.HasWS && !l.cfg.DisableWindowScale {
+		ws = l.ourWS()
+	}
+	sack := s.opt.SACKOK && !l.cfg.DisableSACK
+	ts := s.opt.HasTS && !l.cfg.DisableTimestamps
+	var tsVal uint32
+	if ts {
+		peerWS := -1
+		if ws >= 0 {
+			peerWS = int(s.opt.WScale)
+		}
+		tsVal = cookieTS(l.tsNow()+l.tsOffset(id), peerWS, sack)
+	} else {
+		ws, sack = -1, false // without timestamps there is nowhere to keep them
+	}
+	n := synOptions(opts[:], mss, ws, sack, ts, tsVal, s.opt.TSVal)
+	l.send(id, &f, opts[:n], nil, nil)
+}
+
+// tryCookie checks whether an ACK completes a cookie handshake and, if so,
+// creates the connection.
+func (ln *Listener) tryCookie(id tuple, s *segment) bool {
+	l := ln.l
+	if l.cfg.DisableSynCookies || ln.lastCookie == 0 && l.stats.SynCookiesSent == 0 {
+		return false
+	}
+	mss, ok := l.checkCookie(id, s.seq-1, s.ack-1)
+	if !ok {
+		l.stats.SynCookiesInvalid++
+		if l.now()-ln.lastCookie < 2*cookiePeriod {
+			l.drop(DropOther)
+			return true // invalid cookie: dropped silently
+		}
+		return false
+	}
+	if len(ln.queue) >= cap(ln.queue) {
+		l.drop(DropBacklogFull)
+		return true
+	}
+	l.stats.SynCookiesValid++
+	c := l.newConn(id)
+	c.iss = s.ack - 1
+	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack
+	c.sndBase = s.ack
+	c.recover = c.iss
+	c.irs = s.seq - 1
+	c.rcvNxt = s.seq
+	c.rcvAdv = c.rcvNxt + uint32(min(l.cfg.RecvBuffer, 0xffff))
+	var o Options
+	o.HasMSS, o.MSS = true, mss
+	if s.opt.HasTS && !l.cfg.DisableTimestamps {
+		o.HasTS, o.TSVal = true, s.opt.TSVal
+		ws, sack := cookieTSDecode(s.opt.TSEcr)
+		if ws >= 0 {
+			o.HasWS, o.WScale = true, uint8(ws)
+		}
+		o.SACKOK = sack
+	}
+	c.negotiate(&o)
+	c.sndWnd = uint32(s.wnd) << c.sndWS
+	c.maxSndWnd = c.sndWnd
+	c.sndWl1, c.sndWl2 = s.seq, s.ack
+	c.setState(Established)
+	l.conns[id] = c
+	ln.queue = append(ln.queue, c)
+	l.stats.PassiveOpens++
+	ln.wake()
+	c.input(s)
+	return true
+}
+
+// Dial opens a connection to raddr from an address and ephemeral port the
+// layer picks.
+func (l *Layer) Dial(ctx context.Context, raddr netip.AddrPort) (*Conn, error) {
+	return l.DialFrom(ctx, 0, raddr)
+}
+
+// DialFrom is Dial from local port lport (0: ephemeral).
+func (l *Layer) DialFrom(ctx context.Context, lport uint16, raddr netip.AddrPort) (*Conn, error) {
+	dst, ok := ipv4.AddrFrom(raddr.Addr())
+	if !ok || raddr.Port() == 0 || dst.IsUnspecified() || dst.IsBroadcast() || dst.IsMulticast() {
+		return nil, ErrInvalid
+	}
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	src, err := l.ip.Source(dst)
+	if err != nil {
+		return nil, err
+	}
+	id := tuple{laddr: src, raddr: dst, rport: raddr.Port()}
+	if lport == 0 {
+		p, ok := l.pickPort(id)
+		if !ok {
+			return nil, ErrNoPorts
+		}
+		id.lport = p
+	} else {
+		id.lport = lport
+		if _, used := l.conns[id]; used {
+			return nil, ErrAddrInUse
+		}
+	}
+	c := l.newConn(id)
+	c.f |= fActive | fAccepted
+	c.setState(SynSent)
+	l.conns[id] = c
+	c.rttAt = l.now()
+	c.sendSYN()
+	c.armRTX()
+	for c.state == SynSent || c.state == SynReceived {
+		if c.wrCh == nil {
+			c.wrCh = make(chan struct{}, 1)
+		}
+		c.f |= fWrWait
+		ch := c.wrCh
+		l.lock.Unlock()
+		select {
+		case <-ch:
+			l.lock.Lock()
+		case <-ctx.Done():
+			l.lock.Lock()
+			c.f &^= fWrWait
+			if c.state == SynSent || c.state == SynReceived {
+				c.finish(ctx.Err())
+				return nil, ctx.Err()
+			}
+		}
+		c.f &^= fWrWait
+	}
+	if c.state == Closed && c.err != nil {
+		return nil, c.err
+	}
+	return c, nil
+}

@@ -1,0 +1,288 @@
+package tcp
+
+// windowField computes the window to advertise and moves RCV.ADV
+// (receiver SWS avoidance, RFC 9293 §3.8.6.2.2: the right edge moves only
+// by at least min(RCV.BUFF/2, MSS); it never moves left).
+func (c *Conn) windowField(syn bool) uint16 {
+	w := c.rxSpace()
+	cur := uint32(0)
+	if seqGT(c.rcvAdv, c.rcvNxt) {
+		cur = c.rcvAdv - c.rcvNxt
+	}
+	if w > cur && w-cur < min(uint32(c.l.cfg.RecvBuffer/2), uint32(c.l.mss)) {
+		w = cur
+	}
+	w = max(w, cur)
+	var field uint32
+	if syn {
+		field = min(w, 0xffff)
+		w = field
+	} else {
+		field = min(w>>c.rcvWS, 0xffff)
+		w = field << c.rcvWS
+	}
+	if seqGT(c.rcvNxt+w, c.rcvAdv) {
+		c.rcvAdv = c.rcvNxt + w
+	}
+	return uint16(field)
+}
+
+// sendSegment sends one segment with flags, starting at seq, carrying n
+// bytes of the send ring.
+func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
+	l := c.l
+	f := Fields{SrcPort: c.id.lport, DstPort: c.id.rport, Seq: seq, Flags: flags}
+	if flags&FlagACK != 0 {
+		f.Ack = c.rcvNxt
+	}
+	var opts [40]byte
+	var on int
+	if flags&FlagSYN != 0 {
+		f.Window = c.windowField(true)
+		if c.state == SynSent {
+			on = synOptions(opts[:], uint16(l.mss), l.ourWS(), !l.cfg.DisableSACK, !l.cfg.DisableTimestamps, l.tsNow()+c.tsOff, 0)
+		} else {
+			on = synOptions(opts[:], uint16(l.mss), c.wsOffer(), c.f&fSACK != 0, c.f&fTS != 0, l.tsNow()+c.tsOff, c.tsRecent)
+		}
+	} else {
+		f.Window = c.windowField(false)
+		var blocks [maxSACKBlocks]span
+		nb := 0
+		if c.f&fSACK != 0 && c.rx != nil && c.rx.nooo > 0 {
+			// Options plus data must fit in the MSS (RFC 6691).
+			room := int(c.mss) - n - 4
+			if c.f&fTS != 0 {
+				room -= 12
+			}
+			if k := min(room/8, 3); k > 0 {
+				nb = c.rx.sackBlocks(blocks[:k])
+			}
+		}
+		on = dataOptions(opts[:], c.f&fTS != 0, l.tsNow()+c.tsOff, c.tsRecent, blocks[:nb])
+	}
+	var p1, p2 []byte
+	if n > 0 {
+		p1, p2 = c.txSlices(seq, n)
+	}
+	if flags&FlagACK != 0 {
+		c.f &^= fAckNow | fDelAck
+		c.unacked = 0
+		if c.state != TimeWait && c.state != FinWait2 {
+			l.q.Stop(&c.dack)
+		}
+	}
+	l.send(c.id, &f, opts[:on], p1, p2)
+}
+
+// wsOffer is the window shift to put in our SYN-ACK: ours if the peer
+// offered scaling, else none.
+func (c *Conn) wsOffer() int {
+	if c.f&fPeerWS != 0 {
+		return int(c.rcvWS)
+	}
+	return -1
+}
+
+// sendSYN (re)sends our SYN or SYN-ACK.
+func (c *Conn) sendSYN() {
+	if c.state == SynSent {
+		c.sendSegment(FlagSYN, c.iss, 0)
+	} else {
+		c.sendSegment(FlagSYN|FlagACK, c.iss, 0)
+	}
+	if c.sndMax == c.iss {
+		c.sndMax = c.iss + 1
+	}
+	c.sndNxt = c.iss + 1
+}
+
+// sendAck sends a bare ACK. Its sequence number is SND.MAX, not SND.NXT:
+// after an RTO rewinds SND.NXT the peer may already have everything up to
+// SND.MAX, and a bare ACK below its RCV.NXT would be unacceptable.
+func (c *Conn) sendAck() { c.sendSegment(FlagACK, c.sndMax, 0) }
+
+// finPending reports whether a FIN should follow the data (not yet past
+// sndNxt).
+func (c *Conn) finPending() bool {
+	return c.f&fFinQueued != 0 && seqLEQ(c.sndNxt, c.sndBase+uint32(c.txLen()))
+}
+
+// output sends what the windows, the congestion controller and Nagle
+// allow, then an ACK if one is still owed, and arms the timers.
+func (c *Conn) output() {
+	switch c.state {
+	case Established, CloseWait, FinWait1, Closing, LastAck:
+	case TimeWait, FinWait2:
+		if c.f&fAckNow != 0 {
+			c.sendAck()
+		}
+		return
+	default:
+		return
+	}
+	if c.f&fRecovery != 0 && c.f&fSACK != 0 {
+		c.sackRecoverySend()
+	} else {
+		for c.sendData(c.ccRoom(), false) {
+		}
+	}
+	if c.f&fAckNow != 0 {
+		c.sendAck()
+	}
+	c.armRTX()
+}
+
+// ccRoom is how many more bytes the congestion window allows.
+func (c *Conn) ccRoom() int {
+	flight := c.sndNxt - c.sndUna
+	if c.cc.cwnd <= flight {
+		return 0
+	}
+	return int(c.cc.cwnd - flight)
+}
+
+// sendData sends one segment of new (or, after an RTO, resent) data or a
+// FIN, within room bytes of congestion window. It reports whether it sent.
+// force overrides sender SWS avoidance (the §3.8.6.2.1 override timeout).
+// Sender SWS avoidance and Nagle: RFC 9293 §3.8.6.2.1, RFC 896.
+func (c *Conn) sendData(room int, force bool) bool {
+	if seqLT(c.sndNxt, c.sndMax) {
+		// Going back after an RTO: skip what the peer SACKed.
+		for {
+			end, ok := c.sacked(c.sndNxt)
+			if !ok {
+				break
+			}
+			c.sndNxt = seqMin(end, c.sndMax)
+			if c.sndNxt == c.sndMax {
+				break
+			}
+		}
+	}
+	dataEnd := c.sndBase + uint32(c.txLen())
+	avail := 0
+	if seqLT(c.sndNxt, dataEnd) {
+		avail = int(dataEnd - c.sndNxt)
+	}
+	fin := c.finPending()
+	if avail == 0 && !fin {
+		return false
+	}
+	wnd := 0
+	if seqGT(c.sndUna+c.sndWnd, c.sndNxt) {
+		wnd = int(c.sndUna + c.sndWnd - c.sndNxt)
+	}
+	smss := c.smss()
+	n := min(avail, smss, wnd, room)
+	retrans := seqLT(c.sndNxt, c.sndMax)
+	if n < avail || avail == 0 {
+		// Cannot send everything queued.
+		if avail == 0 {
+			// FIN alone: needs room in the congestion window only.
+			if room <= 0 && !retrans {
+				return false
+			}
+		} else if n < smss {
+			if n <= 0 {
+				return false
+			}
+			// Window-limited small segment: only if it is at least half
+			// the largest window the peer offered and nothing is in flight.
+			if !(c.sndNxt == c.sndUna && uint32(n) >= c.maxSndWnd/2) && !retrans && !force {
+				return false
+			}
+		}
+	} else if n < smss && !retrans && !fin {
+		// Everything queued fits in a short segment: Nagle.
+		if c.f&fNoDelay == 0 && c.sndNxt != c.sndUna {
+			return false
+		}
+	}
+	flags := uint8(FlagACK)
+	end := c.sndNxt + uint32(n)
+	if n > 0 && end == dataEnd {
+		flags |= FlagPSH
+	}
+	sendFin := fin && end == dataEnd
+	if sendFin {
+		flags |= FlagFIN
+	}
+	if retrans {
+		c.l.stats.Retransmits++
+		if c.f&fTiming != 0 && seqLEQ(c.sndNxt, c.rttSeq) {
+			c.f &^= fTiming // Karn
+		}
+	} else if c.f&(fTiming|fTS) == 0 && n > 0 {
+		c.f |= fTiming
+		c.rttSeq, c.rttAt = c.sndNxt, c.l.now()
+	}
+	c.sendSegment(flags, c.sndNxt, n)
+	c.sndNxt = end
+	if sendFin {
+		c.finSeq = end
+		c.f |= fFinSent
+		c.sndNxt++
+	}
+	if seqGT(c.sndNxt, c.sndMax) {
+		c.sndMax = c.sndNxt
+	}
+	return true
+}
+
+// sackRecoverySend is RFC 6675 §5 step (C): while cwnd - pipe >= 1 SMSS,
+// send NextSeg (lost data first, then new data).
+func (c *Conn) sackRecoverySend() {
+	smss := c.smss()
+	for i := 0; i < 64; i++ {
+		room := int(c.cc.cwnd) - c.pipe()
+		if room < smss {
+			return
+		}
+		if seq, n, ok := c.nextLost(); ok {
+			// A hole may reach our FIN's sequence number; the FIN itself
+			// is resent by the RTO path.
+			dataEnd := c.sndBase + uint32(c.txLen())
+			if seqGT(seq+uint32(n), dataEnd) {
+				if !seqLT(seq, dataEnd) {
+					c.highRxt = seq + uint32(n)
+					continue
+				}
+				n = int(dataEnd - seq)
+			}
+			c.l.stats.Retransmits++
+			flags := uint8(FlagACK)
+			if c.f&fTiming != 0 && seqLEQ(seq, c.rttSeq) {
+				c.f &^= fTiming
+			}
+			c.sendSegment(flags, seq, n)
+			c.highRxt = seq + uint32(n)
+			continue
+		}
+		if !c.sendData(room, false) {
+			return
+		}
+	}
+}
+
+// retransmitFirst resends one segment at SND.UNA (fast retransmit,
+// NewReno partial ACK).
+func (c *Conn) retransmitFirst() {
+	dataEnd := c.sndBase + uint32(c.txLen())
+	n := 0
+	if seqLT(c.sndUna, dataEnd) {
+		n = min(int(dataEnd-c.sndUna), c.smss())
+	}
+	flags := uint8(FlagACK)
+	if c.f&fFinSent != 0 && c.sndUna+uint32(n) == c.finSeq {
+		flags |= FlagFIN
+	}
+	if n == 0 && flags&FlagFIN == 0 {
+		return
+	}
+	c.l.stats.Retransmits++
+	if c.f&fTiming != 0 && seqLEQ(c.sndUna, c.rttSeq) {
+		c.f &^= fTiming
+	}
+	c.sendSegment(flags, c.sndUna, n)
+	c.highRxt = c.sndUna + uint32(n)
+}

@@ -1,0 +1,83 @@
+package tcp
+
+// State is a connection state (RFC 9293 §3.3.2).
+type State uint8
+
+// Connection states.
+const (
+	Closed State = iota
+	Listen
+	SynSent
+	SynReceived
+	Established
+	FinWait1
+	FinWait2
+	CloseWait
+	Closing
+	LastAck
+	TimeWait
+	numStates
+)
+
+var stateNames = [numStates]string{"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
+	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"}
+
+func (s State) String() string {
+	if s < numStates {
+		return stateNames[s]
+	}
+	return "UNKNOWN"
+}
+
+// synchronized reports whether s is past the handshake (§3.5).
+func (s State) synchronized() bool { return s >= Established }
+
+// DropReason says why an inbound segment was dropped.
+type DropReason uint8
+
+// Drop reasons, indexes into Stats.Drops.
+const (
+	DropChecksum DropReason = iota
+	DropBadOffset
+	DropNoListener
+	DropOutOfWindow
+	DropPAWS
+	DropBacklogFull
+	DropMemory
+	DropBadAck
+	DropOOOFull
+	DropOther
+	NumDropReasons
+)
+
+var dropNames = [NumDropReasons]string{"checksum", "bad-offset", "no-listener", "out-of-window",
+	"paws", "backlog-full", "memory", "bad-ack", "ooo-full", "other"}
+
+func (r DropReason) String() string {
+	if r < NumDropReasons {
+		return dropNames[r]
+	}
+	return "unknown"
+}
+
+// Stats are the layer's counters.
+type Stats struct {
+	SegmentsIn, SegmentsOut uint64
+	Retransmits             uint64 // segments retransmitted
+	RTOEvents               uint64 // retransmission timeouts
+	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
+	ResetsSent, ResetsRecv  uint64
+	ChallengeAcks           uint64 // RFC 5961 challenge ACKs sent
+	ChallengeAcksLimited    uint64 // challenge ACKs suppressed by rate limits
+	SynCookiesSent          uint64
+	SynCookiesValid         uint64
+	SynCookiesInvalid       uint64
+	ActiveOpens             uint64
+	PassiveOpens            uint64
+	Timeouts                uint64 // connections aborted by a timeout
+	Drops                   [NumDropReasons]uint64
+	States                  [numStates]int // current connections per state
+	Memory                  int            // buffer bytes in use
+}
+
+func (l *Layer) drop(r DropReason) { l.stats.Drops[r]++ }

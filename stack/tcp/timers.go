@@ -1,0 +1,213 @@
+package tcp
+
+import "time"
+
+// Each connection has three timer entries in the stack's one timer.Queue:
+//
+//	rtx   retransmission (SYN, data, FIN), or zero-window persist, or
+//	      keepalive, whichever applies (tmode says which)
+//	dack  delayed ACK, or the TIME_WAIT / orphaned FIN_WAIT_2 expiry
+//	dl    Read/Write deadlines while a user call waits
+
+// armRTX makes the rtx timer match the connection's needs.
+func (c *Conn) armRTX() {
+	l := c.l
+	switch c.state {
+	case SynSent, SynReceived:
+		if !c.rtx.Pending() || c.tmode != tmRTO {
+			c.tmode = tmRTO
+			l.q.After(&c.rtx, c.rto)
+		}
+		return
+	case Closed, TimeWait:
+		l.q.Stop(&c.rtx)
+		c.tmode = tmNone
+		return
+	}
+	if c.sndUna != c.sndMax {
+		if !c.rtx.Pending() || c.tmode != tmRTO {
+			c.tmode = tmRTO
+			l.q.After(&c.rtx, c.rto)
+		}
+		return
+	}
+	if c.unsent() {
+		// RFC 9293 §3.8.6.1: probe a zero window; §3.8.6.2.1: the
+		// override timeout for data held back by sender SWS avoidance.
+		if !c.rtx.Pending() || c.tmode != tmPersist {
+			c.tmode = tmPersist
+			l.q.After(&c.rtx, c.backedOff())
+		}
+		return
+	}
+	if c.f&fKeepAlive != 0 && c.state.synchronized() {
+		if !c.rtx.Pending() || c.tmode != tmKeep {
+			c.tmode = tmKeep
+			l.q.Schedule(&c.rtx, l.epoch.Add(c.lastRecv+l.cfg.KeepIdle))
+		}
+		return
+	}
+	if c.tmode != tmNone {
+		l.q.Stop(&c.rtx)
+		c.tmode = tmNone
+	}
+}
+
+// unsent reports whether data or a FIN waits to be sent.
+func (c *Conn) unsent() bool {
+	return c.finPending() || seqLT(c.sndNxt, c.sndBase+uint32(c.txLen()))
+}
+
+// backedOff is RTO << backoff, bounded by MaxRTO.
+func (c *Conn) backedOff() time.Duration {
+	d := c.rto
+	for i := uint8(0); i < c.backoff && d < c.l.cfg.MaxRTO; i++ {
+		d *= 2
+	}
+	return min(d, c.l.cfg.MaxRTO)
+}
+
+// onRTX is the rtx timer callback.
+func (c *Conn) onRTX(now time.Time) {
+	l := c.l
+	mode := c.tmode
+	c.tmode = tmNone
+	switch c.state {
+	case Closed, TimeWait:
+		return
+	case SynSent, SynReceived:
+		limit := l.cfg.SynRetries
+		if c.state == SynReceived && c.f&fActive == 0 {
+			limit = l.cfg.SynAckRetries
+		}
+		if int(c.retries) >= limit {
+			c.finish(ErrTimeout)
+			return
+		}
+		c.retries++
+		c.backoff++
+		l.stats.RTOEvents++
+		l.stats.Retransmits++
+		c.sendSYN()
+		c.tmode = tmRTO
+		l.q.After(&c.rtx, c.backedOff())
+		return
+	}
+	switch mode {
+	case tmRTO:
+		c.onRTO()
+	case tmPersist:
+		c.onPersist()
+	case tmKeep:
+		c.onKeepalive()
+	}
+}
+
+// onRTO is RFC 6298 §5.4-5.7 plus RFC 5482 user timeout.
+func (c *Conn) onRTO() {
+	l := c.l
+	if c.sndUna == c.sndMax {
+		c.armRTX()
+		return
+	}
+	now := l.now()
+	if c.rtxStart == 0 {
+		c.rtxStart = now
+	} else if now-c.rtxStart >= l.cfg.UserTimeout {
+		c.finish(ErrTimeout)
+		return
+	}
+	l.stats.RTOEvents++
+	c.ccOnRTO()
+	if c.backoff < 30 {
+		c.backoff++
+	}
+	c.rto = min(c.rto*2, l.cfg.MaxRTO) // §5.5 back off
+	c.f &^= fRecovery | fTiming
+	c.dupAcks = 0
+	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
+	if c.backoff > 1 {
+		c.sbClear() // the peer may have reneged
+	}
+	c.sndNxt = c.sndUna
+	c.highRxt = c.sndUna
+	c.sendData(int(c.cc.cwnd), false)
+	c.tmode = tmRTO
+	l.q.After(&c.rtx, c.rto)
+}
+
+// onPersist sends a zero-window probe: an ACK for old data (SEQ =
+// SND.UNA-1), which makes the peer answer with its window.
+func (c *Conn) onPersist() {
+	l := c.l
+	if !c.unsent() {
+		c.output()
+		return
+	}
+	if c.sndWnd != 0 {
+		// Window too small for sender SWS avoidance: send what fits.
+		c.sendData(int(c.cc.cwnd), true)
+		c.armRTX()
+		return
+	}
+	c.sendSegment(FlagACK, c.sndUna-1, 0)
+	if c.backoff < 30 {
+		c.backoff++
+	}
+	c.tmode = tmPersist
+	l.q.After(&c.rtx, c.backedOff())
+}
+
+// onKeepalive is RFC 1122 §4.2.3.6: after KeepIdle without input, send
+// up to KeepCount probes (SEQ = SND.NXT-1) KeepInterval apart.
+func (c *Conn) onKeepalive() {
+	l := c.l
+	if c.f&fKeepAlive == 0 || !c.state.synchronized() {
+		return
+	}
+	now := l.now()
+	idle := now - c.lastRecv
+	if c.keepProbes == 0 && idle < l.cfg.KeepIdle {
+		c.tmode = tmKeep
+		l.q.Schedule(&c.rtx, l.epoch.Add(c.lastRecv+l.cfg.KeepIdle))
+		return
+	}
+	if int(c.keepProbes) >= l.cfg.KeepCount {
+		c.finish(ErrTimeout)
+		return
+	}
+	c.keepProbes++
+	c.sendSegment(FlagACK, c.sndNxt-1, 0)
+	c.tmode = tmKeep
+	l.q.After(&c.rtx, l.cfg.KeepInterval)
+}
+
+// onDack sends a delayed ACK or ends TIME_WAIT / orphaned FIN_WAIT_2.
+func (c *Conn) onDack(now time.Time) {
+	switch c.state {
+	case TimeWait:
+		c.finish(nil)
+	case FinWait2:
+		if c.f&fUserClosed != 0 {
+			c.finish(nil)
+		} else if c.f&(fDelAck|fAckNow) != 0 {
+			c.sendAck()
+		}
+	case Closed:
+	default:
+		if c.f&(fDelAck|fAckNow) != 0 {
+			c.sendAck()
+		}
+	}
+}
+
+// onDeadline wakes waiters so they re-check their deadlines.
+func (c *Conn) onDeadline(now time.Time) {
+	c.f |= 0
+	if c.f&fRdWait != 0 {
+		c.wake(fRdWait)
+	}
+	if c.f&fWrWait != 0 {
+		c.wake(fWrWait)
+	}
+}

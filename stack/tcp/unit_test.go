@@ -1,0 +1,182 @@
+package tcp
+
+import (
+	"bytes"
+	"testing"
+	"time"
+)
+
+func TestHeaderGolden(t *testing.T) {
+	// SYN 1234->80 seq=1 win=65535, MSS 1460 (checksum left zero).
+	golden := []byte{0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 5, 180}
+	b := make([]byte, 24)
+	f := Fields{SrcPort: 1234, DstPort: 80, Seq: 1, Flags: FlagSYN, Window: 65535}
+	if n := f.Encode(b, []byte{2, 4, 5, 180}); n != 24 || !bytes.Equal(b, golden) {
+		t.Fatalf("Encode = % x", b)
+	}
+	h, err := ParseHeader(golden)
+	if err != nil || h.SrcPort() != 1234 || h.DstPort() != 80 || h.Seq() != 1 || h.Flags() != FlagSYN || h.Window() != 65535 || h.DataOffset() != 24 || len(h.Payload()) != 0 {
+		t.Fatalf("ParseHeader: %v %v", h, err)
+	}
+	var o Options
+	ParseOptions(h.Options(), &o)
+	if !o.HasMSS || o.MSS != 1460 {
+		t.Fatalf("options %+v", o)
+	}
+	for _, bad := range [][]byte{golden[:19], append([]byte(nil), golden[:20]...)} {
+		if len(bad) == 20 {
+			bad[12] = 0x70 // offset 28 > length
+		}
+		if _, err := ParseHeader(bad); err == nil {
+			t.Fatalf("ParseHeader accepted % x", bad)
+		}
+	}
+}
+
+func TestOptionsParse(t *testing.T) {
+	var o Options
+	ParseOptions([]byte{1, 3, 3, 20, 4, 2, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 0, 2, 4}, &o)
+	if !o.HasWS || o.WScale != 14 {
+		t.Fatalf("shift 20 must be treated as 14: %+v", o)
+	}
+	if !o.SACKOK || !o.HasTS || o.TSVal != 5 || o.TSEcr != 6 || o.HasMSS || o.Malformed {
+		t.Fatalf("%+v", o)
+	}
+	ParseOptions([]byte{2, 4, 5, 180, 8, 99}, &o)
+	if !o.HasMSS || !o.Malformed || o.HasTS {
+		t.Fatalf("malformed: %+v", o)
+	}
+	ParseOptions([]byte{2, 0, 1}, &o)
+	if !o.Malformed {
+		t.Fatal("length 0 not rejected")
+	}
+}
+
+func TestMSSClamp(t *testing.T) {
+	p := newPeer(t, Config{})
+	for _, tc := range []struct {
+		opt  []byte
+		want uint16
+	}{
+		{nil, 536},
+		{[]byte{2, 4, 0, 0}, MSSFloor},
+		{[]byte{2, 4, 0, 10}, MSSFloor},
+		{[]byte{2, 4, 0xff, 0xff}, 1460},
+		{[]byte{2, 4, 4, 0}, 1024},
+	} {
+		c, _ := p.open(tc.opt)
+		p.e.mu.Lock()
+		got := c.mss
+		delete(p.e.l.conns, c.id)
+		p.e.mu.Unlock()
+		if got != tc.want {
+			t.Errorf("MSS option % x: mss %d, want %d", tc.opt, got, tc.want)
+		}
+		p.drain()
+	}
+}
+
+func TestUrgentInline(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, iss := p.open(nil)
+	s := seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK | FlagURG, wnd: 1000, data: []byte("abcdef")}
+	b := s.bytes(addrB, addrA)
+	b[18], b[19] = 0xff, 0xff // urgent pointer far beyond the data
+	p.e.mu.Lock()
+	p.e.l.Deliver(addrB, addrA, b)
+	p.e.mu.Unlock()
+	buf := make([]byte, 10)
+	n, err := c.Read(buf)
+	if err != nil || string(buf[:n]) != "abcdef" {
+		t.Fatalf("Read %q %v", buf[:n], err)
+	}
+}
+
+func TestISNAndPorts(t *testing.T) {
+	n := newTestNet(t, 5, faults{}, Config{EphemeralLow: 40000, EphemeralHigh: 40003}, Config{})
+	l := n.ends[0].l
+	id := tuple{laddr: addrA, raddr: addrB, lport: 1, rport: 80}
+	id2 := id
+	id2.lport = 2
+	a, b := l.newISN(id), l.newISN(id2)
+	if a == b {
+		t.Fatal("ISNs of different 4-tuples are equal")
+	}
+	n.clk.Advance(time.Millisecond)
+	if d := l.newISN(id) - a; d < 240 || d > 260 {
+		t.Fatalf("ISN advanced by %d in 1ms, want ~250 (4µs clock)", d)
+	}
+	// Ports: all four are handed out, then none.
+	seen := map[uint16]bool{}
+	for i := 0; i < 4; i++ {
+		p, ok := l.pickPort(tuple{laddr: addrA, raddr: addrB, rport: 80})
+		if !ok || p < 40000 || p > 40003 || seen[p] {
+			t.Fatalf("port %d %v", p, ok)
+		}
+		seen[p] = true
+		l.conns[tuple{laddr: addrA, raddr: addrB, lport: p, rport: 80}] = &Conn{}
+	}
+	if _, ok := l.pickPort(tuple{laddr: addrA, raddr: addrB, rport: 80}); ok {
+		t.Fatal("a port was handed out twice")
+	}
+	// Another destination port can reuse them.
+	if _, ok := l.pickPort(tuple{laddr: addrA, raddr: addrB, rport: 81}); !ok {
+		t.Fatal("no port for another destination")
+	}
+}
+
+func TestMemoryBound(t *testing.T) {
+	p := newPeer(t, Config{MaxMemory: minBlock}) // room for one small receive ring
+	c1, iss1 := p.open(nil)
+	p.send(seg{sport: 5001, dport: 80, seq: peerISN, flags: FlagSYN, wnd: 65535})
+	h := p.expect(FlagSYN|FlagACK, nil, nil)
+	iss2 := h.Seq()
+	p.send(seg{sport: 5001, dport: 80, seq: peerISN + 1, ack: iss2 + 1, flags: FlagACK, wnd: 65535})
+	c2, _ := p.e.l.listeners[80].AcceptTCP()
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss1 + 1, flags: FlagACK, wnd: 1000, data: []byte("one")})
+	p.expect(FlagACK, nil, u32(peerISN+4))
+	// No memory left for c2's buffer: dropped, not acknowledged.
+	p.send(seg{sport: 5001, dport: 80, seq: peerISN + 1, ack: iss2 + 1, flags: FlagACK, wnd: 1000, data: []byte("two")})
+	p.expect(FlagACK, nil, u32(peerISN+1))
+	if p.e.l.Stats().Drops[DropMemory] != 1 {
+		t.Fatal("memory drop not counted")
+	}
+	c1.Read(make([]byte, 10)) // frees c1's buffer
+	p.send(seg{sport: 5001, dport: 80, seq: peerISN + 1, ack: iss2 + 1, flags: FlagACK, wnd: 1000, data: []byte("two")})
+	p.expect(FlagACK, nil, u32(peerISN+4))
+	buf := make([]byte, 10)
+	n, _ := c2.Read(buf)
+	if string(buf[:n]) != "two" {
+		t.Fatalf("c2 read %q", buf[:n])
+	}
+	if m := p.e.l.Stats().Memory; m != 0 {
+		t.Fatalf("memory %d after reads", m)
+	}
+}
+
+func TestBuffersFollowUsage(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, iss := p.open(nil)
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("small")})
+	if m := p.e.l.Stats().Memory; m != minBlock {
+		t.Fatalf("memory %d for 5 unread bytes, want %d", m, minBlock)
+	}
+	// Out-of-order data far into the window grows the ring, keeping both.
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1 + 5 + 20000, ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("far")})
+	if m := p.e.l.Stats().Memory; m != 32<<10 {
+		t.Fatalf("memory %d after far segment, want 32 KiB", m)
+	}
+	buf := make([]byte, 100)
+	if n, _ := c.Read(buf); string(buf[:n]) != "small" {
+		t.Fatalf("read %q", buf[:n])
+	}
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1 + 5, ack: iss + 1, flags: FlagACK, wnd: 1000, data: make([]byte, 20000)})
+	big := make([]byte, 30000)
+	n, _ := c.Read(big)
+	if n != 20003 || string(big[20000:n]) != "far" {
+		t.Fatalf("read %d bytes, tail %q", n, big[max(n-3, 0):n])
+	}
+	if m := p.e.l.Stats().Memory; m != 0 {
+		t.Fatalf("memory %d after draining", m)
+	}
+}
