@@ -5,6 +5,9 @@ PKGS := ./...
 
 .PHONY: all build test fmt-check vet race bench torture fuzz clean
 
+# Bare-metal images: make image / make qemu (TamaGo toolchain needed).
+include mk/baremetal.mk
+
 all: build
 
 build:

@@ -1,0 +1,109 @@
+// Host-side boot test: build the boot-test image and run it under QEMU.
+
+package qemuvirt
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestBootQEMU builds internal/boottest/virtnet with the TamaGo toolchain
+// (make image APP=boottest) and boots it under qemu-system-arm with user
+// networking. The image must find virtio-net and virtio-rng, sleep, get
+// QEMU's ARP reply for 10.0.2.2, push a 1000-frame burst through both
+// rings (with ErrBusy backpressure) and get every reply, then exit 0
+// through semihosting. It skips when the toolchain or QEMU is missing.
+func TestBootQEMU(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boot test skipped in -short mode")
+	}
+	root := moduleRoot(t)
+	if tc := tamagoRoot(t, root); !fileExists(filepath.Join(tc, "bin", "go")) {
+		t.Skipf("TamaGo toolchain not found at %s (see mk/baremetal.mk tamago-check)", tc)
+	}
+	if _, err := exec.LookPath("qemu-system-arm"); err != nil {
+		t.Skip("qemu-system-arm not found (apt-get install qemu-system-arm)")
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make not found")
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 110*time.Second)
+	defer cancel()
+	build := exec.CommandContext(ctx, "make", "-s", "-f", "mk/baremetal.mk", "image",
+		"APP=boottest", "BOARD=qemu-virt", "OUT="+t.TempDir())
+	build.Dir = root
+	out, err := build.CombinedOutput()
+	if err != nil {
+		t.Fatalf("make image: %v\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	image := lines[len(lines)-1]
+	if !fileExists(image) {
+		t.Fatalf("make image: last line %q is not the image\n%s", image, out)
+	}
+
+	boot := exec.CommandContext(ctx, filepath.Join(root, "scripts", "qemu.sh"), image, "-board", "qemu-virt")
+	boot.Stdin = nil
+	var console bytes.Buffer
+	boot.Stdout, boot.Stderr = &console, &console
+	boot.WaitDelay = 5 * time.Second
+	err = boot.Run()
+	t.Logf("console:\n%s", console.String())
+	var exit *exec.ExitError
+	switch {
+	case ctx.Err() != nil:
+		t.Fatalf("QEMU did not exit in time")
+	case errors.As(err, &exit):
+		t.Fatalf("guest exited with status %d", exit.ExitCode())
+	case err != nil:
+		t.Fatalf("qemu.sh: %v", err)
+	}
+	for _, want := range []string{
+		"entropy from virtio-rng",
+		"boottest: sleep ok",
+		"boottest: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02",
+		"boottest: burst: 1000 ARP requests sent",
+		"boottest: PASS",
+	} {
+		if !strings.Contains(console.String(), want) {
+			t.Errorf("console lacks %q", want)
+		}
+	}
+}
+
+func moduleRoot(t *testing.T) string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		t.Skipf("cannot find the module root: %v", err)
+	}
+	return filepath.Dir(string(bytes.TrimSpace(out)))
+}
+
+// tamagoRoot is where cmd/tamago looks for the toolchain:
+// os.UserCacheDir()/tamago-go/tamago-go<module version>.
+func tamagoRoot(t *testing.T, root string) string {
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/usbarmory/tamago")
+	cmd.Dir = root
+	v, err := cmd.Output()
+	if err != nil {
+		t.Skipf("go list -m github.com/usbarmory/tamago: %v", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Skipf("no user cache dir: %v", err)
+	}
+	return filepath.Join(cache, "tamago-go", "tamago-go"+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"))
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,116 @@
+// Entropy: the runtime InitRNG/GetRandomData hooks, virtio-rng seeding, Rand.
+
+//go:build tamago && arm
+
+package qemuvirt
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"io"
+	_ "unsafe"
+
+	"github.com/mirago/mirago/drivers/virtio"
+	"github.com/usbarmory/tamago/dma"
+)
+
+// Entropy: the runtime asks for random bytes before the heap exists
+// (runtime.randinit, for hash seeds). Until hwinit1 seeds drbg from
+// virtio-rng, those bytes come from a non-allocating mix of the counter;
+// afterwards every caller (runtime, crypto/rand, Rand) reads drbg.
+var (
+	drbg       DRBG
+	seeded     bool   // drbg holds a seed; set once in hwinit1
+	earlyState uint64 // splitmix64 state for pre-seed bytes
+	earlyReads int    // how many reads were served before seeding
+
+	entropySource = "none"
+)
+
+//go:linkname initRNG runtime/goos.InitRNG
+func initRNG() {}
+
+//go:linkname getRandomData runtime/goos.GetRandomData
+func getRandomData(b []byte) {
+	if seeded {
+		drbg.Read(b)
+		return
+	}
+	earlyReads++
+	for i := 0; i < len(b); i += 8 {
+		earlyState += 0x9e3779b97f4a7c15 ^ ARM.Counter()
+		z := earlyState
+		z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+		z = (z ^ z>>27) * 0x94d049bb133111eb
+		z ^= z >> 31
+		for j := 0; j < 8 && i+j < len(b); j++ {
+			b[i+j] = byte(z >> (8 * j))
+		}
+	}
+}
+
+// seedEntropy seeds drbg from virtio-rng, or from timer jitter (loudly)
+// when the machine has no virtio-rng-device.
+func seedEntropy() {
+	var seed [48]byte
+	if err := readVirtioRNG(seed[:]); err == nil {
+		entropySource = "virtio-rng"
+		drbg.Reseed(seed[:])
+	} else {
+		entropySource = "timer-jitter"
+		print("qemu-virt: WARNING: no entropy device (", err.Error(), ")\n")
+		print("qemu-virt: WARNING: seeding the DRBG from timer jitter; keys and sequence numbers are PREDICTABLE.\n")
+		print("qemu-virt: WARNING: add -device virtio-rng-device to the QEMU command line.\n")
+		drbg.Reseed(timerJitter())
+	}
+	clear(seed[:])
+	seeded = true
+}
+
+func readVirtioRNG(p []byte) error {
+	s, ok := findSlot(virtio.DeviceEntropy)
+	if !ok {
+		return errNoDevice("virtio-rng")
+	}
+	g, err := virtio.NewRNG(s.t, virtio.DMA{Region: dma.Default()})
+	if err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(g, p); err != nil {
+		return err
+	}
+	rngDev = g
+	return nil
+}
+
+// rngDev is the entropy device once it answered, for reseeding.
+var rngDev *virtio.RNG
+
+// timerJitter hashes the low bits of counter deltas around memory work.
+// Under TCG this is weak: it is the fallback, not a source.
+func timerJitter() []byte {
+	h := sha256.New()
+	var buf [8]byte
+	scratch := make([]byte, 4096)
+	for i := range 4096 {
+		t0 := ARM.Counter()
+		for j := range scratch {
+			scratch[j] += byte(i + j)
+		}
+		binary.LittleEndian.PutUint64(buf[:], ARM.Counter()-t0^uint64(scratch[i&4095]))
+		h.Write(buf[:])
+	}
+	return h.Sum(nil)
+}
+
+type errNoDevice string
+
+func (e errNoDevice) Error() string { return "no " + string(e) + " device found" }
+
+// Rand returns the board's random source: the DRBG seeded at boot. It is
+// also what crypto/rand reads on this board.
+func Rand() io.Reader { return &drbg }
+
+// EntropySource says how the DRBG was seeded: "virtio-rng" or
+// "timer-jitter" (insecure).
+func EntropySource() string { return entropySource }

@@ -1,0 +1,76 @@
+// The network interface: virtio-net with interrupt-driven receive.
+
+//go:build tamago && arm
+
+package qemuvirt
+
+import (
+	"runtime"
+	"sync"
+
+	"github.com/mirago/mirago/drivers/virtio"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/usbarmory/tamago/dma"
+)
+
+var (
+	netOnce sync.Once
+	netDev  *virtio.Net
+	netErr  error
+)
+
+// Net returns the machine's network interface: the first virtio-net device
+// (-device virtio-net-device), brought up on first call with
+// interrupt-driven receive. The handler installed with SetHandler runs on
+// the device's receive goroutine.
+func Net() (netif.Device, error) {
+	dev, err := VirtioNet()
+	if err != nil {
+		return nil, err
+	}
+	return dev, nil
+}
+
+// VirtioNet is Net with the concrete type, for driver statistics.
+func VirtioNet() (*virtio.Net, error) {
+	netOnce.Do(func() { netDev, netErr = startNet() })
+	return netDev, netErr
+}
+
+func startNet() (*virtio.Net, error) {
+	if err := Init(); err != nil {
+		return nil, err
+	}
+	s, ok := findSlot(virtio.DeviceNet)
+	if !ok {
+		return nil, errNoDevice("virtio-net")
+	}
+	dev, err := virtio.NewNet(s.t, virtio.DMA{Region: dma.Default()}, virtio.NetConfig{})
+	if err != nil {
+		return nil, err
+	}
+	wake := make(chan struct{}, 1)
+	handlers[s.irq] = func() {
+		// Acknowledge at the device so the level interrupt drops, then
+		// let the receive goroutine do the work.
+		dev.AckInterrupt()
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	}
+	go receive(dev, wake)
+	gicEnable(s.irq)
+	print("qemu-virt: virtio-net ", dev.MAC().String(), " mtu ", dev.MTU(), " irq ", s.irq, "\n")
+	return dev, nil
+}
+
+// receive polls the receive ring each time the interrupt fires, until it
+// is empty; it sleeps on the channel otherwise.
+func receive(dev *virtio.Net, wake <-chan struct{}) {
+	for range wake {
+		for dev.Poll() > 0 {
+			runtime.Gosched()
+		}
+	}
+}

@@ -1,0 +1,23 @@
+// Package buildcfg holds the network settings baked into a bare-metal
+// image at link time. `make image` sets them from the Makefile variables
+// IP, GW, PORT, UPSTREAM, ALLOW and DHCP with
+// -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
+// (see mk/baremetal.mk). They are strings because -X sets strings only;
+// apps parse them at start-up.
+package buildcfg
+
+// Link-time settings; the defaults suit QEMU user networking.
+var (
+	// IP is the appliance address and prefix (CIDR).
+	IP = "10.0.2.15/24"
+	// GW is the default gateway.
+	GW = "10.0.2.2"
+	// PORT is the service port (echo) or listen port (proxy).
+	PORT = "7"
+	// UPSTREAM is the proxy's upstream HOST:PORT.
+	UPSTREAM = ""
+	// ALLOW is the proxy's comma-separated list of allowed client CIDRs.
+	ALLOW = ""
+	// DHCP, when non-empty, asks for the address by DHCP instead of IP.
+	DHCP = ""
+)

@@ -1,0 +1,67 @@
+# Bare-metal images built with the TamaGo toolchain. Included from the
+# Makefile; also usable alone: make -f mk/baremetal.mk image APP=boottest
+#
+#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory   # last line of output: the image path
+#   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
+#
+# Network settings are linked into internal/buildcfg: IP, GW, PORT,
+# UPSTREAM, ALLOW, DHCP. The app is built with the build tag of its board
+# (qemuvirt or usbarmory) so that it can pick its board glue by tag.
+GO ?= go
+APP ?= echo
+BOARD ?= qemu-virt
+OUT ?= $(CURDIR)/out
+IP ?= 10.0.2.15/24
+GW ?= 10.0.2.2
+PORT ?= 7
+UPSTREAM ?=
+ALLOW ?=
+DHCP ?=
+FWD ?=
+TAP ?=
+
+TAMAGO_CMD := github.com/usbarmory/tamago/cmd/tamago
+# The tamago command runs the toolchain matching the tamago module version
+# from the user cache dir (os.UserCacheDir, cmd/tamago goroot()).
+TAMAGO_VERSION = $(patsubst v%,%,$(shell $(GO) list -m -f '{{.Version}}' github.com/usbarmory/tamago))
+TAMAGO_ROOT = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tamago-go/tamago-go$(TAMAGO_VERSION)
+
+# Per board: build tag and link address (RAM base + 64 kB, see DESIGN.md).
+BOARD_TAG = $(if $(filter qemu-virt,$(BOARD)),qemuvirt,$(if $(filter usbarmory,$(BOARD)),usbarmory))
+TEXT_START = $(if $(filter qemu-virt,$(BOARD)),0x40010000,0x80010000)
+# APP=boottest is the board's boot test program under internal/boottest.
+APP_PKG = $(if $(filter boottest,$(APP)),./internal/boottest/$(if $(filter qemu-virt,$(BOARD)),virtnet,enetnet),./app/$(APP))
+
+IMAGE = $(OUT)/$(APP)-$(BOARD).elf
+BUILDCFG := github.com/mirago/mirago/internal/buildcfg
+LDFLAGS = -T $(TEXT_START) -R 0x1000 \
+	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).PORT=$(PORT)' \
+	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)'
+
+.PHONY: image qemu tamago-check
+
+## tamago-check: fail with instructions unless the TamaGo toolchain is installed.
+tamago-check:
+	@root="$(TAMAGO_ROOT)"; \
+	if [ ! -x "$$root/bin/go" ]; then \
+		echo "TamaGo toolchain not found: $$root/bin/go is missing." >&2; \
+		echo "It is tamago-go$(TAMAGO_VERSION) (github.com/usbarmory/tamago-go, tag tamago-go$(TAMAGO_VERSION)) built in place:" >&2; \
+		echo "  git clone --depth 1 --branch tamago-go$(TAMAGO_VERSION) https://github.com/usbarmory/tamago-go $$root" >&2; \
+		echo "  cd $$root/src && GOROOT_BOOTSTRAP=\$$(go env GOROOT) ./make.bash" >&2; \
+		exit 1; \
+	fi
+
+## image: build the bare-metal image for APP on BOARD; prints its path last.
+image: tamago-check
+	@[ -n "$(BOARD_TAG)" ] || { echo "BOARD must be qemu-virt or usbarmory, not \"$(BOARD)\"" >&2; exit 1; }
+	@[ -d "$(APP_PKG)" ] || { echo "no such app: $(APP_PKG) (APP=echo|proxy|boottest)" >&2; exit 1; }
+	@mkdir -p "$(OUT)"
+	@tamago=$$($(GO) tool -n $(TAMAGO_CMD)) || { echo "go tool -n $(TAMAGO_CMD) failed: is the tool line in go.mod?" >&2; exit 1; }; \
+	echo "building $(APP_PKG) for $(BOARD) with $$tamago (tamago-go$(TAMAGO_VERSION))" >&2; \
+	GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=arm GOARM=7 \
+		"$$tamago" build -tags $(BOARD_TAG) -trimpath -ldflags "$(LDFLAGS)" -o "$(IMAGE)" "$(APP_PKG)"
+	@echo "$(IMAGE)"
+
+## qemu: build the image, then boot it under QEMU (scripts/qemu.sh).
+qemu: image
+	scripts/qemu.sh "$(IMAGE)" -board $(BOARD) $(foreach f,$(FWD),-fwd $(f)) $(if $(TAP),-tap $(TAP))
