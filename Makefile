@@ -7,6 +7,8 @@ PKGS := ./...
 
 # Bare-metal images: make image / make qemu (TamaGo toolchain needed).
 include mk/baremetal.mk
+# make imx: the USB armory .imx image (after baremetal.mk, which it extends).
+include mk/imx.mk
 
 all: build
 
