@@ -52,13 +52,17 @@ func (c *Conn) readLocked(p []byte) int {
 	if c.rx.n == 0 && c.rx.nooo == 0 {
 		c.releaseRx()
 	}
-	// Window update when the right edge can move by 2 segments or half
-	// the buffer (RFC 9293 §3.8.6.2.2; RFC 1122 §4.2.3.3).
+	// Window update (RFC 9293 §3.8.6.2.2, RFC 1122 §4.2.3.3) when the
+	// right edge can move by two segments or half the buffer and the new
+	// window is at least twice what the peer may still send (as Linux):
+	// a reader keeping up causes no extra ACKs; one that drained a full
+	// buffer reopens the window at once.
 	if c.state.synchronized() && c.state != CloseWait && c.state != TimeWait && c.f&fFinRcvd == 0 {
-		edge := c.rcvNxt + min(c.rxSpace(), 0xffff<<c.rcvWS)
+		wnd := min(c.rxSpace(), 0xffff<<c.rcvWS)
+		edge := c.rcvNxt + wnd
 		if seqGT(edge, c.rcvAdv) {
 			grow := edge - c.rcvAdv
-			if grow >= min(uint32(c.l.cfg.RecvBuffer/2), 2*uint32(c.l.mss)) {
+			if grow >= min(uint32(c.l.cfg.RecvBuffer/2), 2*uint32(c.l.mss)) && wnd >= 2*c.rcvWndNow() {
 				c.sendAck()
 			}
 		}

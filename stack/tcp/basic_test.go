@@ -118,3 +118,40 @@ func TestHandshakeAndTransfer(t *testing.T) {
 		t.Fatalf("states after close: %s %s", sa, sb)
 	}
 }
+
+// TestPingPongNoStalls checks that request/response traffic never waits
+// on a timer (Nagle vs delayed ACK): with zero network delay, 2000 rounds
+// of 100-byte requests and 3000-byte responses complete at time zero.
+func TestPingPongNoStalls(t *testing.T) {
+	n := newTestNet(t, 1, faults{}, Config{}, Config{})
+	a, b := n.connect(80)
+	start := n.clk.Now()
+	req, resp := make([]byte, 100), make([]byte, 3000)
+	buf := make([]byte, 8192)
+	for round := 0; round < 2000; round++ {
+		n.lockedDo(0, func(*Layer) { a.tryWrite(req) })
+		got := 0
+		n.run(time.Minute, func() bool {
+			n.lockedDo(1, func(*Layer) {
+				m, _ := b.tryRead(buf)
+				got += m
+			})
+			return got == len(req)
+		})
+		n.lockedDo(1, func(*Layer) { b.tryWrite(resp) })
+		got = 0
+		n.run(time.Minute, func() bool {
+			n.lockedDo(0, func(*Layer) {
+				m, _ := a.tryRead(buf)
+				got += m
+			})
+			return got == len(resp)
+		})
+		if got != len(resp) {
+			t.Fatalf("round %d: response %d bytes", round, got)
+		}
+	}
+	if d := n.clk.Now().Sub(start); d != 0 {
+		t.Fatalf("ping-pong waited %v on timers", d)
+	}
+}

@@ -1,6 +1,8 @@
 package tcp
 
 import (
+	"context"
+	"io"
 	"sync"
 	"testing"
 	"time"
@@ -83,7 +85,9 @@ func BenchmarkBulk(b *testing.B) {
 	rbuf := make([]byte, 64<<10)
 	b.SetBytes(1 << 20)
 	b.ReportAllocs()
+	stalls := 0
 	b.ResetTimer()
+	defer func() { b.ReportMetric(float64(stalls)/float64(b.N), "timerwaits/op") }()
 	for i := 0; i < b.N; i++ {
 		sent, recvd := 0, 0
 		for recvd < 1<<20 {
@@ -107,8 +111,80 @@ func BenchmarkBulk(b *testing.B) {
 			}
 			ends[1].mu.Unlock()
 			if !moved {
+				stalls++
 				clk.Advance(10 * time.Millisecond) // delayed ACK
 			}
 		}
 	}
+}
+
+// BenchmarkAPIPingPong is a 64-byte request/response over the blocking
+// API (two goroutines, real clock, in-memory link with a goroutine per
+// direction). A Nagle/delayed-ACK stall would show up as ~40ms/op.
+func BenchmarkAPIPingPong(b *testing.B) {
+	_, a, s := livePairB(b)
+	go func() {
+		buf := make([]byte, 64)
+		for {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 64)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := a.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := io.ReadFull(a, buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	a.Close()
+	s.Close()
+}
+
+// BenchmarkAPIBulk is a one-way bulk transfer over the blocking API.
+func BenchmarkAPIBulk(b *testing.B) {
+	_, a, s := livePairB(b)
+	done := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, s)
+		close(done)
+	}()
+	buf := make([]byte, 64<<10)
+	b.SetBytes(int64(len(buf)))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := a.Write(buf); err != nil {
+			b.Fatal(err)
+		}
+	}
+	a.CloseWrite()
+	<-done
+}
+
+func livePairB(b *testing.B) (*liveNet, *Conn, *Conn) {
+	n := newLiveNet(b, Config{})
+	ln, err := n.ends[1].l.Listen(80)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ac := make(chan *Conn, 1)
+	go func() {
+		c, _ := ln.AcceptTCP()
+		ac <- c
+	}()
+	a, err := n.ends[0].l.Dial(context.Background(), addrPort("10.0.0.2:80"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return n, a, <-ac
 }

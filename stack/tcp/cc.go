@@ -6,8 +6,8 @@ import (
 )
 
 // ccState is the congestion controller: RFC 5681 slow start and
-// congestion avoidance with NewReno, or CUBIC (RFC 9438). Windows are in
-// bytes.
+// congestion avoidance, with NewReno (this file) or CUBIC (cc_cubic.go)
+// for congestion avoidance and the loss response. Windows are in bytes.
 type ccState struct {
 	cwnd, ssthresh uint32
 	acked          uint32 // bytes acked towards the next cwnd increase
@@ -15,12 +15,6 @@ type ccState struct {
 	wMax, k, origin, wEst float64
 	epoch                 time.Duration // start of the current CA epoch, 0 none
 }
-
-// CUBIC constants (RFC 9438 §4.1, §4.6).
-const (
-	cubicC    = 0.4
-	cubicBeta = 0.7
-)
 
 func (c *Conn) cubic() bool { return c.l.cfg.CongestionControl == CUBIC }
 
@@ -33,8 +27,9 @@ func (cc *ccState) init(c *Conn) {
 	cc.wMax = 0
 }
 
-// onAck grows the window for acked new bytes (RFC 5681 §3.1, RFC 3465
-// L=2; CUBIC §4.2-4.4).
+// ccOnAck grows the window for acked new bytes: slow start with
+// appropriate byte counting (RFC 5681 §3.1, RFC 3465 L=2), then NewReno's
+// one SMSS per window or CUBIC.
 func (c *Conn) ccOnAck(acked uint32) {
 	cc := &c.cc
 	m := uint32(c.smss())
@@ -42,80 +37,40 @@ func (c *Conn) ccOnAck(acked uint32) {
 		cc.cwnd += min(acked, 2*m)
 		return
 	}
-	if !c.cubic() {
-		cc.acked += acked
-		if cc.acked >= cc.cwnd {
-			cc.acked -= cc.cwnd
-			cc.cwnd += m
-		}
+	if c.cubic() {
+		c.cubicOnAck(acked)
 		return
 	}
-	now := c.l.now()
-	seg := float64(cc.cwnd) / float64(m)
-	if cc.epoch == 0 {
-		cc.epoch = now
-		if seg < cc.wMax {
-			cc.k = math.Cbrt((cc.wMax - seg) / cubicC)
-			cc.origin = cc.wMax
-		} else {
-			cc.k = 0
-			cc.origin = seg
-		}
-		cc.wEst = seg
-	}
-	rtt := c.srtt
-	if rtt == 0 {
-		rtt = 100 * time.Millisecond
-	}
-	t := (now - cc.epoch + rtt).Seconds()
-	d := t - cc.k
-	target := cc.origin + cubicC*d*d*d
-	target = math.Max(seg, math.Min(target, 1.5*seg))
-	// Reno-friendly estimate (§4.3), alpha = 3(1-beta)/(1+beta).
-	cc.wEst += 3 * (1 - cubicBeta) / (1 + cubicBeta) * float64(acked) / float64(m) / seg
-	if cc.wEst > target {
-		target = cc.wEst
-	}
-	inc := (target - seg) / seg * float64(acked)
-	cc.acked += uint32(inc)
-	if cc.acked >= m/4 || inc >= 1 {
-		cc.cwnd += cc.acked
-		cc.acked = 0
+	cc.acked += acked
+	if cc.acked >= cc.cwnd {
+		cc.acked -= cc.cwnd
+		cc.cwnd += m
 	}
 }
 
-// ccOnLoss reacts to loss detected by duplicate ACKs/SACK and returns the
-// new ssthresh (RFC 5681 eq. 4; RFC 9438 §4.6 with fast convergence §4.7).
+// ccOnLoss sets ssthresh when loss is detected by duplicate ACKs or SACK
+// (RFC 5681 eq. 4; CUBIC: RFC 9438 §4.6). The caller sets cwnd.
 func (c *Conn) ccOnLoss() {
 	cc := &c.cc
-	m := uint32(c.smss())
-	flight := c.sndMax - c.sndUna
 	if c.cubic() {
-		seg := float64(cc.cwnd) / float64(m)
-		if seg < cc.wMax {
-			cc.wMax = seg * (1 + cubicBeta) / 2
-		} else {
-			cc.wMax = seg
-		}
-		cc.ssthresh = max(uint32(float64(cc.cwnd)*cubicBeta), 2*m)
+		c.cubicOnLoss()
 	} else {
-		cc.ssthresh = max(flight/2, 2*m)
+		cc.ssthresh = max((c.sndMax-c.sndUna)/2, 2*uint32(c.smss()))
 	}
 	cc.epoch = 0
 	cc.acked = 0
 }
 
-// ccOnRTO collapses the window (RFC 5681 §3.1 eq. 4 and 5).
+// ccOnRTO collapses the window to one segment (RFC 5681 §3.1 eq. 4, 5);
+// only the first timeout of an episode lowers ssthresh.
 func (c *Conn) ccOnRTO() {
 	cc := &c.cc
 	m := uint32(c.smss())
-	if c.backoff == 0 { // only the first timeout of an episode lowers ssthresh
-		flight := c.sndMax - c.sndUna
+	if c.backoff == 0 {
 		if c.cubic() {
-			cc.wMax = float64(cc.cwnd) / float64(m)
-			cc.ssthresh = max(uint32(float64(cc.cwnd)*cubicBeta), 2*m)
+			c.cubicOnLoss()
 		} else {
-			cc.ssthresh = max(flight/2, 2*m)
+			cc.ssthresh = max((c.sndMax-c.sndUna)/2, 2*m)
 		}
 	}
 	cc.cwnd = m

@@ -29,6 +29,7 @@ const (
 	fActive                        // opened by Dial
 	fPeerWS                        // window scaling negotiated
 	fSoftErr                       // an ICMP soft error was seen
+	fUndo                          // a fast retransmit may be undone (Eifel)
 )
 
 // rtx timer modes.
@@ -58,6 +59,8 @@ type Conn struct {
 	sndBase                     uint32 // sequence number of tx.buf's first byte
 	finSeq                      uint32 // our FIN's sequence number
 	recover, highRxt            uint32 // RFC 6582 recover, RFC 6675 HighRxt
+	sndSml                      uint32 // end of the last small segment sent (Nagle)
+	undoCwnd, undoSsth, rxtTS   uint32 // Eifel: window before, TSval of the retransmission
 	mss                         uint16 // peer's MSS, clamped
 	sndWS, rcvWS                uint8
 	dupAcks                     uint8
@@ -69,6 +72,7 @@ type Conn struct {
 
 	// Receive sequence space.
 	irs, rcvNxt, rcvAdv uint32
+	lastAck             uint32 // RCV.NXT in the last ACK sent (Last.ACK.sent)
 
 	// Timestamps (RFC 7323).
 	tsOff, tsRecent uint32
@@ -99,6 +103,7 @@ func (l *Layer) newConn(id tuple) *Conn {
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss + 1
 	c.recover = c.iss
+	c.sndSml = c.iss
 	c.tsOff = l.tsOffset(id)
 	c.lastRecv = l.now()
 	if l.cfg.NoDelay {

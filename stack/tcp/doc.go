@@ -14,15 +14,30 @@
 // ACKs at start; Nagle; zero-window probing; keepalive (RFC 1122
 // §4.2.3.6); user timeout (RFC 5482 semantics); RFC 5961 challenge ACKs;
 // RFC 6528 ISNs; RFC 6056 ephemeral ports (algorithm 3); SYN cookies
-// (RFC 4987) when the half-open table or the accept queue is full.
+// (RFC 4987) when the half-open table or the accept queue is full; Limited
+// Transmit (RFC 3042), Early Retransmit (RFC 5827) and Eifel undo of
+// spurious fast retransmits (RFC 3522/4015); Nagle with Minshall's
+// refinement.
 //
 // Data is copied once per direction at the API boundary: Write copies into
-// a ring that segments reference (pkt.Buf.Attach); received payload is
-// copied into a ring that Read copies out of. Rings are taken from a pool
-// when data is pending and given back when they drain, so an idle
-// connection holds no buffer memory.
+// a ring that segments reference (pkt.Buf.Attach, two slices when the ring
+// wraps), so sending copies nothing more; received payload is copied into
+// the receive ring (out-of-order data goes straight to its place there, so
+// reassembly needs no allocation) and Read copies it out. Rings come in
+// power-of-two blocks from 4 KiB up to Config.SendBuffer/RecvBuffer: they
+// are taken from a pool when data is pending, grow with the data queued
+// (one copy per doubling), and go back when they drain. An idle
+// established connection therefore holds no buffer memory (about 550 bytes
+// of heap in all), and the total is bounded by Config.MaxMemory.
+//
+// TIME_WAIT lasts Config.TimeWait (60s); a clearly newer SYN reopens the
+// 4-tuple (RFC 6191), and at most Config.MaxTimeWait connections wait.
 //
 // Not implemented: urgent data as out-of-band (URG is ignored and the data
-// stays inline, RFC 6093), ECN, D-SACK, TCP-AO/MD5, IPv6, receive buffer
-// auto-tuning beyond the configured bounds.
+// stays inline, RFC 6093), ECN, D-SACK, RACK-TLP, F-RTO, TCP-AO/MD5, IPv6, window
+// auto-tuning beyond the configured bounds (buffers grow with use, the
+// advertised window is always the configured RecvBuffer), lost-retransmit
+// detection during SACK recovery (an RTO recovers it), the RFC 7323 §5.5
+// 24-day PAWS idle rule, and dropping segments without timestamps on a
+// timestamp connection (accepted, as Linux does).
 package tcp

@@ -96,7 +96,7 @@ func fuzzSeeds(f *testing.F) {
 }
 
 func fuzzPeer(t *testing.T) *peer {
-	p := newPeer(t, Config{})
+	p := newPeerN(t, Config{}, 16)
 	p.e.l.ip = &discardIP{}
 	return p
 }
@@ -130,7 +130,7 @@ func FuzzSegmentClosed(f *testing.F) {
 func FuzzSegmentEstablished(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := newPeer(t, Config{})
+		p := newPeerN(t, Config{}, 16)
 		c, iss := p.open(append([]byte{2, 4, 5, 180, 4, 2, 1, 3, 3, 7}, tsBytes(1000, 0)...))
 		p.e.l.ip = &discardIP{}
 		p.write(c, make([]byte, 5000))

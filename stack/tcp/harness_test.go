@@ -90,17 +90,18 @@ func (f *fakeIP) Source(dst ipv4.Addr) (ipv4.Addr, error) {
 }
 
 type testNet struct {
-	t     testing.TB
-	clk   *clock.Virtual
-	ends  [2]*endpoint
-	mu    sync.Mutex
-	rng   *rand.Rand
-	f     faults
-	q     pktHeap
-	n     uint64
-	sent  [2]int
-	tap   func(from int, data []byte) // sees every segment sent
-	stats struct{ lost, dup, corrupt, reordered int }
+	t      testing.TB
+	clk    *clock.Virtual
+	ends   [2]*endpoint
+	mu     sync.Mutex
+	rng    *rand.Rand
+	f      faults
+	q      pktHeap
+	n      uint64
+	sent   [2]int
+	tap    func(from int, data []byte) // sees every segment sent
+	onLost func(from int, data []byte) // sees segments the injector drops
+	stats  struct{ lost, dup, corrupt, reordered int }
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -139,6 +140,9 @@ func (n *testNet) enqueue(from int, src, dst ipv4.Addr, p []byte, blackhole bool
 	}
 	if n.rng.Float64() < n.f.loss {
 		n.stats.lost++
+		if n.onLost != nil {
+			n.onLost(from, p)
+		}
 		return
 	}
 	copies := 1
@@ -326,11 +330,14 @@ type peer struct {
 	out chan []byte
 }
 
-func newPeer(t testing.TB, cfg Config) *peer {
-	n := newTestNet(t, 1, faults{}, cfg, cfg)
-	p := &peer{t: t, n: n, e: n.ends[0], out: make(chan []byte, 1<<16)}
-	n.ends[0].ip.drop = true
-	n.tap = func(from int, data []byte) {
+func newPeer(t testing.TB, cfg Config) *peer { return newPeerN(t, cfg, 1<<14) }
+
+// newPeerN is newPeer keeping at most n captured segments.
+func newPeerN(t testing.TB, cfg Config, n int) *peer {
+	net := newTestNet(t, 1, faults{}, cfg, cfg)
+	p := &peer{t: t, n: net, e: net.ends[0], out: make(chan []byte, n)}
+	net.ends[0].ip.drop = true
+	net.tap = func(from int, data []byte) {
 		if from == 0 {
 			select {
 			case p.out <- append([]byte(nil), data...):
@@ -427,8 +434,8 @@ func (p *peer) expect(flags uint8, seq, ack *uint32) Header {
 func u32(v uint32) *uint32 { return &v }
 
 func (c *Conn) debugString() string {
-	return fmt.Sprintf("%s una=%d nxt=%d max=%d wnd=%d cwnd=%d ssth=%d rto=%v bo=%d tmode=%d rtxPending=%v txlen=%d rcvNxt=%d rcvAdv=%d rxlen=%d f=%#x dup=%d recover=%d",
-		c.state, c.sndUna-c.iss, c.sndNxt-c.iss, c.sndMax-c.iss, c.sndWnd, c.cc.cwnd, c.cc.ssthresh, c.rto, c.backoff, c.tmode, c.rtx.Pending(), c.txLen(), c.rcvNxt-c.irs, c.rcvAdv-c.irs, c.rxLen(), c.f, c.dupAcks, c.recover-c.iss)
+	return fmt.Sprintf("%s una=%d nxt=%d max=%d wnd=%d cwnd=%d ssth=%d rto=%v bo=%d tmode=%d rtxPending=%v txlen=%d rcvNxt=%d rcvAdv=%d rxlen=%d f=%#x dup=%d recover=%d tsRecent=%d myTS=%d lastAck=%d",
+		c.state, c.sndUna-c.iss, c.sndNxt-c.iss, c.sndMax-c.iss, c.sndWnd, c.cc.cwnd, c.cc.ssthresh, c.rto, c.backoff, c.tmode, c.rtx.Pending(), c.txLen(), c.rcvNxt-c.irs, c.rcvAdv-c.irs, c.rxLen(), c.f, c.dupAcks, c.recover-c.iss, c.tsRecent, c.l.tsNow()+c.tsOff, c.lastAck-c.irs)
 }
 
 func addrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }

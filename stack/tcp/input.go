@@ -82,8 +82,9 @@ func (c *Conn) input(s *segment) {
 	if !s.has(FlagACK) {
 		return
 	}
-	// RFC 7323 §4.3: update TS.Recent for in-order segments.
-	if c.f&fTS != 0 && s.opt.HasTS && seqLEQ(s.seq, c.rcvNxt) {
+	// RFC 7323 §4.3: TS.Recent is the TSval of the segment that
+	// Last.ACK.sent points into, so a delayed ACK echoes the earliest.
+	if c.f&fTS != 0 && s.opt.HasTS && seqLEQ(s.seq, c.lastAck) {
 		c.tsRecent = s.opt.TSVal
 	}
 	if c.state == SynReceived {
@@ -279,8 +280,11 @@ func (c *Conn) establish(s *segment) bool {
 func (c *Conn) processAck(s *segment) bool {
 	l := c.l
 	if seqGT(s.ack, c.sndMax) {
+		// RFC 5961 §5.2: discard and ACK (rate-limited like challenge ACKs).
 		l.drop(DropBadAck)
-		c.sendAck()
+		if l.challengeAllowed(c) {
+			c.sendAck()
+		}
 		return false
 	}
 	if seqLT(s.ack, c.sndUna-c.maxSndWnd) {
@@ -329,6 +333,18 @@ func (c *Conn) ackAdvance(s *segment) {
 		c.f &^= fTiming
 		c.rttSample(l.now() - c.rttAt)
 	}
+	if c.f&fUndo != 0 {
+		// The first ACK for the retransmitted data: if it echoes a TSval
+		// older than the retransmission, the original arrived and the
+		// retransmission was spurious (RFC 3522); restore the window
+		// (RFC 4015 response).
+		c.f &^= fUndo
+		if s.opt.HasTS && s.opt.TSEcr != 0 && seqLT(s.opt.TSEcr, c.rxtTS) {
+			l.stats.SpuriousRetransmits++
+			c.cc.cwnd = max(c.cc.cwnd, c.undoCwnd)
+			c.cc.ssthresh = max(c.cc.ssthresh, c.undoSsth)
+		}
+	}
 	c.txAcked(s.ack)
 	c.sndUna = s.ack
 	if seqLT(c.sndNxt, c.sndUna) {
@@ -336,6 +352,9 @@ func (c *Conn) ackAdvance(s *segment) {
 	}
 	if seqLT(c.highRxt, c.sndUna) {
 		c.highRxt = c.sndUna
+	}
+	if seqLT(c.sndSml, c.sndUna) {
+		c.sndSml = c.sndUna
 	}
 	c.backoff = 0
 	c.rtxStart = 0
@@ -396,7 +415,14 @@ func (c *Conn) dupAck() {
 		return
 	}
 	lost := c.f&fSACK != 0 && c.tx != nil && c.tx.nsb > 0 && seqGT(c.lostEdge(), c.sndUna)
-	if c.dupAcks < 3 && !lost {
+	// RFC 5827 Early Retransmit: with fewer than four segments out and
+	// nothing new to send, DupThresh is the outstanding count less one.
+	thresh := uint8(3)
+	smss := uint32(c.smss())
+	if oseg := (c.sndMax - c.sndUna + smss - 1) / smss; oseg < 4 && !c.unsent() {
+		thresh = uint8(max(oseg, 2) - 1)
+	}
+	if c.dupAcks < thresh && !lost {
 		return
 	}
 	// RFC 6582 §3.2 step 2: no new recovery until SND.UNA passes recover.
@@ -406,6 +432,12 @@ func (c *Conn) dupAck() {
 	c.l.stats.FastRetransmits++
 	c.f |= fRecovery
 	c.recover = c.sndMax
+	if c.f&fTS != 0 {
+		// RFC 3522 Eifel detection: remember what to restore.
+		c.f |= fUndo
+		c.undoCwnd, c.undoSsth = c.cc.cwnd, c.cc.ssthresh
+		c.rxtTS = c.l.tsNow() + c.tsOff
+	}
 	c.ccOnLoss()
 	c.highRxt = c.sndUna
 	if c.f&fSACK != 0 {

@@ -59,6 +59,9 @@ type Layer struct {
 	rxMem   *blockPool
 	chalSec int64 // second of the global challenge-ACK budget
 	chalN   int
+
+	inDeliver bool          // tick is valid
+	tick      time.Duration // now(), cached for one Deliver call
 }
 
 // New returns a TCP layer sending through ip, with timers on q. lock is the
@@ -93,8 +96,13 @@ func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *La
 }
 
 // now is the time since the layer started; connections store durations
-// rather than time.Time to stay small.
-func (l *Layer) now() time.Duration { return l.q.Now().Sub(l.epoch) }
+// rather than time.Time to stay small. During Deliver it is read once.
+func (l *Layer) now() time.Duration {
+	if l.inDeliver {
+		return l.tick
+	}
+	return l.q.Now().Sub(l.epoch)
+}
 
 // Stats returns a snapshot of the counters. It takes the lock.
 func (l *Layer) Stats() Stats {
@@ -136,6 +144,8 @@ func (l *Layer) Deliver(src, dst ipv4.Addr, seg []byte) {
 	}
 	var s segment
 	s.parse(h)
+	l.tick, l.inDeliver = l.q.Now().Sub(l.epoch), true
+	defer func() { l.inDeliver = false }()
 	id := tuple{laddr: dst, raddr: src, lport: h.DstPort(), rport: h.SrcPort()}
 	if c := l.conns[id]; c != nil {
 		c.input(&s)

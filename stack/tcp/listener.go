@@ -236,6 +236,7 @@ func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 	c.recover = c.iss
 	c.irs = s.seq - 1
 	c.rcvNxt = s.seq
+	c.lastAck = s.seq
 	c.rcvAdv = c.rcvNxt + uint32(min(l.cfg.RecvBuffer, 0xffff))
 	var o Options
 	o.HasMSS, o.MSS = true, mss

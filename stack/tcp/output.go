@@ -34,6 +34,7 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 	f := Fields{SrcPort: c.id.lport, DstPort: c.id.rport, Seq: seq, Flags: flags}
 	if flags&FlagACK != 0 {
 		f.Ack = c.rcvNxt
+		c.lastAck = c.rcvNxt
 	}
 	var opts [40]byte
 	var on int
@@ -132,13 +133,19 @@ func (c *Conn) output() {
 	c.armRTX()
 }
 
-// ccRoom is how many more bytes the congestion window allows.
+// ccRoom is how many more bytes the congestion window allows, plus up to
+// two segments on the first two duplicate ACKs (RFC 3042 Limited
+// Transmit).
 func (c *Conn) ccRoom() int {
 	flight := c.sndNxt - c.sndUna
-	if c.cc.cwnd <= flight {
+	cwnd := c.cc.cwnd
+	if c.f&fRecovery == 0 && c.dupAcks > 0 && c.sndNxt == c.sndMax {
+		cwnd += uint32(min(c.dupAcks, 2)) * uint32(c.smss())
+	}
+	if cwnd <= flight {
 		return 0
 	}
-	return int(c.cc.cwnd - flight)
+	return int(cwnd - flight)
 }
 
 // sendData sends one segment of new (or, after an RTO, resent) data or a
@@ -193,8 +200,11 @@ func (c *Conn) sendData(room int, force bool) bool {
 			}
 		}
 	} else if n < smss && !retrans && !fin {
-		// Everything queued fits in a short segment: Nagle.
-		if c.f&fNoDelay == 0 && c.sndNxt != c.sndUna {
+		// Everything queued fits in a short segment: Nagle (RFC 896) with
+		// Minshall's refinement, as in Linux: hold it only while an
+		// earlier short segment is unacknowledged, so the tail of a bulk
+		// write is not held hostage to a delayed ACK.
+		if c.f&fNoDelay == 0 && seqGT(c.sndSml, c.sndUna) {
 			return false
 		}
 	}
@@ -217,6 +227,9 @@ func (c *Conn) sendData(room int, force bool) bool {
 		c.rttSeq, c.rttAt = c.sndNxt, c.l.now()
 	}
 	c.sendSegment(flags, c.sndNxt, n)
+	if n < smss {
+		c.sndSml = end
+	}
 	c.sndNxt = end
 	if sendFin {
 		c.finSeq = end

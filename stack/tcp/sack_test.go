@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"testing"
+	"time"
 )
 
 var sackSyn = []byte{2, 4, 5, 180, 4, 2}
@@ -116,5 +117,52 @@ func TestSWSOverride(t *testing.T) {
 	h, _ := p.waitSegment(10e9)
 	if h.Seq() != iss+1 || len(h.Payload()) != 100 {
 		t.Fatalf("override sent %s", describe(h))
+	}
+}
+
+// TestEifelUndo: a fast retransmit whose original turns out to have
+// arrived (the ACK echoes the original's TSval) is undone (RFC 3522/4015).
+func TestEifelUndo(t *testing.T) {
+	p := newPeer(t, Config{})
+	syn := append([]byte{2, 4, 5, 180, 4, 2}, tsBytes(1000, 0)...)
+	c, iss := p.open(syn)
+	una := iss + 1
+	p.write(c, make([]byte, 8*1448))
+	var firstTS uint32
+	for i := 0; i < 8; i++ {
+		h := p.next()
+		if i == 0 {
+			var o Options
+			ParseOptions(h.Options(), &o)
+			firstTS = o.TSVal
+		}
+	}
+	p.e.mu.Lock()
+	before := c.cc.cwnd
+	p.e.mu.Unlock()
+	p.advance(5 * time.Millisecond) // the retransmission gets a later TSval
+	sackOpt := func(start, end uint32) []byte {
+		b := append(tsBytes(1002, firstTS), 1, 1, 5, 10)
+		return append(b, byte(start>>24), byte(start>>16), byte(start>>8), byte(start), byte(end>>24), byte(end>>16), byte(end>>8), byte(end))
+	}
+	for k := 2; k <= 4; k++ {
+		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: una, flags: FlagACK, wnd: 65535, opts: sackOpt(una+1448, una+uint32(k)*1448)})
+	}
+	if st := p.e.l.Stats(); st.FastRetransmits != 1 {
+		t.Fatalf("fast retransmits %d", st.FastRetransmits)
+	}
+	p.e.mu.Lock()
+	reduced := c.cc.cwnd
+	p.e.mu.Unlock()
+	if reduced >= before {
+		t.Fatalf("cwnd not reduced: %d -> %d", before, reduced)
+	}
+	// The original segment 0 arrives late: the cumulative ACK echoes its TSval.
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: una + 4*1448, flags: FlagACK, wnd: 65535, opts: tsBytes(1003, firstTS)})
+	p.e.mu.Lock()
+	after := c.cc.cwnd
+	p.e.mu.Unlock()
+	if p.e.l.Stats().SpuriousRetransmits != 1 || after < before {
+		t.Fatalf("not undone: spurious=%d cwnd %d -> %d -> %d", p.e.l.Stats().SpuriousRetransmits, before, reduced, after)
 	}
 }

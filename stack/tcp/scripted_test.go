@@ -395,3 +395,118 @@ func TestFlagCombinations(t *testing.T) {
 		})
 	}
 }
+
+func TestSynCookiesBacklogFull(t *testing.T) {
+	p := newPeer(t, Config{Backlog: 1})
+	ln, _ := p.e.l.Listen(80)
+	p.send(seg{sport: 5000, dport: 80, seq: 1, flags: FlagSYN, wnd: 1000})
+	iss := p.expect(FlagSYN|FlagACK, nil, u32(2)).Seq()
+	p.send(seg{sport: 5000, dport: 80, seq: 2, ack: iss + 1, flags: FlagACK, wnd: 1000})
+	// The accept queue is full: the next SYN gets a cookie, no state.
+	p.send(seg{sport: 5001, dport: 80, seq: 100, flags: FlagSYN, wnd: 1000})
+	cookie := p.expect(FlagSYN|FlagACK, nil, u32(101)).Seq()
+	st := p.e.l.Stats()
+	if st.SynCookiesSent != 1 || st.States[SynReceived] != 0 {
+		t.Fatalf("cookies %d, half-open %d", st.SynCookiesSent, st.States[SynReceived])
+	}
+	// Its ACK while the queue is still full is dropped...
+	p.send(seg{sport: 5001, dport: 80, seq: 101, ack: cookie + 1, flags: FlagACK, wnd: 1000})
+	p.none()
+	// ...and accepted once there is room.
+	if _, err := ln.AcceptTCP(); err != nil {
+		t.Fatal(err)
+	}
+	p.send(seg{sport: 5001, dport: 80, seq: 101, ack: cookie + 1, flags: FlagACK, wnd: 1000})
+	c, err := ln.AcceptTCP()
+	if err != nil || c.RemoteAddr().(interface{ String() string }).String() != "10.0.0.2:5001" {
+		t.Fatalf("accept %v %v", c, err)
+	}
+	if p.e.l.Stats().SynCookiesValid != 1 {
+		t.Fatal("valid cookie not counted")
+	}
+}
+
+func TestOrphanFinWait2Timeout(t *testing.T) {
+	p := newPeer(t, Config{TimeWait: 10 * time.Second})
+	c, iss := p.open(nil)
+	c.Close()
+	p.expect(FlagACK|FlagFIN, u32(iss+1), nil)
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 2, flags: FlagACK, wnd: 1000})
+	if s := p.state(c); s != FinWait2 {
+		t.Fatalf("state %s", s)
+	}
+	p.advance(11 * time.Second)
+	if s := p.state(c); s != Closed {
+		t.Fatalf("orphan FIN_WAIT_2 not reaped: %s", s)
+	}
+}
+
+func TestCloseRead(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, iss := p.open(nil)
+	c.CloseRead()
+	if _, err := c.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("Read after CloseRead: %v", err)
+	}
+	// Data is still acknowledged (and discarded); writing still works.
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("ignored")})
+	p.expect(FlagACK, nil, u32(peerISN+8))
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	p.expect(FlagACK|FlagPSH, u32(iss+1), nil)
+	if m := p.e.l.Stats().Memory; m != minBlock {
+		t.Fatalf("memory %d: only the 1-byte send ring should be held", m)
+	}
+}
+
+func TestSynSentRules(t *testing.T) {
+	p := newPeer(t, Config{})
+	type res struct {
+		c   *Conn
+		err error
+	}
+	rc := make(chan res, 1)
+	go func() {
+		c, err := p.e.l.Dial(context.Background(), addrPort("10.0.0.2:80"))
+		rc <- res{c, err}
+	}()
+	syn := p.expect(FlagSYN, nil, nil)
+	iss, lport := syn.Seq(), syn.SrcPort()
+	var o Options
+	ParseOptions(syn.Options(), &o)
+	if !o.HasMSS || o.MSS != 1460 || !o.HasWS || !o.SACKOK || !o.HasTS {
+		t.Fatalf("SYN options %+v", o)
+	}
+	// A SYN-ACK acking the wrong number: RST <SEQ=SEG.ACK>, still SYN_SENT.
+	p.send(seg{sport: 80, dport: lport, seq: 500, ack: iss + 7, flags: FlagSYN | FlagACK, wnd: 1000})
+	p.expect(FlagRST, u32(iss+7), nil)
+	// A RST with an unacceptable ACK is ignored.
+	p.send(seg{sport: 80, dport: lport, seq: 0, ack: iss + 7, flags: FlagRST | FlagACK})
+	p.none()
+	// A RST without ACK is ignored too.
+	p.send(seg{sport: 80, dport: lport, seq: 0, flags: FlagRST})
+	p.none()
+	// The real SYN-ACK (window scale 2, timestamps): established, ACK
+	// echoing our timestamp.
+	opts := append([]byte{2, 4, 5, 180, 1, 3, 3, 2, 4, 2}, tsBytes(900, o.TSVal)...)
+	p.send(seg{sport: 80, dport: lport, seq: 500, ack: iss + 1, flags: FlagSYN | FlagACK, wnd: 1000, opts: opts})
+	h := p.expect(FlagACK, u32(iss+1), u32(501))
+	var o2 Options
+	ParseOptions(h.Options(), &o2)
+	if !o2.HasTS || o2.TSEcr != 900 {
+		t.Fatalf("ACK options %+v", o2)
+	}
+	r := <-rc
+	if r.err != nil {
+		t.Fatal(r.err)
+	}
+	p.e.mu.Lock()
+	defer p.e.mu.Unlock()
+	if r.c.sndWnd != 1000 || r.c.sndWS != 2 || r.c.rcvWS != uint8(p.e.l.ourWS()) || r.c.f&fSACK == 0 {
+		t.Fatalf("negotiated: %s ws=%d/%d", r.c.debugString(), r.c.sndWS, r.c.rcvWS)
+	}
+	if st := p.e.l.stats; st.ActiveOpens != 1 || st.States[Established] != 1 {
+		t.Fatalf("stats %+v", st)
+	}
+}

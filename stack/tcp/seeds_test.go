@@ -24,7 +24,7 @@ func TestFaultSeeds(t *testing.T) {
 			net := newTestNet(t, uint64(1000+s), faults{}, cfg, cfg)
 			a, b := net.connect(80)
 			net.f = f
-			transfer(t, net, a, b, 256<<10, 20*time.Second, 10*time.Hour)
+			transfer(t, net, a, b, 256<<10, 2*time.Minute, 10*time.Hour) // 15% loss can lose 7 retransmissions in a row (25.6s RTO)
 			// Both sides sent FIN; the close must complete despite loss.
 			ok := net.run(30*time.Minute, func() bool {
 				return a.stateLocked(net, 0) == Closed && b.stateLocked(net, 1) == Closed

@@ -19,9 +19,13 @@ const (
 	numStates
 )
 
+// NumStates is the number of states (the length of Stats.States).
+const NumStates = int(numStates)
+
 var stateNames = [numStates]string{"CLOSED", "LISTEN", "SYN_SENT", "SYN_RECEIVED", "ESTABLISHED",
 	"FIN_WAIT_1", "FIN_WAIT_2", "CLOSE_WAIT", "CLOSING", "LAST_ACK", "TIME_WAIT"}
 
+// String returns the RFC 9293 name, e.g. "ESTABLISHED".
 func (s State) String() string {
 	if s < numStates {
 		return stateNames[s]
@@ -53,6 +57,7 @@ const (
 var dropNames = [NumDropReasons]string{"checksum", "bad-offset", "no-listener", "out-of-window",
 	"paws", "backlog-full", "memory", "bad-ack", "ooo-full", "other"}
 
+// String names the reason.
 func (r DropReason) String() string {
 	if r < NumDropReasons {
 		return dropNames[r]
@@ -66,6 +71,7 @@ type Stats struct {
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
+	SpuriousRetransmits     uint64 // fast retransmits undone (RFC 3522 Eifel)
 	ResetsSent, ResetsRecv  uint64
 	ChallengeAcks           uint64 // RFC 5961 challenge ACKs sent
 	ChallengeAcksLimited    uint64 // challenge ACKs suppressed by rate limits

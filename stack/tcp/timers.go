@@ -123,7 +123,7 @@ func (c *Conn) onRTO() {
 		c.backoff++
 	}
 	c.rto = min(c.rto*2, l.cfg.MaxRTO) // §5.5 back off
-	c.f &^= fRecovery | fTiming
+	c.f &^= fRecovery | fTiming | fUndo
 	c.dupAcks = 0
 	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
 	if c.backoff > 1 {
