@@ -58,6 +58,8 @@ type Stack struct {
 
 	ping       pinger
 	tcpDropped uint64 // TCP segments to broadcast/multicast addresses
+
+	onConflict func(ipv4.Addr, netif.MAC) // SetARPConflictHook; guarded by mu
 }
 
 // New builds a stack on dev and starts receiving.
@@ -77,6 +79,15 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	s.Eth = ethernet.New(dev)
 	arpCfg := cfg.ARP
 	arpCfg.Lock = &s.mu
+	cfgConflict := arpCfg.OnConflict
+	arpCfg.OnConflict = func(a ipv4.Addr, m netif.MAC) {
+		if cfgConflict != nil {
+			cfgConflict(a, m)
+		}
+		if s.onConflict != nil {
+			s.onConflict(a, m)
+		}
+	}
 	s.ARP = arp.New(s.Eth, s.timers, arpCfg)
 	ipCfg := cfg.IPv4
 	if ipCfg.Rand == nil {
@@ -135,6 +146,16 @@ func (s *Stack) setAddr(p ipv4.Prefix) {
 	if p.Addr != (ipv4.Addr{}) {
 		s.ARP.AddIP(p.Addr)
 	}
+}
+
+// SetARPConflictHook sets f to be called when another host claims one of
+// our addresses (arp.Config.OnConflict; a DHCP client declines the lease).
+// f runs with the stack lock held and must not block; it is called after
+// Config.ARP.OnConflict, if that is set too. nil removes the hook.
+func (s *Stack) SetARPConflictHook(f func(addr ipv4.Addr, from netif.MAC)) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.onConflict = f
 }
 
 // Addr returns our address and prefix.

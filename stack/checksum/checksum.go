@@ -1,9 +1,10 @@
 // Package checksum computes the Internet checksum (RFC 1071) used by IPv4,
 // ICMP, UDP and TCP, with incremental update (RFC 1624).
 //
-// Sum folds bytes into a 32-bit one's-complement accumulator eight bytes at
-// a time; callers combine partial sums (pseudo-header, header, payload
-// slices) with Combine and finish with Fold.
+// Sum folds bytes into a one's-complement accumulator 64 bytes per loop
+// iteration (little-endian 64-bit words with carry); callers combine
+// partial sums (pseudo-header, header, payload slices) with Combine and
+// finish with Fold.
 package checksum
 
 import (
@@ -14,36 +15,51 @@ import (
 // Sum adds b to the running sum initial and returns the new running sum.
 // Sums of slices of even length can be chained in any order; a slice of odd
 // length must be the last one (or use SumAt with the running offset).
+//
+// The loop adds little-endian 64-bit words with carry, 64 bytes per
+// iteration, so no load needs a byte swap: a one's-complement sum of
+// byte-swapped 16-bit words is the byte-swapped sum (RFC 1071 §2(B)), and
+// reversing all eight bytes of the accumulator swaps every 16-bit lane
+// (lane order does not matter, as 2^16 = 1 mod 2^16-1). So the initial
+// sum goes in reversed and the result comes out reversed back.
 func Sum(b []byte, initial uint32) uint32 {
-	var acc uint64 = uint64(initial)
-	var carry uint64
-	for len(b) >= 32 {
-		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[0:8]), 0)
-		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[8:16]), carry)
-		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[16:24]), carry)
-		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b[24:32]), carry)
+	acc, carry := bits.ReverseBytes64(uint64(initial)), uint64(0)
+	for len(b) >= 64 {
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[0:8]), 0)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[8:16]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[16:24]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[24:32]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[32:40]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[40:48]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[48:56]), carry)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[56:64]), carry)
 		acc += carry
-		b = b[32:]
+		b = b[64:]
 	}
 	for len(b) >= 8 {
-		acc, carry = bits.Add64(acc, binary.BigEndian.Uint64(b), 0)
+		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b), 0)
 		acc += carry
 		b = b[8:]
 	}
+	// Up to 7 bytes are left, starting at an offset that is a multiple of
+	// 8: smaller little-endian loads keep every byte in its 16-bit lane (a
+	// last odd byte is the low byte of its lane, that is the high byte once
+	// swapped back, as RFC 1071 pads it).
+	var tail uint64
 	if len(b) >= 4 {
-		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint32(b)), 0)
-		acc += carry
+		tail = uint64(binary.LittleEndian.Uint32(b))
 		b = b[4:]
 	}
 	if len(b) >= 2 {
-		acc, carry = bits.Add64(acc, uint64(binary.BigEndian.Uint16(b)), 0)
-		acc += carry
+		tail += uint64(binary.LittleEndian.Uint16(b))
 		b = b[2:]
 	}
 	if len(b) == 1 {
-		acc, carry = bits.Add64(acc, uint64(b[0])<<8, 0)
-		acc += carry
+		tail += uint64(b[0])
 	}
+	acc, carry = bits.Add64(acc, tail, 0)
+	acc += carry
+	acc = bits.ReverseBytes64(acc)
 	// Fold 64 -> 32 bits.
 	acc = (acc >> 32) + (acc & 0xffffffff)
 	acc = (acc >> 32) + (acc & 0xffffffff)

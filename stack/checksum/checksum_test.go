@@ -91,3 +91,39 @@ func BenchmarkSum1460(b *testing.B) {
 		Sum(buf, 0)
 	}
 }
+
+// TestSumChainsWithInitial checks every length up to a few iterations of
+// the unrolled loop, with running sums that exercise the end-around carry,
+// against the reference, both whole and split at an even offset.
+func TestSumChainsWithInitial(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	b := make([]byte, 300)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	for i := range 64 {
+		b[i] = 0xff // long runs of ones carry out of every lane
+	}
+	for n := 0; n <= len(b); n++ {
+		want := reference(b[:n])
+		for _, initial := range []uint32{0, 1, 0xffff, 0x1234_5678, 0xffff_fff0, 0xffff_ffff} {
+			// The reference of initial + b: fold initial in separately.
+			w := ^Fold(Combine(uint32(^want), initial))
+			if got := ^Fold(Sum(b[:n], initial)); got != w {
+				t.Fatalf("len %d, initial %#x: %#04x, want %#04x", n, initial, got, w)
+			}
+			split := n / 2 &^ 1
+			if got := ^Fold(Sum(b[split:n], Sum(b[:split], initial))); got != w {
+				t.Fatalf("len %d split %d, initial %#x: %#04x, want %#04x", n, split, initial, got, w)
+			}
+		}
+	}
+}
+
+func BenchmarkSum20(b *testing.B) {
+	buf := make([]byte, 20)
+	b.SetBytes(int64(len(buf)))
+	for i := 0; i < b.N; i++ {
+		Sum(buf, 0)
+	}
+}

@@ -62,16 +62,17 @@ func (l *Layer) countParseError(err error) {
 }
 
 // validSource applies RFC 1122 §3.2.1.3: a source must be a unique host
-// address, and not ours (a "land" attack).
+// address, and not ours (a "land" attack). {0, host} ("this network") and
+// our subnet's {net, 0} are not unique host addresses either.
 func (l *Layer) validSource(a Addr) bool {
 	switch {
 	case a.IsUnspecified():
 		return l.cfg.AcceptUnspecifiedSource
-	case a.IsBroadcast(), a.IsMulticast(), a.IsLoopback():
+	case a.IsBroadcast(), a.IsMulticast(), a.IsLoopback(), a[0] == 0:
 		return false
 	case l.IsLocal(a):
 		return false
-	case l.hasSubnetBroadcast() && a == l.addr.SubnetBroadcast():
+	case l.hasSubnetBroadcast() && (a == l.addr.SubnetBroadcast() || a.Uint32() == l.addr.Addr.Uint32()&l.addr.Mask()):
 		return false
 	}
 	return true

@@ -112,6 +112,8 @@ func TestInputDrops(t *testing.T) {
 		{"src zero", from(Unspecified), func(s *Stats) uint64 { return s.DropSource }},
 		{"src loopback", from(MustParse("127.0.0.1")), func(s *Stats) uint64 { return s.DropSource }},
 		{"src ours (land)", from(ourAddr), func(s *Stats) uint64 { return s.DropSource }},
+		{"src subnet zero", from(MustParse("10.0.2.0")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src this network", from(MustParse("0.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
 		{"dst other host", to(MustParse("10.0.2.16")), func(s *Stats) uint64 { return s.DropNotForUs }},
 		{"dst multicast", to(MustParse("224.0.0.251")), func(s *Stats) uint64 { return s.DropNotForUs }},
 		{"dst zero", to(Unspecified), func(s *Stats) uint64 { return s.DropNotForUs }},

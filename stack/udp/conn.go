@@ -19,7 +19,7 @@ type Conn struct {
 	connected bool
 	remote    netip.AddrPort
 	broadcast bool  // may send to 255.255.255.255
-	anySource bool  // send with source 0.0.0.0 when unbound (DHCP)
+	anySource bool  // send with source 0.0.0.0 while the stack has no address (DHCP)
 	ttl       uint8 // 0: the IP layer's default
 
 	// Receive queue, guarded by the stack lock: a ring of datagrams whose
@@ -249,8 +249,9 @@ func (c *Conn) SetBroadcast(on bool) {
 }
 
 // SetUnspecifiedSource makes an unbound socket send with source 0.0.0.0
-// instead of failing when the stack has no address yet; the DHCP client
-// uses it (RFC 2131 §4.1).
+// instead of failing when the stack has no address yet; once the stack has
+// an address, datagrams carry it as usual. The DHCP client uses it (RFC
+// 2131 §4.1: 0.0.0.0 while acquiring, the leased address when renewing).
 func (c *Conn) SetUnspecifiedSource(on bool) {
 	c.l.lock.Lock()
 	c.anySource = on

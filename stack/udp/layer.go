@@ -258,10 +258,15 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 		return ErrBroadcast
 	}
 	src := c.local
-	if src.IsUnspecified() && !c.anySource {
+	if src.IsUnspecified() {
 		s, err := l.ip.Source(dst)
-		if err != nil {
+		if err != nil && !c.anySource {
 			return err
+		}
+		if err != nil {
+			// No address yet: a DHCP client sends from 0.0.0.0 (RFC
+			// 2131 §4.1). Once addressed it uses the address (renewal).
+			s = ipv4.Unspecified
 		}
 		src = s
 	}

@@ -266,3 +266,68 @@ func TestDeliverReadNoAllocs(t *testing.T) {
 		t.Fatalf("deliver+read allocated %.1f per datagram", allocs)
 	}
 }
+
+// addrIP is a fakeIP whose Source follows a settable address, like
+// ipv4.Layer: 0.0.0.0 for a broadcast while unaddressed, else ErrNoAddress.
+type addrIP struct {
+	fakeIP
+	addr ipv4.Addr
+}
+
+func (f *addrIP) Source(dst ipv4.Addr) (ipv4.Addr, error) {
+	if !f.addr.IsUnspecified() {
+		return f.addr, nil
+	}
+	if dst.IsBroadcast() {
+		return ipv4.Unspecified, nil
+	}
+	return ipv4.Unspecified, ipv4.ErrNoAddress
+}
+
+// A DHCP client socket (SetUnspecifiedSource) sends from 0.0.0.0 while the
+// stack has no address, even to a unicast server, and from the address
+// once the stack has one (RENEWING, RFC 2131 §4.4.5). Without the option a
+// unicast send while unaddressed fails.
+func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
+	ip := &addrIP{}
+	l := New(ip, nil, &sync.Mutex{}, nil, Config{})
+	c, err := l.Bind(netip.MustParseAddrPort("0.0.0.0:68"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := netip.MustParseAddrPort("10.0.2.2:67")
+	bcast := netip.MustParseAddrPort("255.255.255.255:67")
+	if _, err := c.WriteToAddrPort([]byte("x"), server); !errors.Is(err, ipv4.ErrNoAddress) {
+		t.Fatalf("unicast while unaddressed without the option: %v, want ErrNoAddress", err)
+	}
+	c.SetBroadcast(true)
+	c.SetUnspecifiedSource(true)
+	for _, to := range []netip.AddrPort{bcast, server} {
+		if _, err := c.WriteToAddrPort([]byte("x"), to); err != nil {
+			t.Fatalf("send to %v while unaddressed: %v", to, err)
+		}
+	}
+	ip.addr = us
+	for _, to := range []netip.AddrPort{server, bcast} {
+		if _, err := c.WriteToAddrPort([]byte("x"), to); err != nil {
+			t.Fatalf("send to %v while addressed: %v", to, err)
+		}
+	}
+	want := []struct{ src, dst ipv4.Addr }{
+		{ipv4.Unspecified, ipv4.Broadcast}, {ipv4.Unspecified, peer},
+		{us, peer}, {us, ipv4.Broadcast},
+	}
+	if len(ip.out) != len(want) {
+		t.Fatalf("sent %d datagrams, want %d", len(ip.out), len(want))
+	}
+	for i, w := range want {
+		got := ip.out[i]
+		if got.src != w.src || got.dst != w.dst {
+			t.Errorf("datagram %d: %v -> %v, want %v -> %v", i, got.src, got.dst, w.src, w.dst)
+		}
+		h, err := ParseHeader(got.data)
+		if err != nil || !h.ChecksumValid(got.src, got.dst) || h.SrcPort() != 68 || h.DstPort() != 67 {
+			t.Errorf("datagram %d: bad header (err %v)", i, err)
+		}
+	}
+}

@@ -1,0 +1,312 @@
+package netcfg
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/netip"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/dhcp"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/udp"
+)
+
+// ErrStopped is returned by WaitBound after Stop.
+var ErrStopped = errors.New("netcfg: DHCP client stopped")
+
+// DHCPConfig configures StartDHCP; the zero value is fine.
+type DHCPConfig struct {
+	// Hostname, if set, is sent as option 12.
+	Hostname string
+	// ClientID is option 61; nil means hardware type 1 and the MAC.
+	ClientID []byte
+	// Clock drives the client's retransmissions and lease timers; nil
+	// means the real clock.
+	Clock clock.Clock
+	// Rand supplies transaction IDs and jitter; nil means crypto/rand.
+	Rand io.Reader
+	// Log, if set, receives lease events.
+	Log *slog.Logger
+	// OnBound, if set, is called after every lease (first binding,
+	// renewal, rebinding) has been applied to the stack.
+	OnBound func(dhcp.Lease)
+	// OnExpire, if set, is called after an expired, NAKed or declined
+	// lease has been removed from the stack. Stop does not call it.
+	OnExpire func()
+	// ServerPort overrides the server's port (tests); 0 means 67.
+	ServerPort int
+	// ReleaseTimeout bounds how long Stop tries to resolve the server's
+	// MAC address so that the DHCPRELEASE can go out; 0 means 2 s.
+	ReleaseTimeout time.Duration
+}
+
+// DHCP runs a DHCP client on a stack and applies its leases.
+type DHCP struct {
+	s        *stack.Stack
+	cfg      DHCPConfig
+	conn     *udp.Conn
+	client   *dhcp.Client
+	readDone chan struct{}
+	stopOnce sync.Once
+
+	mu      sync.Mutex
+	lease   dhcp.Lease
+	bound   bool
+	stopped bool
+	changed chan struct{} // closed and replaced on every change of the above
+}
+
+// DHCPPort is the client's UDP port (RFC 2131 §4.1).
+const DHCPPort = dhcp.ClientPort
+
+// StartDHCP starts a DHCP client on s. The stack should be unaddressed
+// (the client's first DISCOVER goes out from 0.0.0.0); any address it has
+// is replaced by the first lease. Call Stop to release the lease.
+func StartDHCP(s *stack.Stack, cfg DHCPConfig) (*DHCP, error) {
+	conn, err := s.UDP.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), DHCPPort))
+	if err != nil {
+		return nil, err
+	}
+	conn.SetBroadcast(true)
+	conn.SetUnspecifiedSource(true)
+	d := &DHCP{s: s, cfg: cfg, conn: conn, readDone: make(chan struct{}), changed: make(chan struct{})}
+	d.client, err = dhcp.New(dhcp.Config{
+		MAC:       s.Device().MAC(),
+		Transport: dhcp.PacketConn{Conn: conn, ServerPort: cfg.ServerPort},
+		Clock:     cfg.Clock,
+		Rand:      cfg.Rand,
+		Hostname:  cfg.Hostname,
+		ClientID:  cfg.ClientID,
+		OnBound:   d.onBound,
+		OnExpire:  d.onExpire,
+	})
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	s.SetARPConflictHook(d.onConflict)
+	go func() {
+		defer close(d.readDone)
+		d.client.ReadLoop(conn)
+	}()
+	d.client.Start()
+	return d, nil
+}
+
+// Client returns the underlying DHCP client (state, lease).
+func (d *DHCP) Client() *dhcp.Client { return d.client }
+
+// onBound applies a lease; it runs in the client's goroutine.
+func (d *DHCP) onBound(l dhcp.Lease) {
+	renewal := d.s.Addr() == l.Addr
+	if !renewal {
+		d.s.SetAddr(l.Addr) // announces the address (gratuitous ARP)
+	}
+	router := l.Router
+	if !router.IsUnspecified() && !l.Addr.Contains(router) {
+		d.logf(slog.LevelWarn, "dhcp: router not on the leased subnet; ignoring it", "router", router.String(), "addr", l.Addr.String())
+		router = ipv4.Addr{}
+	}
+	d.s.SetGateway(router)
+	level := slog.LevelInfo
+	if renewal {
+		level = slog.LevelDebug
+	}
+	d.logf(level, "dhcp lease", "addr", l.Addr.String(), "router", l.Router.String(), "dns", addrsString(l.DNS),
+		"mtu", l.MTU, "lease", leaseTime(l), "server", l.Server.String(), "renewal", renewal)
+	if servers := dnsServers(l); len(servers) > 0 && netHook != nil {
+		netHook(d.s, servers)
+	}
+	// Publish last, so that WaitBound returns with everything applied.
+	d.mu.Lock()
+	d.lease, d.bound = l, true
+	d.notifyLocked()
+	d.mu.Unlock()
+	if d.cfg.OnBound != nil {
+		d.cfg.OnBound(l)
+	}
+}
+
+// onExpire removes the address; it runs in the client's goroutine.
+func (d *DHCP) onExpire() {
+	d.mu.Lock()
+	l := d.lease
+	d.lease, d.bound = dhcp.Lease{}, false
+	d.notifyLocked()
+	d.mu.Unlock()
+	d.unconfigure(l)
+	d.logf(slog.LevelWarn, "dhcp lease lost", "addr", l.Addr.String())
+	if d.cfg.OnExpire != nil {
+		d.cfg.OnExpire()
+	}
+}
+
+// unconfigure removes the address and router of l if the stack still has
+// them.
+func (d *DHCP) unconfigure(l dhcp.Lease) {
+	if l.Addr.Addr.IsUnspecified() {
+		return
+	}
+	mu := d.s.Locker()
+	mu.Lock()
+	defer mu.Unlock()
+	d.unconfigureLocked(l.Addr.Addr)
+}
+
+// unconfigureLocked is unconfigure with the stack lock held.
+func (d *DHCP) unconfigureLocked(a ipv4.Addr) {
+	if d.s.IP.Addr().Addr != a {
+		return
+	}
+	d.s.ARP.RemoveIP(a)
+	d.s.IP.SetAddr(ipv4.Prefix{})
+	d.s.IP.SetGateway(ipv4.Addr{})
+}
+
+// onConflict is the stack's ARP conflict hook (stack lock held): another
+// host claims the leased address. The address is dropped at once, so the
+// DHCPDECLINE goes out from 0.0.0.0, and the lease is declined (RFC 2131
+// §3.1.5, §4.4.1).
+func (d *DHCP) onConflict(a ipv4.Addr, from netif.MAC) {
+	l, ok := d.client.Lease()
+	if !ok || l.Addr.Addr != a {
+		return
+	}
+	d.unconfigureLocked(a)
+	d.client.Decline("address in use by " + from.String())
+}
+
+func (d *DHCP) notifyLocked() {
+	close(d.changed)
+	d.changed = make(chan struct{})
+}
+
+// WaitBound blocks until the client holds a lease and returns it. It
+// returns ctx's error if ctx ends first, and ErrStopped after Stop.
+func (d *DHCP) WaitBound(ctx context.Context) (dhcp.Lease, error) {
+	for {
+		d.mu.Lock()
+		l, bound, stopped, ch := d.lease, d.bound, d.stopped, d.changed
+		d.mu.Unlock()
+		switch {
+		case bound:
+			return l, nil
+		case stopped:
+			return dhcp.Lease{}, ErrStopped
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return dhcp.Lease{}, ctx.Err()
+		}
+	}
+}
+
+// Lease returns the lease in force and whether there is one.
+func (d *DHCP) Lease() (dhcp.Lease, bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lease, d.bound
+}
+
+// DNSServers returns the lease's DNS servers (port 53), or nil.
+func (d *DHCP) DNSServers() []netip.AddrPort {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.bound {
+		return nil
+	}
+	return dnsServers(d.lease)
+}
+
+// dnsServers is the usable DNS servers of l at port 53.
+func dnsServers(l dhcp.Lease) []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(l.DNS))
+	for _, a := range l.DNS {
+		if !a.IsUnspecified() && !a.IsBroadcast() && !a.IsMulticast() {
+			out = append(out, netip.AddrPortFrom(a.Netip(), 53))
+		}
+	}
+	return slices.Clip(out)
+}
+
+// MTU returns the lease's interface MTU (option 26), or 0.
+func (d *DHCP) MTU() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.lease.MTU
+}
+
+// Stop releases the lease (DHCPRELEASE, RFC 2131 §4.4.6), removes the
+// address and router from the stack and stops the client. It must not be
+// called with the stack lock held. Calling it again has no effect.
+func (d *DHCP) Stop() {
+	d.stopOnce.Do(func() {
+		d.s.SetARPConflictHook(nil)
+		l, bound := d.client.Lease()
+		if bound {
+			d.resolveServer(l)
+		}
+		d.client.Stop() // sends the RELEASE if bound
+		d.conn.Close()
+		<-d.readDone
+		d.mu.Lock()
+		d.lease, d.bound, d.stopped = dhcp.Lease{}, false, true
+		d.notifyLocked()
+		d.mu.Unlock()
+		if bound {
+			d.unconfigure(l)
+			d.logf(slog.LevelInfo, "dhcp lease released", "addr", l.Addr.String(), "server", l.Server.String())
+		}
+	})
+}
+
+// resolveServer makes sure the next hop towards the lease's server is in
+// the ARP cache, so that the RELEASE is sent at once instead of waiting in
+// ARP's queue while the stack shuts down.
+func (d *DHCP) resolveServer(l dhcp.Lease) {
+	hop := l.Server
+	if hop.IsUnspecified() {
+		return
+	}
+	if !l.Addr.Contains(hop) {
+		if hop = l.Router; hop.IsUnspecified() {
+			return
+		}
+	}
+	timeout := d.cfg.ReleaseTimeout
+	if timeout <= 0 {
+		timeout = 2 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	d.s.ARP.Query(ctx, hop) // on failure the RELEASE waits in ARP's queue
+}
+
+func (d *DHCP) logf(level slog.Level, msg string, args ...any) {
+	if d.cfg.Log != nil {
+		d.cfg.Log.Log(context.Background(), level, msg, args...)
+	}
+}
+
+func addrsString(as []ipv4.Addr) []string {
+	out := make([]string, len(as))
+	for i, a := range as {
+		out[i] = a.String()
+	}
+	return out
+}
+
+func leaseTime(l dhcp.Lease) string {
+	if l.LeaseTime == dhcp.Infinite {
+		return "infinite"
+	}
+	return l.LeaseTime.String()
+}

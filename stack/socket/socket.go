@@ -1,0 +1,366 @@
+// Package socket plugs our stack into package net on GOOS=tamago, so the
+// standard library (net.Listen, net.Dial, net.ListenPacket, net/http,
+// crypto/tls, the Go DNS resolver) runs on it unchanged.
+//
+// tamago-go's package net (src/net/net_tamago.go) has no sockets of its
+// own: it calls
+//
+//	net.SocketFunc(ctx, network, family, sotype, laddr, raddr) (interface{}, error)
+//
+// and expects a net.Listener for a TCP listen, a net.PacketConn for a UDP
+// listen and a net.Conn for a dial. Install (tamago only) sets SocketFunc
+// to Sockets.Socket; Socket itself is plain Go and is tested on the host.
+//
+// How package net calls SocketFunc (tamago-go1.26.0, ipsock_posix.go and
+// net_tamago.go):
+//
+//   - network is the one given to Dial/Listen: "tcp", "tcp4", "tcp6",
+//     "udp", "udp4", "udp6"; raw IP sockets pass "ip4:proto" with
+//     SOCK_RAW, Unix sockets family AF_UNIX.
+//   - family comes from favoriteAddrFamily. On tamago IPv4 is enabled and
+//     IPv6 is not, so it is AF_INET for IPv4 and wildcard addresses
+//     (":80"), and AF_INET6 only for a "tcp6"/"udp6" network or an IPv6
+//     address, such as "[::]:80".
+//   - a listen has laddr set and raddr nil; a dial has raddr set and laddr
+//     nil unless a local address was asked for (a typed-nil address has
+//     already been turned into a nil interface).
+//   - addresses are *net.TCPAddr or *net.UDPAddr.
+//
+// The mapping: TCP listen -> *tcp.Listener (wrapped so that accepted
+// connections have Nagle off, Go's default); TCP dial -> *tcp.Conn with
+// Nagle off; UDP listen -> *udp.Conn; UDP dial -> a connected *udp.Conn
+// (both net.Conn and net.PacketConn). Errors match syscall errnos with
+// errors.Is: EAFNOSUPPORT for IPv6 and Unix sockets, ESOCKTNOSUPPORT for
+// raw and other socket types, EPROTONOSUPPORT for a network that does not
+// fit the socket type, EADDRNOTAVAIL for a local address that is not ours,
+// and the TCP layer's own (ECONNREFUSED, EADDRINUSE, ETIMEDOUT, ...).
+//
+// "tcp"/"udp" with the IPv6 wildcard "[::]" listens on IPv4 (as a
+// dual-stack socket would, minus IPv6), and IPv4-mapped IPv6 addresses
+// are taken as IPv4; any other IPv6 address fails with EAFNOSUPPORT.
+//
+// Half-close: through package net, (*net.TCPConn).CloseWrite and
+// CloseRead return ENOSYS on tamago (netFD.closeWrite). Code that needs
+// half-close uses our flow type, *tcp.Conn from Stack.TCP, directly.
+package socket
+
+import (
+	"context"
+	"errors"
+	"math/rand/v2"
+	"net"
+	"net/netip"
+	"syscall"
+
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/tcp"
+	"github.com/mirago/mirago/stack/udp"
+)
+
+// Error is a socket error: an errno with the reason.
+type Error struct {
+	Errno  syscall.Errno
+	Reason string
+}
+
+// Error implements error.
+func (e *Error) Error() string { return "mirago socket: " + e.Reason + ": " + e.Errno.Error() }
+
+// Unwrap returns the errno, so errors.Is(err, syscall.EAFNOSUPPORT) holds.
+func (e *Error) Unwrap() error { return e.Errno }
+
+func errorf(errno syscall.Errno, reason string) error { return &Error{Errno: errno, Reason: reason} }
+
+// Sockets makes sockets on one stack.
+type Sockets struct {
+	Stack *stack.Stack
+}
+
+// New returns the sockets of s.
+func New(s *stack.Stack) *Sockets { return &Sockets{Stack: s} }
+
+type proto int
+
+const (
+	protoTCP proto = iota + 1
+	protoUDP
+)
+
+// Socket has the signature of tamago-go's net.SocketFunc: it returns a
+// net.Listener (TCP listen), net.PacketConn (UDP listen) or net.Conn
+// (dial), see the package documentation.
+func (ss *Sockets) Socket(ctx context.Context, network string, family, sotype int, laddr, raddr net.Addr) (interface{}, error) {
+	p, err := check(network, family, sotype)
+	if err != nil {
+		return nil, err
+	}
+	var la, ra netip.AddrPort
+	if laddr != nil {
+		if la, err = addrPort(laddr, "local"); err != nil {
+			return nil, err
+		}
+	}
+	if raddr != nil {
+		if ra, err = addrPort(raddr, "remote"); err != nil {
+			return nil, err
+		}
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	dial := raddr != nil
+	switch {
+	case p == protoTCP && !dial:
+		return ss.listenTCP(la)
+	case p == protoTCP:
+		return ss.dialTCP(ctx, laddr != nil, la, ra)
+	case !dial:
+		return ss.listenUDP(la)
+	default:
+		return ss.dialUDP(laddr != nil, la, ra)
+	}
+}
+
+// check validates the network, family and socket type.
+func check(network string, family, sotype int) (proto, error) {
+	var p proto
+	switch network {
+	case "tcp", "tcp4", "tcp6":
+		p = protoTCP
+	case "udp", "udp4", "udp6":
+		p = protoUDP
+	}
+	switch {
+	case family == syscall.AF_UNIX:
+		return 0, errorf(syscall.EAFNOSUPPORT, "Unix sockets are not supported")
+	case family != syscall.AF_INET && family != syscall.AF_INET6:
+		return 0, errorf(syscall.EAFNOSUPPORT, "address family not supported")
+	case sotype != syscall.SOCK_STREAM && sotype != syscall.SOCK_DGRAM:
+		return 0, errorf(syscall.ESOCKTNOSUPPORT, "only TCP and UDP sockets are supported (no raw sockets)")
+	case p == 0:
+		return 0, errorf(syscall.EPROTONOSUPPORT, "network "+network+" is not supported")
+	case p == protoTCP && sotype != syscall.SOCK_STREAM, p == protoUDP && sotype != syscall.SOCK_DGRAM:
+		return 0, errorf(syscall.EPROTONOSUPPORT, "network "+network+" does not match the socket type")
+	case network[len(network)-1] == '6':
+		return 0, errorf(syscall.EAFNOSUPPORT, "IPv6 is not supported")
+	}
+	return p, nil
+}
+
+// addrPort converts a *net.TCPAddr or *net.UDPAddr to an IPv4 AddrPort;
+// an empty or unspecified IP (IPv4 or IPv6) gives the zero Addr.
+func addrPort(a net.Addr, which string) (netip.AddrPort, error) {
+	var ip net.IP
+	var port int
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ip, port = a.IP, a.Port
+	case *net.UDPAddr:
+		ip, port = a.IP, a.Port
+	default:
+		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" address is a "+a.Network()+" address")
+	}
+	if port < 0 || port > 0xffff {
+		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" port out of range")
+	}
+	if len(ip) == 0 || ip.IsUnspecified() {
+		return netip.AddrPortFrom(netip.Addr{}, uint16(port)), nil
+	}
+	ip4 := ip.To4()
+	if ip4 == nil {
+		return netip.AddrPort{}, errorf(syscall.EAFNOSUPPORT, "IPv6 is not supported ("+which+" address "+ip.String()+")")
+	}
+	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip4)), uint16(port)), nil
+}
+
+// checkLocal fails unless a is unspecified or our address.
+func (ss *Sockets) checkLocal(a netip.Addr) error {
+	if !a.IsValid() {
+		return nil
+	}
+	ours := ss.Stack.Addr().Addr
+	if v4, _ := ipv4.AddrFrom(a); v4 != ours || ours.IsUnspecified() {
+		return errorf(syscall.EADDRNOTAVAIL, "local address "+a.String()+" is not ours")
+	}
+	return nil
+}
+
+// listenTCP listens on la's port; port 0 picks a free ephemeral one.
+func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
+	if err := ss.checkLocal(la.Addr()); err != nil {
+		return nil, err
+	}
+	tl := ss.Stack.TCP
+	var ln *tcp.Listener
+	var err error
+	if la.Port() != 0 {
+		ln, err = tl.Listen(la.Port())
+	} else {
+		cfg := tl.Config()
+		lo, n := int(cfg.EphemeralLow), int(cfg.EphemeralHigh)-int(cfg.EphemeralLow)+1
+		start := rand.IntN(n)
+		err = tcp.ErrNoPorts
+		for i := 0; i < n; i++ {
+			ln, err = tl.Listen(uint16(lo + (start+i)%n))
+			if !errors.Is(err, tcp.ErrAddrInUse) {
+				break
+			}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	addr := ln.Addr()
+	if la.Addr().IsValid() {
+		addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(la.Addr(), ln.Port()))
+	}
+	return &listener{ln, addr}, nil
+}
+
+// listener is a *tcp.Listener whose connections have Nagle off, as
+// package net's do, and whose address is the one asked for.
+type listener struct {
+	*tcp.Listener
+	addr net.Addr
+}
+
+// Accept implements net.Listener.
+func (l *listener) Accept() (net.Conn, error) {
+	c, err := l.Listener.AcceptTCP()
+	if err != nil {
+		return nil, err
+	}
+	c.SetNoDelay(true)
+	return c, nil
+}
+
+// Addr implements net.Listener.
+func (l *listener) Addr() net.Addr { return l.addr }
+
+// dialTCP connects to ra, from la's port if hasLocal.
+func (ss *Sockets) dialTCP(ctx context.Context, hasLocal bool, la, ra netip.AddrPort) (net.Conn, error) {
+	if !ra.Addr().IsValid() {
+		return nil, errorf(syscall.EADDRNOTAVAIL, "cannot dial the unspecified address")
+	}
+	var lport uint16
+	if hasLocal {
+		if err := ss.checkLocal(la.Addr()); err != nil {
+			return nil, err
+		}
+		lport = la.Port()
+	}
+	c, err := ss.Stack.TCP.DialFrom(ctx, lport, ra)
+	if err != nil {
+		return nil, err
+	}
+	c.SetNoDelay(true)
+	return c, nil
+}
+
+// listenUDP binds la.
+func (ss *Sockets) listenUDP(la netip.AddrPort) (net.PacketConn, error) {
+	if err := ss.checkLocal(la.Addr()); err != nil {
+		return nil, err
+	}
+	c, err := ss.Stack.UDP.Bind(la)
+	if err != nil {
+		return nil, udpErr(err)
+	}
+	return c, nil
+}
+
+// dialUDP opens a connected UDP socket to ra, from la if hasLocal.
+func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, error) {
+	if !ra.Addr().IsValid() || ra.Port() == 0 {
+		return nil, errorf(syscall.EADDRNOTAVAIL, "cannot send to "+ra.String())
+	}
+	if !hasLocal || la == (netip.AddrPort{}) {
+		c, err := ss.Stack.UDP.Dial(ra)
+		if err != nil {
+			return nil, udpErr(err)
+		}
+		return c, nil
+	}
+	if err := ss.checkLocal(la.Addr()); err != nil {
+		return nil, err
+	}
+	c, err := ss.Stack.UDP.Bind(la)
+	if err != nil {
+		return nil, udpErr(err)
+	}
+	local := la.Addr()
+	if !local.IsValid() {
+		local = ss.Stack.Addr().Addr.Netip()
+	}
+	return &boundUDP{Conn: c, local: netip.AddrPortFrom(local, c.Port()), remote: ra}, nil
+}
+
+// udpErr gives the UDP layer's errors their errno.
+func udpErr(err error) error {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, udp.ErrPortInUse):
+		errno = syscall.EADDRINUSE
+	case errors.Is(err, udp.ErrNoPorts):
+		errno = syscall.EADDRNOTAVAIL
+	case errors.Is(err, udp.ErrNotIPv4):
+		errno = syscall.EAFNOSUPPORT
+	default:
+		return err
+	}
+	return &wrapped{err, errno}
+}
+
+// wrapped is a layer error that also matches an errno.
+type wrapped struct {
+	err   error
+	errno syscall.Errno
+}
+
+func (w *wrapped) Error() string   { return w.err.Error() }
+func (w *wrapped) Unwrap() []error { return []error{w.err, w.errno} }
+
+// boundUDP is a UDP socket on a chosen local address, connected to remote:
+// it sends to remote and receives only from it, like a connect(2)ed
+// socket.
+type boundUDP struct {
+	*udp.Conn
+	local, remote netip.AddrPort
+}
+
+// Read implements net.Conn: the next datagram from the remote address.
+func (b *boundUDP) Read(p []byte) (int, error) {
+	for {
+		n, from, err := b.Conn.ReadFromAddrPort(p)
+		if err != nil || from == b.remote {
+			return n, err
+		}
+	}
+}
+
+// ReadFrom implements net.PacketConn.
+func (b *boundUDP) ReadFrom(p []byte) (int, net.Addr, error) {
+	n, err := b.Read(p)
+	if err != nil {
+		return n, nil, err
+	}
+	return n, net.UDPAddrFromAddrPort(b.remote), nil
+}
+
+// Write implements net.Conn.
+func (b *boundUDP) Write(p []byte) (int, error) { return b.Conn.WriteToAddrPort(p, b.remote) }
+
+// LocalAddr implements net.Conn: our address and the bound port.
+func (b *boundUDP) LocalAddr() net.Addr { return net.UDPAddrFromAddrPort(b.local) }
+
+// RemoteAddr implements net.Conn.
+func (b *boundUDP) RemoteAddr() net.Addr { return net.UDPAddrFromAddrPort(b.remote) }
+
+var (
+	_ net.Listener   = (*listener)(nil)
+	_ net.Conn       = (*boundUDP)(nil)
+	_ net.PacketConn = (*boundUDP)(nil)
+	_ net.Conn       = (*udp.Conn)(nil)
+	_ net.PacketConn = (*udp.Conn)(nil)
+)
