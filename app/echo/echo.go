@@ -1,54 +1,170 @@
 // Command echo is the echo appliance: the RFC 862 echo service over TCP
 // and UDP, plus ICMP echo (ping), which the stack answers itself.
+//
+// The logic (this file, without build tags) takes a *stack.Stack and a
+// Config, so the host main (main.go) and a bare-metal main share it.
 package main
 
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/mirago/mirago/internal/metrics"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
+	"github.com/mirago/mirago/stack/udp"
 )
 
-// serveUDP echoes every datagram received on port back to its sender
-// (RFC 862) until ctx is done.
-func serveUDP(ctx context.Context, s *stack.Stack, port uint16, log *slog.Logger) error {
-	c, err := s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, port))
-	if err != nil {
+// Config configures the echo service.
+type Config struct {
+	// Port is the TCP and UDP echo port (RFC 862: 7).
+	Port uint16
+	// Grace is how long open connections may go on after shutdown starts.
+	Grace time.Duration
+	// Metrics, if not 0, is the TCP port of the Prometheus endpoint.
+	Metrics uint16
+	// Log receives the log lines (default: slog.Default()).
+	Log *slog.Logger
+}
+
+// DefaultGrace is the default Config.Grace.
+const DefaultGrace = 5 * time.Second
+
+// Stats are the echo service's own counters.
+type Stats struct {
+	TCPAccepted  uint64 // connections accepted
+	TCPBytes     uint64 // bytes echoed over TCP
+	UDPDatagrams uint64 // datagrams echoed
+	UDPBytes     uint64 // bytes echoed over UDP
+	TCPActive    int64  // connections open now
+}
+
+// server is one running echo service.
+type server struct {
+	s   *stack.Stack
+	cfg Config
+	log *slog.Logger
+	uc  *udp.Conn
+	ln  *tcp.Listener
+	mln *tcp.Listener
+
+	tcpAccepted, tcpBytes, udpDatagrams, udpBytes atomic.Uint64
+	tcpActive                                     atomic.Int64
+}
+
+func newServer(s *stack.Stack, cfg Config) *server {
+	if cfg.Port == 0 {
+		cfg.Port = 7
+	}
+	log := cfg.Log
+	if log == nil {
+		log = slog.Default()
+	}
+	return &server{s: s, cfg: cfg, log: log}
+}
+
+// Stats returns a snapshot of the counters.
+func (e *server) Stats() Stats {
+	return Stats{
+		TCPAccepted: e.tcpAccepted.Load(), TCPBytes: e.tcpBytes.Load(),
+		UDPDatagrams: e.udpDatagrams.Load(), UDPBytes: e.udpBytes.Load(), TCPActive: e.tcpActive.Load(),
+	}
+}
+
+// Families returns the counters as metric families (mirago_echo_...).
+func (e *server) Families() []metrics.Family {
+	return metrics.Struct(metrics.Prefix+"_echo", e.Stats(), map[string]bool{"TCPActive": true})
+}
+
+// Run serves TCP and UDP echo on cfg.Port, and the metrics endpoint if
+// cfg.Metrics is set, until ctx ends; then it stops accepting, lets open
+// connections finish for cfg.Grace, closes the rest and returns. It
+// returns an error only if a port cannot be bound.
+func Run(ctx context.Context, s *stack.Stack, cfg Config) error {
+	e := newServer(s, cfg)
+	if err := e.start(); err != nil {
 		return err
 	}
+	e.serve(ctx)
+	return nil
+}
+
+// start binds the echo ports and the metrics port.
+func (e *server) start() error {
+	uc, err := e.s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, e.cfg.Port))
+	if err != nil {
+		return fmt.Errorf("udp port %d: %w", e.cfg.Port, err)
+	}
+	ln, err := e.s.TCP.Listen(e.cfg.Port)
+	if err != nil {
+		uc.Close()
+		return fmt.Errorf("tcp port %d: %w", e.cfg.Port, err)
+	}
+	if e.cfg.Metrics != 0 {
+		if e.mln, err = e.s.TCP.Listen(e.cfg.Metrics); err != nil {
+			uc.Close()
+			ln.Close()
+			return fmt.Errorf("metrics port %d: %w", e.cfg.Metrics, err)
+		}
+	}
+	e.uc, e.ln = uc, ln
+	return nil
+}
+
+// serve runs the services started by start until ctx ends, then shuts
+// down gracefully (see Run).
+func (e *server) serve(ctx context.Context) {
+	if e.mln != nil {
+		mctx, cancel := context.WithCancel(context.Background())
+		var mwg sync.WaitGroup
+		defer func() { cancel(); mwg.Wait() }()
+		mwg.Go(func() { metrics.ServeListener(mctx, e.s, e.mln, e.Families, e.log) })
+	}
+	e.log.Info("echo serving", "port", e.cfg.Port)
+	var uwg sync.WaitGroup
+	uwg.Go(func() { e.serveUDP(ctx, e.uc) })
+	e.serveTCP(ctx, e.ln)
+	uwg.Wait()
+}
+
+// serveUDP echoes every datagram received on c back to its sender
+// (RFC 862) until ctx is done; it closes c.
+func (e *server) serveUDP(ctx context.Context, c *udp.Conn) {
 	stop := context.AfterFunc(ctx, func() { c.Close() })
 	defer stop()
+	defer c.Close()
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := c.ReadFromAddrPort(buf)
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
-				return nil
+				return
 			}
-			log.Debug("udp echo read", "err", err)
+			e.log.Debug("udp echo read", "err", err)
 			continue
 		}
 		if _, err := c.WriteToAddrPort(buf[:n], from); err != nil {
-			log.Debug("udp echo write", "to", from, "err", err)
+			e.log.Debug("udp echo write", "to", from, "err", err)
+			continue
 		}
+		e.udpDatagrams.Add(1)
+		e.udpBytes.Add(uint64(n))
 	}
 }
 
-// serveTCP accepts connections on port and echoes each one (RFC 862) until
+// serveTCP accepts connections on ln and echoes each one (RFC 862) until
 // the peer half-closes, then flushes and closes. When ctx is done it stops
-// accepting, gives open connections grace to finish, then closes them.
-func serveTCP(ctx context.Context, s *stack.Stack, port uint16, grace time.Duration, log *slog.Logger) error {
-	ln, err := s.TCP.Listen(port)
-	if err != nil {
-		return err
-	}
+// accepting, gives open connections the grace period to finish, then
+// closes them. It closes ln.
+func (e *server) serveTCP(ctx context.Context, ln *tcp.Listener) {
 	var (
 		wg    sync.WaitGroup
 		mu    sync.Mutex
@@ -57,61 +173,66 @@ func serveTCP(ctx context.Context, s *stack.Stack, port uint16, grace time.Durat
 	stop := context.AfterFunc(ctx, func() { ln.Close() })
 	defer stop()
 	for {
-		c, err := ln.AcceptTCP()
+		c, err := ln.AcceptContext(ctx)
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-				log.Warn("tcp accept", "err", err)
+				e.log.Warn("tcp accept", "err", err)
 				continue
 			}
 			break
 		}
+		e.tcpAccepted.Add(1)
+		e.tcpActive.Add(1)
 		mu.Lock()
 		conns[c] = struct{}{}
 		mu.Unlock()
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			n, err := echoConn(c)
-			log.Debug("tcp echo done", "peer", c.RemoteAddr(), "bytes", n, "err", err)
+		wg.Go(func() {
+			defer e.tcpActive.Add(-1)
+			start := time.Now()
+			n, err := echoConn(c, &e.tcpBytes)
+			e.log.Debug("tcp echo done", "peer", c.RemoteAddr(), "bytes", n, "duration", time.Since(start), "err", err)
 			mu.Lock()
 			delete(conns, c)
 			mu.Unlock()
-		}()
+		})
 	}
+	ln.Close()
 	finished := make(chan struct{})
 	go func() { wg.Wait(); close(finished) }()
 	select {
 	case <-finished:
-	case <-time.After(grace):
+	case <-time.After(e.cfg.Grace):
 		mu.Lock()
+		e.log.Info("echo grace period over: closing", "open", len(conns))
 		for c := range conns {
 			c.Close()
 		}
 		mu.Unlock()
 		<-finished
 	}
-	return nil
 }
 
 // echoConn copies c's input back to it; at EOF it half-closes, which
-// flushes what is buffered, then closes.
-func echoConn(c *tcp.Conn) (int64, error) {
+// flushes what is buffered, then closes. It adds the bytes echoed to
+// total as it goes.
+func echoConn(c *tcp.Conn, total *atomic.Uint64) (int64, error) {
 	defer c.Close()
 	buf := make([]byte, 32<<10)
-	var total int64
+	var n64 int64
 	for {
 		n, err := c.Read(buf)
 		if n > 0 {
 			if _, werr := c.Write(buf[:n]); werr != nil {
-				return total, werr
+				return n64, werr
 			}
-			total += int64(n)
+			n64 += int64(n)
+			total.Add(uint64(n))
 		}
 		if err == io.EOF {
-			return total, c.CloseWrite()
+			return n64, c.CloseWrite()
 		}
 		if err != nil {
-			return total, err
+			return n64, err
 		}
 	}
 }

@@ -40,11 +40,11 @@ func TestKernelPeerPingAndUDPEcho(t *testing.T) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveUDP(ctx, s, 7, slog.Default()) }()
+	go func() { done <- Run(ctx, s, Config{Port: 7, Log: slog.Default()}) }()
 	stop := sync.OnceFunc(func() {
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("serveUDP: %v", err)
+			t.Errorf("Run: %v", err)
 		}
 		s.Close()
 	})

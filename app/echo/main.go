@@ -5,45 +5,68 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
-	"time"
 
 	"github.com/mirago/mirago/internal/hostrun"
 )
 
 func main() {
-	var f hostrun.Flags
-	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
-	f.Register(fs)
-	port := fs.Uint("port", 7, "echo port (TCP and UDP)")
-	grace := fs.Duration("grace", 5*time.Second, "on SIGINT/SIGTERM, how long open connections may finish")
-	if err := fs.Parse(os.Args[1:]); err != nil {
-		os.Exit(2)
+	var hf hostrun.Flags
+	cfg, err := parseFlags(&hf, os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		os.Exit(0)
 	}
-	if fs.NArg() > 0 {
-		hostrun.Fatal("echo", fmt.Errorf("unexpected argument %q", fs.Arg(0)))
-	}
-	if *port == 0 || *port > 65535 {
-		hostrun.Fatal("echo", fmt.Errorf("bad -port %d: want 1-65535", *port))
-	}
-	env, err := f.Start()
 	if err != nil {
 		hostrun.Fatal("echo", err)
 	}
+	env, err := hf.Start()
+	if err != nil {
+		hostrun.Fatal("echo", err)
+	}
+	cfg.Log = env.Log
 	ctx, cancel := hostrun.SignalContext()
 	defer cancel()
-	env.Log.Info("echo serving", "port", *port)
-	errc := make(chan error, 2)
-	go func() { errc <- serveUDP(ctx, env.Stack, uint16(*port), env.Log) }()
-	go func() { errc <- serveTCP(ctx, env.Stack, uint16(*port), *grace, env.Log) }()
-	for i := 0; i < 2; i++ {
-		if err := <-errc; err != nil {
-			env.Close()
-			hostrun.Fatal("echo", err)
-		}
+	if err := Run(ctx, env.Stack, cfg); err != nil {
+		env.Close()
+		hostrun.Fatal("echo", err)
 	}
 	env.Log.Info("shutting down")
 	if err := env.Close(); err != nil {
 		env.Log.Warn("close", "err", err)
 	}
+}
+
+// parseFlags parses the host flags (common ones into hf) into a Config.
+// Errors are one line; -help prints the usage to usage.
+func parseFlags(hf *hostrun.Flags, args []string, usage io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	hf.Register(fs)
+	port := fs.String("port", "7", "echo port (TCP and UDP)")
+	grace := fs.Duration("grace", DefaultGrace, "on SIGINT/SIGTERM, how long open connections may finish")
+	metricsPort := fs.String("metrics", "", "TCP port of the Prometheus metrics endpoint on our stack (default: off)")
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			fs.SetOutput(usage)
+			fmt.Fprintln(usage, "usage: echo [flags] [-port 7]")
+			fs.PrintDefaults()
+			return Config{}, err
+		}
+		return Config{}, fmt.Errorf("%v (see -help)", err)
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	cfg := Config{Grace: *grace}
+	var err error
+	if cfg.Port, err = parsePort("-port", *port); err != nil {
+		return Config{}, err
+	}
+	if *metricsPort != "" {
+		if cfg.Metrics, err = parsePort("-metrics", *metricsPort); err != nil {
+			return Config{}, err
+		}
+	}
+	return cfg, cfg.Validate()
 }

@@ -12,10 +12,13 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/pcap"
@@ -23,6 +26,7 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netcfg"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -36,6 +40,12 @@ type Flags struct {
 	PCAP   string
 	Impair string
 	Log    string
+
+	// DHCPTimeout bounds the wait for the first lease with -dhcp.
+	DHCPTimeout time.Duration
+	// DNS lists name servers (IP or IP:port, comma-separated); empty
+	// means the DHCP lease's.
+	DNS string
 }
 
 // Register adds the common flags to fs.
@@ -48,6 +58,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.PCAP, "pcap", "", "write every frame sent and received to this pcap file")
 	fs.StringVar(&f.Impair, "impair", "", "fault injection on the link, e.g. loss=0.05,reorder=0.05,dup=0.01,corrupt=0.001,delay=5ms,seed=1")
 	fs.StringVar(&f.Log, "log", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&f.DHCPTimeout, "dhcp-timeout", 30*time.Second, "with -dhcp, how long to wait for a lease before giving up")
+	fs.StringVar(&f.DNS, "dns", "", "DNS servers for name lookups (comma-separated IP or IP:port; default: the DHCP lease's)")
 }
 
 // Env is a running stack on a host device.
@@ -55,7 +67,55 @@ type Env struct {
 	Stack  *stack.Stack
 	Log    *slog.Logger
 	Config stack.Config
+	// DHCP is the running DHCP client with -dhcp (it holds a lease when
+	// Start returns), nil otherwise.
+	DHCP   *netcfg.DHCP
 	closer []func() error
+
+	dns          []netip.AddrPort // -dns
+	resolverOnce sync.Once
+	resolver     *netcfg.Resolver
+}
+
+// Resolver returns the name resolver of the stack: it queries the -dns
+// servers, or else the DHCP lease's DNS servers, over our own UDP (and TCP
+// for truncated answers). Without either, names fail with
+// dns.ErrNoServers and IP literals still work. Its Resolve method turns
+// "host:port" into an address.
+func (e *Env) Resolver() *netcfg.Resolver {
+	e.resolverOnce.Do(func() {
+		servers := netcfg.StaticServers(e.dns...)
+		if len(e.dns) == 0 && e.DHCP != nil {
+			servers = e.DHCP.DNSServers
+		}
+		e.resolver = netcfg.NewResolver(e.Stack, servers)
+	})
+	return e.resolver
+}
+
+// ParseDNS parses a -dns list: comma-separated IPv4 addresses, each with an
+// optional port (default 53).
+func ParseDNS(s string) ([]netip.AddrPort, error) {
+	var out []netip.AddrPort
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		ap, err := netip.ParseAddrPort(f)
+		if err != nil {
+			a, aerr := netip.ParseAddr(f)
+			if aerr != nil {
+				return nil, fmt.Errorf("bad -dns %q: want IPv4 addresses, optionally with :port", s)
+			}
+			ap = netip.AddrPortFrom(a, 53)
+		}
+		if !ap.Addr().Unmap().Is4() || ap.Port() == 0 {
+			return nil, fmt.Errorf("bad -dns %q: %s is not an IPv4 address and port", s, f)
+		}
+		out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
+	}
+	return out, nil
 }
 
 // ParseLevel parses a -log level.
@@ -104,6 +164,13 @@ func (f *Flags) Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
+	dnsServers, err := ParseDNS(f.DNS)
+	if err != nil {
+		return nil, err
+	}
+	if f.DHCP && f.DHCPTimeout <= 0 {
+		return nil, fmt.Errorf("bad -dhcp-timeout %v: want a positive duration", f.DHCPTimeout)
+	}
 	var opts tap.Options
 	if f.MAC != "" {
 		m, err := netif.ParseMAC(f.MAC)
@@ -129,7 +196,7 @@ func (f *Flags) Start() (*Env, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tap %s: %v", f.TAP, err)
 	}
-	env := &Env{Log: log, Config: cfg}
+	env := &Env{Log: log, Config: cfg, dns: dnsServers}
 	// pcap sits next to the TAP so the capture shows the wire, after the
 	// fault injector has had its way in both directions.
 	var dev netif.Device = t
@@ -151,12 +218,49 @@ func (f *Flags) Start() (*Env, error) {
 		return nil, err
 	}
 	env.Stack = s
-	log.Info("stack up", "tap", f.TAP, "mac", dev.MAC().String(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
+	if f.DHCP {
+		log.Info("stack up", "tap", f.TAP, "mac", dev.MAC().String(), "ip", "dhcp")
+		if err := env.startDHCP(f.TAP, f.DHCPTimeout); err != nil {
+			env.Close()
+			return nil, err
+		}
+	} else {
+		log.Info("stack up", "tap", f.TAP, "mac", dev.MAC().String(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
+	}
 	return env, nil
+}
+
+// startDHCP runs the DHCP client and waits up to timeout (or a signal) for
+// the first lease.
+func (e *Env) startDHCP(tapName string, timeout time.Duration) error {
+	d, err := netcfg.StartDHCP(e.Stack, netcfg.DHCPConfig{Log: e.Log})
+	if err != nil {
+		return fmt.Errorf("dhcp: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	e.Log.Info("dhcp: waiting for a lease", "timeout", timeout)
+	l, err := d.WaitBound(ctx)
+	if err != nil {
+		d.Stop()
+		if errors.Is(err, context.DeadlineExceeded) {
+			return fmt.Errorf("dhcp: no lease on %s within %v (is a DHCP server on the link?)", tapName, timeout)
+		}
+		return fmt.Errorf("dhcp: no lease on %s: %v", tapName, err)
+	}
+	e.DHCP = d
+	e.Config.Addr, e.Config.Gateway = l.Addr, l.Router
+	e.Log.Info("stack addressed by dhcp", "ip", l.Addr.String(), "gw", l.Router.String(), "dns", fmt.Sprint(l.DNS), "server", l.Server.String())
+	return nil
 }
 
 // Close shuts the stack and the middleware down.
 func (e *Env) Close() error {
+	if e.DHCP != nil {
+		e.DHCP.Stop() // DHCPRELEASE while the device is still open
+	}
 	err := e.Stack.Close()
 	for _, c := range e.closer {
 		if cerr := c(); err == nil {

@@ -120,3 +120,37 @@ func Run(t testing.TB, name string, args ...string) string {
 	}
 	return string(out)
 }
+
+// AllocateSubnet reserves a test subnet number N for t, as New does, but
+// creates nothing: the caller sets up 10.199.N.0/24 itself (for instance
+// on a TAP that QEMU opens, which New's open device would keep busy). The
+// reservation is released when the test ends.
+func AllocateSubnet(t testing.TB) int {
+	t.Helper()
+	return allocate(t)
+}
+
+// Subnet reserves a free test subnet 10.199.N.0/24 for t (released when
+// the test ends) without creating a TAP, for tests whose program under
+// test creates the TAP itself. It returns N and a TAP name for it; the
+// kernel side is configured with ConfigureKernel once the TAP exists.
+func Subnet(t testing.TB) (n int, name string) {
+	t.Helper()
+	Require(t)
+	n = allocate(t)
+	name = fmt.Sprintf("mrb%d_%d", n, os.Getpid()%10000)
+	t.Cleanup(func() { exec.Command("ip", "link", "del", name).Run() })
+	return n, name
+}
+
+// ConfigureKernel gives the kernel side of the existing TAP name the
+// address 10.199.N.1/24 and brings it up. It returns the kernel address
+// and the address our side should take (10.199.N.15/24).
+func ConfigureKernel(t testing.TB, name string, n int) (kernel netip.Addr, ours ipv4.Prefix) {
+	t.Helper()
+	os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
+	Run(t, "ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
+	Run(t, "ip", "link", "set", name, "up")
+	ours, _ = ipv4.ParsePrefix(fmt.Sprintf("10.199.%d.15/24", n))
+	return netip.MustParseAddr(fmt.Sprintf("10.199.%d.1", n)), ours
+}

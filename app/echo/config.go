@@ -1,0 +1,42 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/mirago/mirago/internal/buildcfg"
+)
+
+// Validate checks c before it is used.
+func (c *Config) Validate() error {
+	if c.Port == 0 {
+		return fmt.Errorf("bad -port: want 1-65535")
+	}
+	if c.Grace < 0 {
+		return fmt.Errorf("bad -grace %v: want 0 or a positive duration", c.Grace)
+	}
+	if c.Metrics != 0 && c.Metrics == c.Port {
+		return fmt.Errorf("bad -metrics %d: same port as -port", c.Metrics)
+	}
+	return nil
+}
+
+// ConfigFromBuild returns the echo configuration linked into a bare-metal
+// image (internal/buildcfg.PORT), with the default grace period.
+func ConfigFromBuild() (Config, error) {
+	port, err := parsePort("PORT", buildcfg.PORT)
+	if err != nil {
+		return Config{}, err
+	}
+	cfg := Config{Port: port, Grace: DefaultGrace}
+	return cfg, cfg.Validate()
+}
+
+// parsePort parses a TCP/UDP port setting named name.
+func parsePort(name, s string) (uint16, error) {
+	p, err := strconv.ParseUint(s, 10, 16)
+	if err != nil || p == 0 {
+		return 0, fmt.Errorf("bad %s %q: want a port 1-65535", name, s)
+	}
+	return uint16(p), nil
+}

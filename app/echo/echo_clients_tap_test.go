@@ -1,0 +1,320 @@
+//go:build linux
+
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/netif"
+)
+
+// syncBuffer is a goroutine-safe log sink.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
+}
+
+// startEcho serves echo on a fresh TAP's stack, with metrics on port
+// 9100; the returned function stops it and waits.
+func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptest.TAP, *syncBuffer, func()) {
+	t.Helper()
+	tp := taptest.New(t)
+	var dev netif.Device = tp.Dev
+	if spec != "" {
+		sp, err := impair.ParseSpec(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dev = impair.Wrap(dev, sp, clock.Real{})
+	}
+	s, err := stack.New(dev, stack.Config{Addr: tp.Ours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	e := newServer(s, Config{Port: 7, Grace: grace, Metrics: 9100,
+		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	if err := e.start(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); e.serve(ctx) }()
+	stop := sync.OnceFunc(func() { cancel(); <-done; s.Close() })
+	t.Cleanup(stop)
+	return e, tp, logs, stop
+}
+
+func stream(seed uint64, n int64) io.Reader {
+	return io.LimitReader(&prng{r: rand.New(rand.NewPCG(seed, seed^0x9e37))}, n)
+}
+
+type prng struct{ r *rand.Rand }
+
+func (p *prng) Read(b []byte) (int, error) {
+	for i := range b {
+		b[i] = byte(p.r.Uint32())
+	}
+	return len(b), nil
+}
+
+func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(d)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out after %v waiting for %s", d, what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// 50 kernel TCP clients at once each send 1 MiB of their own and read it
+// back; every echo is SHA-256 exact. The metrics endpoint then shows the
+// traffic.
+func TestEcho50Clients(t *testing.T) {
+	testClients(t, 50, 1<<20, "")
+}
+
+// The same, fewer, over a lossy, reordering, duplicating link: exact still.
+func TestEchoClientsImpaired(t *testing.T) {
+	testClients(t, 10, 1<<20, "loss=0.01,reorder=0.01,dup=0.005,seed=9")
+}
+
+func testClients(t *testing.T, clients, size int, spec string) {
+	e, tp, _, _ := startEcho(t, time.Second, spec)
+	addr := net.JoinHostPort(tp.OursAddr().String(), "7")
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for i := range clients {
+		wg.Go(func() {
+			c, err := net.DialTimeout("tcp4", addr, 10*time.Second)
+			if err != nil {
+				errs <- fmt.Errorf("client %d: %v", i, err)
+				return
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(2 * time.Minute))
+			go func() {
+				io.Copy(c, stream(uint64(i), int64(size)))
+				c.(*net.TCPConn).CloseWrite()
+			}()
+			h := sha256.New()
+			n, err := io.Copy(h, c)
+			want := sha256.New()
+			io.Copy(want, stream(uint64(i), int64(size)))
+			if err != nil || n != int64(size) || !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
+				errs <- fmt.Errorf("client %d: %d bytes back, %v, sha256 match %v", i, n, err, bytes.Equal(h.Sum(nil), want.Sum(nil)))
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	waitFor(t, "every echo connection to end", 10*time.Second, func() bool { return e.Stats().TCPActive == 0 })
+	if st := e.Stats(); st.TCPAccepted != uint64(clients) || st.TCPBytes != uint64(clients*size) {
+		t.Errorf("echo stats: %+v", st)
+	}
+	if st := e.s.Stats().TCP; spec != "" && st.Retransmits == 0 {
+		t.Errorf("impaired link, yet no retransmission: %+v", st)
+	}
+	m := scrapeEcho(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
+	if m["mirago_echo_tcp_accepted"] != float64(clients) || m["mirago_echo_tcp_bytes"] != float64(clients*size) ||
+		m["mirago_ip_received"] < float64(clients*size/1500) || m["mirago_tcp_passive_opens"] < float64(clients) || m[`mirago_tcp_states{state="LISTEN"}`] != 2 {
+		t.Errorf("metrics implausible: echo accepted %v bytes %v, ip received %v, passive opens %v, listen %v",
+			m["mirago_echo_tcp_accepted"], m["mirago_echo_tcp_bytes"], m["mirago_ip_received"], m["mirago_tcp_passive_opens"],
+			m[`mirago_tcp_states{state="LISTEN"}`])
+	}
+}
+
+func scrapeEcho(t *testing.T, addr netip.AddrPort) map[string]float64 {
+	t.Helper()
+	c := &http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + addr.String() + "/metrics")
+	if err != nil {
+		t.Fatalf("scrape: %v", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != metrics.ContentType {
+		t.Fatalf("scrape: %s, %q", resp.Status, resp.Header.Get("Content-Type"))
+	}
+	m, err := metrics.Parse(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// Shutdown stops accepting, lets an open connection finish within the
+// grace period and closes one that outlasts it.
+func TestEchoGracefulShutdown(t *testing.T) {
+	_, tp, logs, stop := startEcho(t, 1500*time.Millisecond, "")
+	addr := net.JoinHostPort(tp.OursAddr().String(), "7")
+	dial := func() net.Conn {
+		c, err := net.DialTimeout("tcp4", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		return c
+	}
+	finisher, lingerer := dial(), dial()
+	defer finisher.Close()
+	defer lingerer.Close()
+	for _, c := range []net.Conn{finisher, lingerer} {
+		c.Write([]byte("a"))
+		var b [1]byte
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopped := make(chan struct{})
+	start := time.Now()
+	go func() { stop(); close(stopped) }()
+	waitFor(t, "the listener to close", 5*time.Second, func() bool {
+		c, err := net.DialTimeout("tcp4", addr, time.Second)
+		if err != nil {
+			return true
+		}
+		c.Close()
+		return false
+	})
+	finisher.Write([]byte("b"))
+	finisher.(*net.TCPConn).CloseWrite()
+	if rest, err := io.ReadAll(finisher); err != nil || string(rest) != "b" {
+		t.Fatalf("open connection during grace: %q, %v", rest, err)
+	}
+	if _, err := io.Copy(io.Discard, lingerer); err != nil && !isReset(err) {
+		t.Fatalf("lingering connection: %v", err)
+	}
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("echo did not stop")
+	}
+	if took := time.Since(start); took < 1400*time.Millisecond || took > 5*time.Second {
+		t.Fatalf("shutdown took %v with a 1.5s grace", took)
+	}
+	if !strings.Contains(logs.String(), "grace period over") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
+}
+
+func isReset(err error) bool { return err != nil && strings.Contains(err.Error(), "reset") }
+
+// TestBinary builds the echo app and runs it as a user would: it creates
+// its TAP, echoes over TCP, serves metrics, and exits 0 on SIGTERM.
+func TestBinary(t *testing.T) {
+	taptest.Require(t)
+	if testing.Short() {
+		t.Skip("skipping the binary build in -short mode")
+	}
+	bin := filepath.Join(t.TempDir(), "echo")
+	if out, err := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", bin, "github.com/mirago/mirago/app/echo").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	n, name := taptest.Subnet(t)
+	ours := netip.AddrFrom4([4]byte{10, 199, byte(n), 15})
+	cmd := exec.Command(bin, "-tap", name, "-ip", ours.String()+"/24", "-gw", "", "-port", "7", "-metrics", "9100", "-grace", "2s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			logs.Write([]byte(sc.Text() + "\n"))
+		}
+		io.Copy(io.Discard, stderr)
+		exited <- cmd.Wait()
+	}()
+	done := false
+	defer func() {
+		if !done {
+			cmd.Process.Kill()
+			<-exited
+			t.Logf("echo log:\n%s", logs.String())
+		}
+	}()
+	waitFor(t, "the app to create "+name, 10*time.Second, func() bool {
+		_, err := os.Stat("/sys/class/net/" + name)
+		return err == nil
+	})
+	taptest.ConfigureKernel(t, name, n)
+	var c net.Conn
+	waitFor(t, "the echo port to answer", 15*time.Second, func() bool {
+		c, err = net.DialTimeout("tcp4", net.JoinHostPort(ours.String(), "7"), time.Second)
+		return err == nil
+	})
+	c.SetDeadline(time.Now().Add(10 * time.Second))
+	c.Write([]byte("hello, binary"))
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	c.Close()
+	if err != nil || string(got) != "hello, binary" {
+		t.Fatalf("echo: %q, %v", got, err)
+	}
+	if m := scrapeEcho(t, netip.AddrPortFrom(ours, 9100)); m["mirago_echo_tcp_accepted"] != 1 || m["mirago_ip_received"] <= 0 {
+		t.Errorf("metrics: accepted %v, ip received %v", m["mirago_echo_tcp_accepted"], m["mirago_ip_received"])
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		done = true
+		if err != nil {
+			t.Fatalf("echo exited with %v after SIGTERM; log:\n%s", err, logs.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("echo did not exit within 15s of SIGTERM")
+	}
+	for _, want := range []string{`msg="stack up"`, `msg="echo serving"`, `msg="metrics serving"`, `msg="shutting down"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("log lacks %q:\n%s", want, logs.String())
+		}
+	}
+}

@@ -1,0 +1,34 @@
+//go:build tamago
+
+package main
+
+import (
+	"context"
+	"errors"
+
+	"github.com/mirago/mirago/internal/platform"
+)
+
+// main is the bare-metal echo appliance: board and settings come from the
+// build (make image APP=echo BOARD=qemu-virt|usbarmory PORT=...), logs go
+// to the console, and it serves until the board is switched off. There
+// are no signals on TamaGo, so nothing cancels the context.
+func main() {
+	log := platform.Logger()
+	cfg, err := ConfigFromBuild()
+	if err != nil {
+		platform.Fatal(log, "echo: settings", err)
+	}
+	env, err := platform.Start(log)
+	if err != nil {
+		platform.Fatal(log, "echo: start", err)
+	}
+	cfg.Log = log
+	// Run returns only if a port cannot be bound (or ctx ends, which it
+	// never does here).
+	err = Run(context.Background(), env.Stack, cfg)
+	if err == nil {
+		err = errors.New("echo service stopped")
+	}
+	platform.Fatal(log, "echo: serve", err)
+}

@@ -1,0 +1,197 @@
+//go:build !tamago
+
+package main
+
+import (
+	"context"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/internal/hostrun"
+)
+
+func TestParseAllow(t *testing.T) {
+	got, err := ParseAllow(" 10.0.0.0/8, 192.168.1.7 ,172.16.5.9/12,")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []netip.Prefix{
+		netip.MustParsePrefix("10.0.0.0/8"),
+		netip.MustParsePrefix("192.168.1.7/32"),
+		netip.MustParsePrefix("172.16.0.0/12"), // masked
+	}
+	if len(got) != len(want) {
+		t.Fatalf("ParseAllow = %v", got)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("ParseAllow = %v, want %v", got, want)
+		}
+	}
+	if got, err := ParseAllow(""); err != nil || got != nil {
+		t.Fatalf("ParseAllow(\"\") = %v, %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "10.0.0/8", "banana", "::1/128", "10.0.0.1/8/2", " , "} {
+		_, err := ParseAllow(bad)
+		if err == nil {
+			t.Errorf("ParseAllow(%q) accepted", bad)
+			continue
+		}
+		if strings.Contains(err.Error(), "\n") || !strings.Contains(err.Error(), "-allow") {
+			t.Errorf("ParseAllow(%q) error is not one clear line: %q", bad, err)
+		}
+	}
+}
+
+func TestAllowed(t *testing.T) {
+	own := netip.MustParsePrefix("10.0.2.0/24")
+	acl := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
+	for _, tc := range []struct {
+		acl    []netip.Prefix
+		own    netip.Prefix
+		client string
+		want   bool
+	}{
+		{nil, own, "10.0.2.2", true},
+		{nil, own, "10.0.3.2", false},
+		{nil, netip.Prefix{}, "10.0.2.2", false}, // unaddressed: nobody
+		{nil, netip.MustParsePrefix("0.0.0.0/0"), "1.2.3.4", false},
+		{acl, own, "10.0.2.2", false}, // an explicit list replaces the default
+		{acl, own, "192.0.2.200", true},
+		{acl, own, "198.51.100.7", true},
+		{acl, own, "198.51.100.8", false},
+		{[]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, own, "8.8.8.8", true},
+	} {
+		if got := allowed(tc.acl, tc.own, netip.MustParseAddr(tc.client)); got != tc.want {
+			t.Errorf("allowed(%v, %v, %s) = %v", tc.acl, tc.own, tc.client, got)
+		}
+	}
+}
+
+func TestLimiter(t *testing.T) {
+	a, b, c := netip.MustParseAddr("10.0.0.1"), netip.MustParseAddr("10.0.0.2"), netip.MustParseAddr("10.0.0.3")
+	l := newLimiter(3, 2)
+	for _, step := range []struct {
+		addr  netip.Addr
+		ok    bool
+		limit string
+	}{
+		{a, true, ""}, {a, true, ""}, {a, false, "max-per-client"},
+		{b, true, ""}, {c, false, "max-conns"}, {b, false, "max-conns"},
+	} {
+		if ok, limit := l.acquire(step.addr); ok != step.ok || limit != step.limit {
+			t.Fatalf("acquire(%v) = %v, %q; want %v, %q", step.addr, ok, limit, step.ok, step.limit)
+		}
+	}
+	if n, clients := l.open(); n != 3 || clients != 2 {
+		t.Fatalf("open = %d, %d", n, clients)
+	}
+	l.release(a)
+	if ok, _ := l.acquire(c); !ok {
+		t.Fatal("slot not freed by release")
+	}
+	l.release(a)
+	l.release(b)
+	l.release(c)
+	if n, clients := l.open(); n != 0 || clients != 0 || len(l.per) != 0 {
+		t.Fatalf("after releasing all: %d, %d, %v", n, clients, l.per)
+	}
+	unlimited := newLimiter(0, 0)
+	for range 1000 {
+		if ok, _ := unlimited.acquire(a); !ok {
+			t.Fatal("0 should mean no limit")
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	var hf hostrun.Flags
+	cfg, err := parseFlags(&hf, []string{"-tap", "t0", "-listen", "8080", "-upstream", "10.0.2.2:80",
+		"-allow", "10.0.0.0/8", "-max-conns", "5", "-max-per-client", "1", "-connect-timeout", "2s",
+		"-idle-timeout", "1m", "-grace", "3s", "-metrics", "9100"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Listen != 8080 || cfg.Upstream != "10.0.2.2:80" || len(cfg.Allow) != 1 || cfg.MaxConns != 5 || cfg.MaxPerClient != 1 ||
+		cfg.ConnectTimeout != 2*time.Second || cfg.IdleTimeout != time.Minute || cfg.Grace != 3*time.Second || cfg.Metrics != 9100 || hf.TAP != "t0" {
+		t.Fatalf("parseFlags = %+v", cfg)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-upstream", "10.0.0.1:80"}, "missing -listen"},
+		{[]string{"-listen", "80"}, "missing -upstream"},
+		{[]string{"-listen", "0", "-upstream", "10.0.0.1:80"}, "bad -listen"},
+		{[]string{"-listen", "70000", "-upstream", "10.0.0.1:80"}, "bad -listen"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1"}, "bad -upstream"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:0"}, "bad -upstream"},
+		{[]string{"-listen", "80", "-upstream", "224.0.0.1:80"}, "bad -upstream"},
+		{[]string{"-listen", "80", "-upstream", "example.com:80"}, "names need a DNS resolver"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-allow", "10.0.0.0/40"}, "bad -allow"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-max-conns", "-1"}, "bad -max-conns"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-max-per-client", "-1"}, "bad -max-per-client"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-connect-timeout", "0s"}, "bad -connect-timeout"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-idle-timeout", "-1s"}, "bad -idle-timeout"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-metrics", "80"}, "bad -metrics"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-metrics", "x"}, "bad -metrics"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "extra"}, "unexpected argument"},
+		{[]string{"-nosuchflag"}, "not defined"},
+	} {
+		var hf hostrun.Flags
+		_, err := parseFlags(&hf, tc.args, nil)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("parseFlags(%q) = %v; want one line with %q", tc.args, err, tc.want)
+		}
+	}
+}
+
+// With a resolver plugged in, names are accepted and resolved per
+// connection; literals bypass it.
+func TestUpstreamResolverHook(t *testing.T) {
+	saved := upstreamResolver
+	defer func() { upstreamResolver = saved }()
+	calls := 0
+	upstreamResolver = func(ctx context.Context, hostport string) (netip.AddrPort, error) {
+		calls++
+		if hostport != "upstream.test:80" {
+			t.Errorf("resolver asked for %q", hostport)
+		}
+		return netip.MustParseAddrPort("10.0.0.9:80"), nil
+	}
+	cfg := Config{Listen: 80, Upstream: "upstream.test:80", ConnectTimeout: time.Second}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ap, err := resolveUpstream(context.Background(), cfg.Upstream, upstreamResolver)
+	if err != nil || ap != netip.MustParseAddrPort("10.0.0.9:80") {
+		t.Fatalf("resolveUpstream = %v, %v", ap, err)
+	}
+	if ap, err := resolveUpstream(context.Background(), "10.1.1.1:7", upstreamResolver); err != nil || ap.Port() != 7 || calls != 1 {
+		t.Fatalf("literal: %v, %v, %d calls", ap, err, calls)
+	}
+	if _, err := resolveUpstream(context.Background(), "x.test:1", nil); err == nil {
+		t.Fatal("name resolved without a resolver")
+	}
+}
+
+func TestDialOutcome(t *testing.T) {
+	if dialOutcome(context.DeadlineExceeded) != "connect-timeout" || dialOutcome(context.Canceled) != "shutdown" {
+		t.Fatal("dialOutcome")
+	}
+}
+
+func TestNewConfig(t *testing.T) {
+	cfg, err := NewConfig(8080, "10.0.2.2:80", "10.0.0.0/8")
+	if err != nil || cfg.Listen != 8080 || len(cfg.Allow) != 1 || cfg.MaxConns != DefaultMaxConns || cfg.ConnectTimeout != DefaultConnectTimeout {
+		t.Fatalf("NewConfig = %+v, %v", cfg, err)
+	}
+	if _, err := NewConfig(8080, "", ""); err == nil {
+		t.Fatal("NewConfig accepted an empty upstream")
+	}
+	if _, err := ConfigFromBuild(); err == nil {
+		t.Fatal("ConfigFromBuild accepted the default build settings, which have no UPSTREAM")
+	}
+}

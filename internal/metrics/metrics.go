@@ -1,0 +1,247 @@
+// Package metrics exports counters in the Prometheus text exposition
+// format (version 0.0.4): every field of stack.Stats, found by reflection,
+// plus any app-level counters, served over HTTP on our own stack.
+//
+// A field F of the stack's layer L becomes mirago_<l>_<f>, with the Go
+// names in snake case (stack.Stats.IP.Received is mirago_ip_received). An
+// array field becomes one metric with a label per element: TCP connections
+// by state (state="ESTABLISHED"), TCP drops by reason, ICMP messages by
+// type. Signed integers and the snapshot fields listed in gaugeFields are
+// gauges; everything else is a counter.
+//
+// Not done: histograms and summaries; metric names are not suffixed with
+// _total, so that they read as the Go field names do.
+package metrics
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/tcp"
+)
+
+// Type is a metric type.
+type Type string
+
+// Metric types used here.
+const (
+	Counter Type = "counter"
+	Gauge   Type = "gauge"
+)
+
+// Label is one name="value" pair of a sample.
+type Label struct {
+	Name, Value string
+}
+
+// Sample is one value of a family, told apart from its siblings by its
+// labels.
+type Sample struct {
+	Labels []Label
+	Value  float64
+}
+
+// Family is one metric: a name, help text, type and its samples.
+type Family struct {
+	Name    string
+	Help    string
+	Type    Type
+	Samples []Sample
+}
+
+// Prefix starts every metric name.
+const Prefix = "mirago"
+
+// gaugeFields are unsigned fields that hold a current value rather than a
+// running count ("Layer.Field" in stack.Stats).
+var gaugeFields = map[string]bool{
+	"IP.ReasmPending": true,
+	"IP.ReasmMemory":  true,
+	"UDP.OpenSockets": true,
+	"ARP.CacheSize":   true,
+	"ARP.Pending":     true,
+	"TCP.States":      true,
+	"TCP.Memory":      true,
+}
+
+// arrayLabel names the elements of array fields.
+var arrayLabel = map[string]func(i int) Label{
+	"TCP.States": func(i int) Label { return Label{"state", tcp.State(i).String()} },
+	"TCP.Drops":  func(i int) Label { return Label{"reason", tcp.DropReason(i).String()} },
+	"ICMP.ErrorsIn": func(i int) Label {
+		return Label{"type", strconv.Itoa(i)}
+	},
+	"ICMP.ErrorsOut": func(i int) Label {
+		return Label{"type", strconv.Itoa(i)}
+	},
+}
+
+// Stack returns a family for every field of st.
+func Stack(st stack.Stats) []Family {
+	return Struct(Prefix, st, nil)
+}
+
+// Struct returns a family for every numeric field of the struct v, named
+// prefix_<field>; nested structs add their own name (prefix_<struct>_<field>).
+// gauges names the fields (dotted paths from v, as in "IP.ReasmPending")
+// that are gauges besides the signed integers; nil means the stack's list.
+// Other field kinds (strings, maps, pointers) are skipped.
+func Struct(prefix string, v any, gauges map[string]bool) []Family {
+	if gauges == nil {
+		gauges = gaugeFields
+	}
+	var out []Family
+	walk(&out, prefix, "", reflect.ValueOf(v), gauges)
+	return out
+}
+
+func walk(out *[]Family, name, path string, v reflect.Value, gauges map[string]bool) {
+	switch v.Kind() {
+	case reflect.Struct:
+		t := v.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			p := f.Name
+			if path != "" {
+				p = path + "." + f.Name
+			}
+			walk(out, name+"_"+Snake(f.Name), p, v.Field(i), gauges)
+		}
+	case reflect.Array:
+		if v.Len() == 0 || !numeric(v.Type().Elem().Kind()) {
+			return
+		}
+		label := arrayLabel[path]
+		if label == nil {
+			label = func(i int) Label { return Label{"index", strconv.Itoa(i)} }
+		}
+		fam := Family{Name: name, Help: help(path), Type: typeOf(path, v.Type().Elem().Kind(), gauges)}
+		for i := range v.Len() {
+			fam.Samples = append(fam.Samples, Sample{Labels: []Label{label(i)}, Value: value(v.Index(i))})
+		}
+		*out = append(*out, fam)
+	default:
+		if !numeric(v.Kind()) {
+			return
+		}
+		*out = append(*out, Family{
+			Name: name, Help: help(path), Type: typeOf(path, v.Kind(), gauges),
+			Samples: []Sample{{Value: value(v)}},
+		})
+	}
+}
+
+func help(path string) string { return "stats field " + path }
+
+func typeOf(path string, k reflect.Kind, gauges map[string]bool) Type {
+	if gauges[path] || k == reflect.Float32 || k == reflect.Float64 {
+		return Gauge
+	}
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return Gauge
+	}
+	return Counter
+}
+
+func numeric(k reflect.Kind) bool {
+	switch k {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+		reflect.Float32, reflect.Float64, reflect.Bool:
+		return true
+	}
+	return false
+}
+
+func value(v reflect.Value) float64 {
+	switch v.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return float64(v.Int())
+	case reflect.Float32, reflect.Float64:
+		return v.Float()
+	case reflect.Bool:
+		if v.Bool() {
+			return 1
+		}
+		return 0
+	default:
+		return float64(v.Uint())
+	}
+}
+
+// Snake converts a Go field name to snake case, keeping acronyms whole:
+// RTOEvents is rto_events, RxNotForUs is rx_not_for_us.
+func Snake(s string) string {
+	r := []rune(s)
+	var b strings.Builder
+	for i, c := range r {
+		if unicode.IsUpper(c) && i > 0 {
+			prev := r[i-1]
+			nextLower := i+1 < len(r) && unicode.IsLower(r[i+1])
+			if unicode.IsLower(prev) || unicode.IsDigit(prev) || (unicode.IsUpper(prev) && nextLower) {
+				b.WriteByte('_')
+			}
+		}
+		b.WriteRune(unicode.ToLower(c))
+	}
+	return b.String()
+}
+
+// Write writes the families in the text exposition format.
+func Write(w io.Writer, fams []Family) error {
+	bw := bufio.NewWriter(w)
+	for _, f := range fams {
+		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f.Name, escapeHelp(f.Help), f.Name, f.Type)
+		for _, s := range f.Samples {
+			bw.WriteString(f.Name)
+			if len(s.Labels) > 0 {
+				bw.WriteByte('{')
+				for i, l := range s.Labels {
+					if i > 0 {
+						bw.WriteByte(',')
+					}
+					fmt.Fprintf(bw, "%s=\"%s\"", l.Name, escapeLabel(l.Value))
+				}
+				bw.WriteByte('}')
+			}
+			bw.WriteByte(' ')
+			bw.WriteString(formatValue(s.Value))
+			bw.WriteByte('\n')
+		}
+	}
+	return bw.Flush()
+}
+
+func formatValue(v float64) string {
+	switch {
+	case math.IsInf(v, 1):
+		return "+Inf"
+	case math.IsInf(v, -1):
+		return "-Inf"
+	case math.IsNaN(v):
+		return "NaN"
+	}
+	if v == math.Trunc(v) && math.Abs(v) < 1<<53 {
+		return strconv.FormatFloat(v, 'f', -1, 64)
+	}
+	return strconv.FormatFloat(v, 'g', -1, 64)
+}
+
+var (
+	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
+)
+
+func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
+func escapeLabel(s string) string { return labelEscaper.Replace(s) }
