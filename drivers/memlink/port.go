@@ -100,9 +100,14 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 		p.ctr.TxErrors.Add(1)
 		return ErrShortFrame
 	}
-	var hdr [12]byte
-	b.CopyTo(hdr[:]) // the header may, in principle, be split across attachments
-	dst, src := netif.MAC(hdr[0:6]), netif.MAC(hdr[6:12])
+	var dst, src netif.MAC
+	if h := b.Bytes(); len(h) >= 12 {
+		dst, src = netif.MAC(h[0:6]), netif.MAC(h[6:12])
+	} else {
+		var hdr [12]byte
+		b.CopyTo(hdr[:]) // the header may, in principle, be split across attachments
+		dst, src = netif.MAC(hdr[0:6]), netif.MAC(hdr[6:12])
+	}
 	p.sw.learn(src, p)
 	t := p.sw.tab.Load()
 	if !dst.IsMulticast() {

@@ -13,13 +13,19 @@ import (
 // publishes head atomically, and it only frees a slot after the handler has
 // returned, so the slot can be lent to the handler without a copy.
 type ring struct {
-	mu    sync.Mutex
+	// Read-only after newRing. Both sides read these for every frame, so
+	// they must not share a cache line with anything written per frame,
+	// least of all the producers' mutex: every push would otherwise take
+	// the line away from the consumer.
 	slab  []byte
 	lens  []int
 	frame int    // bytes per slot
 	size  uint64 // slots
+	wake  chan struct{}
 
-	seenHead uint64 // producers' last look at head, guarded by mu
+	_        [64]byte
+	mu       sync.Mutex // producers only
+	seenHead uint64     // producers' last look at head, guarded by mu
 
 	_    [64]byte // keep the producer's and consumer's words on separate cache lines
 	tail atomic.Uint64
@@ -30,10 +36,9 @@ type ring struct {
 	// because producers read it on every push and the consumer rarely
 	// writes it.
 	sleeping atomic.Bool
-	_        [52]byte
+	_        [64]byte
 	head     atomic.Uint64 // written by the consumer after every frame
 	_        [56]byte
-	wake     chan struct{}
 }
 
 func newRing(slots, frame int) *ring {

@@ -51,10 +51,11 @@ type cache struct {
 	head, tail int32 // LRU list, head most recently used
 	free       int32
 	n          int
+	hint       int32 // entry last returned by find (may since be free)
 }
 
 func newCache(size int) cache {
-	c := cache{ents: make([]entry, size), seed: maphash.MakeSeed(), head: none, tail: none}
+	c := cache{ents: make([]entry, size), seed: maphash.MakeSeed(), head: none, tail: none, hint: none}
 	m := 1
 	for m < 2*size {
 		m <<= 1
@@ -88,9 +89,17 @@ func (c *cache) slot(a ipv4.Addr) (uint32, int32) {
 	}
 }
 
-// find returns the entry number for a, or none.
+// find returns the entry number for a, or none. The entry found last is
+// checked first, which spares the hash for the common run of packets to
+// one next hop: an entry in use whose address is a is a's only entry.
 func (c *cache) find(a ipv4.Addr) int32 {
+	if h := c.hint; h != none && c.ents[h].state != stateFree && c.ents[h].ip == a {
+		return h
+	}
 	_, i := c.slot(a)
+	if i != none {
+		c.hint = i
+	}
 	return i
 }
 

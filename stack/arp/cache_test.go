@@ -174,3 +174,22 @@ func TestOutputEvictsWhenFull(t *testing.T) {
 	checkCache(t, &h.arp.cache)
 	h.mu.Unlock()
 }
+
+// TestFindHintStaysCorrect checks the last-found hint across removal and
+// reuse of the hinted entry for another address.
+func TestFindHintStaysCorrect(t *testing.T) {
+	c := newCache(2)
+	a, b := ipv4.Addr{10, 0, 0, 1}, ipv4.Addr{10, 0, 0, 2}
+	i := c.add(a)
+	if c.find(a) != i || c.find(a) != i {
+		t.Fatal("find after add")
+	}
+	c.remove(i)
+	if c.find(a) != none {
+		t.Fatal("removed entry still found through the hint")
+	}
+	j := c.add(b) // reuses the hinted entry's slot for another address
+	if c.find(a) != none || c.find(b) != j {
+		t.Fatalf("after reuse: find(a)=%d find(b)=%d, want none, %d", c.find(a), c.find(b), j)
+	}
+}

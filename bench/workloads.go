@@ -1,0 +1,564 @@
+// Package bench runs the same workloads on mirago and on gVisor's netstack,
+// in one process, and reports both figures and their ratio (see
+// cmd/benchall, which `make bench` runs).
+//
+// Every workload gets a fresh pair of stacks of one kind (Pair): client A
+// and server B joined by an in-memory Ethernet link with a 1500-byte MTU.
+// mirago runs on drivers/memlink; gVisor runs on gvnet.Link, a LinkEndpoint
+// pair built the same way (one copy per frame into the receiver's bounded
+// 256-frame ring on the sender's goroutine, one delivery goroutine per end
+// that spins briefly and then parks, tail drop when full). Both stacks use
+// 256 KiB TCP send and receive buffers, CUBIC, SACK and Nagle.
+package bench
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+)
+
+// Sizes sets how much work each workload does.
+type Sizes struct {
+	BulkBytes int64         // bulk: bytes sent one way, after BulkWarm
+	BulkWarm  int64         // bulk: bytes sent before measuring
+	WriteSize int           // bulk and TAP: bytes per Write (and per Read buffer)
+	RRCount   int           // request/response: measured round trips
+	RRWarm    int           // request/response: round trips before measuring
+	RRSize    int           // request/response: message size
+	Conns     int           // connection rate: measured connections
+	ConnWarm  int           // connection rate: connections before measuring
+	Idle      int           // idle footprint: connections held open
+	TAPBytes  int64         // TAP: bytes per direction
+	Reps      int           // runs of each workload per stack (median reported)
+	Timeout   time.Duration // per run
+}
+
+// Full is the size of `make bench`.
+func Full() Sizes {
+	return Sizes{
+		BulkBytes: 1 << 30, BulkWarm: 16 << 20, WriteSize: 128 << 10,
+		RRCount: 20000, RRWarm: 2000, RRSize: 64,
+		Conns: 10000, ConnWarm: 200,
+		Idle:     1000,
+		TAPBytes: 512 << 20,
+		Reps:     3,
+		Timeout:  5 * time.Minute,
+	}
+}
+
+// Quick is the size of -quick.
+func Quick() Sizes {
+	return Sizes{
+		BulkBytes: 64 << 20, BulkWarm: 4 << 20, WriteSize: 128 << 10,
+		RRCount: 2000, RRWarm: 200, RRSize: 64,
+		Conns: 1000, ConnWarm: 50,
+		Idle:     200,
+		TAPBytes: 64 << 20,
+		Reps:     1,
+		Timeout:  2 * time.Minute,
+	}
+}
+
+// Tiny is the size of the package's own tests: just enough to exercise
+// every code path.
+func Tiny() Sizes {
+	return Sizes{
+		BulkBytes: 2 << 20, BulkWarm: 256 << 10, WriteSize: 128 << 10,
+		RRCount: 100, RRWarm: 10, RRSize: 64,
+		Conns: 20, ConnWarm: 2,
+		Idle:     10,
+		TAPBytes: 4 << 20,
+		Reps:     1,
+		Timeout:  time.Minute,
+	}
+}
+
+// MeasureHook, if set, is called just before and just after a measured
+// window ("start", "end"), outside the measurement; benchall uses it to
+// write allocation profiles of the window alone.
+var MeasureHook func(workload, phase string)
+
+// Ports used by the workloads.
+const (
+	portBulk = 5001
+	portRR   = 5002
+	portConn = 5003
+	portIdle = 5004
+)
+
+// BulkResult is one bulk transfer.
+type BulkResult struct {
+	Bytes      int64
+	Elapsed    time.Duration
+	CPU        time.Duration // process CPU time (user+system), both stacks
+	Mallocs    uint64        // heap allocations, whole process
+	AllocBytes uint64        // heap bytes allocated, whole process
+}
+
+// Gbps is the goodput in Gbit/s.
+func (r BulkResult) Gbps() float64 { return float64(r.Bytes) * 8 / r.Elapsed.Seconds() / 1e9 }
+
+// CPUPerGiB is process CPU seconds per GiB moved.
+func (r BulkResult) CPUPerGiB() float64 { return r.CPU.Seconds() / (float64(r.Bytes) / (1 << 30)) }
+
+// AllocsPerMiB is heap allocations per MiB moved.
+func (r BulkResult) AllocsPerMiB() float64 {
+	return float64(r.Mallocs) / (float64(r.Bytes) / (1 << 20))
+}
+
+// AllocBytesPerMiB is heap bytes allocated per MiB moved.
+func (r BulkResult) AllocBytesPerMiB() float64 {
+	return float64(r.AllocBytes) / (float64(r.Bytes) / (1 << 20))
+}
+
+// sample is a snapshot of the process's clocks and allocation counters.
+type sample struct {
+	wall       time.Time
+	cpu        time.Duration
+	mallocs    uint64
+	allocBytes uint64
+}
+
+func takeSample() sample {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return sample{wall: time.Now(), cpu: cpuTime(), mallocs: ms.Mallocs, allocBytes: ms.TotalAlloc}
+}
+
+// errTimeout reports a workload that did not finish within Sizes.Timeout.
+var errTimeout = errors.New("workload timed out")
+
+// guard closes everything registered with it when a workload overruns its
+// timeout, which unblocks any Read, Write or Accept in progress. The
+// workloads use it instead of I/O deadlines so that the measured paths run
+// as they would for an application without deadlines.
+type guard struct {
+	mu    sync.Mutex
+	cs    []io.Closer
+	fired bool
+	t     *time.Timer
+}
+
+func newGuard(d time.Duration) *guard {
+	g := &guard{}
+	g.t = time.AfterFunc(d, func() {
+		g.mu.Lock()
+		g.fired = true
+		cs := g.cs
+		g.mu.Unlock()
+		for _, c := range cs {
+			c.Close()
+		}
+	})
+	return g
+}
+
+// add registers c; if the guard already fired, c is closed at once.
+func (g *guard) add(c io.Closer) {
+	g.mu.Lock()
+	fired := g.fired
+	if !fired {
+		g.cs = append(g.cs, c)
+	}
+	g.mu.Unlock()
+	if fired {
+		c.Close()
+	}
+}
+
+// closerFunc adapts a function to io.Closer.
+type closerFunc func() error
+
+func (f closerFunc) Close() error { return f() }
+
+// stop disarms the guard.
+func (g *guard) stop() { g.t.Stop() }
+
+// err turns an error seen after the guard fired into errTimeout.
+func (g *guard) err(err error) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.fired && err != nil {
+		return fmt.Errorf("%w (%v)", errTimeout, err)
+	}
+	return err
+}
+
+// acceptOne runs one Accept in the background so that the caller can
+// select on it together with a timeout.
+func acceptOne(ln net.Listener) <-chan acceptResult {
+	ch := make(chan acceptResult, 1)
+	go func() {
+		c, err := ln.Accept()
+		ch <- acceptResult{c, err}
+	}()
+	return ch
+}
+
+// acceptAll accepts in one background goroutine until Accept fails (the
+// listener is closed); the failure is the last value sent.
+func acceptAll(ln net.Listener) <-chan acceptResult {
+	ch := make(chan acceptResult, 16)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			ch <- acceptResult{c, err}
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return ch
+}
+
+type acceptResult struct {
+	c   net.Conn
+	err error
+}
+
+// Bulk sends sz.BulkWarm and then sz.BulkBytes from A to B in
+// sz.WriteSize writes; B reads with a buffer of the same size. Only the
+// second part is measured: from just before its first Write until B has
+// read its last byte. Clocks, CPU time and allocation counters are taken
+// at those two points.
+func Bulk(p Pair, sz Sizes) (BulkResult, error) {
+	ln, err := p.Listen(portBulk)
+	if err != nil {
+		return BulkResult{}, err
+	}
+	defer ln.Close()
+	g := newGuard(sz.Timeout)
+	defer g.stop()
+	g.add(ln)
+	warmed := make(chan struct{})
+	type readResult struct {
+		n   int64
+		err error
+	}
+	done := make(chan readResult, 1)
+	accepted := acceptOne(ln)
+	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
+	defer cancel()
+	c, err := p.Dial(ctx, portBulk)
+	if err != nil {
+		return BulkResult{}, fmt.Errorf("dial: %w", err)
+	}
+	defer c.Close()
+	g.add(c)
+	go func() {
+		a := <-accepted
+		if a.err != nil {
+			done <- readResult{0, a.err}
+			return
+		}
+		s := a.c
+		defer s.Close()
+		g.add(s)
+		buf := make([]byte, sz.WriteSize)
+		var n int64
+		warm := false
+		for n < sz.BulkWarm+sz.BulkBytes {
+			m, err := s.Read(buf)
+			n += int64(m)
+			if !warm && n >= sz.BulkWarm {
+				warm = true
+				close(warmed)
+			}
+			if err != nil {
+				done <- readResult{n, err}
+				return
+			}
+		}
+		done <- readResult{n, nil}
+	}()
+	buf := make([]byte, sz.WriteSize)
+	for i := range buf {
+		buf[i] = byte(i * 7)
+	}
+	send := func(total int64) error {
+		for total > 0 {
+			m := int(min(int64(len(buf)), total))
+			if _, err := c.Write(buf[:m]); err != nil {
+				return fmt.Errorf("write: %w", g.err(err))
+			}
+			total -= int64(m)
+		}
+		return nil
+	}
+	if err := send(sz.BulkWarm); err != nil {
+		return BulkResult{}, err
+	}
+	select {
+	case <-warmed:
+	case r := <-done:
+		return BulkResult{}, fmt.Errorf("read during warm-up after %d bytes: %w", r.n, g.err(r.err))
+	}
+	if MeasureHook != nil {
+		MeasureHook("bulk", "start")
+	}
+	start := takeSample()
+	if err := send(sz.BulkBytes); err != nil {
+		return BulkResult{}, err
+	}
+	r := <-done
+	end := takeSample()
+	if MeasureHook != nil {
+		MeasureHook("bulk", "end")
+	}
+	if r.err != nil {
+		return BulkResult{}, fmt.Errorf("read after %d bytes: %w", r.n, g.err(r.err))
+	}
+	return BulkResult{
+		Bytes:      sz.BulkBytes,
+		Elapsed:    end.wall.Sub(start.wall),
+		CPU:        end.cpu - start.cpu,
+		Mallocs:    end.mallocs - start.mallocs,
+		AllocBytes: end.allocBytes - start.allocBytes,
+	}, nil
+}
+
+// RRResult is a latency distribution of request/response round trips.
+type RRResult struct {
+	P50, P99 time.Duration
+	Count    int
+}
+
+// RequestResponse does sz.RRWarm and then sz.RRCount round trips of
+// sz.RRSize bytes: A writes a message, B reads it whole and writes it
+// back, A reads it whole. Each measured round trip is timed on its own.
+func RequestResponse(p Pair, sz Sizes) (RRResult, error) {
+	ln, err := p.Listen(portRR)
+	if err != nil {
+		return RRResult{}, err
+	}
+	defer ln.Close()
+	g := newGuard(sz.Timeout)
+	defer g.stop()
+	g.add(ln)
+	accepted := acceptOne(ln)
+	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
+	defer cancel()
+	c, err := p.Dial(ctx, portRR)
+	if err != nil {
+		return RRResult{}, fmt.Errorf("dial: %w", err)
+	}
+	defer c.Close()
+	g.add(c)
+	srvErr := make(chan error, 1)
+	go func() {
+		a := <-accepted
+		if a.err != nil {
+			srvErr <- a.err
+			return
+		}
+		s := a.c
+		defer s.Close()
+		g.add(s)
+		buf := make([]byte, sz.RRSize)
+		for {
+			if _, err := io.ReadFull(s, buf); err != nil {
+				if err == io.EOF {
+					err = nil
+				}
+				srvErr <- err
+				return
+			}
+			if _, err := s.Write(buf); err != nil {
+				srvErr <- err
+				return
+			}
+		}
+	}()
+	msg := make([]byte, sz.RRSize)
+	reply := make([]byte, sz.RRSize)
+	lat := make([]time.Duration, sz.RRCount)
+	for i := -sz.RRWarm; i < sz.RRCount; i++ {
+		if i == 0 && MeasureHook != nil {
+			MeasureHook("rr", "start")
+		}
+		msg[0] = byte(i)
+		t0 := time.Now()
+		if _, err := c.Write(msg); err != nil {
+			return RRResult{}, fmt.Errorf("round trip %d: write: %w", i, g.err(err))
+		}
+		if _, err := io.ReadFull(c, reply); err != nil {
+			return RRResult{}, fmt.Errorf("round trip %d: read: %w", i, g.err(err))
+		}
+		if i >= 0 {
+			lat[i] = time.Since(t0)
+		}
+		if reply[0] != msg[0] {
+			return RRResult{}, fmt.Errorf("round trip %d: wrong echo", i)
+		}
+	}
+	if MeasureHook != nil {
+		MeasureHook("rr", "end")
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		cw.CloseWrite()
+		if err := <-srvErr; err != nil {
+			return RRResult{}, fmt.Errorf("server: %w", g.err(err))
+		}
+	}
+	slices.Sort(lat)
+	return RRResult{P50: percentile(lat, 50), P99: percentile(lat, 99), Count: len(lat)}, nil
+}
+
+// percentile returns the p-th percentile (nearest rank) of sorted d.
+func percentile(d []time.Duration, p int) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	i := (len(d)*p + 99) / 100 // ceil(n*p/100), 1-based rank
+	return d[max(i-1, 0)]
+}
+
+// ConnResult is a connection rate.
+type ConnResult struct {
+	Conns   int
+	Elapsed time.Duration
+}
+
+// PerSecond is connections per second.
+func (r ConnResult) PerSecond() float64 { return float64(r.Conns) / r.Elapsed.Seconds() }
+
+// ConnRate opens and closes connections one after another: A dials, B
+// accepts, A closes, B closes; then the next. sz.ConnWarm connections are
+// made before the sz.Conns measured ones. The client closes first, so its
+// side keeps the TIME_WAIT state (the defaults of both stacks: 60s).
+func ConnRate(p Pair, sz Sizes) (ConnResult, error) {
+	ln, err := p.Listen(portConn)
+	if err != nil {
+		return ConnResult{}, err
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
+	defer cancel()
+	accepted := acceptAll(ln)
+	var t0 time.Time
+	for i := -sz.ConnWarm; i < sz.Conns; i++ {
+		if i == 0 {
+			t0 = time.Now()
+		}
+		c, err := p.Dial(ctx, portConn)
+		if err != nil {
+			return ConnResult{}, fmt.Errorf("connection %d: dial: %w", i, err)
+		}
+		var a acceptResult
+		select {
+		case a = <-accepted:
+		case <-ctx.Done():
+			return ConnResult{}, errTimeout
+		}
+		if a.err != nil {
+			return ConnResult{}, fmt.Errorf("connection %d: accept: %w", i, a.err)
+		}
+		c.Close()
+		a.c.Close()
+	}
+	return ConnResult{Conns: sz.Conns, Elapsed: time.Since(t0)}, nil
+}
+
+// IdleResult is the heap held by idle established connections.
+type IdleResult struct {
+	Conns        int
+	BytesPerConn float64 // both ends: client and server endpoint
+}
+
+// Idle opens sz.Idle connections and keeps them established and idle: on
+// each, A sends one byte, B reads it and answers one byte, A reads it.
+// The result is the growth of the live heap (HeapAlloc after two forced
+// GCs) divided by sz.Idle. Both ends live in this process, so the figure
+// is for one connection counted at both ends (client and server
+// endpoints, including each API's net.Conn object). A few connections
+// opened before the baseline absorb one-time allocations.
+func Idle(p Pair, sz Sizes) (IdleResult, error) {
+	ln, err := p.Listen(portIdle)
+	if err != nil {
+		return IdleResult{}, err
+	}
+	defer ln.Close()
+	g := newGuard(sz.Timeout)
+	defer g.stop()
+	g.add(ln)
+	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
+	defer cancel()
+	const warm = 4
+	var mu sync.Mutex // guards conns against the guard's closer
+	conns := make([]net.Conn, 0, 2*(sz.Idle+warm))
+	closeAll := closerFunc(func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+		return nil
+	})
+	defer closeAll()
+	g.add(closeAll)
+	var b [1]byte
+	accepted := acceptAll(ln)
+	open := func() error {
+		c, err := p.Dial(ctx, portIdle)
+		if err != nil {
+			return fmt.Errorf("dial: %w", err)
+		}
+		var a acceptResult
+		select {
+		case a = <-accepted:
+		case <-ctx.Done():
+			c.Close()
+			return errTimeout
+		}
+		if a.err != nil {
+			c.Close()
+			return fmt.Errorf("accept: %w", a.err)
+		}
+		mu.Lock()
+		conns = append(conns, c, a.c)
+		mu.Unlock()
+		if _, err := c.Write(b[:]); err != nil {
+			return g.err(err)
+		}
+		if _, err := io.ReadFull(a.c, b[:]); err != nil {
+			return g.err(err)
+		}
+		if _, err := a.c.Write(b[:]); err != nil {
+			return g.err(err)
+		}
+		if _, err := io.ReadFull(c, b[:]); err != nil {
+			return g.err(err)
+		}
+		return nil
+	}
+	for range warm {
+		if err := open(); err != nil {
+			return IdleResult{}, err
+		}
+	}
+	before := liveHeap()
+	for range sz.Idle {
+		if err := open(); err != nil {
+			return IdleResult{}, err
+		}
+	}
+	after := liveHeap()
+	runtime.KeepAlive(conns)
+	return IdleResult{Conns: sz.Idle, BytesPerConn: (float64(after) - float64(before)) / float64(sz.Idle)}, nil
+}
+
+// liveHeap returns HeapAlloc after two GCs (the second also empties
+// sync.Pool victim caches).
+func liveHeap() uint64 {
+	runtime.GC()
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
