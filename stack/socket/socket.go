@@ -50,7 +50,10 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/netip"
+	"os"
+	"sync"
 	"syscall"
+	"time"
 
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
@@ -215,24 +218,85 @@ func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
 	if la.Addr().IsValid() {
 		addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(la.Addr(), ln.Port()))
 	}
-	return &listener{ln, addr}, nil
+	return newListener(ln, addr), nil
 }
 
 // listener is a *tcp.Listener whose connections have Nagle off, as
-// package net's do, and whose address is the one asked for.
+// package net's do, whose address is the one asked for, and which has
+// SetDeadline: package net's (*TCPListener).SetDeadline asserts that the
+// socket has it (netFD.SetDeadline) and would panic otherwise.
 type listener struct {
 	*tcp.Listener
 	addr net.Addr
+
+	mu     sync.Mutex
+	dl     time.Time          // Accept deadline; zero: none
+	epoch  context.Context    // cancelled when the deadline changes
+	cancel context.CancelFunc // cancels epoch
 }
 
-// Accept implements net.Listener.
+func newListener(ln *tcp.Listener, addr net.Addr) *listener {
+	l := &listener{Listener: ln, addr: addr}
+	l.epoch, l.cancel = context.WithCancel(context.Background())
+	return l
+}
+
+// Accept implements net.Listener. It fails with os.ErrDeadlineExceeded
+// (Timeout() true) once the deadline set with SetDeadline passes.
 func (l *listener) Accept() (net.Conn, error) {
-	c, err := l.Listener.AcceptTCP()
-	if err != nil {
+	for {
+		l.mu.Lock()
+		epoch, dl := l.epoch, l.dl
+		l.mu.Unlock()
+		if !dl.IsZero() && !time.Now().Before(dl) {
+			return nil, os.ErrDeadlineExceeded
+		}
+		ctx, cancel := epoch, context.CancelFunc(func() {})
+		if !dl.IsZero() {
+			ctx, cancel = context.WithDeadline(epoch, dl)
+		}
+		c, err := l.Listener.AcceptContext(ctx)
+		cancel()
+		switch {
+		case err == nil:
+			c.SetNoDelay(true)
+			return c, nil
+		case errors.Is(err, net.ErrClosed):
+			return nil, err
+		case epoch.Err() != nil:
+			continue // the deadline moved: wait again with the new one
+		case errors.Is(err, context.DeadlineExceeded):
+			return nil, os.ErrDeadlineExceeded
+		}
 		return nil, err
 	}
-	c.SetNoDelay(true)
-	return c, nil
+}
+
+// SetDeadline sets the deadline for Accept, also for one blocked now; the
+// zero time means none.
+func (l *listener) SetDeadline(t time.Time) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.dl = t
+	l.cancel()
+	l.epoch, l.cancel = context.WithCancel(context.Background())
+	return nil
+}
+
+// SetReadDeadline and SetWriteDeadline complete the interface package
+// net's netFD asserts; a listener only has the Accept deadline.
+func (l *listener) SetReadDeadline(t time.Time) error { return l.SetDeadline(t) }
+
+// SetWriteDeadline does nothing: a listener does not write.
+func (l *listener) SetWriteDeadline(time.Time) error { return nil }
+
+// Close implements net.Listener.
+func (l *listener) Close() error {
+	err := l.Listener.Close()
+	l.mu.Lock()
+	l.cancel()
+	l.mu.Unlock()
+	return err
 }
 
 // Addr implements net.Listener.

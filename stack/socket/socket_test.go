@@ -452,3 +452,65 @@ func TestDialContext(t *testing.T) {
 		t.Fatalf("dial with a cancelled context: %v", err)
 	}
 }
+
+// package net's (*TCPListener).SetDeadline needs the listener to have
+// SetDeadline: a past deadline fails Accept with a timeout, also a
+// blocked one; clearing it lets Accept work again.
+func TestListenerDeadline(t *testing.T) {
+	a, b := pair(t)
+	ln := listenTCP(t, b, ":99")
+	dl, ok := ln.(interface{ SetDeadline(time.Time) error })
+	if !ok {
+		t.Fatalf("%T has no SetDeadline", ln)
+	}
+	isTimeout := func(err error) bool {
+		var ne net.Error
+		return errors.As(err, &ne) && ne.Timeout() && errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	dl.SetDeadline(time.Unix(1, 0))
+	if _, err := ln.Accept(); !isTimeout(err) {
+		t.Fatalf("Accept with a past deadline: %v", err)
+	}
+	// A future deadline fires.
+	dl.SetDeadline(time.Now().Add(20 * time.Millisecond))
+	if _, err := ln.Accept(); !isTimeout(err) {
+		t.Fatalf("Accept with a 20ms deadline: %v", err)
+	}
+	// A blocked Accept wakes when the deadline is moved into the past.
+	dl.SetDeadline(time.Time{})
+	errc := make(chan error, 1)
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		errc <- err
+	}()
+	dl.SetDeadline(time.Unix(1, 0))
+	select {
+	case err := <-errc:
+		if !isTimeout(err) {
+			t.Fatalf("blocked Accept after a past deadline: %v", err)
+		}
+	case <-time.After(wait):
+		t.Fatal("a past deadline did not wake a blocked Accept")
+	}
+	// Cleared: Accept works, also across a deadline change.
+	dl.SetDeadline(time.Now().Add(time.Hour))
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.Close()
+		}
+		errc <- err
+	}()
+	dl.SetDeadline(time.Time{})
+	c, err := dialContext(a)(ctxT(t), "tcp", "10.0.0.2:99")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	if err := <-errc; err != nil {
+		t.Fatalf("Accept after clearing the deadline: %v", err)
+	}
+}

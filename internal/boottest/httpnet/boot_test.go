@@ -1,0 +1,256 @@
+//go:build linux
+
+// Host side of the httpnet image: build it with the TamaGo toolchain, boot
+// it under QEMU with user networking, and talk to it with the standard
+// library (and curl) through forwarded ports.
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+const (
+	buildWait = 3 * time.Minute
+	bootWait  = 60 * time.Second // boot to serving, and each exchange, under TCG
+)
+
+// TestHTTPNetBoot boots the image and checks net.Listen + net/http
+// (GET and a 256 KiB POST echo, from Go and from curl), net.ListenPacket
+// (UDP echo) and net/http's client (http.Get from the guest to a server
+// on the host, reached as the user-net gateway 10.0.2.2). It skips when
+// the TamaGo toolchain or QEMU is missing.
+func TestHTTPNetBoot(t *testing.T) {
+	if testing.Short() {
+		t.Skip("boot test skipped in -short mode")
+	}
+	root, tamago := requireEnv(t)
+
+	// The host server the guest fetches from.
+	fetched := make(chan string, 1)
+	hln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hsrv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case fetched <- r.Method + " " + r.URL.Path:
+		default:
+		}
+		io.WriteString(w, "host says hi")
+	})}
+	go hsrv.Serve(hln)
+	t.Cleanup(func() { hsrv.Close() })
+	_, upPort, _ := net.SplitHostPort(hln.Addr().String())
+
+	image := filepath.Join(t.TempDir(), "httpnet.elf")
+	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
+	defer cancel()
+	build := exec.CommandContext(ctx, tamago, "build", "-tags", "qemuvirt", "-trimpath",
+		"-ldflags", "-T 0x40010000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM="+upPort,
+		"-o", image, "./internal/boottest/httpnet")
+	build.Dir = root
+	build.Env = append(os.Environ(), "GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the image: %v\n%s", err, out)
+	}
+
+	tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
+	g := boot(t, root, image, "-fwd", tcpPort+":80", "-fwd", "udp:"+udpPort+":5353")
+	g.waitFor(t, "httpnet: listener deadline ok")
+	g.waitFor(t, "httpnet: serving http on :80, udp on :5353")
+
+	base := "http://127.0.0.1:" + tcpPort
+	client := &http.Client{Timeout: bootWait}
+	defer client.CloseIdleConnections()
+	resp, err := client.Get(base + "/hello")
+	if err != nil {
+		t.Fatalf("GET /hello: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !strings.HasPrefix(string(body), "hello 10.0.2.2:") || !strings.HasSuffix(string(body), "on tamago/arm via net.Listen") {
+		t.Fatalf("GET /hello = %q, %v", body, err)
+	}
+	t.Logf("GET /hello: %s", body)
+	big := bytes.Repeat([]byte("mirago on tamago "), 256<<10/17)
+	resp, err = client.Post(base+"/echo", "application/octet-stream", bytes.NewReader(big))
+	if err != nil {
+		t.Fatalf("POST /echo: %v", err)
+	}
+	body, err = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if err != nil || !bytes.Equal(body, big) {
+		t.Fatalf("POST /echo: %d bytes back of %d, %v", len(body), len(big), err)
+	}
+	if _, err := exec.LookPath("curl"); err == nil {
+		out, err := exec.Command("curl", "-sS", "--max-time", "60", "--noproxy", "*", base+"/hello").CombinedOutput()
+		if err != nil || !strings.HasSuffix(string(out), "via net.Listen") {
+			t.Fatalf("curl: %v\n%s", err, out)
+		}
+		t.Logf("curl: %s", out)
+	} else {
+		t.Log("curl not installed: curl check skipped")
+	}
+
+	// UDP echo through net.ListenPacket.
+	uc, err := net.Dial("udp", "127.0.0.1:"+udpPort)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer uc.Close()
+	uc.SetDeadline(time.Now().Add(bootWait))
+	if _, err := uc.Write([]byte("ping over udp")); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 64)
+	n, err := uc.Read(buf)
+	if err != nil || string(buf[:n]) != "ping over udp" {
+		t.Fatalf("UDP echo = %q, %v", buf[:n], err)
+	}
+
+	// The guest's own http.Get reached the host.
+	select {
+	case req := <-fetched:
+		if req != "GET /from-guest" {
+			t.Fatalf("host server got %q", req)
+		}
+	case <-time.After(bootWait):
+		t.Fatal("the guest's http.Get never reached the host server")
+	}
+	g.waitFor(t, `httpnet: GET http://10.0.2.2:`+upPort+`/from-guest: 200 OK "host says hi"`)
+	if strings.Contains(g.text(), "FAIL") {
+		t.Fatalf("guest failed")
+	}
+}
+
+// requireEnv skips t unless the TamaGo toolchain, QEMU and scripts/qemu.sh
+// are here; it returns the module root and the tamago command.
+func requireEnv(t *testing.T) (root, tamago string) {
+	t.Helper()
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil || len(bytes.TrimSpace(out)) == 0 {
+		t.Skipf("skipping: cannot find the module root (go env GOMOD: %v)", err)
+	}
+	root = filepath.Dir(string(bytes.TrimSpace(out)))
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/usbarmory/tamago")
+	cmd.Dir = root
+	v, err := cmd.Output()
+	if err != nil {
+		t.Skipf("skipping: go list -m github.com/usbarmory/tamago: %v", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		t.Skipf("skipping: no user cache dir for the TamaGo toolchain: %v", err)
+	}
+	tc := filepath.Join(cache, "tamago-go", "tamago-go"+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"))
+	if _, err := os.Stat(filepath.Join(tc, "bin", "go")); err != nil {
+		t.Skipf("skipping: TamaGo toolchain not found at %s (see mk/baremetal.mk tamago-check)", tc)
+	}
+	if _, err := exec.LookPath("qemu-system-arm"); err != nil {
+		t.Skip("skipping: qemu-system-arm not found (apt-get install qemu-system-arm)")
+	}
+	cmd = exec.Command("go", "tool", "-n", "github.com/usbarmory/tamago/cmd/tamago")
+	cmd.Dir = root
+	b, err := cmd.Output()
+	if err != nil {
+		t.Skipf("skipping: go tool -n github.com/usbarmory/tamago/cmd/tamago: %v", err)
+	}
+	return root, strings.TrimSpace(string(b))
+}
+
+// guest is one QEMU run; its console (serial and QEMU's stderr) is kept.
+type guest struct {
+	mu      sync.Mutex
+	console bytes.Buffer
+	done    chan struct{}
+	err     error
+}
+
+func (g *guest) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.console.Write(p)
+}
+
+func (g *guest) text() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.console.String()
+}
+
+// boot starts scripts/qemu.sh image args...; QEMU is killed when t ends
+// and its console logged.
+func boot(t *testing.T, root, image string, args ...string) *guest {
+	t.Helper()
+	g := &guest{done: make(chan struct{})}
+	cmd := exec.Command(filepath.Join(root, "scripts", "qemu.sh"), append([]string{image, "-board", "qemu-virt"}, args...)...)
+	cmd.Stdout, cmd.Stderr = g, g
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("qemu.sh: %v", err)
+	}
+	go func() {
+		g.err = cmd.Wait()
+		close(g.done)
+	}()
+	t.Cleanup(func() {
+		cmd.Process.Kill() // qemu.sh execs QEMU: this is QEMU
+		<-g.done
+		t.Logf("console:\n%s", g.text())
+	})
+	return g
+}
+
+// waitFor polls the console for want until bootWait, failing t if QEMU
+// exits first.
+func (g *guest) waitFor(t *testing.T, want string) {
+	t.Helper()
+	deadline := time.NewTimer(bootWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !strings.Contains(g.text(), want) {
+		select {
+		case <-g.done:
+			t.Fatalf("QEMU exited (%v) before the console showed %q", g.err, want)
+		case <-deadline.C:
+			t.Fatalf("console did not show %q within %v", want, bootWait)
+		case <-tick.C:
+		}
+	}
+}
+
+// freePort returns a port on 127.0.0.1 that was free a moment ago.
+func freePort(t *testing.T, network string) string {
+	t.Helper()
+	var addr string
+	if network == "tcp" {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = l.Addr().String()
+		l.Close()
+	} else {
+		c, err := net.ListenPacket("udp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr = c.LocalAddr().String()
+		c.Close()
+	}
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}

@@ -1,0 +1,191 @@
+package flowtcp_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/tcp"
+)
+
+// *tcp.Conn is a flow.
+var _ flow.Flow = (*tcp.Conn)(nil)
+
+// wait bounds every wait for something that must happen.
+const wait = 10 * time.Second
+
+// stacks is two stacks, A (10.0.0.1) and B (10.0.0.2), on one in-memory
+// switch; they are closed when the test ends.
+type stacks struct {
+	a, b *stack.Stack
+	port atomic.Uint32 // next listening port
+}
+
+func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
+
+// newImpairedStacks is newStacks with both links impaired by spec
+// (drivers/impair syntax, e.g. "loss=0.02,reorder=0.02"), seeded per
+// stack.
+func newImpairedStacks(t *testing.T, spec string) *stacks {
+	t.Helper()
+	sw := memlink.NewSwitch(memlink.Config{})
+	t.Cleanup(func() { sw.Close() })
+	mk := func(mac netif.MAC, addr string) *stack.Stack {
+		p, err := ipv4.ParsePrefix(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var dev netif.Device = sw.NewPort(mac, 1500)
+		if spec != "" {
+			sp, err := impair.ParseSpec(spec)
+			if err != nil {
+				t.Fatal(err)
+			}
+			sp.Seed = uint64(mac[5])
+			dev = impair.Wrap(dev, sp, clock.Real{})
+		}
+		s, err := stack.New(dev, stack.Config{Addr: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	st := &stacks{
+		a: mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"),
+		b: mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24"),
+	}
+	st.port.Store(1000)
+	return st
+}
+
+// addrB is stack B's address.
+var addrB = netip.MustParseAddr("10.0.0.2")
+
+// nextPort returns a port no earlier pair used.
+func (st *stacks) nextPort() uint16 { return uint16(st.port.Add(1)) }
+
+// tcpPair returns a connection dialled from A and the one B accepted for
+// it, on a fresh port.
+func (st *stacks) tcpPair(t *testing.T) (a, b *tcp.Conn) {
+	t.Helper()
+	port := st.nextPort()
+	ln, err := st.b.TCP.Listen(port)
+	if err != nil {
+		t.Fatalf("Listen(%d): %v", port, err)
+	}
+	defer ln.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	type accepted struct {
+		c   *tcp.Conn
+		err error
+	}
+	ch := make(chan accepted, 1)
+	go func() {
+		c, err := ln.AcceptContext(ctx)
+		ch <- accepted{c, err}
+	}()
+	a, err = st.a.TCP.Dial(ctx, netip.AddrPortFrom(addrB, port))
+	if err != nil {
+		t.Fatalf("Dial: %v", err)
+	}
+	r := <-ch
+	if r.err != nil {
+		a.Close()
+		t.Fatalf("Accept: %v", r.err)
+	}
+	return a, r.c
+}
+
+// tlsPair returns a TLS client over a connection from A and the TLS
+// server over B's end, both with the handshake done.
+func (st *stacks) tlsPair(t *testing.T) (a, b *flow.TLS) {
+	t.Helper()
+	ca, cb := st.tcpPair(t)
+	scfg, ccfg := certs()
+	c, s := flow.TLSClient(ca, ccfg), flow.TLSServer(cb, scfg)
+	if err := handshake(c, s); err != nil {
+		c.Close()
+		s.Close()
+		t.Fatal(err)
+	}
+	return c, s
+}
+
+// handshake runs both sides' handshakes at once.
+func handshake(c, s interface {
+	HandshakeContext(context.Context) error
+}) error {
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() { errc <- s.HandshakeContext(ctx) }()
+	cerr := c.HandshakeContext(ctx)
+	serr := <-errc
+	if cerr != nil {
+		return cerr
+	}
+	return serr
+}
+
+// serverName is the name in the test certificate.
+const serverName = "mirago.test"
+
+var (
+	certOnce sync.Once
+	cert     tls.Certificate
+	pool     *x509.CertPool
+)
+
+// certs returns a server and a client config that trust one self-signed
+// ECDSA P-256 certificate for serverName (and 10.0.0.0/8 addresses).
+func certs() (server, client *tls.Config) {
+	certOnce.Do(func() {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			panic(err)
+		}
+		tmpl := &x509.Certificate{
+			SerialNumber:          big.NewInt(1),
+			Subject:               pkix.Name{CommonName: serverName},
+			DNSNames:              []string{serverName},
+			NotBefore:             time.Now().Add(-time.Hour),
+			NotAfter:              time.Now().Add(24 * time.Hour),
+			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+			BasicConstraintsValid: true,
+			IsCA:                  true,
+		}
+		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+		if err != nil {
+			panic(err)
+		}
+		leaf, err := x509.ParseCertificate(der)
+		if err != nil {
+			panic(err)
+		}
+		cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
+		pool = x509.NewCertPool()
+		pool.AddCert(leaf)
+	})
+	return &tls.Config{Certificates: []tls.Certificate{cert}},
+		&tls.Config{RootCAs: pool, ServerName: serverName}
+}
