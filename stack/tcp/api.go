@@ -3,6 +3,7 @@ package tcp
 import (
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"time"
 )
@@ -148,7 +149,9 @@ func (c *Conn) write(p []byte, v [][]byte) (int, error) {
 		}
 		total += k
 		if k > 0 {
+			cached := l.cacheNow()
 			c.output()
+			l.uncache(cached)
 		}
 		if len(p) == 0 && len(v) == 0 {
 			return total, nil
@@ -179,7 +182,7 @@ func (c *Conn) Close() error {
 	l.lock.Lock()
 	defer l.lock.Unlock()
 	if c.f&fUserClosed != 0 {
-		return ErrClosed
+		return nil // Close is idempotent (the flow contract, seed 004)
 	}
 	c.f |= fUserClosed | fRdClosed
 	switch c.state {
@@ -195,7 +198,7 @@ func (c *Conn) Close() error {
 		c.releaseRx()
 		c.shutWrite()
 		if c.state == FinWait2 {
-			l.q.After(&c.dack, l.cfg.TimeWait)
+			l.after(&c.dack, l.cfg.TimeWait)
 		}
 	}
 	c.wake(fRdWait)
@@ -257,7 +260,7 @@ func (c *Conn) Abort() error {
 	l.lock.Lock()
 	defer l.lock.Unlock()
 	if c.f&fUserClosed != 0 {
-		return ErrClosed
+		return nil // already closed: nothing left to abort
 	}
 	c.f |= fUserClosed | fRdClosed
 	c.abortRST(ErrClosed)
@@ -341,12 +344,12 @@ func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
 
 // LocalAddr returns a *net.TCPAddr. It implements net.Conn.
 func (c *Conn) LocalAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IP(c.id.laddr[:]).To16(), Port: int(c.id.lport)}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(c.id.laddr), c.id.lport))
 }
 
 // RemoteAddr returns a *net.TCPAddr. It implements net.Conn.
 func (c *Conn) RemoteAddr() net.Addr {
-	return &net.TCPAddr{IP: net.IP(c.id.raddr[:]).To16(), Port: int(c.id.rport)}
+	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(c.id.raddr), c.id.rport))
 }
 
 // State returns the connection's current state.

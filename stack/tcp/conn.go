@@ -69,6 +69,7 @@ type Conn struct {
 	keepProbes                  uint8
 	quick                       uint8 // quick ACKs left
 	unacked                     uint8 // segments received since our last ACK
+	txHint, rxHint              uint8 // block class to start the next send / receive ring at
 
 	// Receive sequence space.
 	irs, rcvNxt, rcvAdv uint32
@@ -84,6 +85,7 @@ type Conn struct {
 	srtt, rttvar, rto time.Duration
 	rttAt             time.Duration // when rttSeq was sent
 	rtxStart          time.Duration // first RTO of the current episode, 0 none
+	rtoAt             time.Duration // a pending RTO timer fires no earlier (restartRTO), 0 none
 	lastRecv          time.Duration
 	rdDL, wrDL        time.Duration
 	cc                ccState
@@ -100,6 +102,10 @@ func (l *Layer) newConn(id tuple) *Conn {
 	c.mss = 536
 	c.quick = uint8(min(l.cfg.QuickAcks, 255))
 	c.iss = l.newISN(id)
+	if l.reuse == id && l.reuse != (tuple{}) {
+		// The tuple was taken over from a TIME_WAIT connection (pickPort).
+		c.iss, l.reuse = l.reuseISS, tuple{}
+	}
 	c.sndUna, c.sndNxt, c.sndMax = c.iss, c.iss, c.iss
 	c.sndBase = c.iss + 1
 	c.recover = c.iss
@@ -210,6 +216,9 @@ func (c *Conn) finish(err error) {
 	c.setState(Closed)
 	if l.conns[c.id] == c {
 		delete(l.conns, c.id)
+	}
+	if l.hot == c {
+		l.hot = nil
 	}
 	l.q.Stop(&c.rtx)
 	l.q.Stop(&c.dack)

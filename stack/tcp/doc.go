@@ -26,12 +26,19 @@
 // reassembly needs no allocation) and Read copies it out. Rings come in
 // power-of-two blocks from 4 KiB up to Config.SendBuffer/RecvBuffer: they
 // are taken from a pool when data is pending, grow with the data queued
-// (one copy per doubling), and go back when they drain. An idle
-// established connection therefore holds no buffer memory (about 550 bytes
-// of heap in all), and the total is bounded by Config.MaxMemory.
+// (one copy per doubling), and go back when they drain; the next ring of
+// that direction starts at the size the last one needed (decaying one
+// size per ring), so a bulk flow does not regrow it after every Read. An
+// idle established connection therefore holds no buffer memory (about 550
+// bytes of heap in all), and the total is bounded by Config.MaxMemory
+// (plus one spare block per size per layer kept out of the GC-emptied
+// pools).
 //
 // TIME_WAIT lasts Config.TimeWait (60s); a clearly newer SYN reopens the
-// 4-tuple (RFC 6191), and at most Config.MaxTimeWait connections wait.
+// 4-tuple (RFC 6191), and at most Config.MaxTimeWait connections wait. An
+// ephemeral port held by our own TIME_WAIT is taken over by Dial after 1s
+// when the old connection used timestamps (as Linux's tcp_tw_reuse), with
+// the new ISN above the old sequence space.
 //
 // Not implemented: urgent data as out-of-band (URG is ignored and the data
 // stays inline, RFC 6093), ECN, D-SACK, RACK-TLP, F-RTO, TCP-AO/MD5, IPv6, window

@@ -48,7 +48,7 @@ func (c *Conn) input(s *segment) {
 			l.drop(DropOutOfWindow)
 			if !s.has(FlagRST) {
 				if c.state == TimeWait && s.has(FlagFIN) {
-					l.q.After(&c.dack, l.cfg.TimeWait) // retransmitted FIN restarts 2MSL
+					l.after(&c.dack, l.cfg.TimeWait) // retransmitted FIN restarts 2MSL
 				}
 				c.sendAck()
 			}
@@ -106,7 +106,7 @@ func (c *Conn) input(s *segment) {
 		if finAcked {
 			c.setState(FinWait2)
 			if c.f&fUserClosed != 0 {
-				l.q.After(&c.dack, l.cfg.TimeWait) // orphan FIN_WAIT_2 timeout
+				l.after(&c.dack, l.cfg.TimeWait) // orphan FIN_WAIT_2 timeout
 			}
 		}
 	case Closing:
@@ -143,7 +143,7 @@ func (c *Conn) input(s *segment) {
 			return
 		}
 		if c.f&fDelAck != 0 && !c.dack.Pending() {
-			l.q.After(&c.dack, l.cfg.DelayedAck)
+			l.after(&c.dack, l.cfg.DelayedAck)
 		}
 	}
 	c.notify()
@@ -399,8 +399,7 @@ func (c *Conn) ackAdvance(s *segment) {
 			c.tmode = tmNone
 		}
 	} else {
-		l.q.After(&c.rtx, c.rto)
-		c.tmode = tmRTO
+		c.restartRTO()
 	}
 }
 
@@ -555,7 +554,7 @@ func (c *Conn) onFin() {
 	case FinWait2:
 		c.enterTimeWait()
 	case TimeWait:
-		c.l.q.After(&c.dack, c.l.cfg.TimeWait)
+		c.l.after(&c.dack, c.l.cfg.TimeWait)
 	}
 }
 
@@ -581,5 +580,5 @@ func (c *Conn) enterTimeWait() {
 	if c.f&fAckNow != 0 {
 		c.sendAck()
 	}
-	l.q.After(&c.dack, l.cfg.TimeWait)
+	l.after(&c.dack, l.cfg.TimeWait)
 }

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"io"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -42,26 +43,34 @@ type Layer struct {
 	rnd      io.Reader
 	cfg      Config
 	pool     *pkt.Pool
+	txBuf    *pkt.Buf // reused by send; txBusy while in use
+	txBusy   bool
 	headroom int
 	mss      int // MSS we advertise
 	epoch    time.Time
 
 	conns     map[tuple]*Conn
+	hot       *Conn  // the last connection Deliver found; always in conns
+	reuse     tuple  // tuple pickPort took over from TIME_WAIT, for newConn
+	reuseISS  uint32 // the ISS newConn gives it
 	listeners map[uint16]*Listener
 
 	isnKey, portKey, cookieKey, tsKey [16]byte
 	portNext                          uint32
+	portRand                          *rand.ChaCha8 // random port steps (RFC 6056 §3.3.5); seeded from rnd on first use
 
 	stats   Stats
 	txPool  sync.Pool // *txChunk
 	rxPool  sync.Pool // *rxChunk
+	txSpare *txChunk  // one of each kept out of the pools (see blockPool)
+	rxSpare *rxChunk
 	txMem   *blockPool
 	rxMem   *blockPool
 	chalSec int64 // second of the global challenge-ACK budget
 	chalN   int
 
 	inDeliver bool          // tick is valid
-	tick      time.Duration // now(), cached for one Deliver call
+	tick      time.Duration // now(), cached for one Deliver call or cacheNow section
 }
 
 // New returns a TCP layer sending through ip, with timers on q. lock is the
@@ -82,6 +91,7 @@ func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *La
 	}
 	l.mss = min(cfg.MSS, ip.MTU()-40)
 	l.pool = pkt.NewPool(l.headroom + MaxHeaderLen)
+	l.txBuf = pkt.New(l.headroom+MaxHeaderLen, 0)
 	for _, k := range []*[16]byte{&l.isnKey, &l.portKey, &l.cookieKey, &l.tsKey} {
 		io.ReadFull(rnd, k[:])
 	}
@@ -102,6 +112,30 @@ func (l *Layer) now() time.Duration {
 		return l.tick
 	}
 	return l.q.Now().Sub(l.epoch)
+}
+
+// after arms e for d from now(); inside Deliver and cacheNow sections it
+// reads no clock.
+func (l *Layer) after(e *timer.Entry, d time.Duration) {
+	l.q.Schedule(e, l.epoch.Add(l.now()+d))
+}
+
+// cacheNow makes now() return one reading until uncache(true), for a
+// burst of work that does not release the lock (a Write's segments). It
+// does nothing inside Deliver, whose tick is already set; it reports
+// whether it set the cache.
+func (l *Layer) cacheNow() bool {
+	if l.inDeliver {
+		return false
+	}
+	l.tick, l.inDeliver = l.q.Now().Sub(l.epoch), true
+	return true
+}
+
+func (l *Layer) uncache(set bool) {
+	if set {
+		l.inDeliver = false
+	}
 }
 
 // Stats returns a snapshot of the counters. It takes the lock.
@@ -147,7 +181,12 @@ func (l *Layer) Deliver(src, dst ipv4.Addr, seg []byte) {
 	l.tick, l.inDeliver = l.q.Now().Sub(l.epoch), true
 	defer func() { l.inDeliver = false }()
 	id := tuple{laddr: dst, raddr: src, lport: h.DstPort(), rport: h.SrcPort()}
-	if c := l.conns[id]; c != nil {
+	c := l.hot
+	if c == nil || c.id != id {
+		c = l.conns[id]
+	}
+	if c != nil {
+		l.hot = c
 		c.input(&s)
 		return
 	}
@@ -212,10 +251,19 @@ func (l *Layer) sendRST(id tuple, seq, ack uint32, flags uint8) {
 // send builds and transmits one segment: header f, options opts, payload
 // p1+p2 attached by reference. The Buf goes back to the pool afterwards.
 func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
-	b := l.pool.Get(l.headroom + HeaderLen + len(opts))
+	// The layer's own Buf serves every send but a nested one (a loopback
+	// path that delivers, and so sends, inside WriteTCP), which takes one
+	// from the pool.
+	b := l.txBuf
+	if l.txBusy {
+		b = l.pool.Get(l.headroom + HeaderLen + len(opts))
+	} else {
+		l.txBusy = true
+		b.Reset(l.headroom + HeaderLen + len(opts))
+	}
+	defer l.putBuf(b)
 	hdr, err := b.Prepend(HeaderLen + len(opts))
 	if err != nil {
-		l.pool.Put(b)
 		return err
 	}
 	f.Encode(hdr, opts)
@@ -228,9 +276,17 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
 	cs := ^checksum.Fold(sum)
 	hdr[16], hdr[17] = byte(cs>>8), byte(cs)
 	l.stats.SegmentsOut++
-	err = l.ip.WriteTCP(id.laddr, id.raddr, b)
+	return l.ip.WriteTCP(id.laddr, id.raddr, b)
+}
+
+// putBuf recycles a Buf of send, dropping its references to the rings.
+func (l *Layer) putBuf(b *pkt.Buf) {
+	if b == l.txBuf {
+		b.Reset(0)
+		l.txBusy = false
+		return
+	}
 	l.pool.Put(b)
-	return err
 }
 
 // challengeAllowed applies the global and per-connection RFC 5961 §7

@@ -233,6 +233,7 @@ func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 	c.iss = s.ack - 1
 	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack
 	c.sndBase = s.ack
+	c.sndSml = s.ack // Nagle's mark must follow the cookie's ISS, not newConn's
 	c.recover = c.iss
 	c.irs = s.seq - 1
 	c.rcvNxt = s.seq

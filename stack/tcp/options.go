@@ -43,6 +43,14 @@ type Options struct {
 // panics.
 func ParseOptions(b []byte, o *Options) {
 	*o = Options{}
+	if len(b) == 12 && b[0] == optNOP && b[1] == optNOP && b[2] == optTimestamp && b[3] == 10 {
+		// The layout of nearly every segment on a timestamp connection
+		// (RFC 7323 Appendix A).
+		o.HasTS = true
+		o.TSVal = binary.BigEndian.Uint32(b[4:])
+		o.TSEcr = binary.BigEndian.Uint32(b[8:])
+		return
+	}
 	for len(b) > 0 {
 		kind := b[0]
 		switch kind {

@@ -16,6 +16,7 @@ type rxChunk struct {
 	ooo     [maxOOO]span
 	nooo    int
 	last    int // index in ooo of the most recently updated range (RFC 2018 §4)
+	peak    int // most bytes this ring was asked to hold
 }
 
 func (c *Conn) rxLen() int {
@@ -34,9 +35,13 @@ func (c *Conn) rxSpace() uint32 { return uint32(c.l.cfg.RecvBuffer - c.rxLen()) 
 func (c *Conn) rxReserve(need int) bool {
 	l := c.l
 	if c.rx != nil && need <= len(c.rx.buf) {
+		c.rx.peak = max(c.rx.peak, need)
 		return true
 	}
 	cls := l.rxMem.classFor(need)
+	if h := int(c.rxHint); c.rx == nil && h > cls && l.stats.Memory+l.rxMem.sizes[h] <= l.cfg.MaxMemory {
+		cls = h
+	}
 	have := 0
 	if c.rx != nil {
 		have = len(c.rx.buf)
@@ -46,8 +51,12 @@ func (c *Conn) rxReserve(need int) bool {
 	}
 	nb := l.rxMem.get(cls)
 	if c.rx == nil {
-		c.rx = l.rxPool.Get().(*rxChunk)
-		c.rx.head, c.rx.n, c.rx.nooo, c.rx.last = 0, 0, 0, 0
+		if c.rx = l.rxSpare; c.rx != nil {
+			l.rxSpare = nil
+		} else {
+			c.rx = l.rxPool.Get().(*rxChunk)
+		}
+		c.rx.head, c.rx.n, c.rx.nooo, c.rx.last, c.rx.peak = 0, 0, 0, 0, 0
 	} else {
 		r := c.rx
 		used := r.n // unread data plus the out-of-order part of the window
@@ -59,6 +68,7 @@ func (c *Conn) rxReserve(need int) bool {
 		r.head = 0
 	}
 	c.rx.mem, c.rx.buf = nb, nb.b
+	c.rx.peak = max(c.rx.peak, need)
 	l.stats.Memory += len(nb.b) - have
 	return true
 }
@@ -68,9 +78,14 @@ func (c *Conn) releaseRx() {
 		return
 	}
 	c.l.stats.Memory -= len(c.rx.buf)
+	c.rxHint = decayHint(c.rxHint, c.l.rxMem.classFor(c.rx.peak))
 	c.l.rxMem.put(c.rx.mem)
 	c.rx.mem, c.rx.buf = nil, nil
-	c.l.rxPool.Put(c.rx)
+	if c.l.rxSpare == nil {
+		c.l.rxSpare = c.rx
+	} else {
+		c.l.rxPool.Put(c.rx)
+	}
 	c.rx = nil
 }
 

@@ -13,6 +13,7 @@ type txChunk struct {
 	head, n int // n bytes from head; buf[head] has sequence number Conn.sndBase
 	sb      [maxScoreboard]span
 	nsb     int
+	peak    int // most bytes this ring was asked to hold
 }
 
 func (c *Conn) txLen() int {
@@ -32,14 +33,24 @@ func (c *Conn) txAppend(p []byte) int {
 	}
 	l := c.l
 	if c.tx == nil {
-		c.tx = l.txPool.Get().(*txChunk)
-		c.tx.head, c.tx.n, c.tx.nsb = 0, 0, 0
-		c.tx.mem = l.txMem.get(l.txMem.classFor(len(p)))
+		if c.tx = l.txSpare; c.tx != nil {
+			l.txSpare = nil
+		} else {
+			c.tx = l.txPool.Get().(*txChunk)
+		}
+		c.tx.head, c.tx.n, c.tx.nsb, c.tx.peak = 0, 0, 0, 0
+		cls := l.txMem.classFor(len(p))
+		if h := int(c.txHint); h > cls && l.stats.Memory+l.txMem.sizes[h] <= l.cfg.MaxMemory {
+			cls = h
+		}
+		c.tx.mem = l.txMem.get(cls)
 		c.tx.buf = c.tx.mem.b
 		l.stats.Memory += len(c.tx.buf)
 	}
 	t := c.tx
-	if want := min(t.n+len(p), l.cfg.SendBuffer); want > len(t.buf) {
+	want := min(t.n+len(p), l.cfg.SendBuffer)
+	t.peak = max(t.peak, want)
+	if want > len(t.buf) {
 		// Grow the ring (one copy), unless over the memory bound; then
 		// the writer waits for ACKs to free space.
 		cls := l.txMem.classFor(want)
@@ -106,8 +117,13 @@ func (c *Conn) releaseTx() {
 		return
 	}
 	c.l.stats.Memory -= len(c.tx.buf)
+	c.txHint = decayHint(c.txHint, c.l.txMem.classFor(c.tx.peak))
 	c.l.txMem.put(c.tx.mem)
 	c.tx.mem, c.tx.buf = nil, nil
-	c.l.txPool.Put(c.tx)
+	if c.l.txSpare == nil {
+		c.l.txSpare = c.tx
+	} else {
+		c.l.txPool.Put(c.tx)
+	}
 	c.tx = nil
 }

@@ -9,6 +9,22 @@ import "time"
 //	dack  delayed ACK, or the TIME_WAIT / orphaned FIN_WAIT_2 expiry
 //	dl    Read/Write deadlines while a user call waits
 
+// restartRTO restarts the retransmission timer for RTO from now (RFC 6298
+// §5.3) on an ACK of new data. An RTO timer already pending for an
+// earlier time is left in place and onRTX moves it on when it fires
+// (rtoAt), so a stream of ACKs costs no heap operations.
+func (c *Conn) restartRTO() {
+	l := c.l
+	at := l.now() + c.rto
+	if c.tmode == tmRTO && c.rtx.Pending() && !c.rtx.When().After(l.epoch.Add(at)) {
+		c.rtoAt = at
+		return
+	}
+	c.rtoAt = 0
+	c.tmode = tmRTO
+	l.q.Schedule(&c.rtx, l.epoch.Add(at))
+}
+
 // armRTX makes the rtx timer match the connection's needs.
 func (c *Conn) armRTX() {
 	l := c.l
@@ -16,7 +32,8 @@ func (c *Conn) armRTX() {
 	case SynSent, SynReceived:
 		if !c.rtx.Pending() || c.tmode != tmRTO {
 			c.tmode = tmRTO
-			l.q.After(&c.rtx, c.rto)
+			c.rtoAt = 0
+			l.after(&c.rtx, c.rto)
 		}
 		return
 	case Closed, TimeWait:
@@ -27,7 +44,8 @@ func (c *Conn) armRTX() {
 	if c.sndUna != c.sndMax {
 		if !c.rtx.Pending() || c.tmode != tmRTO {
 			c.tmode = tmRTO
-			l.q.After(&c.rtx, c.rto)
+			c.rtoAt = 0
+			l.after(&c.rtx, c.rto)
 		}
 		return
 	}
@@ -36,7 +54,7 @@ func (c *Conn) armRTX() {
 		// override timeout for data held back by sender SWS avoidance.
 		if !c.rtx.Pending() || c.tmode != tmPersist {
 			c.tmode = tmPersist
-			l.q.After(&c.rtx, c.backedOff())
+			l.after(&c.rtx, c.backedOff())
 		}
 		return
 	}
@@ -71,6 +89,13 @@ func (c *Conn) backedOff() time.Duration {
 func (c *Conn) onRTX(now time.Time) {
 	l := c.l
 	mode := c.tmode
+	if at := c.rtoAt; mode == tmRTO && at != 0 {
+		c.rtoAt = 0
+		if now.Sub(l.epoch) < at {
+			l.q.Schedule(&c.rtx, l.epoch.Add(at)) // restarted since armed
+			return
+		}
+	}
 	c.tmode = tmNone
 	switch c.state {
 	case Closed, TimeWait:
@@ -90,7 +115,7 @@ func (c *Conn) onRTX(now time.Time) {
 		l.stats.Retransmits++
 		c.sendSYN()
 		c.tmode = tmRTO
-		l.q.After(&c.rtx, c.backedOff())
+		l.after(&c.rtx, c.backedOff())
 		return
 	}
 	switch mode {
@@ -133,7 +158,7 @@ func (c *Conn) onRTO() {
 	c.highRxt = c.sndUna
 	c.sendData(int(c.cc.cwnd), false)
 	c.tmode = tmRTO
-	l.q.After(&c.rtx, c.rto)
+	l.after(&c.rtx, c.rto)
 }
 
 // onPersist sends a zero-window probe: an ACK for old data (SEQ =
@@ -150,12 +175,23 @@ func (c *Conn) onPersist() {
 		c.armRTX()
 		return
 	}
+	// A peer may hold its window shut forever and pin our send buffer:
+	// like Linux (tcp_probe_timer), probing that has not reopened the
+	// window within the user timeout aborts the connection. rtxStart
+	// marks the start of the episode; an ACK of new data clears it.
+	now := l.now()
+	if c.rtxStart == 0 {
+		c.rtxStart = now
+	} else if now-c.rtxStart >= l.cfg.UserTimeout {
+		c.finish(ErrTimeout)
+		return
+	}
 	c.sendSegment(FlagACK, c.sndUna-1, 0)
 	if c.backoff < 30 {
 		c.backoff++
 	}
 	c.tmode = tmPersist
-	l.q.After(&c.rtx, c.backedOff())
+	l.after(&c.rtx, c.backedOff())
 }
 
 // onKeepalive is RFC 1122 §4.2.3.6: after KeepIdle without input, send
@@ -179,7 +215,7 @@ func (c *Conn) onKeepalive() {
 	c.keepProbes++
 	c.sendSegment(FlagACK, c.sndNxt-1, 0)
 	c.tmode = tmKeep
-	l.q.After(&c.rtx, l.cfg.KeepInterval)
+	l.after(&c.rtx, l.cfg.KeepInterval)
 }
 
 // onDack sends a delayed ACK or ends TIME_WAIT / orphaned FIN_WAIT_2.

@@ -318,3 +318,84 @@ func TestMaxTimeWait(t *testing.T) {
 		t.Fatalf("%d in TIME_WAIT, want 1", n)
 	}
 }
+
+// An active closer may take over its own TIME_WAIT 4-tuple for a new
+// connection a second later when timestamps are on (tcp_tw_reuse), with
+// its sequence space above the old one; without timestamps, or sooner, the
+// port stays taken.
+func TestTimeWaitPortReuse(t *testing.T) {
+	for _, ts := range []bool{true, false} {
+		cfg := Config{EphemeralLow: 50000, EphemeralHigh: 50000, DisableTimestamps: !ts}
+		n := newTestNet(t, 1, faults{}, cfg, cfg)
+		a, b := n.connect(80)
+		a.Close()
+		if !n.run(time.Second, func() bool { return b.stateLocked(n, 1) == CloseWait }) {
+			t.Fatalf("ts=%v: FIN: %s", ts, b.debugString())
+		}
+		b.Close()
+		if !n.run(time.Second, func() bool { return a.stateLocked(n, 0) == TimeWait && b.stateLocked(n, 1) == Closed }) {
+			t.Fatalf("ts=%v: close: %s / %s", ts, a.debugString(), b.debugString())
+		}
+		var ok bool
+		n.lockedDo(0, func(l *Layer) { _, ok = l.pickPort(a.id) })
+		if ok {
+			t.Fatalf("ts=%v: TIME_WAIT port reused at once", ts)
+		}
+		n.run(time.Second, func() bool { return false })
+		var oldMax uint32
+		n.lockedDo(0, func(l *Layer) { _, ok = l.pickPort(a.id); oldMax = a.sndMax })
+		if ok != ts {
+			t.Fatalf("ts=%v: reuse after 1s: %v", ts, ok)
+		}
+		if !ts {
+			if a.State() != TimeWait {
+				t.Fatalf("TIME_WAIT without timestamps ended: %s", a.State())
+			}
+			continue
+		}
+		if a.State() != Closed {
+			t.Fatalf("old connection %s after takeover", a.State())
+		}
+		var c *Conn
+		n.lockedDo(0, func(l *Layer) { c = l.startDial(addrB, 80) })
+		if c.id != a.id || c.iss != oldMax+65537 {
+			t.Fatalf("new connection %v iss %d, want %v iss %d", c.id, c.iss, a.id, oldMax+65537)
+		}
+		ln := n.ends[1].l.listeners[80]
+		if !n.run(time.Minute, func() bool {
+			var q int
+			n.lockedDo(1, func(*Layer) { q = len(ln.queue) })
+			return q > 0 && c.stateLocked(n, 0) == Established
+		}) {
+			t.Fatalf("reopened connection: %s", c.debugString())
+		}
+		if st := n.ends[0].l.Stats(); st.States[TimeWait] != 0 || st.Retransmits != 0 {
+			t.Fatalf("stats after reuse: %+v", st)
+		}
+	}
+}
+
+// An ACK of new data restarts the retransmission timer (RFC 6298 §5.3):
+// the retransmission comes one RTO after the ACK, not after the first
+// transmission, whether or not the timer was moved in the queue at once.
+func TestRTORestartedByAck(t *testing.T) {
+	p := newPeer(t, Config{UserTimeout: time.Hour})
+	c, iss := p.open(nil)
+	p.write(c, []byte("abcdefgh"))
+	p.expect(FlagACK|FlagPSH, u32(iss+1), nil)
+	for i := 0; i < 3; i++ {
+		p.advance(150 * time.Millisecond)
+		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1 + uint32(2*i+2), flags: FlagACK, wnd: 1000})
+		p.none()
+	}
+	p.e.mu.Lock()
+	rto := c.rto
+	p.e.mu.Unlock()
+	h, d := p.waitSegment(time.Hour)
+	if h.Seq() != iss+7 || string(h.Payload()) != "gh" {
+		t.Fatalf("retransmission: %s", describe(h))
+	}
+	if d < rto || d > rto+10*time.Millisecond {
+		t.Fatalf("retransmission %v after the last ACK, want %v", d, rto)
+	}
+}

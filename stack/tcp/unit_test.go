@@ -68,6 +68,7 @@ func TestMSSClamp(t *testing.T) {
 		p.e.mu.Lock()
 		got := c.mss
 		delete(p.e.l.conns, c.id)
+		p.e.l.hot = nil // it was removed behind Deliver's one-entry cache
 		p.e.mu.Unlock()
 		if got != tc.want {
 			t.Errorf("MSS option % x: mss %d, want %d", tc.opt, got, tc.want)
@@ -178,5 +179,61 @@ func TestBuffersFollowUsage(t *testing.T) {
 	}
 	if m := p.e.l.Stats().Memory; m != 0 {
 		t.Fatalf("memory %d after draining", m)
+	}
+}
+
+// A receive ring that drained is taken again at the size it last needed,
+// so a bulk reader does not make it regrow (and copy) from 4 KiB after
+// every Read; the size decays one class per ring once flows get small.
+func TestRingSizeHint(t *testing.T) {
+	p := newPeer(t, Config{})
+	c, iss := p.open(nil)
+	seq := uint32(peerISN + 1)
+	data := make([]byte, 1000)
+	recv := func(n int) {
+		for i := 0; i < n; i++ {
+			p.send(seg{sport: 5000, dport: 80, seq: seq, ack: iss + 1, flags: FlagACK, wnd: 65535, data: data})
+			seq += uint32(len(data))
+		}
+	}
+	size := func() int {
+		p.e.mu.Lock()
+		defer p.e.mu.Unlock()
+		if c.rx == nil {
+			return 0
+		}
+		return len(c.rx.buf)
+	}
+	readAll := func() {
+		p.e.mu.Lock()
+		defer p.e.mu.Unlock()
+		buf := make([]byte, 256<<10)
+		for c.rxLen() > 0 {
+			c.tryRead(buf)
+		}
+		if c.rx != nil {
+			t.Fatal("drained ring not released")
+		}
+	}
+	recv(60) // 60000 bytes: grows to 64 KiB
+	if s := size(); s != 64<<10 {
+		t.Fatalf("ring %d bytes after 60000", s)
+	}
+	readAll()
+	recv(1)
+	if s := size(); s != 64<<10 {
+		t.Fatalf("next ring %d bytes, want the 64 KiB the last one needed", s)
+	}
+	for _, want := range []int{32 << 10, 16 << 10, 8 << 10, 4 << 10, 4 << 10} {
+		readAll()
+		recv(1)
+		if s := size(); s != want {
+			t.Fatalf("ring %d bytes after small reads, want %d", s, want)
+		}
+	}
+	p.e.mu.Lock()
+	defer p.e.mu.Unlock()
+	if c.rcvNxt != seq {
+		t.Fatalf("rcvNxt %d, want %d", c.rcvNxt, seq)
 	}
 }

@@ -60,9 +60,6 @@ func synFlood(t *testing.T, n int) {
 	if d := v.clk.Now().Sub(start); d > time.Second {
 		t.Errorf("legitimate connection took %v", d)
 	}
-	// Work around the known SYN-cookie Nagle bug (TestSYNCookieSmallWrite)
-	// so this test checks the flood, not that bug.
-	q.conn.SetNoDelay(true)
 	q.alive()
 	p.alive()
 	// Half-open state drains once the flood stops.

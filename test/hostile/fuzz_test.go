@@ -200,7 +200,6 @@ func TestTortureFuzzFrames(t *testing.T) {
 	v.dev.record = true
 	v.take()
 	q := establish(v, ln, peerIP, 60000, true)
-	q.conn.SetNoDelay(true) // may be a SYN-cookie connection: see TestSYNCookieSmallWrite
 	q.alive()
 	t.Logf("after %d frames: %+v", n, v.stats())
 }
