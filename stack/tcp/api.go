@@ -16,6 +16,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 	l := c.l
 	l.lock.Lock()
 	defer l.lock.Unlock()
+	defer c.passRead() // runs first, with the lock held
 	for {
 		if c.f&fUserClosed != 0 {
 			return 0, ErrClosed
@@ -75,20 +76,41 @@ func (c *Conn) readLocked(p []byte) int {
 // fWrWait) or a deadline passes.
 func (c *Conn) waitLocked(bit uint32) {
 	l := c.l
-	ch := &c.rdCh
-	if bit == fWrWait {
-		ch = &c.wrCh
-	}
+	ch := c.waitCh(bit)
 	if *ch == nil {
 		*ch = make(chan struct{}, 1)
 	}
+	n := c.waiters(bit)
+	*n++
 	c.f |= bit
 	c.armDeadline()
 	w := *ch
 	l.lock.Unlock()
 	<-w
 	l.lock.Lock()
-	c.f &^= bit
+	if *n--; *n == 0 {
+		c.f &^= bit
+	}
+}
+
+// waiters returns the count of callers blocked on bit's channel. Only one
+// writer (the write-turn holder) or Dial ever waits on wrCh.
+func (c *Conn) waiters(bit uint32) *uint16 {
+	switch bit {
+	case fRdWait:
+		return &c.rdWaiters
+	case fWlWait:
+		return &c.wlWaiters
+	}
+	return &c.wrWaiter
+}
+
+// passRead hands a wake-up on to the next blocked reader when a Read
+// returns, so that one token reaches every reader in turn.
+func (c *Conn) passRead() {
+	if c.rdWaiters > 0 {
+		c.wake(fRdWait)
+	}
 }
 
 // armDeadline schedules dl for the earliest deadline of a waiting call.
@@ -98,7 +120,7 @@ func (c *Conn) armDeadline() {
 	if c.f&(fRdWait|fRdDL) == fRdWait|fRdDL {
 		at, set = c.rdDL, true
 	}
-	if c.f&(fWrWait|fWrDL) == fWrWait|fWrDL && (!set || c.wrDL < at) {
+	if c.f&fWrDL != 0 && c.f&(fWrWait|fWlWait) != 0 && (!set || c.wrDL < at) {
 		at, set = c.wrDL, true
 	}
 	if set {
@@ -123,6 +145,22 @@ func (c *Conn) write(p []byte, v [][]byte) (int, error) {
 	l := c.l
 	l.lock.Lock()
 	defer l.lock.Unlock()
+	// One Write at a time holds the write turn, so that concurrent
+	// Writes never interleave their bytes (net.Conn): the others wait
+	// for it on wlCh.
+	for c.f&fWriting != 0 {
+		if err := c.writeErr(); err != nil {
+			c.passTurn()
+			return 0, err
+		}
+		if c.f&fWrDL != 0 && l.now() >= c.wrDL {
+			c.passTurn()
+			return 0, os.ErrDeadlineExceeded
+		}
+		c.waitLocked(fWlWait)
+	}
+	c.f |= fWriting
+	defer c.endWrite() // runs first, with the lock held
 	total := 0
 	for {
 		if err := c.writeErr(); err != nil {
@@ -157,6 +195,20 @@ func (c *Conn) write(p []byte, v [][]byte) (int, error) {
 			return total, nil
 		}
 		c.waitLocked(fWrWait)
+	}
+}
+
+// endWrite gives up the write turn and wakes the next queued writer.
+func (c *Conn) endWrite() {
+	c.f &^= fWriting
+	c.passTurn()
+}
+
+// passTurn wakes one writer queued for the write turn, if any: the next
+// holder, or, after Close or a deadline, the next one to fail in turn.
+func (c *Conn) passTurn() {
+	if c.wlWaiters > 0 {
+		c.wake(fWlWait)
 	}
 }
 
@@ -203,6 +255,7 @@ func (c *Conn) Close() error {
 	}
 	c.wake(fRdWait)
 	c.wake(fWrWait)
+	c.wake(fWlWait)
 	return nil
 }
 
@@ -236,6 +289,7 @@ func (c *Conn) CloseWrite() error {
 	}
 	c.shutWrite()
 	c.wake(fWrWait)
+	c.wake(fWlWait)
 	return nil
 }
 
@@ -339,6 +393,7 @@ func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
 			c.wrDL = d
 		}
 		c.wake(fWrWait)
+		c.wake(fWlWait)
 	}
 }
 

@@ -30,6 +30,8 @@ const (
 	fPeerWS                        // window scaling negotiated
 	fSoftErr                       // an ICMP soft error was seen
 	fUndo                          // a fast retransmit may be undone (Eifel)
+	fWriting                       // a Write call holds the write turn
+	fWlWait                        // writers wait on wlCh for the write turn
 )
 
 // rtx timer modes.
@@ -92,7 +94,10 @@ type Conn struct {
 	tx                *txChunk // nil when nothing to send or unacked
 	rx                *rxChunk // nil when nothing received and unread
 	rtx, dack, dl     timer.Entry
-	rdCh, wrCh        chan struct{}
+	rdCh, wrCh, wlCh  chan struct{}
+	rdWaiters         uint16 // readers blocked on rdCh
+	wrWaiter          uint16 // the write-turn holder (or Dial) blocked on wrCh
+	wlWaiters         uint16 // writers blocked on wlCh for the write turn
 	err               error
 }
 
@@ -229,6 +234,7 @@ func (c *Conn) finish(err error) {
 	}
 	c.wake(fRdWait)
 	c.wake(fWrWait)
+	c.wake(fWlWait)
 	if c.ln != nil {
 		c.ln.wake()
 	}
@@ -259,15 +265,28 @@ func (c *Conn) abortRST(err error) {
 	c.finish(err)
 }
 
+// wake signals the waiters of bit (fRdWait, fWrWait or fWlWait) with one
+// token. Several callers can wait on one channel (concurrent Reads, Writes
+// queued for the write turn): a call that returns passes the token on to
+// the next waiter (passRead, endWrite), so an event such as Close, a
+// deadline or an error reaches them all without a broadcast allocation.
 func (c *Conn) wake(bit uint32) {
-	ch := c.rdCh
-	if bit == fWrWait {
-		ch = c.wrCh
-	}
+	ch := *c.waitCh(bit)
 	if c.f&bit != 0 && ch != nil {
 		select {
 		case ch <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// waitCh returns the channel that waiters of bit block on.
+func (c *Conn) waitCh(bit uint32) *chan struct{} {
+	switch bit {
+	case fWrWait:
+		return &c.wrCh
+	case fWlWait:
+		return &c.wlCh
+	}
+	return &c.rdCh
 }

@@ -246,4 +246,7 @@ func (c *Conn) onDeadline(now time.Time) {
 	if c.f&fWrWait != 0 {
 		c.wake(fWrWait)
 	}
+	if c.f&fWlWait != 0 {
+		c.wake(fWlWait)
+	}
 }

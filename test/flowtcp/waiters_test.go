@@ -16,25 +16,11 @@ import (
 // call on one connection must all be woken (net.Conn allows concurrent
 // Reads and Writes).
 
-// knownWaiterBugs are the probes that fail because of a known TCP bug.
-var knownWaiterBugs = map[string]string{
-	"CloseUnblocksAllReads": "known TCP bug: only one of several blocked Reads is woken by Close " +
-		"(stack/tcp conn.go wake sends one token on rdCh and the first waiter clears fRdWait, so later wakes see no waiter)",
-	"CloseUnblocksAllWrites": "known TCP bug: only one of several blocked Writes is woken by Close " +
-		"(stack/tcp conn.go wake sends one token on wrCh and the first waiter clears fWrWait)",
-	"DeadlineUnblocksAllReads": "known TCP bug: only one of several blocked Reads is woken by a past read deadline " +
-		"(single-token wake, shared fRdWait flag)",
-	"ConcurrentWritersAllFinish": "known TCP bug (intermittent, about 1 run in 10): with several writers blocked on a " +
-		"full send buffer, one misses its wake-up and hangs although the peer drains everything " +
-		"(single-token wake, shared fWrWait flag cleared by the first waiter to wake)",
-}
-
 func TestTCPWaiters(t *testing.T) {
 	st := newStacks(t)
 	const n = 3
 	run := func(name string, fn func(t *testing.T)) {
 		t.Run(name, func(t *testing.T) {
-			skipKnown(t, knownWaiterBugs)
 			flowtest.CheckGoroutines(t)
 			fn(t)
 		})
