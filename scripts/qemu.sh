@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # qemu.sh boots a mirago bare-metal image under QEMU (ARM, TCG).
 #
-#   scripts/qemu.sh IMAGE [-board qemu-virt|usbarmory] [-fwd HOSTPORT:GUESTPORT ...] [-tap NAME] [-no-semihosting] [-- QEMU ARGS...]
+#   scripts/qemu.sh IMAGE [-board qemu-virt|usbarmory] [-fwd [udp:]HOSTPORT:GUESTPORT ...] [-tap NAME] [-no-semihosting] [-- QEMU ARGS...]
 #
 # Networking is QEMU user networking (no root; the guest is 10.0.2.15/24,
 # the gateway 10.0.2.2), with each -fwd forwarding 127.0.0.1:HOSTPORT to the
-# guest's GUESTPORT over TCP; or, with -tap, an existing TAP interface. The
-# console is this terminal. QEMU runs with -semihosting, so an image that
-# calls the board's Exit ends QEMU, and this script, with its status.
+# guest's GUESTPORT over TCP (over UDP with a udp: prefix); or, with -tap,
+# an existing TAP interface. The console is this terminal. QEMU runs with
+# -semihosting, so an image that calls the board's Exit ends QEMU, and this
+# script, with its status.
 # Semihosting also lets the guest open host files: for a long-running
 # appliance facing untrusted traffic, pass -no-semihosting (Exit then halts
 # the guest instead).
@@ -57,13 +58,19 @@ else
 	netdev="user,id=n0"
 	reach="guest 10.0.2.15 on QEMU user networking (gateway 10.0.2.2)"
 	for f in "${fwds[@]}"; do
+		proto=tcp
+		case $f in udp:*) proto=udp; f=${f#udp:} ;; tcp:*) f=${f#tcp:} ;; esac
 		case $f in
 		*[!0-9:]* | :* | *: | *:*:*) echo "qemu.sh: bad -fwd $f (want HOSTPORT:GUESTPORT)" >&2; exit 2 ;;
 		*:*) ;;
 		*) echo "qemu.sh: bad -fwd $f (want HOSTPORT:GUESTPORT)" >&2; exit 2 ;;
 		esac
-		netdev+=",hostfwd=tcp:127.0.0.1:${f%%:*}-10.0.2.15:${f##*:}"
-		reach+="; 127.0.0.1:${f%%:*} -> guest port ${f##*:} (e.g. nc 127.0.0.1 ${f%%:*})"
+		netdev+=",hostfwd=$proto:127.0.0.1:${f%%:*}-10.0.2.15:${f##*:}"
+		if [ "$proto" = udp ]; then
+			reach+="; udp 127.0.0.1:${f%%:*} -> guest port ${f##*:} (e.g. nc -u 127.0.0.1 ${f%%:*})"
+		else
+			reach+="; 127.0.0.1:${f%%:*} -> guest port ${f##*:} (e.g. nc 127.0.0.1 ${f%%:*})"
+		fi
 	done
 fi
 

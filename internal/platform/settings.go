@@ -1,0 +1,63 @@
+// Package platform is the bare-metal glue shared by the apps' TamaGo mains
+// (app/*/main_tamago.go): it opens the board picked by build tag (qemuvirt:
+// board/qemu-virt, usbarmory: board/usbarmory; mk/baremetal.mk sets it),
+// turns the network settings of internal/buildcfg (IP, GW, DHCP) into a
+// running stack, and logs to the console. The apps parse their own
+// settings (PORT, UPSTREAM, ALLOW) with their ConfigFromBuild.
+//
+// Only the settings parser builds on the host (and is tested there); the
+// rest needs GOOS=tamago and exactly one board tag.
+package platform
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// Settings are internal/buildcfg's network settings, checked.
+type Settings struct {
+	// Stack has Addr and Gateway from IP and GW; both are zero with DHCP
+	// until a lease is applied.
+	Stack stack.Config
+	// DHCP asks for the address by DHCP (buildcfg.DHCP non-empty).
+	DHCP bool
+}
+
+// Load parses the network settings linked into internal/buildcfg.
+func Load() (Settings, error) {
+	return Parse(buildcfg.IP, buildcfg.GW, buildcfg.DHCP)
+}
+
+// Parse checks the settings given as buildcfg's strings: ip is a CIDR
+// with a usable host address, gw an address on its subnet (or empty for
+// on-link only). With dhcp non-empty, ip and gw are ignored.
+func Parse(ip, gw, dhcp string) (Settings, error) {
+	var s Settings
+	if s.DHCP = strings.TrimSpace(dhcp) != ""; s.DHCP {
+		return s, nil
+	}
+	p, err := ipv4.ParsePrefix(ip)
+	if err != nil {
+		return s, fmt.Errorf("bad IP %q: want an IPv4 CIDR such as 10.0.2.15/24", ip)
+	}
+	if p.Bits < 1 || p.Bits > 32 || p.Addr.IsUnspecified() || p.Addr.IsMulticast() || p.Addr.IsBroadcast() || p.Addr.IsLoopback() {
+		return s, fmt.Errorf("bad IP %q: not a usable host address", ip)
+	}
+	s.Stack.Addr = p
+	if gw == "" {
+		return s, nil
+	}
+	g, err := ipv4.ParseAddr(gw)
+	if err != nil {
+		return s, fmt.Errorf("bad GW %q: want an IPv4 address", gw)
+	}
+	if !p.Contains(g) {
+		return s, fmt.Errorf("bad GW %s: not on the subnet of IP %s", gw, ip)
+	}
+	s.Stack.Gateway = g
+	return s, nil
+}

@@ -1,0 +1,58 @@
+package platform
+
+import (
+	"testing"
+
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+func TestParseDefaults(t *testing.T) {
+	s, err := Parse("10.0.2.15/24", "10.0.2.2", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAddr, _ := ipv4.ParsePrefix("10.0.2.15/24")
+	wantGW, _ := ipv4.ParseAddr("10.0.2.2")
+	if s.Stack.Addr != wantAddr || s.Stack.Gateway != wantGW || s.DHCP {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestParseDHCPIgnoresIP(t *testing.T) {
+	s, err := Parse("garbage", "garbage", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !s.DHCP || s.Stack.Addr != (ipv4.Prefix{}) || s.Stack.Gateway != (ipv4.Addr{}) {
+		t.Fatalf("got %+v", s)
+	}
+}
+
+func TestParseNoGateway(t *testing.T) {
+	s, err := Parse("192.168.1.5/24", "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Stack.Gateway != (ipv4.Addr{}) {
+		t.Fatalf("gateway %v, want none", s.Stack.Gateway)
+	}
+}
+
+func TestParseErrors(t *testing.T) {
+	for _, c := range []struct{ ip, gw string }{
+		{"", ""},
+		{"10.0.2.15", ""},
+		{"10.0.2.15/33", ""},
+		{"0.0.0.0/24", ""},
+		{"127.0.0.1/8", ""},
+		{"224.0.0.1/24", ""},
+		{"255.255.255.255/24", ""},
+		{"10.0.2.15/24", "10.0.3.1"},
+		{"10.0.2.15/24", "x"},
+		{"10.0.2.15/24", "10.0.2.2/24"},
+	} {
+		if s, err := Parse(c.ip, c.gw, ""); err == nil {
+			t.Errorf("Parse(%q, %q) = %+v, want an error", c.ip, c.gw, s)
+		}
+	}
+}
