@@ -51,6 +51,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 // readLocked copies out received data and opens the window.
 func (c *Conn) readLocked(p []byte) int {
 	n := c.rx.read(p)
+	if c.rcvCap != 0 {
+		c.autoTune(n)
+	}
 	if c.rx.n == 0 && c.rx.nooo == 0 {
 		c.releaseRx()
 	}

@@ -238,3 +238,47 @@ func (c *Conn) flagLive(bit uint32) bool {
 	defer c.l.lock.Unlock()
 	return c.f&bit != 0
 }
+
+// TestAPIRecvAutoTune: with RecvAutoTune a connection starts by offering
+// RecvBufferInitial and grows its window to RecvBuffer while a reader
+// keeps up with a bulk sender; without it the window is RecvBuffer from
+// the start.
+func TestAPIRecvAutoTune(t *testing.T) {
+	cfg := Config{RecvBuffer: 512 << 10, RecvAutoTune: true, RecvBufferInitial: 16 << 10}
+	n, a, b := livePair(t, cfg)
+	lk := n.ends[1].l.lock
+	lk.Lock()
+	start := b.rcvCap
+	lk.Unlock()
+	if start != 16<<10 {
+		t.Fatalf("initial window bound %d, want %d", start, 16<<10)
+	}
+	data := make([]byte, 8<<20)
+	newChaChaStream(3).fill(data, 0)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.Write(data)
+		if err == nil {
+			err = a.CloseWrite()
+		}
+		done <- err
+	}()
+	got, err := io.ReadAll(b)
+	if err != nil || !bytes.Equal(got, data) {
+		t.Fatalf("read %d bytes (equal %v), err %v", len(got), bytes.Equal(got, data), err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	lk.Lock()
+	grown, growths := b.rcvCap, n.ends[1].l.stats.WindowGrowths
+	lk.Unlock()
+	if grown <= 16<<10 || grown > 512<<10 || growths == 0 {
+		t.Fatalf("window bound %d after 8 MiB (%d growths), want it grown within (16 KiB, 512 KiB]", grown, growths)
+	}
+
+	_, _, plain := livePair(t, Config{RecvBuffer: 512 << 10})
+	if plain.rcvCap != 0 || plain.rxSpace() != 512<<10 {
+		t.Fatalf("without auto-tuning: bound %d, space %d", plain.rcvCap, plain.rxSpace())
+	}
+}

@@ -21,7 +21,18 @@ type Config struct {
 	// SendBuffer is the per-connection send buffer size; default 256 KiB.
 	SendBuffer int
 	// RecvBuffer is the per-connection receive buffer size; default 256 KiB.
+	// With RecvAutoTune it is the bound the window may grow to.
 	RecvBuffer int
+	// RecvAutoTune turns on receive-window auto-tuning (dynamic
+	// right-sizing, as Linux's tcp_rcv_space_adjust): a connection starts
+	// by offering RecvBufferInitial and doubles its window, up to
+	// RecvBuffer, whenever the application read at least half of it within
+	// one smoothed RTT, i.e. when the window limits the transfer. Off by
+	// default: every connection offers RecvBuffer.
+	RecvAutoTune bool
+	// RecvBufferInitial is the starting window under RecvAutoTune;
+	// default 64 KiB (at most RecvBuffer).
+	RecvBufferInitial int
 	// MaxMemory bounds the buffer memory of all connections; default 64 MiB.
 	// Over it, received data that needs a new buffer is dropped.
 	MaxMemory int
@@ -108,6 +119,8 @@ func (c *Config) setDefaults(mtu int) {
 	def(&c.RecvBuffer, 256<<10)
 	c.SendBuffer = max(c.SendBuffer, 2*c.MSS)
 	c.RecvBuffer = max(min(c.RecvBuffer, 1<<30), 2*c.MSS)
+	def(&c.RecvBufferInitial, 64<<10)
+	c.RecvBufferInitial = max(min(c.RecvBufferInitial, c.RecvBuffer), 2*c.MSS)
 	def(&c.MaxMemory, 64<<20)
 	defd(&c.MinRTO, 200*time.Millisecond)
 	defd(&c.MaxRTO, 120*time.Second)

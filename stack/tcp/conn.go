@@ -98,6 +98,9 @@ type Conn struct {
 	rdWaiters         uint16 // readers blocked on rdCh
 	wrWaiter          uint16 // the write-turn holder (or Dial) blocked on wrCh
 	wlWaiters         uint16 // writers blocked on wlCh for the write turn
+	rcvCap            uint32 // receive window bound under RecvAutoTune; 0: Config.RecvBuffer
+	tuneRead          uint32 // bytes read since tuneStart (auto-tuning)
+	tuneStart         time.Duration
 	err               error
 }
 
@@ -122,6 +125,9 @@ func (l *Layer) newConn(id tuple) *Conn {
 	}
 	if l.cfg.KeepAlive {
 		c.f |= fKeepAlive
+	}
+	if l.cfg.RecvAutoTune {
+		c.rcvCap = uint32(l.cfg.RecvBufferInitial)
 	}
 	c.rtx.Init(c.onRTX)
 	c.dack.Init(c.onDack)

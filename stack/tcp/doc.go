@@ -40,10 +40,14 @@
 // when the old connection used timestamps (as Linux's tcp_tw_reuse), with
 // the new ISN above the old sequence space.
 //
+// Buffers: both rings grow with use up to SendBuffer/RecvBuffer. With
+// Config.RecvAutoTune the advertised window also starts small
+// (RecvBufferInitial) and doubles per RTT while the reader keeps up
+// (dynamic right-sizing); without it every connection offers RecvBuffer.
+//
 // Not implemented: urgent data as out-of-band (URG is ignored and the data
-// stays inline, RFC 6093), ECN, D-SACK, RACK-TLP, F-RTO, TCP-AO/MD5, IPv6, window
-// auto-tuning beyond the configured bounds (buffers grow with use, the
-// advertised window is always the configured RecvBuffer), lost-retransmit
+// stays inline, RFC 6093), ECN, D-SACK, RACK-TLP, F-RTO, TCP-AO/MD5, IPv6,
+// send-buffer auto-tuning beyond growth with use, lost-retransmit
 // detection during SACK recovery (an RTO recovers it), the RFC 7323 §5.5
 // 24-day PAWS idle rule, and dropping segments without timestamps on a
 // timestamp connection (accepted, as Linux does).

@@ -27,7 +27,36 @@ func (c *Conn) rxLen() int {
 }
 
 // rxSpace is the receive window we can offer.
-func (c *Conn) rxSpace() uint32 { return uint32(c.l.cfg.RecvBuffer - c.rxLen()) }
+func (c *Conn) rxSpace() uint32 {
+	limit := c.l.cfg.RecvBuffer
+	if c.rcvCap != 0 {
+		limit = int(c.rcvCap)
+	}
+	return uint32(max(limit-c.rxLen(), 0))
+}
+
+// autoTune grows the receive window under Config.RecvAutoTune: once per
+// smoothed RTT it checks what the application read; if that was at least
+// half the current window, the window was the bottleneck and doubles, up
+// to Config.RecvBuffer (dynamic right-sizing, as Linux).
+func (c *Conn) autoTune(n int) {
+	l := c.l
+	c.tuneRead += uint32(n)
+	now := l.now()
+	if c.tuneStart == 0 {
+		c.tuneStart = now
+		return
+	}
+	rtt := max(c.srtt, l.cfg.MinRTO/4)
+	if now-c.tuneStart < rtt {
+		return
+	}
+	if c.tuneRead >= c.rcvCap/2 && int(c.rcvCap) < l.cfg.RecvBuffer {
+		c.rcvCap = uint32(min(2*int(c.rcvCap), l.cfg.RecvBuffer))
+		l.stats.WindowGrowths++
+	}
+	c.tuneStart, c.tuneRead = now, 0
+}
 
 // rxReserve makes the receive ring hold need bytes from its head (unread
 // data plus out-of-order data up to the new segment's end), allocating or

@@ -78,6 +78,7 @@ type Stats struct {
 	SynCookiesSent          uint64
 	SynCookiesValid         uint64
 	SynCookiesInvalid       uint64
+	WindowGrowths           uint64 // receive windows doubled by RecvAutoTune
 	ActiveOpens             uint64
 	PassiveOpens            uint64
 	Timeouts                uint64 // connections aborted by a timeout
