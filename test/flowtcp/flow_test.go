@@ -2,6 +2,7 @@ package flowtcp_test
 
 import (
 	"testing"
+	"time"
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
@@ -39,12 +40,23 @@ func TestTLSOverTCPProxy(t *testing.T) {
 // and duplicate frames.
 const lossy = "loss=0.02,reorder=0.02,dup=0.01"
 
+// slowLink gives the suites' waits more time for the test's duration: on
+// a lossy link, losses at the tail of a burst cost a 200 ms RTO each (no
+// tail loss probe), so an 8 MiB transfer takes seconds, many more under
+// the race detector on a busy machine. A stall still fails, just later.
+func slowLink(t *testing.T) {
+	old := flowtest.Wait
+	flowtest.Wait = 60 * time.Second
+	t.Cleanup(func() { flowtest.Wait = old })
+}
+
 // TestTCPIsAFlowLossy runs the suite over links that lose, reorder and
 // duplicate frames: retransmission must not change the semantics.
 func TestTCPIsAFlowLossy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lossy suite skipped in -short mode")
 	}
+	slowLink(t)
 	st := newImpairedStacks(t, lossy)
 	flowtest.Run(t, func(t *testing.T) (a, b flow.Flow) {
 		return st.tcpPair(t)
@@ -56,6 +68,7 @@ func TestTCPProxyLossy(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lossy suite skipped in -short mode")
 	}
+	slowLink(t)
 	st := newImpairedStacks(t, lossy)
 	flowtest.RunProxy(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
 }
