@@ -329,7 +329,12 @@ func Run(o Options) ([]Metric, error) {
 		}
 	}
 	if o.wants("image") {
-		ms = append(ms, Metric{Bench: "image", Unit: "bytes", Note: "not measured yet (needs the bare-metal images)"})
+		m, err := runImage(o)
+		ms = append(ms, m...)
+		if err != nil {
+			o.logf("image: %v", err)
+			errs = append(errs, fmt.Sprintf("image: %v", err))
+		}
 	}
 	if len(errs) > 0 {
 		return ms, fmt.Errorf("%d run(s) failed: %s", len(errs), strings.Join(errs, "; "))

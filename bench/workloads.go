@@ -9,6 +9,11 @@
 // 256-frame ring on the sender's goroutine, one delivery goroutine per end
 // that spins briefly and then parks, tail drop when full). Both stacks use
 // 256 KiB TCP send and receive buffers, CUBIC, SACK and Nagle.
+//
+// The image workload (image.go) is the exception: it builds the qemu-virt
+// echo image on each stack (app/echo and bench/image/gvecho), reports
+// their sizes, and boots each under QEMU to measure its TCP echo from the
+// host.
 package bench
 
 import (
@@ -25,18 +30,19 @@ import (
 
 // Sizes sets how much work each workload does.
 type Sizes struct {
-	BulkBytes int64         // bulk: bytes sent one way, after BulkWarm
-	BulkWarm  int64         // bulk: bytes sent before measuring
-	WriteSize int           // bulk and TAP: bytes per Write (and per Read buffer)
-	RRCount   int           // request/response: measured round trips
-	RRWarm    int           // request/response: round trips before measuring
-	RRSize    int           // request/response: message size
-	Conns     int           // connection rate: measured connections
-	ConnWarm  int           // connection rate: connections before measuring
-	Idle      int           // idle footprint: connections held open
-	TAPBytes  int64         // TAP: bytes per direction
-	Reps      int           // runs of each workload per stack (median reported)
-	Timeout   time.Duration // per run
+	BulkBytes  int64         // bulk: bytes sent one way, after BulkWarm
+	BulkWarm   int64         // bulk: bytes sent before measuring
+	WriteSize  int           // bulk and TAP: bytes per Write (and per Read buffer)
+	RRCount    int           // request/response: measured round trips
+	RRWarm     int           // request/response: round trips before measuring
+	RRSize     int           // request/response: message size
+	Conns      int           // connection rate: measured connections
+	ConnWarm   int           // connection rate: connections before measuring
+	Idle       int           // idle footprint: connections held open
+	TAPBytes   int64         // TAP: bytes per direction
+	ImageBytes int64         // image: bytes pushed through each image's TCP echo under QEMU
+	Reps       int           // runs of each workload per stack (median reported)
+	Timeout    time.Duration // per run
 }
 
 // Full is the size of `make bench`.
@@ -45,10 +51,11 @@ func Full() Sizes {
 		BulkBytes: 1 << 30, BulkWarm: 16 << 20, WriteSize: 128 << 10,
 		RRCount: 20000, RRWarm: 2000, RRSize: 64,
 		Conns: 10000, ConnWarm: 200,
-		Idle:     1000,
-		TAPBytes: 512 << 20,
-		Reps:     3,
-		Timeout:  5 * time.Minute,
+		Idle:       1000,
+		TAPBytes:   512 << 20,
+		ImageBytes: 16 << 20,
+		Reps:       3,
+		Timeout:    5 * time.Minute,
 	}
 }
 
@@ -58,10 +65,11 @@ func Quick() Sizes {
 		BulkBytes: 64 << 20, BulkWarm: 4 << 20, WriteSize: 128 << 10,
 		RRCount: 2000, RRWarm: 200, RRSize: 64,
 		Conns: 1000, ConnWarm: 50,
-		Idle:     200,
-		TAPBytes: 64 << 20,
-		Reps:     1,
-		Timeout:  2 * time.Minute,
+		Idle:       200,
+		TAPBytes:   64 << 20,
+		ImageBytes: 4 << 20,
+		Reps:       1,
+		Timeout:    2 * time.Minute,
 	}
 }
 
@@ -72,10 +80,11 @@ func Tiny() Sizes {
 		BulkBytes: 2 << 20, BulkWarm: 256 << 10, WriteSize: 128 << 10,
 		RRCount: 100, RRWarm: 10, RRSize: 64,
 		Conns: 20, ConnWarm: 2,
-		Idle:     10,
-		TAPBytes: 4 << 20,
-		Reps:     1,
-		Timeout:  time.Minute,
+		Idle:       10,
+		TAPBytes:   4 << 20,
+		ImageBytes: 256 << 10,
+		Reps:       1,
+		Timeout:    time.Minute,
 	}
 }
 

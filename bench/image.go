@@ -1,0 +1,433 @@
+package bench
+
+// The image workload: the qemu-virt echo appliance built on mirago
+// (app/echo, `make image APP=echo BOARD=qemu-virt`) and on gVisor's
+// netstack (bench/image/gvecho, the same services on the same board and
+// virtio-net driver), plus bench/image/miecho, which is gvecho's main with
+// mirago's stack, so that one size ratio compares the stacks alone. Each
+// image's size is read from its ELF; then each is booted under QEMU
+// (scripts/qemu.sh, user networking, one forwarded port on 127.0.0.1) and
+// a host client pushes Sizes.ImageBytes through its TCP echo.
+
+import (
+	"bytes"
+	"context"
+	"debug/elf"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Image names the images the workload builds. Echo and GVEcho are the
+// ones the brief compares (the echo app on each stack); MiEcho is GVEcho's
+// program on mirago's stack.
+const (
+	ImageEcho   = "echo"   // app/echo via make image (mirago)
+	ImageGVEcho = "gvecho" // bench/image/gvecho (gVisor netstack)
+	ImageMiEcho = "miecho" // bench/image/miecho (mirago, gvecho's app)
+)
+
+const (
+	imageBoard    = "qemu-virt"
+	imageTag      = "qemuvirt"
+	imageLDFlags  = "-T 0x40010000 -R 0x1000" // mk/baremetal.mk for qemu-virt
+	imageEchoPort = "7"
+	imageBuildMax = 4 * time.Minute
+	imageReadyMax = 30 * time.Second // boot to the first echo
+	imageWarm     = 2 << 20          // unmeasured echo after boot
+)
+
+// imageOf is the image whose echo throughput stands for each stack.
+var imageOf = map[string]string{"mirago": ImageEcho, "gvisor": ImageGVEcho}
+
+// ImageEnv is what building and booting the images needs.
+type ImageEnv struct {
+	Root   string // module root (holds mk/baremetal.mk, scripts/qemu.sh)
+	Tamago string // the tamago command (go tool -n .../cmd/tamago)
+}
+
+// imageProbe finds the image environment, or says why there is none. A
+// variable so that tests can force the skip.
+var imageProbe = ProbeImageEnv
+
+// ProbeImageEnv returns the environment for the image workload, or a
+// reason it cannot run here: no module root, no TamaGo toolchain, no
+// qemu-system-arm, or no make.
+func ProbeImageEnv() (ImageEnv, string) {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	gomod := string(bytes.TrimSpace(out))
+	if err != nil || gomod == "" || gomod == os.DevNull {
+		return ImageEnv{}, fmt.Sprintf("cannot find the module root (go env GOMOD: %q, %v)", gomod, err)
+	}
+	root := filepath.Dir(gomod)
+	for _, f := range []string{"mk/baremetal.mk", "scripts/qemu.sh", "bench/image/gvecho/main.go", "bench/image/miecho/main.go"} {
+		if _, err := os.Stat(filepath.Join(root, f)); err != nil {
+			return ImageEnv{}, fmt.Sprintf("%s not found under %s", f, root)
+		}
+	}
+	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/usbarmory/tamago")
+	cmd.Dir = root
+	v, err := cmd.Output()
+	if err != nil {
+		return ImageEnv{}, fmt.Sprintf("go list -m github.com/usbarmory/tamago: %v", err)
+	}
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		return ImageEnv{}, fmt.Sprintf("no user cache dir for the TamaGo toolchain: %v", err)
+	}
+	tc := filepath.Join(cache, "tamago-go", "tamago-go"+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"))
+	if _, err := os.Stat(filepath.Join(tc, "bin", "go")); err != nil {
+		return ImageEnv{}, fmt.Sprintf("TamaGo toolchain not found at %s (see make tamago-check)", tc)
+	}
+	if _, err := exec.LookPath("qemu-system-arm"); err != nil {
+		return ImageEnv{}, "qemu-system-arm not found (apt-get install qemu-system-arm)"
+	}
+	if _, err := exec.LookPath("make"); err != nil {
+		return ImageEnv{}, "make not found"
+	}
+	cmd = exec.Command("go", "tool", "-n", "github.com/usbarmory/tamago/cmd/tamago")
+	cmd.Dir = root
+	t, err := cmd.Output()
+	if err != nil {
+		return ImageEnv{}, fmt.Sprintf("go tool -n github.com/usbarmory/tamago/cmd/tamago: %v", err)
+	}
+	return ImageEnv{Root: root, Tamago: string(bytes.TrimSpace(t))}, ""
+}
+
+// BuildImages builds the three images into dir and returns their paths
+// by name (ImageEcho, ImageGVEcho, ImageMiEcho). All use the default
+// network settings of internal/buildcfg (10.0.2.15/24 via 10.0.2.2, port
+// 7), which suit QEMU user networking.
+func BuildImages(ctx context.Context, env ImageEnv, dir string) (map[string]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, imageBuildMax)
+	defer cancel()
+	paths := map[string]string{}
+	// app/echo exactly as `make image` builds it.
+	out := filepath.Join(dir, ImageEcho)
+	cmd := exec.CommandContext(ctx, "make", "-s", "-f", "mk/baremetal.mk", "image",
+		"APP=echo", "BOARD="+imageBoard, "OUT="+out, "PORT="+imageEchoPort)
+	cmd.Dir = env.Root
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return nil, fmt.Errorf("make image APP=echo: %v\n%s", err, b)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	paths[ImageEcho] = lines[len(lines)-1]
+	if _, err := os.Stat(paths[ImageEcho]); err != nil {
+		return nil, fmt.Errorf("make image APP=echo: last line %q is not the image\n%s", paths[ImageEcho], b)
+	}
+	// gvecho and miecho with the same toolchain, tag and link flags.
+	for _, name := range []string{ImageGVEcho, ImageMiEcho} {
+		p := filepath.Join(dir, name+"-"+imageBoard+".elf")
+		cmd := exec.CommandContext(ctx, env.Tamago, "build", "-tags", imageTag, "-trimpath",
+			"-ldflags", imageLDFlags, "-o", p, "./bench/image/"+name)
+		cmd.Dir = env.Root
+		cmd.Env = append(os.Environ(), "GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			return nil, fmt.Errorf("tamago build ./bench/image/%s: %v\n%s", name, err, b)
+		}
+		paths[name] = p
+	}
+	return paths, nil
+}
+
+// ImageSize is the size of an ELF image.
+type ImageSize struct {
+	File   int64 // the .elf file (os.Stat), debug sections included
+	Loaded int64 // bytes loaded into memory: allocated sections with contents (text, rodata, pclntab, data)
+}
+
+// SizeOf reads the sizes of the ELF file at path.
+func SizeOf(path string) (ImageSize, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return ImageSize{}, err
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return ImageSize{}, err
+	}
+	defer f.Close()
+	s := ImageSize{File: st.Size()}
+	for _, sec := range f.Sections {
+		if sec.Flags&elf.SHF_ALLOC != 0 && sec.Type != elf.SHT_NOBITS {
+			s.Loaded += int64(sec.Size)
+		}
+	}
+	return s, nil
+}
+
+// Guest is one QEMU run of an image, serving echo on a forwarded port.
+type Guest struct {
+	Addr string // host side of the forwarded echo port: 127.0.0.1:N
+
+	cmd  *exec.Cmd
+	mu   sync.Mutex
+	con  bytes.Buffer
+	done chan struct{}
+	err  error
+}
+
+func (g *Guest) Write(p []byte) (int, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.con.Write(p)
+}
+
+// Console returns what the guest (and qemu.sh) printed so far.
+func (g *Guest) Console() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.con.String()
+}
+
+// Stop kills QEMU and waits for it.
+func (g *Guest) Stop() {
+	g.cmd.Process.Kill() // qemu.sh execs QEMU: this is QEMU
+	<-g.done
+}
+
+// BootImage boots image under scripts/qemu.sh with user networking and a
+// free 127.0.0.1 port forwarded to the guest's echo port, and returns once
+// a small echo has come back whole (the console's "echo serving" can come
+// before the listener answers, and a forwarded port accepts before the
+// guest does).
+func BootImage(env ImageEnv, image string) (*Guest, error) {
+	port, err := freeTCPPort()
+	if err != nil {
+		return nil, err
+	}
+	g := &Guest{Addr: "127.0.0.1:" + port, done: make(chan struct{})}
+	g.cmd = exec.Command(filepath.Join(env.Root, "scripts", "qemu.sh"), image, "-board", imageBoard,
+		"-fwd", port+":"+imageEchoPort)
+	g.cmd.Stdout, g.cmd.Stderr = g, g
+	g.cmd.WaitDelay = 5 * time.Second
+	if err := g.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("qemu.sh: %v", err)
+	}
+	go func() {
+		g.err = g.cmd.Wait()
+		close(g.done)
+	}()
+	probe := []byte("mirago image probe\n")
+	deadline := time.Now().Add(imageReadyMax)
+	for {
+		if strings.Contains(g.Console(), "echo serving") {
+			got, err := echoOnce(g.Addr, probe, 3*time.Second)
+			if err == nil && bytes.Equal(got, probe) {
+				return g, nil
+			}
+		}
+		select {
+		case <-g.done:
+			return nil, fmt.Errorf("QEMU exited (%v) before echoing; console:\n%s", g.err, g.Console())
+		case <-time.After(100 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			g.Stop()
+			return nil, fmt.Errorf("no echo from %s within %v; console:\n%s", image, imageReadyMax, g.Console())
+		}
+	}
+}
+
+func freeTCPPort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	_, p, err := net.SplitHostPort(l.Addr().String())
+	return p, err
+}
+
+// echoOnce sends p on a new connection, half-closes, and returns all it
+// reads until EOF.
+func echoOnce(addr string, p []byte, timeout time.Duration) ([]byte, error) {
+	c, err := net.DialTimeout("tcp", addr, timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(timeout))
+	if _, err := c.Write(p); err != nil {
+		return nil, err
+	}
+	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
+		return nil, err
+	}
+	return io.ReadAll(c)
+}
+
+// EchoResult is one transfer through a guest's TCP echo.
+type EchoResult struct {
+	Bytes   int64
+	Elapsed time.Duration
+}
+
+// Mbps is the echo goodput in Mbit/s: bytes sent (each also came back)
+// over the time from dial to the last byte read.
+func (r EchoResult) Mbps() float64 { return float64(r.Bytes) * 8 / r.Elapsed.Seconds() / 1e6 }
+
+// EchoThroughput dials addr, writes n pseudo-random bytes in 128 KiB
+// writes while reading concurrently, half-closes, and reads until EOF; the
+// bytes read must equal the bytes written. timeout bounds the whole
+// transfer.
+func EchoThroughput(addr string, n int64, timeout time.Duration) (EchoResult, error) {
+	data := make([]byte, n)
+	var x uint32 = 2463534242
+	for i := range data {
+		x ^= x << 13
+		x ^= x >> 17
+		x ^= x << 5
+		data[i] = byte(x)
+	}
+	t0 := time.Now()
+	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return EchoResult{}, err
+	}
+	defer c.Close()
+	c.SetDeadline(t0.Add(timeout))
+	werr := make(chan error, 1)
+	go func() {
+		for off := int64(0); off < n; off += 128 << 10 {
+			if _, err := c.Write(data[off:min(off+128<<10, n)]); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- c.(*net.TCPConn).CloseWrite()
+	}()
+	buf := make([]byte, 128<<10)
+	var got int64
+	for {
+		m, err := c.Read(buf)
+		if m > 0 {
+			if got+int64(m) > n || !bytes.Equal(buf[:m], data[got:got+int64(m)]) {
+				return EchoResult{}, fmt.Errorf("echo differs from what was sent after %d bytes", got)
+			}
+			got += int64(m)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return EchoResult{}, fmt.Errorf("read after %d of %d bytes: %w", got, n, err)
+		}
+	}
+	elapsed := time.Since(t0)
+	if err := <-werr; err != nil {
+		return EchoResult{}, fmt.Errorf("write: %w", err)
+	}
+	if got != n {
+		return EchoResult{}, fmt.Errorf("echo ended after %d of %d bytes", got, n)
+	}
+	return EchoResult{Bytes: n, Elapsed: elapsed}, nil
+}
+
+// imageMetrics are the image workload's rows, in report order.
+func imageMetrics() []Metric {
+	return []Metric{
+		{Bench: "image.size", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+			Note: "ELF file: app/echo vs bench/image/gvecho"},
+		{Bench: "image.loaded", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+			Note: "text+rodata+data sections"},
+		{Bench: "image.size.same_app", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+			Note: "ELF file: bench/image/miecho vs gvecho"},
+		{Bench: "image.loaded.same_app", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+			Note: "miecho vs gvecho, text+rodata+data"},
+		{Bench: "image.echo", Unit: "Mbit/s", Note: "TCP echo under QEMU TCG, app/echo vs gvecho"},
+	}
+}
+
+// runImage is the image workload: build, size, boot, measure. Values of
+// a stage that fails stay unset (and the error says why); a missing
+// toolchain or QEMU marks every row skipped, with no error.
+func runImage(o Options) ([]Metric, error) {
+	ms := imageMetrics()
+	env, why := imageProbe()
+	if why != "" {
+		o.logf("image: skipped: %s", why)
+		for i := range ms {
+			ms[i].Note = "skipped: " + why
+		}
+		return ms, nil
+	}
+	for i := range ms {
+		ms[i].Values = map[string]float64{}
+	}
+	dir, err := os.MkdirTemp("", "mirago-bench-image-")
+	if err != nil {
+		return ms, err
+	}
+	defer os.RemoveAll(dir)
+	t0 := time.Now()
+	paths, err := BuildImages(context.Background(), env, dir)
+	if err != nil {
+		return ms, err
+	}
+	o.logf("image: built %s, %s and %s in %v", ImageEcho, ImageGVEcho, ImageMiEcho, time.Since(t0).Round(timeRound))
+	sizes := map[string]ImageSize{}
+	for name, p := range paths {
+		if sizes[name], err = SizeOf(p); err != nil {
+			return ms, fmt.Errorf("%s: %w", name, err)
+		}
+		o.logf("image: %s: %d bytes (%d loaded)", name, sizes[name].File, sizes[name].Loaded)
+	}
+	set := func(i int, mi, gv float64) { ms[i].Values["mirago"], ms[i].Values["gvisor"] = mi, gv }
+	set(0, float64(sizes[ImageEcho].File), float64(sizes[ImageGVEcho].File))
+	set(1, float64(sizes[ImageEcho].Loaded), float64(sizes[ImageGVEcho].Loaded))
+	set(2, float64(sizes[ImageMiEcho].File), float64(sizes[ImageGVEcho].File))
+	set(3, float64(sizes[ImageMiEcho].Loaded), float64(sizes[ImageGVEcho].Loaded))
+
+	// Throughput: boot both images (an idle guest sleeps in WFI), warm
+	// each up with an unmeasured transfer (TCG translates the hot paths on
+	// first use), then alternate the stacks for Reps transfers and report
+	// the median, as the other workloads do.
+	var errs []error
+	guests := map[string]*Guest{}
+	for _, st := range o.stacks() {
+		name := imageOf[st.Name]
+		g, err := BootImage(env, paths[name])
+		if err != nil {
+			errs = append(errs, fmt.Errorf("boot %s: %w", name, err))
+			continue
+		}
+		defer g.Stop()
+		if _, err := EchoThroughput(g.Addr, min(o.Sizes.ImageBytes, imageWarm), o.Sizes.Timeout); err != nil {
+			errs = append(errs, fmt.Errorf("warm-up echo through %s: %w", name, err))
+			continue
+		}
+		guests[st.Name] = g
+	}
+	vals := map[string][]float64{}
+	reps := max(o.Sizes.Reps, 1)
+	for rep := range reps {
+		for _, st := range o.stacks() {
+			g := guests[st.Name]
+			if g == nil {
+				continue
+			}
+			r, err := EchoThroughput(g.Addr, o.Sizes.ImageBytes, o.Sizes.Timeout)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("echo through %s: %w", imageOf[st.Name], err))
+				delete(guests, st.Name)
+				continue
+			}
+			o.logf("image %s (run %d/%d): %d KiB echoed by %s in %v: %.2f Mbit/s",
+				st.Name, rep+1, reps, r.Bytes>>10, imageOf[st.Name], r.Elapsed.Round(timeRound), r.Mbps())
+			vals[st.Name] = append(vals[st.Name], r.Mbps())
+		}
+	}
+	for st, v := range vals {
+		ms[4].Values[st] = median(v)
+	}
+	return ms, errors.Join(errs...)
+}

@@ -1,0 +1,168 @@
+//go:build tamago && qemuvirt
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
+	"github.com/mirago/mirago/internal/buildcfg"
+	"gvisor.dev/gvisor/pkg/tcpip"
+	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
+	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
+	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/stack"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
+	"gvisor.dev/gvisor/pkg/tcpip/transport/udp"
+)
+
+const (
+	nicID      = 1
+	bufferSize = 256 << 10 // TCP send and receive buffers, as bench/gvnet
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", "qemu-virt", "stack", "gvisor")
+	if err := run(log); err != nil {
+		log.Error("gvecho", "err", err)
+		qemuvirt.Exit(1)
+		select {}
+	}
+}
+
+func run(log *slog.Logger) error {
+	prefix, err := netip.ParsePrefix(buildcfg.IP)
+	if err != nil || !prefix.Addr().Is4() {
+		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
+	}
+	var gw netip.Addr
+	if buildcfg.GW != "" {
+		if gw, err = netip.ParseAddr(buildcfg.GW); err != nil || !gw.Is4() {
+			return fmt.Errorf("bad GW %q", buildcfg.GW)
+		}
+	}
+	port, err := strconv.ParseUint(buildcfg.PORT, 10, 16)
+	if err != nil || port == 0 {
+		return fmt.Errorf("bad PORT %q", buildcfg.PORT)
+	}
+	if err := qemuvirt.Init(); err != nil {
+		return err
+	}
+	dev, err := qemuvirt.Net()
+	if err != nil {
+		return err
+	}
+	s, err := newStack(newDevLink(dev), prefix, gw)
+	if err != nil {
+		return err
+	}
+	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", prefix.String(), "gw", gw.String())
+
+	ln, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, ipv4.ProtocolNumber)
+	if err != nil {
+		return fmt.Errorf("tcp port %d: %w", port, err)
+	}
+	uc, err := gonet.DialUDP(s, &tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, nil, ipv4.ProtocolNumber)
+	if err != nil {
+		return fmt.Errorf("udp port %d: %w", port, err)
+	}
+	go serveUDP(uc, log)
+	log.Info("echo serving", "port", port)
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			return fmt.Errorf("tcp accept: %w", err)
+		}
+		go echoConn(c.(*gonet.TCPConn))
+	}
+}
+
+// newStack builds the gVisor stack on ep with mirago's defaults where
+// gVisor lets us (the same settings as bench/gvnet).
+func newStack(ep stack.LinkEndpoint, p netip.Prefix, gw netip.Addr) (*stack.Stack, error) {
+	s := stack.New(stack.Options{
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocolCUBIC, udp.NewProtocol, icmp.NewProtocol4},
+		SecureRNG:          qemuvirt.Rand(),
+	})
+	mod := tcpip.TCPModerateReceiveBufferOption(false)
+	sack := tcpip.TCPSACKEnabled(true)
+	delay := tcpip.TCPDelayEnabled(true)
+	for _, o := range []tcpip.SettableTransportProtocolOption{
+		&tcpip.TCPSendBufferSizeRangeOption{Min: 4096, Default: bufferSize, Max: bufferSize},
+		&tcpip.TCPReceiveBufferSizeRangeOption{Min: 4096, Default: bufferSize, Max: bufferSize},
+		&mod, &sack, &delay,
+	} {
+		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, o); err != nil {
+			return nil, fmt.Errorf("tcp option %T: %s", o, err)
+		}
+	}
+	if err := s.CreateNIC(nicID, ethernet.New(ep)); err != nil {
+		return nil, fmt.Errorf("CreateNIC: %s", err)
+	}
+	pa := tcpip.ProtocolAddress{
+		Protocol:          ipv4.ProtocolNumber,
+		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(p.Addr().As4()), PrefixLen: p.Bits()},
+	}
+	if err := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
+		return nil, fmt.Errorf("AddProtocolAddress: %s", err)
+	}
+	routes := []tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}}
+	if gw.IsValid() {
+		routes = append(routes, tcpip.Route{Destination: header4Any(), Gateway: tcpip.AddrFrom4(gw.As4()), NIC: nicID})
+	}
+	s.SetRouteTable(routes)
+	return s, nil
+}
+
+// header4Any is 0.0.0.0/0.
+func header4Any() tcpip.Subnet {
+	sn, _ := tcpip.NewSubnet(tcpip.AddrFrom4([4]byte{}), tcpip.MaskFromBytes([]byte{0, 0, 0, 0}))
+	return sn
+}
+
+// echoConn is app/echo's echoConn: copy input back with a 32 KiB buffer;
+// at EOF half-close, then close.
+func echoConn(c *gonet.TCPConn) {
+	defer c.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			c.CloseWrite()
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// serveUDP echoes each datagram back to its sender.
+func serveUDP(uc *gonet.UDPConn, log *slog.Logger) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := uc.ReadFrom(buf)
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				log.Warn("udp read", "err", err)
+			}
+			return
+		}
+		uc.WriteTo(buf[:n], from)
+	}
+}

@@ -1,0 +1,114 @@
+//go:build tamago && qemuvirt
+
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/netip"
+	"os"
+	"strconv"
+
+	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
+	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/tcp"
+	"github.com/mirago/mirago/stack/udp"
+)
+
+func main() {
+	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", "qemu-virt", "stack", "mirago")
+	if err := run(log); err != nil {
+		log.Error("miecho", "err", err)
+		qemuvirt.Exit(1)
+		select {}
+	}
+}
+
+func run(log *slog.Logger) error {
+	prefix, err := ipv4.ParsePrefix(buildcfg.IP)
+	if err != nil {
+		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
+	}
+	cfg := stack.Config{Addr: prefix, Rand: qemuvirt.Rand()}
+	if buildcfg.GW != "" {
+		if cfg.Gateway, err = ipv4.ParseAddr(buildcfg.GW); err != nil {
+			return fmt.Errorf("bad GW %q", buildcfg.GW)
+		}
+	}
+	port, err := strconv.ParseUint(buildcfg.PORT, 10, 16)
+	if err != nil || port == 0 {
+		return fmt.Errorf("bad PORT %q", buildcfg.PORT)
+	}
+	if err := qemuvirt.Init(); err != nil {
+		return err
+	}
+	dev, err := qemuvirt.Net()
+	if err != nil {
+		return err
+	}
+	s, err := stack.New(dev, cfg)
+	if err != nil {
+		return err
+	}
+	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", prefix.String(), "gw", cfg.Gateway.String())
+
+	ln, err := s.TCP.Listen(uint16(port))
+	if err != nil {
+		return fmt.Errorf("tcp port %d: %w", port, err)
+	}
+	uc, err := s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, uint16(port)))
+	if err != nil {
+		return fmt.Errorf("udp port %d: %w", port, err)
+	}
+	go serveUDP(uc, log)
+	log.Info("echo serving", "port", port)
+	for {
+		c, err := ln.AcceptTCP()
+		if err != nil {
+			return fmt.Errorf("tcp accept: %w", err)
+		}
+		go echoConn(c)
+	}
+}
+
+// echoConn is app/echo's echoConn: copy input back with a 32 KiB buffer;
+// at EOF half-close, then close.
+func echoConn(c *tcp.Conn) {
+	defer c.Close()
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := c.Read(buf)
+		if n > 0 {
+			if _, werr := c.Write(buf[:n]); werr != nil {
+				return
+			}
+		}
+		if err == io.EOF {
+			c.CloseWrite()
+			return
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// serveUDP echoes each datagram back to its sender.
+func serveUDP(uc *udp.Conn, log *slog.Logger) {
+	buf := make([]byte, 65536)
+	for {
+		n, from, err := uc.ReadFromAddrPort(buf)
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				log.Warn("udp read", "err", err)
+			}
+			return
+		}
+		uc.WriteToAddrPort(buf[:n], from)
+	}
+}

@@ -1,0 +1,153 @@
+package bench
+
+import (
+	"io"
+	"math"
+	"net"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// forceImageSkip makes the image workload skip with why until the
+// returned function restores the real probe.
+func forceImageSkip(why string) (restore func()) {
+	saved := imageProbe
+	imageProbe = func() (ImageEnv, string) { return ImageEnv{}, why }
+	return func() { imageProbe = saved }
+}
+
+// TestImageSkipped: without the toolchain or QEMU the image workload
+// reports every row as skipped, with the reason, and no error.
+func TestImageSkipped(t *testing.T) {
+	defer forceImageSkip("qemu-system-arm not found")()
+	ms, err := Run(Options{Sizes: Tiny(), Only: []string{"image"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != len(imageMetrics()) {
+		t.Fatalf("%d rows, want %d", len(ms), len(imageMetrics()))
+	}
+	for _, m := range ms {
+		if len(m.Values) != 0 || m.Note != "skipped: qemu-system-arm not found" {
+			t.Errorf("%s: values %v, note %q", m.Bench, m.Values, m.Note)
+		}
+	}
+	for _, l := range Lines(ms) {
+		if l.Value != nil || !strings.HasPrefix(l.Note, "skipped: ") {
+			t.Errorf("JSON line %+v: want a null value and the skip note", l)
+		}
+	}
+}
+
+// TestSizeOf reads the sizes of this test binary, an ELF on Linux.
+func TestSizeOf(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the test binary is not an ELF here")
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := SizeOf(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.File <= 0 || s.Loaded <= 0 || s.Loaded > s.File {
+		t.Fatalf("implausible sizes %+v", s)
+	}
+	if _, err := SizeOf("image_test.go"); err == nil {
+		t.Error("SizeOf accepted a file that is not an ELF")
+	}
+}
+
+// TestEchoThroughput drives EchoThroughput against a host echo server.
+func TestEchoThroughput(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	corrupt := make(chan bool, 1)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				bad := false
+				select {
+				case bad = <-corrupt:
+				default:
+				}
+				buf := make([]byte, 4096)
+				for {
+					n, err := c.Read(buf)
+					if bad && n > 0 {
+						buf[0]++
+						bad = false
+					}
+					if n > 0 {
+						if _, err := c.Write(buf[:n]); err != nil {
+							return
+						}
+					}
+					if err == io.EOF {
+						c.(*net.TCPConn).CloseWrite()
+						return
+					}
+					if err != nil {
+						return
+					}
+				}
+			}()
+		}
+	}()
+	r, err := EchoThroughput(ln.Addr().String(), 1<<20, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Bytes != 1<<20 || r.Mbps() <= 0 || math.IsInf(r.Mbps(), 0) {
+		t.Fatalf("implausible result %+v", r)
+	}
+	corrupt <- true
+	if _, err := EchoThroughput(ln.Addr().String(), 64<<10, 10*time.Second); err == nil {
+		t.Fatal("a corrupted echo was accepted")
+	}
+}
+
+// TestImage runs the image workload for real at a tiny size: both images
+// are built and booted under QEMU. It skips, saying why, without the
+// TamaGo toolchain, qemu-system-arm or make, and in -short mode.
+func TestImage(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: builds and boots images (not in -short mode)")
+	}
+	if _, why := imageProbe(); why != "" {
+		t.Skip("skipping: " + why)
+	}
+	ms, err := Run(Options{Sizes: Tiny(), Only: []string{"image"}, Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		for _, st := range []string{"mirago", "gvisor"} {
+			if v, ok := m.Values[st]; !ok || v <= 0 {
+				t.Errorf("%s: no %s value (%v)", m.Bench, st, m.Values)
+			}
+		}
+		t.Logf("%s: mirago %.0f gvisor %.0f ratio %.2f %s", m.Bench, m.Values["mirago"], m.Values["gvisor"], m.Ratio(), m.Unit)
+	}
+}
+
+// testLog writes progress lines to the test log.
+type testLog struct{ t *testing.T }
+
+func (l testLog) Write(p []byte) (int, error) {
+	l.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
