@@ -63,12 +63,15 @@ func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
 	// values that are not T1 < T2 < lease are replaced by the defaults.
 	t1, ok1 := m.Options.Uint32(OptRenewalTime)
 	t2, ok2 := m.Options.Uint32(OptRebindingTime)
-	l.T1, l.T2 = l.LeaseTime/2, l.LeaseTime*7/8
+	// 7/8 of the lease, computed so that it cannot overflow: LeaseTime*7
+	// overflows a Duration for leases above about 41 years, and secs*7 a
+	// uint32.
+	l.T1, l.T2 = l.LeaseTime/2, l.LeaseTime-l.LeaseTime/8
 	if ok1 && ok2 && t1 < t2 && t2 < secs {
 		l.T1, l.T2 = time.Duration(t1)*time.Second, time.Duration(t2)*time.Second
 	} else if ok2 && t2 > secs/2 && t2 < secs {
 		l.T2 = time.Duration(t2) * time.Second
-	} else if ok1 && t1 > 0 && t1 < secs*7/8 {
+	} else if ok1 && t1 > 0 && uint64(t1) < uint64(secs)*7/8 {
 		l.T1 = time.Duration(t1) * time.Second
 	}
 	return l, true

@@ -206,6 +206,8 @@ func TestUnreachableRules(t *testing.T) {
 		{"from subnet broadcast", offending(ipv4.MustParse("10.0.2.255"), ourAddr, 99, 0, seq(8)), false},
 		{"from multicast", offending(ipv4.MustParse("239.1.1.1"), ourAddr, 99, 0, seq(8)), false},
 		{"from loopback", offending(ipv4.MustParse("127.0.0.1"), ourAddr, 99, 0, seq(8)), false},
+		{"from class E", offending(ipv4.MustParse("240.1.2.3"), ourAddr, 99, 0, seq(8)), false},
+		{"from this-network host", offending(ipv4.MustParse("0.1.2.3"), ourAddr, 99, 0, seq(8)), false},
 		{"non-first fragment", offending(peerAddr, ourAddr, 99, 1480, seq(8)), false},
 		{"garbage", ipv4.Header(seq(10)), false},
 	}
@@ -221,6 +223,12 @@ func TestUnreachableRules(t *testing.T) {
 	e.ip.Input(peerMAC, ourMAC, offending(peerAddr, ourAddr, 99, 0, seq(8)))
 	if _, m := e.lastICMP(t); m.Type() != 3 || m.Code() != 2 {
 		t.Errorf("protocol unreachable: %x", m[:8])
+	}
+	// Through ip from a class E source (RFC 1122 §3.2.2): nothing.
+	e = newEnv(t, Config{})
+	e.ip.Input(peerMAC, ourMAC, offending(ipv4.MustParse("240.1.2.3"), ourAddr, 99, 0, seq(8)))
+	if len(e.link.out) != 0 {
+		t.Errorf("protocol unreachable sent to a class E source")
 	}
 }
 

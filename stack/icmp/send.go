@@ -53,7 +53,9 @@ func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
 
 // mayReport applies RFC 1122 §3.2.2: no error about an ICMP error, a
 // datagram to a broadcast or multicast address, a datagram whose source
-// is not a unique host, or a fragment other than the first.
+// is not a unique host ("a zero address, a loopback address, a broadcast
+// address, a multicast address, or a Class E address"), or a fragment
+// other than the first.
 func (l *Layer) mayReport(h ipv4.Header) bool {
 	if h.FragOffset() != 0 {
 		return false
@@ -62,7 +64,9 @@ func (l *Layer) mayReport(h ipv4.Header) bool {
 		return false
 	}
 	s := h.Src()
-	if s.IsUnspecified() || s.IsMulticast() || s.IsLoopback() || l.ip.IsBroadcast(s) {
+	// Not a single host: {0, x} (this network), loopback, multicast,
+	// class E (240/4, which includes 255.255.255.255) or a broadcast.
+	if s[0] == 0 || s.IsMulticast() || s.IsLoopback() || s[0]&0xf0 == 0xf0 || l.ip.IsBroadcast(s) {
 		return false
 	}
 	if h.Protocol() == ipv4.ProtoICMP {

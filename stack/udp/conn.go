@@ -141,6 +141,14 @@ func (c *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			if len(c.free) < 16 {
 				c.free = append(c.free, d.data[:0])
 			}
+			if c.qlen > 0 {
+				// enqueue signals only on empty -> non-empty: pass the
+				// wake-up on to another blocked reader.
+				select {
+				case c.readable <- struct{}{}:
+				default:
+				}
+			}
 			l.lock.Unlock()
 			return n, d.from, nil
 		}

@@ -331,3 +331,45 @@ func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
 		}
 	}
 }
+
+// Two readers blocked on one socket, two datagrams queued at once: both
+// readers must get one. The readable signal is sent only when the queue
+// becomes non-empty, so a reader that takes a datagram and leaves more
+// behind must pass the wake-up on.
+func TestConcurrentReadersBothWake(t *testing.T) {
+	l, _, _ := newLayer(t)
+	c, err := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	got := make(chan string, 2)
+	for range 2 {
+		go func() {
+			b := make([]byte, 16)
+			n, _, err := c.ReadFromAddrPort(b)
+			if err != nil {
+				got <- "err: " + err.Error()
+				return
+			}
+			got <- string(b[:n])
+		}()
+	}
+	time.Sleep(100 * time.Millisecond) // let both block
+	l.lock.Lock()
+	for _, s := range []string{"one", "two"} {
+		d := mkDatagram(5000, 7, s)
+		l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d})
+	}
+	l.lock.Unlock()
+	for i := range 2 {
+		select {
+		case s := <-got:
+			if s != "one" && s != "two" {
+				t.Fatalf("reader %d: %s", i, s)
+			}
+		case <-time.After(3 * time.Second):
+			t.Fatalf("only %d of 2 blocked readers woke for 2 queued datagrams", i)
+		}
+	}
+}
