@@ -27,7 +27,7 @@ const MaxQuote = 528
 
 // Config holds the layer's settings; zero values pick the defaults.
 type Config struct {
-	// Rate is how many errors may be sent per second; 0 means 10.
+	// Rate is how many errors may be sent per second; 0 means 10, at most 10^6.
 	Rate int
 	// Burst is the token bucket size; 0 means 10.
 	Burst int
@@ -58,6 +58,7 @@ func New(ip *ipv4.Layer, q *timer.Queue, cfg Config) *Layer {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 10
 	}
+	cfg.Rate = min(cfg.Rate, 1_000_000) // keeps time.Second/Rate above zero
 	if cfg.Burst <= 0 {
 		cfg.Burst = 10
 	}

@@ -52,10 +52,13 @@ func (l *Layer) ControlError(e ControlError) {
 	case ControlFragNeeded:
 		c.pmtu(e.MTU)
 	case ControlPortUnreachable, ControlProtoUnreachable:
+		// Hard errors abort a connection attempt; in synchronized
+		// states they are treated as soft (RFC 5461 §4, as Linux): a
+		// forged in-window unreachable must not kill a connection.
 		if c.state == SynSent {
 			c.finish(ErrRefused)
 		} else {
-			c.finish(ErrUnreachable)
+			c.f |= fSoftErr
 		}
 	default:
 		// Soft errors (RFC 1122 §4.2.3.9) abort only a connection attempt.

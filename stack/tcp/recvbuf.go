@@ -1,5 +1,7 @@
 package tcp
 
+import "time"
+
 // maxOOO bounds the out-of-order queue: the number of disjoint ranges
 // kept above RCV.NXT. A segment that would need another range is dropped.
 const maxOOO = 32
@@ -47,7 +49,7 @@ func (c *Conn) autoTune(n int) {
 		c.tuneStart = now
 		return
 	}
-	rtt := max(c.srtt, l.cfg.MinRTO/4)
+	rtt := max(c.srtt, time.Millisecond)
 	if now-c.tuneStart < rtt {
 		return
 	}
