@@ -45,6 +45,9 @@ func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
 		return Lease{}, false
 	}
 	l := Lease{Addr: ipv4.Prefix{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), Server: server, Start: start}
+	if !usableHost(l.Addr) {
+		return Lease{}, false
+	}
 	if s, ok := m.Options.Addr(OptServerID); ok {
 		l.Server = s
 	}
@@ -93,4 +96,21 @@ func maskBits(o Options, a ipv4.Addr) int {
 		return 16
 	}
 	return 24
+}
+
+// usableHost reports whether p.Addr can be a host address: not in 0/8 or
+// 240/4 (RFC 1122 §3.2.1.3, RFC 1112 §4), and, on subnets larger than
+// /31, neither the network nor the broadcast address of its subnet.
+func usableHost(p ipv4.Prefix) bool {
+	a := p.Addr
+	if a[0] == 0 || a[0] >= 240 {
+		return false
+	}
+	if p.Bits < 31 {
+		host := a.Uint32() &^ p.Mask()
+		if a == p.SubnetBroadcast() || host == 0 {
+			return false
+		}
+	}
+	return true
 }

@@ -232,3 +232,25 @@ func leaseEqual(a, b Lease) bool {
 	return a.Addr == b.Addr && a.Router == b.Router && a.MTU == b.MTU && a.LeaseTime == b.LeaseTime &&
 		a.T1 == b.T1 && a.T2 == b.T2 && a.Server == b.Server && a.Start.Equal(b.Start)
 }
+
+func TestLeaseRejectsUnusableAddresses(t *testing.T) {
+	for _, tc := range []struct {
+		addr, mask string
+		ok         bool
+	}{
+		{"10.0.2.15", "255.255.255.0", true},
+		{"10.0.2.0", "255.255.255.0", false},   // the subnet's network address
+		{"10.0.2.255", "255.255.255.0", false}, // the subnet's broadcast
+		{"0.1.2.3", "255.0.0.0", false},        // this-network (0/8)
+		{"240.1.2.3", "255.0.0.0", false},      // class E
+		{"192.168.1.0", "255.255.255.254", true},
+		{"192.168.1.1", "255.255.255.255", true},
+	} {
+		m := &Message{YIAddr: ipv4.MustParse(tc.addr), Options: Options{
+			{OptLeaseTime, u32(3600)}, {OptSubnetMask, addr(tc.mask)},
+		}}
+		if _, ok := leaseFrom(m, testStart, ipv4.MustParse("10.0.2.2")); ok != tc.ok {
+			t.Errorf("lease of %s/%s accepted %v, want %v", tc.addr, tc.mask, ok, tc.ok)
+		}
+	}
+}
