@@ -67,6 +67,11 @@ func (r *Resolver) exchangeUDP(ctx context.Context, srv netip.AddrPort, q []byte
 		if from != nil && !sameAddr(from, srv) {
 			continue
 		}
+		// Check the ID and QR bit (RFC 1035 §4.1.1) before decoding: a
+		// spoofed reply costs a comparison, not a parse.
+		if n < 12 || binary.BigEndian.Uint16(buf[0:2]) != id || buf[2]&0x80 == 0 {
+			continue
+		}
 		m, err := ParseMessage(buf[:n])
 		if err != nil || !isResponseTo(m, id, name) {
 			continue
