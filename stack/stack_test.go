@@ -221,7 +221,7 @@ func TestTwoStacksTCP(t *testing.T) {
 func TestTwoStacksTCPImpaired(t *testing.T) {
 	// Real time, so milder than the virtual-time fault suite in
 	// stack/tcp (5% loss, 5% reorder, 1% dup, 0.1% corrupt, 20 ms delay,
-	// 64 MiB each way under MIRAGO_TORTURE=1).
+	// 64 MiB each way, in virtual time).
 	a, b := pair(t, "loss=0.01,reorder=0.02,dup=0.01,corrupt=0.001,delay=1ms")
 	tcpBothWays(t, a, b, 4<<20)
 }
