@@ -366,11 +366,21 @@ func (p *peer) next() Header {
 		if err != nil {
 			p.t.Fatalf("layer sent a bad segment: %v", err)
 		}
+		p.settle()
 		return h
 	case <-time.After(5 * time.Second):
 		p.t.Fatal("expected a segment, got none")
 	}
 	return nil
+}
+
+// settle waits until the layer leaves the locked section in which it sent
+// the segment just read (Dial sends its SYN, then arms the retransmission
+// timer, under one lock): the test must not advance virtual time before
+// the timers that section arms exist.
+func (p *peer) settle() {
+	p.e.l.lock.Lock()
+	p.e.l.lock.Unlock()
 }
 
 // none checks that nothing was sent.

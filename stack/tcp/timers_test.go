@@ -25,6 +25,7 @@ func (p *peer) waitSegment(max time.Duration) (Header, time.Duration) {
 		select {
 		case b := <-p.out:
 			h, _ := ParseHeader(b)
+			p.settle()
 			return h, p.n.clk.Now().Sub(start)
 		default:
 		}
