@@ -103,9 +103,11 @@ func configureKernel(name string, n int) error {
 }
 
 // newTAPSide puts stack kind on a fresh TAP. mirago uses drivers/tap (a
-// blocking read loop, writev on transmit); gVisor uses its own fdbased
-// endpoint on the TAP's file descriptor (readv dispatch, writev on
-// transmit, software checksums both ways).
+// read loop; on transmit a ring drained by a writer goroutine that merges
+// consecutive TCP segments into one virtio-net GSO write, as a VM doing TSO
+// would); gVisor uses its own fdbased endpoint on the TAP's file
+// descriptor (readv dispatch, one writev per frame: fdbased offers GSO only
+// on socket descriptors, not on a TAP; software checksums both ways).
 func newTAPSide(kind string) (*tapSide, error) {
 	n, unlock, err := allocateSubnet()
 	if err != nil {

@@ -9,13 +9,18 @@ import (
 
 // attach binds fd (an open /dev/net/tun) to the TAP interface name,
 // creating it if missing, and returns the interface's actual name.
-// IFF_NO_PI: frames carry no 4-byte packet-information prefix.
-func attach(fd int, name string) (string, error) {
+// IFF_NO_PI: frames carry no 4-byte packet-information prefix. With vnet,
+// IFF_VNET_HDR: frames carry a 10-byte virtio-net header instead.
+func attach(fd int, name string, vnet bool) (string, error) {
 	ifr, err := unix.NewIfreq(name)
 	if err != nil {
 		return "", fmt.Errorf("tap: interface name %q: %w", name, err)
 	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	flags := uint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	if vnet {
+		flags |= unix.IFF_VNET_HDR
+	}
+	ifr.SetUint16(flags)
 	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
 		switch {
 		case errors.Is(err, unix.EPERM):
@@ -26,6 +31,13 @@ func attach(fd int, name string) (string, error) {
 			return "", fmt.Errorf("tap: %q exists and is not a TAP interface, or the name is invalid: %w", name, err)
 		}
 		return "", fmt.Errorf("tap: TUNSETIFF %q: %w", name, err)
+	}
+	if vnet {
+		// A persistent interface keeps the header size another process
+		// set; ours is struct virtio_net_hdr without num_buffers.
+		if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrLen); err != nil {
+			return "", fmt.Errorf("tap: TUNSETVNETHDRSZ %q: %w", name, err)
+		}
 	}
 	return ifr.Name(), nil
 }

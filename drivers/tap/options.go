@@ -5,6 +5,12 @@
 // stack's) is distinct and is chosen by Options.MAC, as if our stack were a
 // separate machine plugged into the kernel's interface.
 //
+// Frames go out through a transmit ring drained by a writer goroutine,
+// which coalesces consecutive TCP segments of one connection into one
+// large GSO segment (IFF_VNET_HDR, as a virtio-net guest doing TSO), so
+// that a bulk send costs one write system call per 64 KiB rather than per
+// frame; see tx_linux.go. Options.PlainFrames turns the coalescing off.
+//
 // On systems other than Linux, Open returns ErrUnsupported.
 package tap
 
@@ -33,4 +39,9 @@ type Options struct {
 	// BringUp sets the kernel-side interface administratively up
 	// (SIOCSIFFLAGS, IFF_UP), like `ip link set NAME up`.
 	BringUp bool
+	// PlainFrames turns off IFF_VNET_HDR: every frame is written on its
+	// own. By default frames carry a virtio-net header, which lets the
+	// transmit path coalesce consecutive TCP segments of one connection
+	// into one large (GSO) write to the kernel.
+	PlainFrames bool
 }

@@ -2,15 +2,19 @@ package tap
 
 import (
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -34,14 +38,32 @@ type Device struct {
 	handler  atomic.Pointer[netif.Handler]
 	ctr      netif.Counters
 	closed   atomic.Bool
-	linkDown atomic.Bool // the kernel refused the last write with EIO (interface down)
-	done     chan struct{}
+	linkDown atomic.Bool   // the kernel refused the last write with EIO (interface down)
+	vnet     bool          // frames carry a virtio-net header (IFF_VNET_HDR)
+	done     chan struct{} // closed when the read loop ends
 	once     sync.Once
 
-	// Transmit state, guarded by txMu. The iovec array and the writev
-	// closure are built once so that Transmit does not allocate.
-	txMu    sync.Mutex
-	iov     [3]unix.Iovec
+	// Transmit ring (see tx_linux.go). txMu serializes Transmit calls;
+	// head and tail index the ring.
+	tx         txRing
+	txMu       sync.Mutex
+	head, tail atomic.Uint64
+	kick       chan struct{} // Transmit -> writer: frames queued
+	space      chan struct{} // writer -> waiting Transmit: slots freed
+	waiting    atomic.Bool   // a Transmit waits for space
+	stalledAt  atomic.Uint64 // tail+1 when a wait for space timed out
+	timer      *time.Timer   // bounds the wait for space (under txMu)
+	stop       chan struct{} // closed by Close
+	wdone      chan struct{} // closed when the writer ends
+	lastErr    atomic.Pointer[error]
+	coalesced  atomic.Uint64
+
+	// Writer state, guarded by wMu: held by the writer goroutine, or by
+	// a Transmit that finds the ring full, for each write. The iovec
+	// array and the writev closure are built once so that sending does
+	// not allocate.
+	wMu     sync.Mutex
+	iov     [maxRunSegs]unix.Iovec
 	niov    int
 	written int
 	werr    unix.Errno
@@ -69,7 +91,12 @@ func Open(name string, opts Options) (*Device, error) {
 		}
 		return nil, fmt.Errorf("tap: opening /dev/net/tun: %w", err)
 	}
-	ifname, err := attach(fd, name)
+	vnet := !opts.PlainFrames
+	ifname, err := attach(fd, name, vnet)
+	if err != nil && vnet && errors.Is(err, unix.EINVAL) {
+		vnet = false // no IFF_VNET_HDR here: plain frames, no coalescing
+		ifname, err = attach(fd, name, vnet)
+	}
 	if err == nil {
 		err = configure(ifname, opts)
 	}
@@ -85,9 +112,20 @@ func Open(name string, opts Options) (*Device, error) {
 		f.Close()
 		return nil, fmt.Errorf("tap: %w", err)
 	}
-	d := &Device{name: ifname, mac: mac, mtu: opts.MTU, f: f, rc: rc, done: make(chan struct{})}
+	d := &Device{
+		name: ifname, mac: mac, mtu: opts.MTU, f: f, rc: rc, vnet: vnet,
+		done:  make(chan struct{}),
+		tx:    newTxRing(opts.MTU, vnet),
+		kick:  make(chan struct{}, 1),
+		space: make(chan struct{}, 1),
+		timer: time.NewTimer(time.Hour),
+		stop:  make(chan struct{}),
+		wdone: make(chan struct{}),
+	}
+	d.timer.Stop()
 	d.writevF = d.writev
 	go d.readLoop()
+	go d.writeLoop()
 	return d, nil
 }
 
@@ -118,13 +156,19 @@ func (d *Device) SetHandler(h netif.Handler) {
 	d.handler.Store(&h)
 }
 
-// Stats implements netif.Device.Stats.
+// Stats implements netif.Device.Stats. TxFrames and TxBytes count the
+// frames Transmit accepted; a queued frame that the kernel then refuses is
+// also counted in TxDropped (interface down) or TxErrors.
 func (d *Device) Stats() netif.Stats { return d.ctr.Snapshot() }
 
 // readLoop hands each frame to the handler straight from one reused buffer.
 func (d *Device) readLoop() {
 	defer close(d.done)
-	buf := make([]byte, maxRead)
+	hdr := 0
+	if d.vnet {
+		hdr = vnetHdrLen
+	}
+	buf := make([]byte, hdr+maxRead)
 	for {
 		n, err := d.f.Read(buf)
 		if err != nil {
@@ -140,24 +184,80 @@ func (d *Device) readLoop() {
 			d.linkDown.Store(true)
 			return
 		}
+		if n < hdr || !d.rxHeader(buf[:n]) {
+			d.ctr.RxDropped.Add(1)
+			continue
+		}
+		frame := buf[hdr:n]
 		switch h := d.handler.Load(); {
-		case n < netif.EthernetHeaderLen || n > d.mtu+netif.EthernetHeaderLen || h == nil:
+		case len(frame) < netif.EthernetHeaderLen || len(frame) > d.mtu+netif.EthernetHeaderLen || h == nil:
 			d.ctr.RxDropped.Add(1)
 		default:
-			d.ctr.CountRx(n)
-			(*h)(buf[:n])
+			d.ctr.CountRx(len(frame))
+			(*h)(frame)
 		}
 	}
 }
 
-// Close implements netif.Device.Close. It stops the receive goroutine and
-// waits for it; it must not be called from the handler.
+// rxHeader applies the virtio-net header in front of a received frame, if
+// any. The kernel only sets one up for offloads that TUNSETOFFLOAD
+// enables, and Open enables none, so the header is normally empty; a
+// partial checksum is completed in software all the same, and a GSO frame
+// (which we never asked for) is refused.
+func (d *Device) rxHeader(b []byte) bool {
+	if !d.vnet {
+		return true
+	}
+	if b[1] != vnetGSONone {
+		return false
+	}
+	if b[0]&vnetFlagNeedsCsum != 0 {
+		f := b[vnetHdrLen:]
+		start := int(binary.NativeEndian.Uint16(b[6:]))
+		at := start + int(binary.NativeEndian.Uint16(b[8:]))
+		if at+2 > len(f) {
+			return false
+		}
+		cs := checksum.Checksum(f[start:], 0)
+		binary.BigEndian.PutUint16(f[at:], cs)
+	}
+	return true
+}
+
+// Close implements netif.Device.Close. It first writes the frames still in
+// the transmit ring (for at most flushWait), then stops the receive and
+// writer goroutines and waits for them. It must not be called from the
+// handler.
 func (d *Device) Close() error {
 	var err error
 	d.once.Do(func() {
+		d.flush()
 		d.closed.Store(true)
+		close(d.stop)
 		err = d.f.Close()
 		<-d.done
+		<-d.wdone
 	})
 	return err
+}
+
+// flushWait bounds how long Close spends writing frames still queued.
+const flushWait = 200 * time.Millisecond
+
+// flush writes the frames that Transmit accepted but the writer has not
+// sent yet (a final FIN, a DHCP RELEASE), for at most flushWait, so that
+// Close does not silently lose them.
+func (d *Device) flush() {
+	deadline := time.Now().Add(flushWait)
+	for d.tail.Load() != d.head.Load() && time.Now().Before(deadline) {
+		if d.wMu.TryLock() {
+			_, stop := d.sendOne()
+			d.wMu.Unlock()
+			if stop {
+				return
+			}
+			continue
+		}
+		runtime.Gosched() // the writer goroutine is mid-write
+	}
 }

@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -179,17 +183,154 @@ func TestLinkDownAndTooBig(t *testing.T) {
 			t.Fatalf("ip link set %s %s: %v: %s", d.Name(), state, err, out)
 		}
 	}
+	// Transmit queues the frame; the writer learns from the kernel (EIO)
+	// that its side is down, and Transmit reports it from then on.
 	ipLink("down")
-	if err := d.Transmit(b); err != netif.ErrLinkDown || d.LinkUp() {
-		t.Fatalf("kernel side down: Transmit %v, LinkUp %v", err, d.LinkUp())
+	waitFor(t, "LinkUp false after the kernel side went down", func() bool {
+		d.Transmit(b)
+		return !d.LinkUp()
+	})
+	if err := d.Transmit(b); err != netif.ErrLinkDown {
+		t.Fatalf("kernel side down: Transmit %v", err)
+	}
+	if st := d.Stats(); st.TxDropped == 0 {
+		t.Fatalf("frames written while down not counted as dropped: %+v", st)
 	}
 	ipLink("up")
-	if err := d.Transmit(b); err != nil || !d.LinkUp() {
-		t.Fatalf("kernel side up again: Transmit %v, LinkUp %v", err, d.LinkUp())
+	waitFor(t, "LinkUp true after the kernel side came up", func() bool {
+		d.Transmit(b)
+		return d.LinkUp()
+	})
+	if err := d.Transmit(b); err != nil {
+		t.Fatalf("kernel side up again: Transmit %v", err)
 	}
 	big := pkt.New(2048, 0)
 	big.Append(1500 + netif.EthernetHeaderLen + 1)
 	if err := d.Transmit(big); err != netif.ErrTooBig {
 		t.Fatalf("oversized frame: %v", err)
+	}
+}
+
+// waitFor polls cond until it holds or the test times out.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// capture opens a packet socket that sees the frames the kernel receives
+// on interface name.
+func capture(t *testing.T, name string) int {
+	t.Helper()
+	ifi, err := net.InterfaceByName(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	proto := int(uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8)
+	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
+	if err != nil {
+		t.Skip("needs AF_PACKET: ", err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifi.Index}); err != nil {
+		t.Fatal(err)
+	}
+	unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_RCVBUFFORCE, 8<<20)
+	tv := unix.NsecToTimeval(int64(timeout))
+	unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv)
+	return fd
+}
+
+// TestRingBackpressure fills the transmit ring while the writer is held
+// up, checks that Transmit then waits at most fullWait and reports
+// ErrBusy (counting the drop), and that every queued frame reaches the
+// kernel, in order, once the writer runs again.
+func TestRingBackpressure(t *testing.T) {
+	d, _, _ := openTestTAP(t)
+	fd := capture(t, d.Name())
+	const etype = 0x88b5 // IEEE 802 local experimental
+	mac := d.MAC()
+	frame := func(i int) *pkt.Buf {
+		b := pkt.New(64, 0)
+		f := b.Append(60)
+		copy(f, netif.Broadcast[:])
+		copy(f[6:], mac[:])
+		binary.BigEndian.PutUint16(f[12:], etype)
+		binary.BigEndian.PutUint32(f[14:], uint32(i))
+		return b
+	}
+	n := int(d.tx.n)
+	d.wMu.Lock() // as if the writer were stuck in a write
+	for i := range n {
+		if err := d.Transmit(frame(i)); err != nil {
+			d.wMu.Unlock()
+			t.Fatalf("frame %d of %d: %v", i, n, err)
+		}
+	}
+	t0 := time.Now()
+	err := d.Transmit(frame(n))
+	el := time.Since(t0)
+	err2 := d.Transmit(frame(n + 1)) // no progress since: fails at once
+	d.wMu.Unlock()
+	if err != netif.ErrBusy || err2 != netif.ErrBusy {
+		t.Fatalf("full ring: Transmit %v, then %v; want ErrBusy", err, err2)
+	}
+	if el < fullWait || el > fullWait+time.Second {
+		t.Errorf("Transmit on a full ring returned after %v, want about %v", el, fullWait)
+	}
+	if st := d.Stats(); st.TxDropped != 2 || st.TxFrames != uint64(n) {
+		t.Fatalf("stats %+v, want %d frames and 2 dropped", st, n)
+	}
+	// The writer drains the ring; a frame sent now follows the others.
+	if err := d.Transmit(frame(n + 2)); err != nil {
+		t.Fatal(err)
+	}
+	want := 0
+	buf := make([]byte, 2048)
+	for want <= n {
+		m, err := unix.Read(fd, buf)
+		if err != nil {
+			t.Fatalf("capture: %v after %d frames", err, want)
+		}
+		if m < 18 || binary.BigEndian.Uint16(buf[12:]) != etype || !bytes.Equal(buf[6:12], mac[:]) {
+			continue
+		}
+		got := int(binary.BigEndian.Uint32(buf[14:]))
+		if want == n {
+			want = n + 2 // n and n+1 were dropped
+		}
+		if got != want {
+			t.Fatalf("frame %d reached the kernel, want %d", got, want)
+		}
+		if want == n+2 {
+			break
+		}
+		want++
+	}
+}
+
+// TestCloseStopsGoroutines checks that Close ends both the reader and the
+// writer, also with frames queued.
+func TestCloseStopsGoroutines(t *testing.T) {
+	before := runtime.NumGoroutine()
+	d, kernel, ours := openTestTAP(t)
+	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	b := pkt.New(64, 0)
+	copy(b.Append(len(req)), req)
+	for range 1000 {
+		d.Transmit(b)
+	}
+	d.Close()
+	deadline := time.Now().Add(timeout)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d goroutines after Close, %d before Open", runtime.NumGoroutine(), before)
+		}
+		time.Sleep(time.Millisecond)
 	}
 }
