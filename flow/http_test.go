@@ -14,7 +14,7 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
-	"github.com/mirago/mirago/flow/internal/testcert"
+	"github.com/mirago/mirago/internal/testcert"
 )
 
 // handler answers /hello with the client's address and whether TLS was

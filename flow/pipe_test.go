@@ -10,7 +10,7 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
-	"github.com/mirago/mirago/flow/internal/testcert"
+	"github.com/mirago/mirago/internal/testcert"
 )
 
 func TestPipeSemantics(t *testing.T) {

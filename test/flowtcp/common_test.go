@@ -2,15 +2,8 @@ package flowtcp_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"math/big"
 	"net/netip"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,6 +11,7 @@ import (
 	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/internal/testcert"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ipv4"
@@ -146,46 +140,9 @@ func handshake(c, s interface {
 	return serr
 }
 
+// certs returns a server and a client TLS config that trust one
+// self-signed certificate for serverName.
+func certs() (server, client *tls.Config) { return testcert.Configs() }
+
 // serverName is the name in the test certificate.
-const serverName = "mirago.test"
-
-var (
-	certOnce sync.Once
-	cert     tls.Certificate
-	pool     *x509.CertPool
-)
-
-// certs returns a server and a client config that trust one self-signed
-// ECDSA P-256 certificate for serverName (and 10.0.0.0/8 addresses).
-func certs() (server, client *tls.Config) {
-	certOnce.Do(func() {
-		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		if err != nil {
-			panic(err)
-		}
-		tmpl := &x509.Certificate{
-			SerialNumber:          big.NewInt(1),
-			Subject:               pkix.Name{CommonName: serverName},
-			DNSNames:              []string{serverName},
-			NotBefore:             time.Now().Add(-time.Hour),
-			NotAfter:              time.Now().Add(24 * time.Hour),
-			KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-			ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-			BasicConstraintsValid: true,
-			IsCA:                  true,
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-		if err != nil {
-			panic(err)
-		}
-		leaf, err := x509.ParseCertificate(der)
-		if err != nil {
-			panic(err)
-		}
-		cert = tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key, Leaf: leaf}
-		pool = x509.NewCertPool()
-		pool.AddCert(leaf)
-	})
-	return &tls.Config{Certificates: []tls.Certificate{cert}},
-		&tls.Config{RootCAs: pool, ServerName: serverName}
-}
+const serverName = testcert.ServerName

@@ -299,7 +299,7 @@ func TestHTTPSOnOurStack(t *testing.T) {
 	ours := netip.AddrPortFrom(tp.OursAddr(), 4443).String()
 	if _, err := exec.LookPath("curl"); err == nil {
 		ca := filepath.Join(t.TempDir(), "ca.pem")
-		os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]}), 0o644)
+		os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scfg.Certificates[0].Certificate[0]}), 0o644)
 		out, _ := curl(t, "--cacert", ca, "--resolve", serverName+":4443:"+tp.OursAddr().String(), base+"/hello")
 		if !strings.HasPrefix(out, fmt.Sprintf("hello %s:", tp.Kernel)) || !strings.HasSuffix(out, "tls=true") {
 			t.Fatalf("curl GET = %q", out)

@@ -1,5 +1,5 @@
 // Package testcert makes a self-signed certificate for TLS tests of the
-// flow packages.
+// flow packages and the flows over TCP.
 package testcert
 
 import (
