@@ -9,8 +9,8 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
-	"github.com/mirago/mirago/internal/testcert"
 	"github.com/mirago/mirago/flow/mimic"
+	"github.com/mirago/mirago/internal/testcert"
 )
 
 // tlsEdn is the endpoint of the TLS-over-memory protocol.
