@@ -9,10 +9,8 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -21,6 +19,7 @@ import (
 
 	"github.com/mirago/mirago/bench/gvnet"
 	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/internal/testnet"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/tcp"
@@ -55,34 +54,9 @@ type tapSide struct {
 	ours   netip.Addr
 }
 
-// Same lock directory and subnet range as internal/taptest, so that the
-// benchmark never shares a subnet with a concurrently running test.
-const tapLockDir = "/tmp/mirago-taptest"
-
-func allocateSubnet() (int, func(), error) {
-	if err := os.MkdirAll(tapLockDir, 0o755); err != nil {
-		return 0, nil, err
-	}
-	start := os.Getpid() % 240
-	for i := 0; i < 240; i++ {
-		n := 10 + (start+i)%240
-		path := filepath.Join(tapLockDir, strconv.Itoa(n))
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			if b, rerr := os.ReadFile(path); rerr == nil {
-				pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-				if pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
-					os.Remove(path)
-				}
-			}
-			continue
-		}
-		fmt.Fprintf(f, "%d\n", os.Getpid())
-		f.Close()
-		return n, func() { os.Remove(path) }, nil
-	}
-	return 0, nil, fmt.Errorf("no free test subnet in %s", tapLockDir)
-}
+// allocateSubnet reserves a test subnet the same way internal/taptest
+// does, so that the benchmark never shares one with a running test.
+func allocateSubnet() (int, func(), error) { return testnet.Reserve() }
 
 func run(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()

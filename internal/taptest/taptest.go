@@ -15,13 +15,11 @@ import (
 	"net/netip"
 	"os"
 	"os/exec"
-	"path/filepath"
-	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/internal/testnet"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -50,36 +48,16 @@ func Require(t testing.TB, tools ...string) {
 	}
 }
 
-const lockDir = "/tmp/mirago-taptest"
-
-// allocate reserves a subnet number in [10, 250) with an exclusive lock
-// file, reclaiming files whose owner process is gone.
+// allocate reserves a test subnet number for t (internal/testnet),
+// released when the test ends.
 func allocate(t testing.TB) int {
 	t.Helper()
-	if err := os.MkdirAll(lockDir, 0o755); err != nil {
+	n, release, err := testnet.Reserve()
+	if err != nil {
 		t.Fatal(err)
 	}
-	start := os.Getpid() % 240
-	for i := 0; i < 240; i++ {
-		n := 10 + (start+i)%240
-		path := filepath.Join(lockDir, strconv.Itoa(n))
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
-		if err != nil {
-			if b, rerr := os.ReadFile(path); rerr == nil {
-				pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
-				if pid > 0 && syscall.Kill(pid, 0) == syscall.ESRCH {
-					os.Remove(path)
-				}
-			}
-			continue
-		}
-		fmt.Fprintf(f, "%d\n", os.Getpid())
-		f.Close()
-		t.Cleanup(func() { os.Remove(path) })
-		return n
-	}
-	t.Fatal("taptest: no free test subnet")
-	return 0
+	t.Cleanup(release)
+	return n
 }
 
 // New creates a TAP for t and configures its kernel side. The TAP is
