@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/metrics"
 	"github.com/mirago/mirago/internal/taptest"
 	"github.com/mirago/mirago/stack"
@@ -32,27 +33,9 @@ import (
 	"github.com/mirago/mirago/stack/netif"
 )
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // startEcho serves echo on a fresh TAP's stack, with metrics on port
 // 9100; the returned function stops it and waits.
-func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptest.TAP, *syncBuffer, func()) {
+func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptest.TAP, *flow.Sink, func()) {
 	t.Helper()
 	tp := taptest.New(t)
 	var dev netif.Device = tp.Dev
@@ -67,7 +50,7 @@ func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptes
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &flow.Sink{}
 	e := newServer(s, Config{Port: 7, Grace: grace, Metrics: 9100,
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 	if err := e.start(); err != nil {
@@ -261,7 +244,7 @@ func TestBinary(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &flow.Sink{}
 	exited := make(chan error, 1)
 	go func() {
 		sc := bufio.NewScanner(stderr)

@@ -14,11 +14,11 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/metrics"
 	"github.com/mirago/mirago/internal/taptest"
 	"github.com/mirago/mirago/stack"
@@ -56,28 +56,10 @@ func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP) {
 	return s, tp
 }
 
-// syncBuffer is a goroutine-safe log sink.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
-
 // running is a proxy served in-process for a test.
 type running struct {
 	p      *Proxy
-	logs   *syncBuffer
+	logs   *flow.Sink
 	cancel context.CancelFunc
 	done   chan struct{}
 	addr   netip.AddrPort // where clients connect
@@ -87,7 +69,7 @@ type running struct {
 // when the test ends.
 func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *running {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &flow.Sink{}
 	cfg.Log = slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	if cfg.Listen == 0 {
 		cfg.Listen = 8080

@@ -7,16 +7,15 @@
 package dnsmasqtest
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/taptest"
 )
 
@@ -36,7 +35,7 @@ type Server struct {
 	TAP       *taptest.TAP
 	LeaseFile string
 	cmd       *exec.Cmd
-	log       syncBuffer
+	log       flow.Sink
 	exited    chan struct{}
 	err       error
 }
@@ -154,23 +153,6 @@ func (s *Server) Leases() string {
 
 // Count returns how many times sub occurs in the log.
 func (s *Server) Count(sub string) int { return strings.Count(s.Log(), sub) }
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // PersistentTAP is taptest.New for a process other than the test: it
 // allocates a test subnet and name like taptest.New, then replaces the
