@@ -13,9 +13,10 @@
 //     flows (seed 003's F), and an in-memory Listener (pipe.go, funcs.go,
 //     listener.go);
 //   - Forward and Proxy, which copy between flows and propagate half-close
-//     (seed 003's forward and Proxy) (forward.go, proxy.go);
-//   - TLS layered over a flow, itself a Flow (tls.go).
+//     (seed 003's forward and Proxy) (forward.go, proxy.go).
 //
-// Protocol resolution (seed 004's Mimic) lives in flow/mimic, and the
-// semantics test suite every Flow implementation must pass in flow/flowtest.
+// TLS layered over a flow, itself a Flow, lives in flow/tlsflow, so that
+// importing flow does not link crypto/tls. Protocol resolution (seed 004's
+// Mimic) lives in flow/mimic, and the semantics test suite every Flow
+// implementation must pass in flow/flowtest.
 package flow

@@ -5,8 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"time"
+
+	"github.com/mirago/mirago/logging"
 )
 
 // Options configures Forward and Proxy. The zero value is ready to use.
@@ -20,7 +21,7 @@ type Options struct {
 	IdleTimeout time.Duration
 	// Logger, if set, receives Debug records: the end of each direction
 	// with its byte count and error.
-	Logger *slog.Logger
+	Logger logging.Logger
 	// Verbose also logs the full contents copied, at Debug (seed 003's
 	// forward ?verbose). Off by default.
 	Verbose bool
@@ -54,12 +55,9 @@ func copyHalf(ctx context.Context, dst, src Flow, w *watch, o Options, dir strin
 	defer putBuf(bp)
 	buf := *bp
 	log := o.Logger
-	if log != nil && !log.Enabled(ctx, slog.LevelDebug) {
-		log = nil
-	}
 	if log != nil {
 		defer func() {
-			log.DebugContext(ctx, "flow: copy done", "dir", dir, "bytes", written, "err", err)
+			log.Debug("flow: copy done", "dir", dir, "bytes", written, "err", err)
 		}()
 	}
 	for {
@@ -67,7 +65,7 @@ func copyHalf(ctx context.Context, dst, src Flow, w *watch, o Options, dir strin
 		if n > 0 {
 			w.touch()
 			if log != nil && o.Verbose {
-				log.DebugContext(ctx, "flow: data", "dir", dir, "data", fmt.Sprintf("%q", buf[:n]))
+				log.Debug("flow: data", "dir", dir, "data", fmt.Sprintf("%q", buf[:n]))
 			}
 			m, werr := dst.Write(buf[:n])
 			written += int64(m)

@@ -3,7 +3,6 @@ package flow_test
 import (
 	"bytes"
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -14,7 +13,6 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
-	"github.com/mirago/mirago/internal/testcert"
 )
 
 // handler answers /hello with the client's address and whether TLS was
@@ -28,20 +26,6 @@ func handler() http.Handler {
 		io.Copy(w, r.Body)
 	})
 	return mux
-}
-
-// tlsListener wraps accepted flows in flow.TLSServer.
-type tlsListener struct {
-	*flow.Listener
-	cfg *tls.Config
-}
-
-func (l tlsListener) Accept() (net.Conn, error) {
-	f, err := l.AcceptFlow()
-	if err != nil {
-		return nil, err
-	}
-	return flow.TLSServer(f, l.cfg), nil
 }
 
 // exercise runs a GET and a large POST through client and checks them.
@@ -91,43 +75,6 @@ func TestHTTPOverListener(t *testing.T) {
 	tr := &http.Transport{DialContext: l.DialContext}
 	serve(t, srv, func() error { return srv.Serve(l) }, tr)
 	exercise(t, &http.Client{Transport: tr}, "http", false)
-}
-
-// The server is net/http's own TLS; the client dials flow.TLS over the
-// in-memory listener.
-func TestHTTPSWithFlowTLSClient(t *testing.T) {
-	flowtest.CheckGoroutines(t)
-	scfg, ccfg := testcert.Configs()
-	l := flow.NewListener(flow.Addr{Name: "web:443"})
-	srv := &http.Server{Handler: handler(), TLSConfig: scfg}
-	tr := &http.Transport{
-		DialTLSContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			f, err := l.Dial(ctx)
-			if err != nil {
-				return nil, err
-			}
-			c := flow.TLSClient(f, ccfg)
-			if err := c.HandshakeContext(ctx); err != nil {
-				c.Close()
-				return nil, err
-			}
-			return c, nil
-		},
-	}
-	serve(t, srv, func() error { return srv.ServeTLS(l, "", "") }, tr)
-	exercise(t, &http.Client{Transport: tr}, "https", true)
-}
-
-// The server runs over flow.TLS; the client is net/http's own TLS over
-// in-memory flows. (net/http only sees *tls.Conn as TLS, so r.TLS is nil.)
-func TestHTTPSWithFlowTLSServer(t *testing.T) {
-	flowtest.CheckGoroutines(t)
-	scfg, ccfg := testcert.Configs()
-	l := flow.NewListener(flow.Addr{Name: "web:443"})
-	srv := &http.Server{Handler: handler()}
-	tr := &http.Transport{DialContext: l.DialContext, TLSClientConfig: ccfg}
-	serve(t, srv, func() error { return srv.Serve(tlsListener{l, scfg}) }, tr)
-	exercise(t, &http.Client{Transport: tr}, "https", false)
 }
 
 func TestListenerClose(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/flow/mimic"
+	"github.com/mirago/mirago/flow/tlsflow"
 	"github.com/mirago/mirago/internal/testcert"
 )
 
@@ -42,7 +43,7 @@ func newProtocols(tlsFirst bool) *protocols {
 			if err != nil {
 				return nil, err
 			}
-			t := flow.TLSClient(f, e.cfg)
+			t := tlsflow.Client(f, e.cfg)
 			if err := t.HandshakeContext(ctx); err != nil {
 				t.Close()
 				return nil, err
@@ -81,7 +82,7 @@ func echoServer(t *testing.T, cfg *tls.Config) *flow.Listener {
 			return
 		}
 		if cfg != nil {
-			f = flow.TLSServer(f, cfg)
+			f = tlsflow.Server(f, cfg)
 		}
 		defer f.Close()
 		flow.Forward(context.Background(), f, f, flow.Options{})
@@ -117,7 +118,7 @@ func TestResolveMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, isTLS := f.(*flow.TLS); isTLS {
+	if _, isTLS := f.(*tlsflow.Conn); isTLS {
 		t.Fatal("resolved TLS without a TLS config")
 	}
 	checkEcho(t, f)
@@ -140,9 +141,9 @@ func TestResolveTLSByPriority(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tf, ok := f.(*flow.TLS)
+		tf, ok := f.(*tlsflow.Conn)
 		if !ok {
-			t.Fatalf("resolved %T, want *flow.TLS", f)
+			t.Fatalf("resolved %T, want *tlsflow.Conn", f)
 		}
 		if !tf.ConnectionState().HandshakeComplete {
 			t.Fatal("handshake not complete")

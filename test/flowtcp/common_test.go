@@ -11,6 +11,7 @@ import (
 	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/flow/tlsflow"
 	"github.com/mirago/mirago/internal/testcert"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
@@ -111,11 +112,11 @@ func (st *stacks) tcpPair(t *testing.T) (a, b *tcp.Conn) {
 
 // tlsPair returns a TLS client over a connection from A and the TLS
 // server over B's end, both with the handshake done.
-func (st *stacks) tlsPair(t *testing.T) (a, b *flow.TLS) {
+func (st *stacks) tlsPair(t *testing.T) (a, b *tlsflow.Conn) {
 	t.Helper()
 	ca, cb := st.tcpPair(t)
 	scfg, ccfg := certs()
-	c, s := flow.TLSClient(ca, ccfg), flow.TLSServer(cb, scfg)
+	c, s := tlsflow.Client(ca, ccfg), tlsflow.Server(cb, scfg)
 	if err := handshake(c, s); err != nil {
 		c.Close()
 		s.Close()

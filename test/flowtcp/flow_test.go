@@ -24,7 +24,7 @@ func TestTCPProxy(t *testing.T) {
 	flowtest.RunProxy(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
 }
 
-// TestTLSOverTCPIsAFlow runs the suite on flow.TLS over TCP.
+// TestTLSOverTCPIsAFlow runs the suite on tlsflow.Conn over TCP.
 func TestTLSOverTCPIsAFlow(t *testing.T) {
 	st := newStacks(t)
 	flowtest.Run(t, func(t *testing.T) (a, b flow.Flow) { return st.tlsPair(t) })

@@ -12,6 +12,7 @@ import (
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/flow/mimic"
+	"github.com/mirago/mirago/flow/tlsflow"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -59,7 +60,7 @@ func newProtocols(tlsFirst bool) *protocols {
 			if err != nil {
 				return nil, err
 			}
-			f := flow.TLSClient(c, e.Config)
+			f := tlsflow.Client(c, e.Config)
 			if err := f.HandshakeContext(ctx); err != nil {
 				f.Close()
 				return nil, err
@@ -105,7 +106,7 @@ func echoServer(t *testing.T, st *stacks, cfg *tls.Config) netip.AddrPort {
 			}
 			var f flow.Flow = c
 			if cfg != nil {
-				f = flow.TLSServer(c, cfg)
+				f = tlsflow.Server(c, cfg)
 			}
 			flow.Forward(context.Background(), f, f, flow.Options{})
 			f.Close()
@@ -168,9 +169,9 @@ func TestMimicTLSOverTCPByPriority(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tf, ok := f.(*flow.TLS)
+		tf, ok := f.(*tlsflow.Conn)
 		if !ok {
-			t.Fatalf("resolved %T, want *flow.TLS", f)
+			t.Fatalf("resolved %T, want *tlsflow.Conn", f)
 		}
 		if !tf.ConnectionState().HandshakeComplete {
 			t.Fatal("handshake not complete")

@@ -1,14 +1,24 @@
-package flow
+// Package tlsflow layers TLS over a flow: a Conn is crypto/tls over a
+// flow.Flow, and is itself a Flow (seed 004: a flow layered upon another,
+// e.g. TLS over TCP).
+//
+// It is a package of its own so that package flow does not import
+// crypto/tls: an image that uses flows but not TLS (app/proxy) then links
+// neither crypto/tls nor crypto/x509.
+package tlsflow
 
 import (
 	"crypto/tls"
 	"io"
 	"sync"
 	"sync/atomic"
+
+	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/flow/internal/bufpool"
 )
 
-// TLS is a TLS connection layered over a Flow; it is itself a Flow (seed
-// 004: a flow layered upon another, e.g. TLS over TCP). It embeds the
+// Conn is a TLS connection layered over a flow.Flow; it is itself a Flow
+// (seed 004: a flow layered upon another, e.g. TLS over TCP). It embeds the
 // *tls.Conn, so Handshake, HandshakeContext, ConnectionState and the
 // deadline methods are the crypto/tls ones.
 //
@@ -22,9 +32,9 @@ import (
 //
 // As with crypto/tls, a write that times out leaves the TLS state corrupt:
 // later writes fail. Read timeouts are recoverable.
-type TLS struct {
+type Conn struct {
 	*tls.Conn
-	under     Flow
+	under     flow.Flow
 	wmu       sync.Mutex // keeps WriteBuffers' records together
 	rshut     atomic.Bool
 	wshut     atomic.Bool
@@ -32,25 +42,27 @@ type TLS struct {
 	closeOnce sync.Once
 }
 
-// TLSClient returns the client side of a TLS connection over f; see
+var _ flow.Flow = (*Conn)(nil)
+
+// Client returns the client side of a TLS connection over f; see
 // tls.Client. The handshake runs on first use or on Handshake.
-func TLSClient(f Flow, cfg *tls.Config) *TLS {
-	return &TLS{Conn: tls.Client(f, cfg), under: f}
+func Client(f flow.Flow, cfg *tls.Config) *Conn {
+	return &Conn{Conn: tls.Client(f, cfg), under: f}
 }
 
-// TLSServer returns the server side of a TLS connection over f; see
+// Server returns the server side of a TLS connection over f; see
 // tls.Server.
-func TLSServer(f Flow, cfg *tls.Config) *TLS {
-	return &TLS{Conn: tls.Server(f, cfg), under: f}
+func Server(f flow.Flow, cfg *tls.Config) *Conn {
+	return &Conn{Conn: tls.Server(f, cfg), under: f}
 }
 
 // Under returns the flow the TLS connection runs over.
-func (t *TLS) Under() Flow { return t.under }
+func (t *Conn) Under() flow.Flow { return t.under }
 
 // Read implements net.Conn.Read.
-func (t *TLS) Read(p []byte) (int, error) {
+func (t *Conn) Read(p []byte) (int, error) {
 	if t.closed.Load() {
-		return 0, ErrClosed
+		return 0, flow.ErrClosed
 	}
 	if t.rshut.Load() {
 		return 0, io.EOF
@@ -59,7 +71,7 @@ func (t *TLS) Read(p []byte) (int, error) {
 	if err != nil {
 		switch {
 		case t.closed.Load():
-			err = ErrClosed
+			err = flow.ErrClosed
 		case t.rshut.Load():
 			err = io.EOF
 		}
@@ -68,19 +80,19 @@ func (t *TLS) Read(p []byte) (int, error) {
 }
 
 // Write implements net.Conn.Write.
-func (t *TLS) Write(p []byte) (int, error) {
+func (t *Conn) Write(p []byte) (int, error) {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	return t.write(p)
 }
 
-func (t *TLS) write(p []byte) (int, error) {
+func (t *Conn) write(p []byte) (int, error) {
 	if t.closed.Load() || t.wshut.Load() {
-		return 0, ErrClosed
+		return 0, flow.ErrClosed
 	}
 	n, err := t.Conn.Write(p)
 	if err != nil && t.closed.Load() {
-		err = ErrClosed
+		err = flow.ErrClosed
 	}
 	return n, err
 }
@@ -89,9 +101,9 @@ func (t *TLS) write(p []byte) (int, error) {
 // rather than sent as one record per buffer (RFC 8446 §5.1: 2^14 bytes).
 const maxCoalesce = 16 << 10
 
-// WriteBuffers implements Flow.WriteBuffers. Small gathers are copied into
-// one pooled buffer so they go out as one record.
-func (t *TLS) WriteBuffers(v [][]byte) (int64, error) {
+// WriteBuffers implements flow.Flow.WriteBuffers. Small gathers are copied
+// into one pooled buffer so they go out as one record.
+func (t *Conn) WriteBuffers(v [][]byte) (int64, error) {
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
 	total := 0
@@ -99,8 +111,8 @@ func (t *TLS) WriteBuffers(v [][]byte) (int64, error) {
 		total += len(b)
 	}
 	if len(v) > 1 && total <= maxCoalesce {
-		bp := getBuf(total)
-		defer putBuf(bp)
+		bp := bufpool.Get(total)
+		defer bufpool.Put(bp)
 		buf := (*bp)[:0]
 		for _, b := range v {
 			buf = append(buf, b...)
@@ -108,7 +120,7 @@ func (t *TLS) WriteBuffers(v [][]byte) (int64, error) {
 		n, err := t.write(buf)
 		return int64(n), err
 	}
-	return WriteBuffersSeq(writerFunc(t.write), v)
+	return flow.WriteBuffersSeq(writerFunc(t.write), v)
 }
 
 // writerFunc adapts a write function to io.Writer.
@@ -117,11 +129,11 @@ type writerFunc func([]byte) (int, error)
 // Write implements io.Writer.
 func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
 
-// CloseWrite implements Flow.CloseWrite: close_notify, then CloseWrite on
-// the flow below.
-func (t *TLS) CloseWrite() error {
+// CloseWrite implements flow.Flow.CloseWrite: close_notify, then CloseWrite
+// on the flow below.
+func (t *Conn) CloseWrite() error {
 	if t.closed.Load() {
-		return ErrClosed
+		return flow.ErrClosed
 	}
 	t.wmu.Lock()
 	defer t.wmu.Unlock()
@@ -139,10 +151,10 @@ func (t *TLS) CloseWrite() error {
 	return t.under.CloseWrite()
 }
 
-// CloseRead implements Flow.CloseRead.
-func (t *TLS) CloseRead() error {
+// CloseRead implements flow.Flow.CloseRead.
+func (t *Conn) CloseRead() error {
 	if t.closed.Load() {
-		return ErrClosed
+		return flow.ErrClosed
 	}
 	t.rshut.Store(true)
 	return t.under.CloseRead()
@@ -152,7 +164,7 @@ func (t *TLS) CloseRead() error {
 // flow below. It returns nil: like seed 004's close it does not fail, and a
 // close_notify that cannot be sent because the peer has gone is expected.
 // Only the first call does anything.
-func (t *TLS) Close() error {
+func (t *Conn) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
 		t.Conn.Close() // an error here is only a failed close_notify
