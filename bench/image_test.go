@@ -5,7 +5,9 @@ import (
 	"math"
 	"net"
 	"os"
+	"os/exec"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -150,4 +152,47 @@ type testLog struct{ t *testing.T }
 func (l testLog) Write(p []byte) (int, error) {
 	l.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// TestImageDeps guards the image size: bare-metal programs must not link
+// the standard library's heavy packages, which cost more than our whole
+// stack (log/slog and encoding/json about 0.4 MB; net/http with
+// crypto/tls and crypto/x509 about 3 MB; any crypto package the FIPS
+// module, about 0.15 MB). qemu-virt images take their randomness from the
+// board's DRBG; the USB armory board reads its SoC RNG through
+// crypto/rand on purpose, so crypto is allowed there. It skips without
+// the TamaGo toolchain.
+func TestImageDeps(t *testing.T) {
+	env, why := imageProbe()
+	if why != "" {
+		t.Skip("skipping: " + why)
+	}
+	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509"}
+	cases := []struct {
+		tag, pkg string
+		noCrypto bool
+	}{
+		{"qemuvirt", "./app/echo", true},
+		{"qemuvirt", "./app/proxy", true},
+		{"qemuvirt", "./bench/image/miecho", true},
+		{"usbarmory", "./app/echo", false},
+		{"usbarmory", "./app/proxy", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.tag+"/"+strings.TrimPrefix(tc.pkg, "./"), func(t *testing.T) {
+			cmd := exec.Command(env.Tamago, "list", "-deps", "-tags", tc.tag, tc.pkg)
+			cmd.Dir = env.Root
+			cmd.Env = append(os.Environ(), "GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
+			}
+			for _, dep := range strings.Fields(string(out)) {
+				bad := slices.Contains(heavy, dep) || tc.noCrypto && strings.HasPrefix(dep, "crypto/")
+				if bad {
+					t.Errorf("%s links %s", tc.pkg, dep)
+				}
+			}
+		})
+	}
 }

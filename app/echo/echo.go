@@ -10,7 +10,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
@@ -31,8 +31,9 @@ type Config struct {
 	Grace time.Duration
 	// Metrics, if not 0, is the TCP port of the Prometheus endpoint.
 	Metrics uint16
-	// Log receives the log lines (default: slog.Default()).
-	Log *slog.Logger
+	// Log receives the log lines (*slog.Logger on a host, a
+	// logging.Console on a board); nil drops them.
+	Log logging.Logger
 }
 
 // DefaultGrace is the default Config.Grace.
@@ -51,7 +52,7 @@ type Stats struct {
 type server struct {
 	s   *stack.Stack
 	cfg Config
-	log *slog.Logger
+	log logging.Logger
 	uc  *udp.Conn
 	ln  *tcp.Listener
 	mln *tcp.Listener
@@ -64,11 +65,7 @@ func newServer(s *stack.Stack, cfg Config) *server {
 	if cfg.Port == 0 {
 		cfg.Port = 7
 	}
-	log := cfg.Log
-	if log == nil {
-		log = slog.Default()
-	}
-	return &server{s: s, cfg: cfg, log: log}
+	return &server{s: s, cfg: cfg, log: logging.OrDiscard(cfg.Log)}
 }
 
 // Stats returns a snapshot of the counters.

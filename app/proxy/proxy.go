@@ -12,7 +12,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net"
 	"net/netip"
 	"sync"
@@ -21,6 +20,7 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -48,8 +48,9 @@ type Config struct {
 	Metrics uint16
 	// Resolve overrides upstreamResolver for this proxy.
 	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
-	// Log receives the log lines (default: slog.Default()).
-	Log *slog.Logger
+	// Log receives the log lines (*slog.Logger on a host, a
+	// logging.Console on a board); nil drops them.
+	Log logging.Logger
 }
 
 // Defaults for Config fields left zero by DefaultConfig users.
@@ -111,7 +112,7 @@ type Stats struct {
 type Proxy struct {
 	cfg     Config
 	s       *stack.Stack
-	log     *slog.Logger
+	log     logging.Logger
 	resolve func(context.Context, string) (netip.AddrPort, error)
 	lim     *limiter
 	ln, mln *tcp.Listener
@@ -127,9 +128,7 @@ func New(s *stack.Stack, cfg Config) (*Proxy, error) {
 		return nil, err
 	}
 	p := &Proxy{cfg: cfg, s: s, log: cfg.Log, resolve: cfg.Resolve, lim: newLimiter(cfg.MaxConns, cfg.MaxPerClient)}
-	if p.log == nil {
-		p.log = slog.Default()
-	}
+	p.log = logging.OrDiscard(p.log)
 	if p.resolve == nil {
 		p.resolve = upstreamResolver
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/logging"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
@@ -31,7 +31,8 @@ const (
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", "qemu-virt", "stack", "gvisor")
+	// The console logger of app/echo images (internal/platform.Logger).
+	log := logging.NewConsole(os.Stdout, logging.LevelInfo, "board", "qemu-virt", "stack", "gvisor")
 	if err := run(log); err != nil {
 		log.Error("gvecho", "err", err)
 		qemuvirt.Exit(1)
@@ -39,7 +40,7 @@ func main() {
 	}
 }
 
-func run(log *slog.Logger) error {
+func run(log logging.Logger) error {
 	prefix, err := netip.ParsePrefix(buildcfg.IP)
 	if err != nil || !prefix.Addr().Is4() {
 		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
@@ -153,7 +154,7 @@ func echoConn(c *gonet.TCPConn) {
 }
 
 // serveUDP echoes each datagram back to its sender.
-func serveUDP(uc *gonet.UDPConn, log *slog.Logger) {
+func serveUDP(uc *gonet.UDPConn, log logging.Logger) {
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := uc.ReadFrom(buf)

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"net/netip"
 	"os"
@@ -14,6 +13,7 @@ import (
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/tcp"
@@ -21,7 +21,8 @@ import (
 )
 
 func main() {
-	log := slog.New(slog.NewTextHandler(os.Stdout, &slog.HandlerOptions{Level: slog.LevelInfo})).With("board", "qemu-virt", "stack", "mirago")
+	// The console logger of app/echo images (internal/platform.Logger).
+	log := logging.NewConsole(os.Stdout, logging.LevelInfo, "board", "qemu-virt", "stack", "mirago")
 	if err := run(log); err != nil {
 		log.Error("miecho", "err", err)
 		qemuvirt.Exit(1)
@@ -29,7 +30,7 @@ func main() {
 	}
 }
 
-func run(log *slog.Logger) error {
+func run(log logging.Logger) error {
 	prefix, err := ipv4.ParsePrefix(buildcfg.IP)
 	if err != nil {
 		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
@@ -99,7 +100,7 @@ func echoConn(c *tcp.Conn) {
 }
 
 // serveUDP echoes each datagram back to its sender.
-func serveUDP(uc *udp.Conn, log *slog.Logger) {
+func serveUDP(uc *udp.Conn, log logging.Logger) {
 	buf := make([]byte, 65536)
 	for {
 		n, from, err := uc.ReadFromAddrPort(buf)
