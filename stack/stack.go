@@ -8,8 +8,8 @@
 package stack
 
 import (
-	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 
@@ -17,6 +17,7 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
@@ -33,7 +34,10 @@ type Config struct {
 	Gateway ipv4.Addr
 	// Clock drives every protocol timer (default: the real clock).
 	Clock clock.Clock
-	// Rand seeds ISNs, ports and IDs (default: crypto/rand).
+	// Rand seeds ISNs, ports and IDs. The default is crypto/rand on
+	// hosts; on tamago there is none (it would link the crypto module into
+	// the image) and New fails without one: pass the board's entropy
+	// source.
 	Rand io.Reader
 
 	ARP  arp.Config
@@ -48,6 +52,7 @@ type Stack struct {
 	mu     sync.Mutex
 	dev    netif.Device
 	timers *timer.Queue
+	rand   io.Reader
 
 	Eth  *ethernet.Layer
 	ARP  *arp.Layer
@@ -71,9 +76,11 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
+		if cfg.Rand = sysrand.Reader(); cfg.Rand == nil {
+			return nil, fmt.Errorf("stack: Config.Rand: %w", sysrand.ErrRequired)
+		}
 	}
-	s := &Stack{dev: dev}
+	s := &Stack{dev: dev, rand: cfg.Rand}
 	s.timers = timer.New(cfg.Clock, &s.mu)
 
 	s.Eth = ethernet.New(dev)
@@ -126,6 +133,10 @@ func (s *Stack) Locker() sync.Locker { return &s.mu }
 
 // Timers returns the stack's timer queue.
 func (s *Stack) Timers() *timer.Queue { return s.timers }
+
+// Rand returns the stack's random source (Config.Rand or the default),
+// for services on the stack that need their own (DHCP, DNS).
+func (s *Stack) Rand() io.Reader { return s.rand }
 
 // Device returns the network device.
 func (s *Stack) Device() netif.Device { return s.dev }

@@ -5,7 +5,6 @@
 package qemuvirt
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"io"
 	_ "unsafe"
@@ -17,7 +16,8 @@ import (
 // Entropy: the runtime asks for random bytes before the heap exists
 // (runtime.randinit, for hash seeds). Until hwinit1 seeds drbg from
 // virtio-rng, those bytes come from a non-allocating mix of the counter;
-// afterwards every caller (runtime, crypto/rand, Rand) reads drbg.
+// afterwards every caller (runtime, crypto/rand if linked, Rand) reads
+// drbg.
 var (
 	drbg       DRBG
 	seeded     bool   // drbg holds a seed; set once in hwinit1
@@ -86,21 +86,22 @@ func readVirtioRNG(p []byte) error {
 // rngDev is the entropy device once it answered, for reseeding.
 var rngDev *virtio.RNG
 
-// timerJitter hashes the low bits of counter deltas around memory work.
-// Under TCG this is weak: it is the fallback, not a source.
+// timerJitter returns the low 16 bits of 4096 counter deltas, each
+// around a pass of memory work; Reseed compresses them (drbg.go). Under
+// TCG the deltas are nearly deterministic, so this is weak however it is
+// compressed: it is the fallback, not a source.
 func timerJitter() []byte {
-	h := sha256.New()
-	var buf [8]byte
+	const samples = 4096
+	out := make([]byte, 2*samples)
 	scratch := make([]byte, 4096)
-	for i := range 4096 {
+	for i := range samples {
 		t0 := ARM.Counter()
 		for j := range scratch {
 			scratch[j] += byte(i + j)
 		}
-		binary.LittleEndian.PutUint64(buf[:], ARM.Counter()-t0^uint64(scratch[i&4095]))
-		h.Write(buf[:])
+		binary.LittleEndian.PutUint16(out[2*i:], uint16(ARM.Counter()-t0))
 	}
-	return h.Sum(nil)
+	return out
 }
 
 type errNoDevice string

@@ -1,13 +1,14 @@
 package dhcp
 
 import (
-	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
 	"sync"
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 )
@@ -33,7 +34,8 @@ type Config struct {
 	Transport Transport
 	// Clock drives retransmissions and lease timers; nil means clock.Real.
 	Clock clock.Clock
-	// Rand supplies transaction IDs and backoff jitter; nil means crypto/rand.
+	// Rand supplies transaction IDs and backoff jitter; nil means
+	// crypto/rand on hosts and is an error on tamago.
 	Rand io.Reader
 	// Hostname, if set, is sent as option 12.
 	Hostname string
@@ -130,7 +132,9 @@ func New(cfg Config) (*Client, error) {
 		cfg.Clock = clock.Real{}
 	}
 	if cfg.Rand == nil {
-		cfg.Rand = rand.Reader
+		if cfg.Rand = sysrand.Reader(); cfg.Rand == nil {
+			return nil, fmt.Errorf("dhcp: Config.Rand: %w", sysrand.ErrRequired)
+		}
 	}
 	if cfg.ClientID == nil {
 		cfg.ClientID = append([]byte{HTypeEthernet}, cfg.MAC[:]...)

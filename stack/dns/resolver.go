@@ -2,7 +2,6 @@ package dns
 
 import (
 	"context"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"math"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/internal/sysrand"
 )
 
 // Dialer opens the sockets the Resolver queries through. The lead wires it
@@ -53,7 +53,8 @@ type Resolver struct {
 	// Attempts is how many rounds over Servers are made; 0 means
 	// DefaultAttempts.
 	Attempts int
-	// Rand supplies query IDs; nil means crypto/rand.
+	// Rand supplies query IDs; nil means crypto/rand on hosts and makes
+	// lookups fail on tamago.
 	Rand io.Reader
 	// Clock times cache entries; nil means clock.Real.
 	Clock clock.Clock
@@ -258,7 +259,9 @@ func (r *Resolver) newID() (uint16, error) {
 	defer r.mu.Unlock()
 	src := r.Rand
 	if src == nil {
-		src = rand.Reader
+		if src = sysrand.Reader(); src == nil {
+			return 0, fmt.Errorf("dns: Resolver.Rand: %w", sysrand.ErrRequired)
+		}
 	}
 	if _, err := io.ReadFull(src, b[:]); err != nil {
 		return 0, fmt.Errorf("dns: query ID: %w", err)

@@ -1,15 +1,16 @@
 package netcfg
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net/netip"
 	"slices"
 	"sync"
 	"time"
 
+	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"
@@ -30,10 +31,11 @@ type DHCPConfig struct {
 	// Clock drives the client's retransmissions and lease timers; nil
 	// means the real clock.
 	Clock clock.Clock
-	// Rand supplies transaction IDs and jitter; nil means crypto/rand.
+	// Rand supplies transaction IDs and jitter; nil means the stack's
+	// (stack.Config.Rand).
 	Rand io.Reader
 	// Log, if set, receives lease events.
-	Log *slog.Logger
+	Log logging.Logger
 	// OnBound, if set, is called after every lease (first binding,
 	// renewal, rebinding) has been applied to the stack.
 	OnBound func(dhcp.Lease)
@@ -81,7 +83,7 @@ func StartDHCP(s *stack.Stack, cfg DHCPConfig) (*DHCP, error) {
 		MAC:       s.Device().MAC(),
 		Transport: dhcp.PacketConn{Conn: conn, ServerPort: cfg.ServerPort},
 		Clock:     cfg.Clock,
-		Rand:      cfg.Rand,
+		Rand:      cmp.Or(cfg.Rand, s.Rand()),
 		Hostname:  cfg.Hostname,
 		ClientID:  cfg.ClientID,
 		OnBound:   d.onBound,
@@ -111,13 +113,13 @@ func (d *DHCP) onBound(l dhcp.Lease) {
 	}
 	router := l.Router
 	if !router.IsUnspecified() && !l.Addr.Contains(router) {
-		d.logf(slog.LevelWarn, "dhcp: router not on the leased subnet; ignoring it", "router", router.String(), "addr", l.Addr.String())
+		d.logf(logging.LevelWarn, "dhcp: router not on the leased subnet; ignoring it", "router", router.String(), "addr", l.Addr.String())
 		router = ipv4.Addr{}
 	}
 	d.s.SetGateway(router)
-	level := slog.LevelInfo
+	level := logging.LevelInfo
 	if renewal {
-		level = slog.LevelDebug
+		level = logging.LevelDebug
 	}
 	d.logf(level, "dhcp lease", "addr", l.Addr.String(), "router", l.Router.String(), "dns", addrsString(l.DNS),
 		"mtu", l.MTU, "lease", leaseTime(l), "server", l.Server.String(), "renewal", renewal)
@@ -142,7 +144,7 @@ func (d *DHCP) onExpire() {
 	d.notifyLocked()
 	d.mu.Unlock()
 	d.unconfigure(l)
-	d.logf(slog.LevelWarn, "dhcp lease lost", "addr", l.Addr.String())
+	d.logf(logging.LevelWarn, "dhcp lease lost", "addr", l.Addr.String())
 	if d.cfg.OnExpire != nil {
 		d.cfg.OnExpire()
 	}
@@ -263,7 +265,7 @@ func (d *DHCP) Stop() {
 		d.mu.Unlock()
 		if bound {
 			d.unconfigure(l)
-			d.logf(slog.LevelInfo, "dhcp lease released", "addr", l.Addr.String(), "server", l.Server.String())
+			d.logf(logging.LevelInfo, "dhcp lease released", "addr", l.Addr.String(), "server", l.Server.String())
 		}
 	})
 }
@@ -290,9 +292,16 @@ func (d *DHCP) resolveServer(l dhcp.Lease) {
 	d.s.ARP.Query(ctx, hop) // on failure the RELEASE waits in ARP's queue
 }
 
-func (d *DHCP) logf(level slog.Level, msg string, args ...any) {
-	if d.cfg.Log != nil {
-		d.cfg.Log.Log(context.Background(), level, msg, args...)
+func (d *DHCP) logf(level logging.Level, msg string, args ...any) {
+	log := d.cfg.Log
+	switch {
+	case log == nil:
+	case level >= logging.LevelWarn:
+		log.Warn(msg, args...)
+	case level >= logging.LevelInfo:
+		log.Info(msg, args...)
+	default:
+		log.Debug(msg, args...)
 	}
 }
 

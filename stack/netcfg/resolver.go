@@ -2,6 +2,7 @@ package netcfg
 
 import (
 	"context"
+	"io"
 	"net"
 	"net/netip"
 	"slices"
@@ -56,6 +57,10 @@ type Resolver struct {
 	Timeout   time.Duration
 	Attempts  int
 	CacheSize int
+	// Rand supplies query IDs (dns.Resolver.Rand); NewResolver sets it
+	// to the stack's. nil means crypto/rand on hosts and makes lookups
+	// fail on tamago.
+	Rand io.Reader
 
 	mu      sync.Mutex
 	cur     *dns.Resolver
@@ -64,7 +69,7 @@ type Resolver struct {
 
 // NewResolver returns a resolver that queries servers() through s.
 func NewResolver(s *stack.Stack, servers func() []netip.AddrPort) *Resolver {
-	return &Resolver{Dialer: Dialer{Stack: s}, Servers: servers}
+	return &Resolver{Dialer: Dialer{Stack: s}, Servers: servers, Rand: s.Rand()}
 }
 
 // StaticServers returns a Resolver.Servers function for a fixed list.
@@ -93,6 +98,7 @@ func (r *Resolver) resolver() *dns.Resolver {
 			Timeout:   r.Timeout,
 			Attempts:  r.Attempts,
 			CacheSize: r.CacheSize,
+			Rand:      r.Rand,
 		}
 	}
 	return r.cur

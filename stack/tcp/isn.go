@@ -1,25 +1,25 @@
 package tcp
 
 import (
-	"crypto/sha256"
 	"encoding/binary"
 	"time"
+
+	"github.com/mirago/mirago/stack/internal/siphash"
 )
 
-// keyedHash is F(key, 4-tuple, a, b): SHA-256 truncated to 32 bits. It is
-// the keyed hash of RFC 6528 §3, RFC 6056 §3.3.3, SYN cookies and
-// timestamp offsets. It does not allocate.
+// keyedHash is F(key, 4-tuple, a, b): SipHash-2-4 (Aumasson & Bernstein
+// 2012; stack/internal/siphash) truncated to 32 bits, the keyed PRF Linux
+// uses for the same jobs. It is the keyed hash of RFC 6528 §3, RFC 6056
+// §3.3.3, SYN cookies and timestamp offsets. It does not allocate.
 func keyedHash(key *[16]byte, id tuple, a, b uint32) uint32 {
-	var in [40]byte
-	copy(in[:16], key[:])
-	copy(in[16:20], id.laddr[:])
-	copy(in[20:24], id.raddr[:])
-	binary.BigEndian.PutUint16(in[24:], id.lport)
-	binary.BigEndian.PutUint16(in[26:], id.rport)
-	binary.BigEndian.PutUint32(in[28:], a)
-	binary.BigEndian.PutUint32(in[32:], b)
-	sum := sha256.Sum256(in[:])
-	return binary.BigEndian.Uint32(sum[:])
+	var in [20]byte
+	copy(in[0:4], id.laddr[:])
+	copy(in[4:8], id.raddr[:])
+	binary.BigEndian.PutUint16(in[8:], id.lport)
+	binary.BigEndian.PutUint16(in[10:], id.rport)
+	binary.BigEndian.PutUint32(in[12:], a)
+	binary.BigEndian.PutUint32(in[16:], b)
+	return uint32(siphash.Sum64(key, in[:]))
 }
 
 // newISN is RFC 6528 §3: ISN = M + F(localip, localport, remoteip,

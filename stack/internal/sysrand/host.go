@@ -1,0 +1,7 @@
+//go:build !tamago
+
+package sysrand
+
+import "crypto/rand"
+
+var reader = rand.Reader
