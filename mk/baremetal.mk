@@ -1,12 +1,15 @@
 # Bare-metal images built with the TamaGo toolchain. Included from the
 # Makefile; also usable alone: make -f mk/baremetal.mk image APP=boottest
 #
-#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory   # last line of output: the image path
+#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT]   # last line: the image path
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
 #
 # Network settings are linked into internal/buildcfg: IP, GW, PORT,
-# UPSTREAM, ALLOW, DHCP. The app is built with the build tag of its board
-# (qemuvirt or usbarmory) so that it can pick its board glue by tag.
+# UPSTREAM, ALLOW, DHCP, METRICS. The app is built with the build tag of
+# its board (qemuvirt or usbarmory) so that it can pick its board glue by
+# tag. Optional parts are linked only when asked for, as lwIP's
+# compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
+# METRICS=PORT the Prometheus endpoint (tag mirago_metrics).
 GO ?= go
 APP ?= echo
 BOARD ?= qemu-virt
@@ -17,6 +20,7 @@ PORT ?= 7
 UPSTREAM ?=
 ALLOW ?=
 DHCP ?=
+METRICS ?=
 FWD ?=
 TAP ?=
 
@@ -32,11 +36,17 @@ TEXT_START = $(if $(filter qemu-virt,$(BOARD)),0x40010000,0x80010000)
 # APP=boottest is the board's boot test program under internal/boottest.
 APP_PKG = $(if $(filter boottest,$(APP)),./internal/boottest/$(if $(filter qemu-virt,$(BOARD)),virtnet,enetnet),./app/$(APP))
 
+comma := ,
+empty :=
+space := $(empty) $(empty)
+BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(METRICS),mirago_metrics)))
+
 IMAGE = $(OUT)/$(APP)-$(BOARD).elf
 BUILDCFG := github.com/mirago/mirago/internal/buildcfg
 LDFLAGS = -T $(TEXT_START) -R 0x1000 \
 	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).PORT=$(PORT)' \
-	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)'
+	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)' \
+	-X '$(BUILDCFG).METRICS=$(METRICS)'
 
 .PHONY: image qemu tamago-check
 
@@ -59,7 +69,7 @@ image: tamago-check
 	@tamago=$$($(GO) tool -n $(TAMAGO_CMD)) || { echo "go tool -n $(TAMAGO_CMD) failed: is the tool line in go.mod?" >&2; exit 1; }; \
 	echo "building $(APP_PKG) for $(BOARD) with $$tamago (tamago-go$(TAMAGO_VERSION))" >&2; \
 	GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=arm GOARM=7 \
-		"$$tamago" build -tags $(BOARD_TAG) -trimpath -ldflags "$(LDFLAGS)" -o "$(IMAGE)" "$(APP_PKG)"
+		"$$tamago" build -tags $(BUILD_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o "$(IMAGE)" "$(APP_PKG)"
 	@echo "$(IMAGE)"
 
 ## qemu: build the image, then boot it under QEMU (scripts/qemu.sh).

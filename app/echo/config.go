@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/internal/metrics"
 )
 
 // Validate checks c before it is used.
@@ -15,6 +16,9 @@ func (c *Config) Validate() error {
 	if c.Grace < 0 {
 		return fmt.Errorf("bad -grace %v: want 0 or a positive duration", c.Grace)
 	}
+	if c.Metrics != 0 && !metrics.Built {
+		return metrics.ErrNotBuilt
+	}
 	if c.Metrics != 0 && c.Metrics == c.Port {
 		return fmt.Errorf("bad -metrics %d: same port as -port", c.Metrics)
 	}
@@ -22,13 +26,19 @@ func (c *Config) Validate() error {
 }
 
 // ConfigFromBuild returns the echo configuration linked into a bare-metal
-// image (internal/buildcfg.PORT), with the default grace period.
+// image (internal/buildcfg PORT and METRICS), with the default grace
+// period.
 func ConfigFromBuild() (Config, error) {
 	port, err := parsePort("PORT", buildcfg.PORT)
 	if err != nil {
 		return Config{}, err
 	}
 	cfg := Config{Port: port, Grace: DefaultGrace}
+	if buildcfg.METRICS != "" {
+		if cfg.Metrics, err = parsePort("METRICS", buildcfg.METRICS); err != nil {
+			return Config{}, err
+		}
+	}
 	return cfg, cfg.Validate()
 }
 

@@ -119,7 +119,7 @@ func (e *server) start() error {
 // serve runs the services started by start until ctx ends, then shuts
 // down gracefully (see Run).
 func (e *server) serve(ctx context.Context) {
-	if e.mln != nil {
+	if e.mln != nil && metrics.Built {
 		mctx, cancel := context.WithCancel(context.Background())
 		var mwg sync.WaitGroup
 		defer func() { cancel(); mwg.Wait() }()

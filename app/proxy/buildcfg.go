@@ -8,14 +8,21 @@ import (
 )
 
 // ConfigFromBuild returns the proxy configuration linked into a
-// bare-metal image (internal/buildcfg: PORT, UPSTREAM, ALLOW), with the
+// bare-metal image (internal/buildcfg: PORT, UPSTREAM, ALLOW, METRICS), with the
 // defaults for the rest, validated.
 func ConfigFromBuild() (Config, error) {
 	port, err := parsePort("PORT", buildcfg.PORT)
 	if err != nil {
 		return Config{}, err
 	}
-	return NewConfig(port, buildcfg.UPSTREAM, buildcfg.ALLOW)
+	cfg, err := NewConfig(port, buildcfg.UPSTREAM, buildcfg.ALLOW)
+	if err != nil || buildcfg.METRICS == "" {
+		return cfg, err
+	}
+	if cfg.Metrics, err = parsePort("METRICS", buildcfg.METRICS); err != nil {
+		return Config{}, err
+	}
+	return cfg, cfg.Validate()
 }
 
 // NewConfig returns a validated configuration for the given listen port,

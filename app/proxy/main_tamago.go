@@ -21,8 +21,8 @@ func main() {
 	if err != nil {
 		platform.Fatal(log, "proxy: start", err)
 	}
-	if r := env.Resolver(); r != nil {
-		upstreamResolver = r.Resolve
+	if env.Resolve != nil {
+		upstreamResolver = env.Resolve
 	}
 	cfg, err := ConfigFromBuild()
 	if err != nil {

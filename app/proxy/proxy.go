@@ -89,6 +89,9 @@ func (c *Config) Validate() error {
 	if c.Grace < 0 {
 		return fmt.Errorf("bad -grace %v: want 0 or a positive duration", c.Grace)
 	}
+	if c.Metrics != 0 && !metrics.Built {
+		return metrics.ErrNotBuilt
+	}
 	if c.Metrics != 0 && c.Metrics == c.Listen {
 		return fmt.Errorf("bad -metrics %d: same port as -listen", c.Metrics)
 	}
@@ -189,7 +192,7 @@ func (p *Proxy) Start() error {
 // have succeeded.
 func (p *Proxy) Serve(ctx context.Context) {
 	log, ln := p.log, p.ln
-	if p.mln != nil {
+	if p.mln != nil && metrics.Built {
 		mctx, cancel := context.WithCancel(context.Background())
 		var mwg sync.WaitGroup
 		defer func() { cancel(); mwg.Wait() }()

@@ -273,6 +273,7 @@ type imageConfig struct {
 	ip, gw           string // empty: the Makefile's defaults (QEMU user net)
 	upstream, allow  string
 	dhcp             string // non-empty: DHCP=dhcp
+	metrics          string // non-empty: METRICS=metrics
 }
 
 var (
@@ -297,6 +298,9 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.dhcp != "" {
 		args = append(args, "DHCP="+c.dhcp)
+	}
+	if c.metrics != "" {
+		args = append(args, "METRICS="+c.metrics)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()

@@ -20,4 +20,8 @@ var (
 	ALLOW = ""
 	// DHCP, when non-empty, asks for the address by DHCP instead of IP.
 	DHCP = ""
+	// METRICS, when non-empty, is the TCP port of the Prometheus metrics
+	// endpoint; the image must be built with the mirago_metrics tag (make
+	// image METRICS=PORT does both).
+	METRICS = ""
 )

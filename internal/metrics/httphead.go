@@ -10,18 +10,27 @@ import (
 	"strings"
 )
 
-var statusText = map[int]string{
-	200: "OK",
-	400: "Bad Request",
-	405: "Method Not Allowed",
-	431: "Request Header Fields Too Large",
-	505: "HTTP Version Not Supported",
+// statusText is the reason phrase of the statuses the endpoint sends.
+func statusText(status int) string {
+	switch status {
+	case 200:
+		return "OK"
+	case 400:
+		return "Bad Request"
+	case 405:
+		return "Method Not Allowed"
+	case 431:
+		return "Request Header Fields Too Large"
+	case 505:
+		return "HTTP Version Not Supported"
+	}
+	return ""
 }
 
 // errorResponse is a complete response with status and a one-line plain
 // text body (none for a HEAD request).
 func errorResponse(status int, isHead bool) []byte {
-	body := strconv.Itoa(status) + " " + statusText[status] + "\n"
+	body := strconv.Itoa(status) + " " + statusText(status) + "\n"
 	out := make([]byte, 0, 160+len(body))
 	out = append(out, "HTTP/1.1 "...)
 	out = append(out, body[:len(body)-1]...)

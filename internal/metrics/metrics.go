@@ -59,28 +59,32 @@ type Family struct {
 // Prefix starts every metric name.
 const Prefix = "mirago"
 
-// gaugeFields are unsigned fields that hold a current value rather than a
-// running count ("Layer.Field" in stack.Stats).
-var gaugeFields = map[string]bool{
-	"IP.ReasmPending": true,
-	"IP.ReasmMemory":  true,
-	"UDP.OpenSockets": true,
-	"ARP.CacheSize":   true,
-	"ARP.Pending":     true,
-	"TCP.States":      true,
-	"TCP.Memory":      true,
+// The package has no initialised variables (switches instead of maps):
+// an image that imports it without serving metrics (metrics.Built false)
+// then links none of it.
+
+// stackGauge reports whether the stack.Stats field at path ("Layer.Field")
+// holds a current value rather than a running count.
+func stackGauge(path string) bool {
+	switch path {
+	case "IP.ReasmPending", "IP.ReasmMemory", "UDP.OpenSockets", "ARP.CacheSize",
+		"ARP.Pending", "TCP.States", "TCP.Memory":
+		return true
+	}
+	return false
 }
 
-// arrayLabel names the elements of array fields.
-var arrayLabel = map[string]func(i int) Label{
-	"TCP.States": func(i int) Label { return Label{"state", tcp.State(i).String()} },
-	"TCP.Drops":  func(i int) Label { return Label{"reason", tcp.DropReason(i).String()} },
-	"ICMP.ErrorsIn": func(i int) Label {
-		return Label{"type", strconv.Itoa(i)}
-	},
-	"ICMP.ErrorsOut": func(i int) Label {
-		return Label{"type", strconv.Itoa(i)}
-	},
+// arrayLabel names the elements of the array field at path.
+func arrayLabel(path string) func(i int) Label {
+	switch path {
+	case "TCP.States":
+		return func(i int) Label { return Label{"state", tcp.State(i).String()} }
+	case "TCP.Drops":
+		return func(i int) Label { return Label{"reason", tcp.DropReason(i).String()} }
+	case "ICMP.ErrorsIn", "ICMP.ErrorsOut":
+		return func(i int) Label { return Label{"type", strconv.Itoa(i)} }
+	}
+	return func(i int) Label { return Label{"index", strconv.Itoa(i)} }
 }
 
 // Stack returns a family for every field of st.
@@ -94,15 +98,16 @@ func Stack(st stack.Stats) []Family {
 // that are gauges besides the signed integers; nil means the stack's list.
 // Other field kinds (strings, maps, pointers) are skipped.
 func Struct(prefix string, v any, gauges map[string]bool) []Family {
-	if gauges == nil {
-		gauges = gaugeFields
+	isGauge := stackGauge
+	if gauges != nil {
+		isGauge = func(path string) bool { return gauges[path] }
 	}
 	var out []Family
-	walk(&out, prefix, "", reflect.ValueOf(v), gauges)
+	walk(&out, prefix, "", reflect.ValueOf(v), isGauge)
 	return out
 }
 
-func walk(out *[]Family, name, path string, v reflect.Value, gauges map[string]bool) {
+func walk(out *[]Family, name, path string, v reflect.Value, isGauge func(string) bool) {
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
@@ -115,17 +120,14 @@ func walk(out *[]Family, name, path string, v reflect.Value, gauges map[string]b
 			if path != "" {
 				p = path + "." + f.Name
 			}
-			walk(out, name+"_"+Snake(f.Name), p, v.Field(i), gauges)
+			walk(out, name+"_"+Snake(f.Name), p, v.Field(i), isGauge)
 		}
 	case reflect.Array:
 		if v.Len() == 0 || !numeric(v.Type().Elem().Kind()) {
 			return
 		}
-		label := arrayLabel[path]
-		if label == nil {
-			label = func(i int) Label { return Label{"index", strconv.Itoa(i)} }
-		}
-		fam := Family{Name: name, Help: help(path), Type: typeOf(path, v.Type().Elem().Kind(), gauges)}
+		label := arrayLabel(path)
+		fam := Family{Name: name, Help: help(path), Type: typeOf(path, v.Type().Elem().Kind(), isGauge)}
 		for i := range v.Len() {
 			fam.Samples = append(fam.Samples, Sample{Labels: []Label{label(i)}, Value: value(v.Index(i))})
 		}
@@ -135,7 +137,7 @@ func walk(out *[]Family, name, path string, v reflect.Value, gauges map[string]b
 			return
 		}
 		*out = append(*out, Family{
-			Name: name, Help: help(path), Type: typeOf(path, v.Kind(), gauges),
+			Name: name, Help: help(path), Type: typeOf(path, v.Kind(), isGauge),
 			Samples: []Sample{{Value: value(v)}},
 		})
 	}
@@ -143,8 +145,8 @@ func walk(out *[]Family, name, path string, v reflect.Value, gauges map[string]b
 
 func help(path string) string { return "stats field " + path }
 
-func typeOf(path string, k reflect.Kind, gauges map[string]bool) Type {
-	if gauges[path] || k == reflect.Float32 || k == reflect.Float64 {
+func typeOf(path string, k reflect.Kind, isGauge func(string) bool) Type {
+	if isGauge(path) || k == reflect.Float32 || k == reflect.Float64 {
 		return Gauge
 	}
 	switch k {
@@ -238,10 +240,28 @@ func formatValue(v float64) string {
 	return strconv.FormatFloat(v, 'g', -1, 64)
 }
 
-var (
-	helpEscaper  = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
-	labelEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`, `"`, `\"`)
-)
+// escapeHelp escapes a HELP text: backslash and newline.
+func escapeHelp(s string) string { return escape(s, false) }
 
-func escapeHelp(s string) string  { return helpEscaper.Replace(s) }
-func escapeLabel(s string) string { return labelEscaper.Replace(s) }
+// escapeLabel escapes a label value: backslash, newline and double quote.
+func escapeLabel(s string) string { return escape(s, true) }
+
+func escape(s string, quote bool) string {
+	if !strings.ContainsAny(s, "\\\n\"") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\':
+			b.WriteString(`\\`)
+		case c == '\n':
+			b.WriteString(`\n`)
+		case c == '"' && quote:
+			b.WriteString(`\"`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -99,7 +99,7 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 
 func countLeaves(st stack.Stats) int {
 	var out []Family
-	walk(&out, "x", "", reflectValue(st), map[string]bool{})
+	walk(&out, "x", "", reflectValue(st), stackGauge)
 	return len(out)
 }
 
@@ -170,5 +170,24 @@ func TestStructAppCounters(t *testing.T) {
 	}
 	if !strings.Contains(text, "# TYPE mirago_proxy_active gauge") || !strings.Contains(text, "# TYPE mirago_proxy_accepted counter") {
 		t.Fatalf("types:\n%s", text)
+	}
+}
+
+// Escaping follows the text exposition format: backslash and newline in
+// HELP; backslash, newline and double quote in label values.
+func TestEscape(t *testing.T) {
+	for _, tc := range []struct{ in, help, label string }{
+		{"plain", "plain", "plain"},
+		{`a\b`, `a\\b`, `a\\b`},
+		{"a\nb", `a\nb`, `a\nb`},
+		{`say "hi"`, `say "hi"`, `say \"hi\"`},
+		{"\\\n\"", `\\\n"`, `\\\n\"`},
+	} {
+		if got := escapeHelp(tc.in); got != tc.help {
+			t.Errorf("escapeHelp(%q) = %q, want %q", tc.in, got, tc.help)
+		}
+		if got := escapeLabel(tc.in); got != tc.label {
+			t.Errorf("escapeLabel(%q) = %q, want %q", tc.in, got, tc.label)
+		}
 	}
 }

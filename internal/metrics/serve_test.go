@@ -281,7 +281,7 @@ func TestErrorResponses(t *testing.T) {
 	for _, status := range []int{400, 405, 431, 505} {
 		resp, body := response(t, errorResponse(status, false), "GET")
 		if resp.StatusCode != status || resp.Header.Get("Content-Type") != "text/plain; charset=utf-8" ||
-			string(body) != strconv.Itoa(status)+" "+statusText[status]+"\n" {
+			string(body) != strconv.Itoa(status)+" "+statusText(status)+"\n" {
 			t.Errorf("%d: %s %v %q", status, resp.Status, resp.Header, body)
 		}
 		if (resp.Header.Get("Allow") == "GET, HEAD") != (status == 405) {

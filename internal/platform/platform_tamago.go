@@ -4,15 +4,12 @@ package platform
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
+	"net/netip"
 	"os"
-	"time"
 
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/netcfg"
 )
 
 // Logger returns the console logger: logging.Console (log/slog's text
@@ -31,8 +28,10 @@ type Env struct {
 	// Settings are the network settings; with DHCP, Stack.Addr and
 	// Stack.Gateway hold the first lease.
 	Settings Settings
-	// DHCP is the running DHCP client, nil without DHCP.
-	DHCP *netcfg.DHCP
+	// Resolve resolves HOST:PORT through the DHCP lease's DNS servers,
+	// over the stack; nil without DHCP (the build has no static DNS
+	// setting).
+	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
 	// Log is the console logger Start was given.
 	Log logging.Logger
 }
@@ -65,46 +64,6 @@ func Start(log logging.Logger) (*Env, error) {
 		return nil, err
 	}
 	return e, nil
-}
-
-// dhcpWaitLog is how often startDHCP says it is still waiting.
-const dhcpWaitLog = 30 * time.Second
-
-// startDHCP runs the DHCP client (stack/netcfg) and waits for the first
-// lease, for as long as it takes: an appliance without an address has
-// nothing else to do. The client keeps running, renewing the lease.
-func (e *Env) startDHCP(rnd io.Reader) error {
-	d, err := netcfg.StartDHCP(e.Stack, netcfg.DHCPConfig{Hostname: "mirago", Rand: rnd, Log: e.Log})
-	if err != nil {
-		return fmt.Errorf("dhcp: %w", err)
-	}
-	e.Log.Info("dhcp: waiting for a lease")
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), dhcpWaitLog)
-		l, err := d.WaitBound(ctx)
-		cancel()
-		switch {
-		case err == nil:
-			e.DHCP = d
-			e.Settings.Stack.Addr, e.Settings.Stack.Gateway = l.Addr, l.Router
-			e.Log.Info("stack addressed by dhcp", "ip", l.Addr.String(), "gw", l.Router.String(), "server", l.Server.String())
-			return nil
-		case errors.Is(err, context.DeadlineExceeded):
-			e.Log.Warn("dhcp: still no lease", "waited", dhcpWaitLog)
-		default:
-			return fmt.Errorf("dhcp: %w", err)
-		}
-	}
-}
-
-// Resolver returns a name resolver over the stack that asks the DHCP
-// lease's DNS servers, or nil without DHCP: the build has no static DNS
-// setting, so names cannot be resolved then.
-func (e *Env) Resolver() *netcfg.Resolver {
-	if e.DHCP == nil {
-		return nil
-	}
-	return e.DHCP.Resolver()
 }
 
 // Fatal logs err and stops the board with status 1 (under QEMU with
