@@ -18,32 +18,15 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
 // pair is two stacks on an in-memory switch: the server at 10.0.0.1 and
 // the client at 10.0.0.2.
-func pair(t *testing.T) (srv, cli *stack.Stack) {
-	t.Helper()
-	sw := memlink.NewSwitch(memlink.Config{})
-	t.Cleanup(func() { sw.Close() })
-	mk := func(mac netif.MAC, addr string) *stack.Stack {
-		p, err := ipv4.ParsePrefix(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := stack.New(sw.NewPort(mac, 1500), stack.Config{Addr: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
-	}
-	return mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"), mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24")
-}
+func pair(t *testing.T) (srv, cli *stack.Stack) { return stacktest.Pair(t) }
 
 // testApp is an app's families: one counter.
 func testApp() []Family {

@@ -14,10 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/memlink"
-	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack/socket"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
@@ -28,22 +25,8 @@ const wait = 10 * time.Second
 // pair builds stacks A (10.0.0.1) and B (10.0.0.2) on an in-memory switch
 // and returns their Sockets.
 func pair(t *testing.T) (a, b *socket.Sockets) {
-	t.Helper()
-	sw := memlink.NewSwitch(memlink.Config{})
-	t.Cleanup(func() { sw.Close() })
-	mk := func(mac netif.MAC, addr string) *socket.Sockets {
-		p, err := ipv4.ParsePrefix(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := stack.New(sw.NewPort(mac, 1500), stack.Config{Addr: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return socket.New(s)
-	}
-	return mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"), mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24")
+	sa, sb := stacktest.Pair(t)
+	return socket.New(sa), socket.New(sb)
 }
 
 func ctxT(t *testing.T) context.Context {

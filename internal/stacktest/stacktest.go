@@ -1,0 +1,34 @@
+// Package stacktest builds stacks for tests.
+package stacktest
+
+import (
+	"testing"
+
+	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+)
+
+// Pair returns two stacks with default settings on an in-memory switch
+// (MTU 1500): a at 10.0.0.1/24 (MAC 02:00:00:00:00:01) and b at
+// 10.0.0.2/24 (02:00:00:00:00:02). Both and the switch are closed when t
+// ends.
+func Pair(t testing.TB) (a, b *stack.Stack) {
+	t.Helper()
+	sw := memlink.NewSwitch(memlink.Config{})
+	t.Cleanup(func() { sw.Close() })
+	mk := func(mac netif.MAC, addr string) *stack.Stack {
+		p, err := ipv4.ParsePrefix(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := stack.New(sw.NewPort(mac, 1500), stack.Config{Addr: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	return mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"), mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24")
+}
