@@ -27,7 +27,8 @@ func TestConsoleMatchesSlogText(t *testing.T) {
 		{"error", "failed", []any{"err", errors.New("connection refused: no route")}},
 		{"duration", "d", []any{"d", 1500 * time.Millisecond}},
 		{"stringer", "s", []any{"addr", netip.MustParseAddr("10.0.0.1"), "ap", netip.MustParseAddrPort("10.0.0.1:80")}},
-		{"other", "o", []any{"list", []int{1, 2}}},
+		{"slices", "s", []any{"bytes", []byte("raw data"), "strs", []string{"10.0.2.3", "10.0.2.4"}, "one", []string{"x"}, "none", []string{}}},
+		{"float32", "f", []any{"f", float32(0.1)}},
 		{"bad key", "k", []any{"dangling"}},
 		{"non-string key", "k", []any{7, "x"}},
 		{"unicode", "héllo wörld", []any{"k", "ünïcode"}},
@@ -146,3 +147,14 @@ func TestConsoleNoAllocs(t *testing.T) {
 type discardWriter struct{}
 
 func (discardWriter) Write(p []byte) (int, error) { return len(p), nil }
+
+// Kinds the console does not format (it has no fmt) print as their type.
+func TestConsoleOtherKinds(t *testing.T) {
+	var buf bytes.Buffer
+	type point struct{ X, Y int }
+	NewConsole(&buf, LevelInfo).Info("o", "list", []int{1, 2}, "p", point{1, 2}, "m", map[string]int{})
+	want := `level=INFO msg=o list=<[]int> p=<logging.point> m=<map[string]int>` + "\n"
+	if buf.String() != want {
+		t.Fatalf("got %q, want %q", buf.String(), want)
+	}
+}

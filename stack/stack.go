@@ -9,10 +9,10 @@ package stack
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"sync"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/arp"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
@@ -77,7 +77,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	}
 	if cfg.Rand == nil {
 		if cfg.Rand = sysrand.Reader(); cfg.Rand == nil {
-			return nil, fmt.Errorf("stack: Config.Rand: %w", sysrand.ErrRequired)
+			return nil, xerr.Wrap("stack: Config.Rand", sysrand.ErrRequired)
 		}
 	}
 	s := &Stack{dev: dev, rand: cfg.Rand}

@@ -1,26 +1,25 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"strconv"
 
 	"github.com/mirago/mirago/internal/buildcfg"
-	"github.com/mirago/mirago/internal/metrics"
 )
 
 // Validate checks c before it is used.
 func (c *Config) Validate() error {
 	if c.Port == 0 {
-		return fmt.Errorf("bad -port: want 1-65535")
+		return errors.New("bad -port: want 1-65535")
 	}
 	if c.Grace < 0 {
-		return fmt.Errorf("bad -grace %v: want 0 or a positive duration", c.Grace)
+		return errors.New("bad -grace " + c.Grace.String() + ": want 0 or a positive duration")
 	}
-	if c.Metrics != 0 && !metrics.Built {
-		return metrics.ErrNotBuilt
+	if c.Metrics != 0 && !metricsBuilt {
+		return buildcfg.ErrNoMetrics
 	}
 	if c.Metrics != 0 && c.Metrics == c.Port {
-		return fmt.Errorf("bad -metrics %d: same port as -port", c.Metrics)
+		return errors.New("bad -metrics " + strconv.Itoa(int(c.Metrics)) + ": same port as -port")
 	}
 	return nil
 }
@@ -46,7 +45,7 @@ func ConfigFromBuild() (Config, error) {
 func parsePort(name, s string) (uint16, error) {
 	p, err := strconv.ParseUint(s, 10, 16)
 	if err != nil || p == 0 {
-		return 0, fmt.Errorf("bad %s %q: want a port 1-65535", name, s)
+		return 0, errors.New("bad " + name + " " + strconv.Quote(s) + ": want a port 1-65535")
 	}
 	return uint16(p), nil
 }

@@ -8,15 +8,15 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
@@ -76,11 +76,6 @@ func (e *server) Stats() Stats {
 	}
 }
 
-// Families returns the counters as metric families (mirago_echo_...).
-func (e *server) Families() []metrics.Family {
-	return metrics.Struct(metrics.Prefix+"_echo", e.Stats(), map[string]bool{"TCPActive": true})
-}
-
 // Run serves TCP and UDP echo on cfg.Port, and the metrics endpoint if
 // cfg.Metrics is set, until ctx ends; then it stops accepting, lets open
 // connections finish for cfg.Grace, closes the rest and returns. It
@@ -98,18 +93,18 @@ func Run(ctx context.Context, s *stack.Stack, cfg Config) error {
 func (e *server) start() error {
 	uc, err := e.s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, e.cfg.Port))
 	if err != nil {
-		return fmt.Errorf("udp port %d: %w", e.cfg.Port, err)
+		return xerr.Wrap("udp port "+strconv.Itoa(int(e.cfg.Port)), err)
 	}
 	ln, err := e.s.TCP.Listen(e.cfg.Port)
 	if err != nil {
 		uc.Close()
-		return fmt.Errorf("tcp port %d: %w", e.cfg.Port, err)
+		return xerr.Wrap("tcp port "+strconv.Itoa(int(e.cfg.Port)), err)
 	}
 	if e.cfg.Metrics != 0 {
 		if e.mln, err = e.s.TCP.Listen(e.cfg.Metrics); err != nil {
 			uc.Close()
 			ln.Close()
-			return fmt.Errorf("metrics port %d: %w", e.cfg.Metrics, err)
+			return xerr.Wrap("metrics port "+strconv.Itoa(int(e.cfg.Metrics)), err)
 		}
 	}
 	e.uc, e.ln = uc, ln
@@ -119,11 +114,8 @@ func (e *server) start() error {
 // serve runs the services started by start until ctx ends, then shuts
 // down gracefully (see Run).
 func (e *server) serve(ctx context.Context) {
-	if e.mln != nil && metrics.Built {
-		mctx, cancel := context.WithCancel(context.Background())
-		var mwg sync.WaitGroup
-		defer func() { cancel(); mwg.Wait() }()
-		mwg.Go(func() { metrics.ServeListener(mctx, e.s, e.mln, e.Families, e.log) })
+	if e.mln != nil {
+		defer e.serveMetrics()()
 	}
 	e.log.Info("echo serving", "port", e.cfg.Port)
 	var uwg sync.WaitGroup

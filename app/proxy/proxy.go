@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
@@ -89,8 +89,8 @@ func (c *Config) Validate() error {
 	if c.Grace < 0 {
 		return fmt.Errorf("bad -grace %v: want 0 or a positive duration", c.Grace)
 	}
-	if c.Metrics != 0 && !metrics.Built {
-		return metrics.ErrNotBuilt
+	if c.Metrics != 0 && !metricsBuilt {
+		return buildcfg.ErrNoMetrics
 	}
 	if c.Metrics != 0 && c.Metrics == c.Listen {
 		return fmt.Errorf("bad -metrics %d: same port as -listen", c.Metrics)
@@ -147,12 +147,6 @@ func (p *Proxy) Stats() Stats {
 	}
 }
 
-// Families returns the proxy's counters as metric families
-// (mirago_proxy_accepted, ...).
-func (p *Proxy) Families() []metrics.Family {
-	return metrics.Struct(metrics.Prefix+"_proxy", p.Stats(), map[string]bool{"Active": true})
-}
-
 // Run serves the proxy, and the metrics endpoint if cfg.Metrics is set,
 // on s until ctx ends; then it stops accepting, lets open connections go
 // on for cfg.Grace, closes what is left and returns. It returns an error
@@ -192,11 +186,8 @@ func (p *Proxy) Start() error {
 // have succeeded.
 func (p *Proxy) Serve(ctx context.Context) {
 	log, ln := p.log, p.ln
-	if p.mln != nil && metrics.Built {
-		mctx, cancel := context.WithCancel(context.Background())
-		var mwg sync.WaitGroup
-		defer func() { cancel(); mwg.Wait() }()
-		mwg.Go(func() { metrics.ServeListener(mctx, p.s, p.mln, p.Families, log) })
+	if p.mln != nil {
+		defer p.serveMetrics()()
 	}
 	log.Info("proxy serving", "listen", p.cfg.Listen, "upstream", p.cfg.Upstream, "allow", p.allowString(),
 		"max_conns", p.cfg.MaxConns, "max_per_client", p.cfg.MaxPerClient,

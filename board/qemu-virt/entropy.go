@@ -10,7 +10,6 @@ import (
 	_ "unsafe"
 
 	"github.com/mirago/mirago/drivers/virtio"
-	"github.com/usbarmory/tamago/dma"
 )
 
 // Entropy: the runtime asks for random bytes before the heap exists
@@ -72,7 +71,11 @@ func readVirtioRNG(p []byte) error {
 	if !ok {
 		return errNoDevice("virtio-rng")
 	}
-	g, err := virtio.NewRNG(s.t, virtio.DMA{Region: dma.Default()})
+	mem, err := dmaMemory()
+	if err != nil {
+		return err
+	}
+	g, err := virtio.NewRNG(s.t, mem)
 	if err != nil {
 		return err
 	}

@@ -9,7 +9,6 @@ import (
 	_ "unsafe"
 
 	"github.com/usbarmory/tamago/arm"
-	"github.com/usbarmory/tamago/dma"
 )
 
 // Short-descriptor section attributes for the DMA region: Normal memory,
@@ -18,7 +17,7 @@ import (
 const dmaSection = arm.TTE_AP_001<<10 | 1<<12 | arm.TTE_SECTION | arm.TTE_EXECUTE_NEVER
 
 // hwinit1 runs early in runtime set-up, after the heap exists and before
-// package initialisation: MMU, caches, timer, DMA region and entropy.
+// package initialisation: MMU, caches, timer, DMA arena and entropy.
 //
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
@@ -32,9 +31,7 @@ func hwinit1() {
 	// Secure PL1 may program CNTFRQ; QEMU's counter runs at 62.5 MHz.
 	ARM.InitGenericTimers(0, timerFreq)
 
-	if err := dma.Init(DMAStart, DMASize); err != nil {
-		print("qemu-virt: DMA region: ", err.Error(), "\n")
-	}
+	initDMA()
 	scanVirtio()
 	seedEntropy()
 }

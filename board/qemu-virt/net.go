@@ -10,7 +10,6 @@ import (
 
 	"github.com/mirago/mirago/drivers/virtio"
 	"github.com/mirago/mirago/stack/netif"
-	"github.com/usbarmory/tamago/dma"
 )
 
 var (
@@ -45,7 +44,11 @@ func startNet() (*virtio.Net, error) {
 	if !ok {
 		return nil, errNoDevice("virtio-net")
 	}
-	dev, err := virtio.NewNet(s.t, virtio.DMA{Region: dma.Default()}, virtio.NetConfig{})
+	mem, err := dmaMemory()
+	if err != nil {
+		return nil, err
+	}
+	dev, err := virtio.NewNet(s.t, mem, virtio.NetConfig{})
 	if err != nil {
 		return nil, err
 	}

@@ -6,7 +6,7 @@ package qemuvirt
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 
 	"github.com/mirago/mirago/drivers/virtio"
 )
@@ -60,7 +60,11 @@ func findSlot(id uint32) (slot, bool) {
 func Devices() []string {
 	var d []string
 	for _, s := range slots {
-		d = append(d, fmt.Sprintf("virtio-mmio slot %d (%#x, irq %d): device id %d", s.n, virtioBase+virtioStride*s.n, s.irq, s.t.DeviceID))
+		// "virtio-mmio slot %d (%#x, irq %d): device id %d"; boot tests
+		// match the line.
+		d = append(d, "virtio-mmio slot "+strconv.Itoa(s.n)+
+			" (0x"+strconv.FormatUint(uint64(virtioBase+virtioStride*s.n), 16)+
+			", irq "+strconv.Itoa(s.irq)+"): device id "+strconv.FormatUint(uint64(s.t.DeviceID), 10))
 	}
 	return d
 }

@@ -4,7 +4,8 @@ package virtio
 
 import (
 	"encoding/binary"
-	"fmt"
+	"errors"
+	"strconv"
 	"sync/atomic"
 	"unsafe"
 )
@@ -61,7 +62,7 @@ func ringLayout(n int) (availOff, usedOff, total int) {
 // newRing allocates a queue of size n (a power of two, at most 32768).
 func newRing(mem Memory, n int) (*ring, error) {
 	if n <= 0 || n > 32768 || n&(n-1) != 0 {
-		return nil, fmt.Errorf("virtio: queue size %d is not a power of two in [1, 32768]", n)
+		return nil, errors.New("virtio: queue size " + strconv.Itoa(n) + " is not a power of two in [1, 32768]")
 	}
 	availOff, usedOff, total := ringLayout(n)
 	b, bus, err := mem.Alloc(total, descAlign)
@@ -69,7 +70,7 @@ func newRing(mem Memory, n int) (*ring, error) {
 		return nil, err
 	}
 	if len(b) < total {
-		return nil, fmt.Errorf("virtio: ring allocation too short")
+		return nil, errors.New("virtio: ring allocation too short")
 	}
 	return &ring{
 		size:     uint16(n),

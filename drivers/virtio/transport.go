@@ -5,7 +5,7 @@ package virtio
 
 import (
 	"errors"
-	"fmt"
+	"strconv"
 )
 
 // Errors reported while bringing a device up.
@@ -17,6 +17,16 @@ var (
 	ErrNoQueue         = errors.New("virtio: queue not available")
 	ErrResetTimeout    = errors.New("virtio: device did not complete reset")
 )
+
+// detailError is err with detail appended to its message, like
+// fmt.Errorf("%w"+detail, err): it unwraps to err.
+type detailError struct {
+	err    error
+	detail string
+}
+
+func (e *detailError) Error() string { return e.err.Error() + e.detail }
+func (e *detailError) Unwrap() error { return e.err }
 
 // Transport is one virtio-mmio device window (virtio 1.1 §4.2).
 type Transport struct {
@@ -34,7 +44,7 @@ func Probe(r Regs) (*Transport, error) {
 		return nil, ErrNotVirtio
 	}
 	if v := r.Read32(RegVersion); v != VersionModern {
-		return nil, fmt.Errorf("%w (version %d)", ErrLegacy, v)
+		return nil, &detailError{ErrLegacy, " (version " + strconv.FormatUint(uint64(v), 10) + ")"}
 	}
 	id := r.Read32(RegDeviceID)
 	if id == 0 {
@@ -84,7 +94,7 @@ func (t *Transport) Negotiate(want, required uint64) error {
 	accepted := offered & want
 	if missing := required &^ accepted; missing != 0 {
 		t.Fail()
-		return fmt.Errorf("virtio: device lacks required features %#x", missing)
+		return errors.New("virtio: device lacks required features 0x" + strconv.FormatUint(missing, 16))
 	}
 	t.regs.Write32(RegDriverFeaturesSel, 0)
 	t.regs.Write32(RegDriverFeatures, uint32(accepted))
@@ -115,7 +125,7 @@ func (t *Transport) QueueMax(q uint32) uint32 {
 func (t *Transport) SetupQueue(q uint32, r *ring) error {
 	max := t.QueueMax(q)
 	if max == 0 || uint32(r.size) > max {
-		return fmt.Errorf("%w: queue %d (max %d)", ErrNoQueue, q, max)
+		return &detailError{ErrNoQueue, ": queue " + strconv.FormatUint(uint64(q), 10) + " (max " + strconv.FormatUint(uint64(max), 10) + ")"}
 	}
 	t.regs.Write32(RegQueueNum, uint32(r.size))
 	t.write64(RegQueueDescLow, r.descBus)

@@ -1,10 +1,12 @@
 // Package buildcfg holds the network settings baked into a bare-metal
 // image at link time. `make image` sets them from the Makefile variables
-// IP, GW, PORT, UPSTREAM, ALLOW and DHCP with
+// IP, GW, PORT, UPSTREAM, ALLOW, DHCP and METRICS with
 // -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
 // (see mk/baremetal.mk). They are strings because -X sets strings only;
 // apps parse them at start-up.
 package buildcfg
+
+import "errors"
 
 // Link-time settings; the defaults suit QEMU user networking.
 var (
@@ -25,3 +27,8 @@ var (
 	// image METRICS=PORT does both).
 	METRICS = ""
 )
+
+// ErrNoMetrics is the apps' answer to a metrics port in an image built
+// without the endpoint (the mirago_metrics tag, which make image
+// METRICS=PORT sets together with METRICS).
+var ErrNoMetrics = errors.New("bad METRICS: the metrics endpoint is not built into this image (make image METRICS=PORT)")

@@ -261,7 +261,3 @@ func (srv *server) snapshot() serverStats {
 		Refused:  srv.stats.refused.Load(),
 	}
 }
-
-// ErrNotBuilt is returned by the apps' configuration checks when a metrics
-// port is asked of an image built without the endpoint (see Built).
-var ErrNotBuilt = errors.New("metrics: the endpoint is not built into this image (make image METRICS=PORT)")

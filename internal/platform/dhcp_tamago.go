@@ -5,10 +5,10 @@ package platform
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/netcfg"
 )
 
@@ -26,7 +26,7 @@ const dhcpWaitLog = 30 * time.Second
 func (e *Env) startDHCP(rnd io.Reader) error {
 	d, err := netcfg.StartDHCP(e.Stack, netcfg.DHCPConfig{Hostname: "mirago", Rand: rnd, Log: e.Log})
 	if err != nil {
-		return fmt.Errorf("dhcp: %w", err)
+		return xerr.Wrap("dhcp", err)
 	}
 	e.Log.Info("dhcp: waiting for a lease")
 	for {
@@ -42,7 +42,7 @@ func (e *Env) startDHCP(rnd io.Reader) error {
 		case errors.Is(err, context.DeadlineExceeded):
 			e.Log.Warn("dhcp: still no lease", "waited", dhcpWaitLog)
 		default:
-			return fmt.Errorf("dhcp: %w", err)
+			return xerr.Wrap("dhcp", err)
 		}
 	}
 }

@@ -4,10 +4,10 @@ package platform
 
 import (
 	"context"
-	"fmt"
 	"net/netip"
 	"os"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 )
@@ -46,7 +46,7 @@ func Start(log logging.Logger) (*Env, error) {
 	}
 	dev, rnd, err := Open()
 	if err != nil {
-		return nil, fmt.Errorf("%s: network device: %w", Board, err)
+		return nil, xerr.Wrap(Board+": network device", err)
 	}
 	cfg := set.Stack
 	cfg.Rand = rnd

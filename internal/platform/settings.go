@@ -10,7 +10,8 @@
 package platform
 
 import (
-	"fmt"
+	"errors"
+	"strconv"
 	"strings"
 
 	"github.com/mirago/mirago/internal/buildcfg"
@@ -42,10 +43,10 @@ func Parse(ip, gw, dhcp string) (Settings, error) {
 	}
 	p, err := ipv4.ParsePrefix(ip)
 	if err != nil {
-		return s, fmt.Errorf("bad IP %q: want an IPv4 CIDR such as 10.0.2.15/24", ip)
+		return s, errors.New("bad IP " + strconv.Quote(ip) + ": want an IPv4 CIDR such as 10.0.2.15/24")
 	}
 	if p.Bits < 1 || p.Bits > 32 || p.Addr.IsUnspecified() || p.Addr.IsMulticast() || p.Addr.IsBroadcast() || p.Addr.IsLoopback() {
-		return s, fmt.Errorf("bad IP %q: not a usable host address", ip)
+		return s, errors.New("bad IP " + strconv.Quote(ip) + ": not a usable host address")
 	}
 	s.Stack.Addr = p
 	if gw == "" {
@@ -53,10 +54,10 @@ func Parse(ip, gw, dhcp string) (Settings, error) {
 	}
 	g, err := ipv4.ParseAddr(gw)
 	if err != nil {
-		return s, fmt.Errorf("bad GW %q: want an IPv4 address", gw)
+		return s, errors.New("bad GW " + strconv.Quote(gw) + ": want an IPv4 address")
 	}
 	if !p.Contains(g) {
-		return s, fmt.Errorf("bad GW %s: not on the subnet of IP %s", gw, ip)
+		return s, errors.New("bad GW " + gw + ": not on the subnet of IP " + ip)
 	}
 	s.Stack.Gateway = g
 	return s, nil

@@ -1,8 +1,9 @@
 package ipv4
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
+	"strconv"
 )
 
 // Addr is an IPv4 address in network byte order. It is comparable and
@@ -43,7 +44,7 @@ func ParseAddr(s string) (Addr, error) {
 	}
 	v, ok := AddrFrom(a)
 	if !ok {
-		return Addr{}, fmt.Errorf("ipv4: %q is not an IPv4 address", s)
+		return Addr{}, errors.New("ipv4: " + strconv.Quote(s) + " is not an IPv4 address")
 	}
 	return v, nil
 }
@@ -84,7 +85,7 @@ func ParsePrefix(s string) (Prefix, error) {
 	}
 	a, ok := AddrFrom(p.Addr())
 	if !ok {
-		return Prefix{}, fmt.Errorf("ipv4: %q is not an IPv4 prefix", s)
+		return Prefix{}, errors.New("ipv4: " + strconv.Quote(s) + " is not an IPv4 prefix")
 	}
 	return Prefix{Addr: a, Bits: p.Bits()}, nil
 }
@@ -112,4 +113,4 @@ func (p Prefix) SubnetBroadcast() Addr {
 	return Addr{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }
 
-func (p Prefix) String() string { return fmt.Sprintf("%s/%d", p.Addr, p.Bits) }
+func (p Prefix) String() string { return p.Addr.String() + "/" + strconv.Itoa(p.Bits) }

@@ -21,8 +21,8 @@ package netif
 
 import (
 	"errors"
-	"fmt"
 	"net"
+	"strconv"
 
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -80,8 +80,17 @@ func (m MAC) IsBroadcast() bool { return m == Broadcast }
 // IsZero reports whether m is 00:00:00:00:00:00.
 func (m MAC) IsZero() bool { return m == MAC{} }
 
+// String returns m as six colon-separated lower-case hex octets.
 func (m MAC) String() string {
-	return fmt.Sprintf("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5])
+	const hex = "0123456789abcdef"
+	var b [17]byte
+	for i, o := range m {
+		if i > 0 {
+			b[3*i-1] = ':'
+		}
+		b[3*i], b[3*i+1] = hex[o>>4], hex[o&15]
+	}
+	return string(b[:])
 }
 
 // ParseMAC parses a MAC-48 address such as "52:54:00:12:34:56".
@@ -91,7 +100,7 @@ func ParseMAC(s string) (MAC, error) {
 		return MAC{}, err
 	}
 	if len(hw) != 6 {
-		return MAC{}, fmt.Errorf("netif: %q is not a 6-byte MAC address", s)
+		return MAC{}, errors.New("netif: " + strconv.Quote(s) + " is not a 6-byte MAC address")
 	}
 	return MAC(hw), nil
 }

@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -13,6 +12,7 @@ import (
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"gvisor.dev/gvisor/pkg/tcpip"
 	"gvisor.dev/gvisor/pkg/tcpip/adapters/gonet"
@@ -43,17 +43,17 @@ func main() {
 func run(log logging.Logger) error {
 	prefix, err := netip.ParsePrefix(buildcfg.IP)
 	if err != nil || !prefix.Addr().Is4() {
-		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
+		return errors.New("bad IP " + strconv.Quote(buildcfg.IP) + ": want an IPv4 CIDR")
 	}
 	var gw netip.Addr
 	if buildcfg.GW != "" {
 		if gw, err = netip.ParseAddr(buildcfg.GW); err != nil || !gw.Is4() {
-			return fmt.Errorf("bad GW %q", buildcfg.GW)
+			return errors.New("bad GW " + strconv.Quote(buildcfg.GW))
 		}
 	}
 	port, err := strconv.ParseUint(buildcfg.PORT, 10, 16)
 	if err != nil || port == 0 {
-		return fmt.Errorf("bad PORT %q", buildcfg.PORT)
+		return errors.New("bad PORT " + strconv.Quote(buildcfg.PORT))
 	}
 	if err := qemuvirt.Init(); err != nil {
 		return err
@@ -70,18 +70,18 @@ func run(log logging.Logger) error {
 
 	ln, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, ipv4.ProtocolNumber)
 	if err != nil {
-		return fmt.Errorf("tcp port %d: %w", port, err)
+		return xerr.Wrap("tcp port "+strconv.FormatUint(port, 10), err)
 	}
 	uc, err := gonet.DialUDP(s, &tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, nil, ipv4.ProtocolNumber)
 	if err != nil {
-		return fmt.Errorf("udp port %d: %w", port, err)
+		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
 	go serveUDP(uc, log)
 	log.Info("echo serving", "port", port)
 	for {
 		c, err := ln.Accept()
 		if err != nil {
-			return fmt.Errorf("tcp accept: %w", err)
+			return xerr.Wrap("tcp accept", err)
 		}
 		go echoConn(c.(*gonet.TCPConn))
 	}
@@ -104,18 +104,18 @@ func newStack(ep stack.LinkEndpoint, p netip.Prefix, gw netip.Addr) (*stack.Stac
 		&mod, &sack, &delay,
 	} {
 		if err := s.SetTransportProtocolOption(tcp.ProtocolNumber, o); err != nil {
-			return nil, fmt.Errorf("tcp option %T: %s", o, err)
+			return nil, errors.New("tcp option: " + err.String())
 		}
 	}
 	if err := s.CreateNIC(nicID, ethernet.New(ep)); err != nil {
-		return nil, fmt.Errorf("CreateNIC: %s", err)
+		return nil, errors.New("CreateNIC: " + err.String())
 	}
 	pa := tcpip.ProtocolAddress{
 		Protocol:          ipv4.ProtocolNumber,
 		AddressWithPrefix: tcpip.AddressWithPrefix{Address: tcpip.AddrFrom4(p.Addr().As4()), PrefixLen: p.Bits()},
 	}
 	if err := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
-		return nil, fmt.Errorf("AddProtocolAddress: %s", err)
+		return nil, errors.New("AddProtocolAddress: " + err.String())
 	}
 	routes := []tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}}
 	if gw.IsValid() {

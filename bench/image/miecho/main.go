@@ -4,7 +4,6 @@ package main
 
 import (
 	"errors"
-	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -13,6 +12,7 @@ import (
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
@@ -33,17 +33,17 @@ func main() {
 func run(log logging.Logger) error {
 	prefix, err := ipv4.ParsePrefix(buildcfg.IP)
 	if err != nil {
-		return fmt.Errorf("bad IP %q: want an IPv4 CIDR", buildcfg.IP)
+		return errors.New("bad IP " + strconv.Quote(buildcfg.IP) + ": want an IPv4 CIDR")
 	}
 	cfg := stack.Config{Addr: prefix, Rand: qemuvirt.Rand()}
 	if buildcfg.GW != "" {
 		if cfg.Gateway, err = ipv4.ParseAddr(buildcfg.GW); err != nil {
-			return fmt.Errorf("bad GW %q", buildcfg.GW)
+			return errors.New("bad GW " + strconv.Quote(buildcfg.GW))
 		}
 	}
 	port, err := strconv.ParseUint(buildcfg.PORT, 10, 16)
 	if err != nil || port == 0 {
-		return fmt.Errorf("bad PORT %q", buildcfg.PORT)
+		return errors.New("bad PORT " + strconv.Quote(buildcfg.PORT))
 	}
 	if err := qemuvirt.Init(); err != nil {
 		return err
@@ -60,18 +60,18 @@ func run(log logging.Logger) error {
 
 	ln, err := s.TCP.Listen(uint16(port))
 	if err != nil {
-		return fmt.Errorf("tcp port %d: %w", port, err)
+		return xerr.Wrap("tcp port "+strconv.FormatUint(port, 10), err)
 	}
 	uc, err := s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, uint16(port)))
 	if err != nil {
-		return fmt.Errorf("udp port %d: %w", port, err)
+		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
 	go serveUDP(uc, log)
 	log.Info("echo serving", "port", port)
 	for {
 		c, err := ln.AcceptTCP()
 		if err != nil {
-			return fmt.Errorf("tcp accept: %w", err)
+			return xerr.Wrap("tcp accept", err)
 		}
 		go echoConn(c)
 	}
