@@ -101,8 +101,8 @@ func (c *Config) Validate() error {
 // Stats are the proxy's own counters.
 type Stats struct {
 	Accepted       uint64 // clients accepted and proxied
-	RefusedACL     uint64 // clients reset: source not allowed
-	RefusedLimit   uint64 // clients reset: -max-conns or -max-per-client
+	RefusedACL     uint64 // connection attempts refused at SYN time (RST): source not allowed
+	RefusedLimit   uint64 // clients reset after the handshake: -max-conns or -max-per-client
 	UpstreamErrors uint64 // upstream could not be resolved or reached
 	IdleTimeouts   uint64 // connections closed by -idle-timeout
 	Resets         uint64 // connections ended by a reset from either side
@@ -118,6 +118,7 @@ type Proxy struct {
 	log     logging.Logger
 	resolve func(context.Context, string) (netip.AddrPort, error)
 	lim     *limiter
+	refused *refusalLog
 	ln, mln *tcp.Listener
 
 	accepted, refusedACL, refusedLimit, upstreamErrors atomic.Uint64
@@ -130,7 +131,8 @@ func New(s *stack.Stack, cfg Config) (*Proxy, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	p := &Proxy{cfg: cfg, s: s, log: cfg.Log, resolve: cfg.Resolve, lim: newLimiter(cfg.MaxConns, cfg.MaxPerClient)}
+	p := &Proxy{cfg: cfg, s: s, log: cfg.Log, resolve: cfg.Resolve, lim: newLimiter(cfg.MaxConns, cfg.MaxPerClient),
+		refused: newRefusalLog()}
 	p.log = logging.OrDiscard(p.log)
 	if p.resolve == nil {
 		p.resolve = upstreamResolver
@@ -164,12 +166,18 @@ func Run(ctx context.Context, s *stack.Stack, cfg Config) error {
 }
 
 // Start listens on the proxy port and the metrics port; clients that
-// connect from then on wait in the accept queue until Serve.
+// connect from then on wait in the accept queue until Serve. The ACL is
+// the listener's accept filter (admit): a client it refuses gets a RST in
+// answer to its SYN, so its connect fails with "connection refused" and
+// no connection is ever made.
 func (p *Proxy) Start() error {
 	ln, err := p.s.TCP.Listen(p.cfg.Listen)
 	if err != nil {
 		return fmt.Errorf("listen on port %d: %w", p.cfg.Listen, err)
 	}
+	// SetFilter also resets any client that got in between Listen and
+	// here, so every accepted connection has passed the ACL.
+	ln.SetFilter(p.admit)
 	if p.cfg.Metrics != 0 {
 		if p.mln, err = p.s.TCP.Listen(p.cfg.Metrics); err != nil {
 			ln.Close()
@@ -189,6 +197,10 @@ func (p *Proxy) Serve(ctx context.Context) {
 	if p.mln != nil {
 		defer p.serveMetrics()()
 	}
+	stopRefusals := make(chan struct{})
+	var refusalsDone sync.WaitGroup
+	refusalsDone.Go(func() { p.refused.run(log, stopRefusals) })
+	defer func() { close(stopRefusals); refusalsDone.Wait() }()
 	log.Info("proxy serving", "listen", p.cfg.Listen, "upstream", p.cfg.Upstream, "allow", p.allowString(),
 		"max_conns", p.cfg.MaxConns, "max_per_client", p.cfg.MaxPerClient,
 		"connect_timeout", p.cfg.ConnectTimeout, "idle_timeout", p.cfg.IdleTimeout)
@@ -209,16 +221,10 @@ func (p *Proxy) Serve(ctx context.Context) {
 			continue
 		}
 		client := addrPort(c.RemoteAddr())
-		if !allowed(p.cfg.Allow, ownSubnet(p.s), client.Addr()) {
-			p.refusedACL.Add(1)
-			c.Abort()
-			log.Warn("proxy refused", "client", client, "reason", "acl")
-			continue
-		}
 		if ok, limit := p.lim.acquire(client.Addr()); !ok {
 			p.refusedLimit.Add(1)
 			c.Abort()
-			log.Warn("proxy refused", "client", client, "reason", limit)
+			p.refused.note(client, limit)
 			continue
 		}
 		p.accepted.Add(1)
@@ -374,8 +380,18 @@ func (p *Proxy) allowString() string {
 	return fmt.Sprint(p.cfg.Allow)
 }
 
-// ownSubnet is our address's prefix, which the default ACL allows.
-func ownSubnet(s *stack.Stack) netip.Prefix {
-	a := s.Addr()
-	return netip.PrefixFrom(a.Addr.Netip(), a.Bits).Masked()
+// admit is the listener's accept filter: the ACL, checked when a SYN
+// arrives. It runs with the stack lock held (tcp.Listener.SetFilter), so
+// it reads our address from the IP layer directly (stack.Stack.Addr would
+// take the lock again), and it only counts and queues the refusal: the log
+// line is written later, off the lock and rate-limited (refusalLog).
+func (p *Proxy) admit(client netip.AddrPort) bool {
+	a := p.s.IP.Addr()
+	own := netip.PrefixFrom(a.Addr.Netip(), a.Bits).Masked()
+	if allowed(p.cfg.Allow, own, client.Addr()) {
+		return true
+	}
+	p.refusedACL.Add(1)
+	p.refused.note(client, "acl")
+	return false
 }

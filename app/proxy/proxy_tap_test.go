@@ -150,8 +150,8 @@ func readErr(t *testing.T, c net.Conn, d time.Duration) (int64, error, time.Dura
 }
 
 // dialReset connects to addr and reads until an error, which it returns:
-// a refused client's handshake completes, then it gets a RST, which may
-// arrive before connect returns.
+// a client refused by a limit (checked after the handshake) gets a RST,
+// which may arrive before connect returns.
 func dialReset(t *testing.T, addr netip.AddrPort) error {
 	t.Helper()
 	c, err := net.DialTimeout("tcp4", addr.String(), 5*time.Second)
@@ -163,21 +163,62 @@ func dialReset(t *testing.T, addr netip.AddrPort) error {
 	return err
 }
 
-// A client outside -allow is reset and logged.
+// A client outside -allow is refused at SYN time: its connect fails with
+// "connection refused" (no connection is made), and the refusal is
+// counted and logged.
 func TestProxyACLRefusal(t *testing.T) {
 	flowtest.CheckGoroutines(t)
 	s, tp := tapStack(t, "")
 	ln := kernelListener(t, tp)
 	r := startProxy(t, s, tp, Config{Upstream: ln.Addr().String(), Allow: []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")}})
-	if err := dialReset(t, r.addr); !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("refused client: %v, want connection reset", err)
+	c, err := net.DialTimeout("tcp4", r.addr.String(), 5*time.Second)
+	if err == nil {
+		c.Close()
+		t.Fatal("refused client: connect succeeded")
+	}
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("refused client: %v, want connection refused", err)
 	}
 	if st := r.p.Stats(); st.RefusedACL != 1 || st.Accepted != 0 {
 		t.Fatalf("stats: %+v", st)
 	}
+	if st := s.Stats().TCP; st.ListenFiltered != 1 || st.PassiveOpens != 0 || st.SynCookiesSent != 0 {
+		t.Fatalf("TCP: filtered %d, passive opens %d, cookies %d", st.ListenFiltered, st.PassiveOpens, st.SynCookiesSent)
+	}
 	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy refused") })
 	if l := logLine(r.logs.String(), "proxy refused"); !strings.Contains(l, "reason=acl") || !strings.Contains(l, tp.Kernel.String()) {
 		t.Fatalf("refusal log line: %q", l)
+	}
+}
+
+// A client inside -allow gets through the accept filter.
+func TestProxyACLAllowed(t *testing.T) {
+	flowtest.CheckGoroutines(t)
+	s, tp := tapStack(t, "")
+	ln := kernelListener(t, tp)
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		io.Copy(c, c)
+		c.Close()
+	}()
+	allow := netip.PrefixFrom(tp.Kernel, 32)
+	r := startProxy(t, s, tp, Config{Upstream: ln.Addr().String(), Allow: []netip.Prefix{allow}})
+	c, err := net.DialTimeout("tcp4", r.addr.String(), 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(5 * time.Second))
+	c.Write([]byte("ping"))
+	var b [4]byte
+	if _, err := io.ReadFull(c, b[:]); err != nil || string(b[:]) != "ping" {
+		t.Fatalf("round trip: %q, %v", b, err)
+	}
+	if st := r.p.Stats(); st.RefusedACL != 0 || st.Accepted != 1 {
+		t.Fatalf("stats: %+v", st)
 	}
 }
 

@@ -4,8 +4,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -193,5 +195,85 @@ func TestNewConfig(t *testing.T) {
 	}
 	if _, err := ConfigFromBuild(); err == nil {
 		t.Fatal("ConfigFromBuild accepted the default build settings, which have no UPSTREAM")
+	}
+}
+
+// recLog records log records (message and args) for tests.
+type recLog struct {
+	mu   sync.Mutex
+	msgs []string
+}
+
+func (l *recLog) add(msg string, args []any) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.msgs = append(l.msgs, strings.TrimSpace(fmt.Sprintln(append([]any{msg}, args...)...)))
+}
+func (l *recLog) Debug(msg string, args ...any) { l.add(msg, args) }
+func (l *recLog) Info(msg string, args ...any)  { l.add(msg, args) }
+func (l *recLog) Warn(msg string, args ...any)  { l.add(msg, args) }
+func (l *recLog) Error(msg string, args ...any) { l.add(msg, args) }
+
+func (l *recLog) lines() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.msgs...)
+}
+
+// Refusal log lines are written off the caller (note never blocks), at
+// most refusalBurst at once; the rest, queued or lost, are summed up.
+func TestRefusalLog(t *testing.T) {
+	r := newRefusalLog()
+	r.every = 20 * time.Millisecond
+	client := netip.MustParseAddrPort("192.0.2.1:40000")
+	const n = 1000
+	for range n { // no reader yet: 64 queued, the rest lost
+		r.note(client, "acl")
+	}
+	if a := testing.AllocsPerRun(100, func() { r.note(client, "acl") }); a != 0 {
+		t.Errorf("note allocates %v", a)
+	}
+	total := len(r.ch) + int(r.lost.Load())
+	if len(r.ch) != refusalQueue || total < n {
+		t.Fatalf("queued %d, lost %d", len(r.ch), r.lost.Load())
+	}
+	log := &recLog{}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { defer close(done); r.run(log, stop) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		var logged, summed int
+		for _, l := range log.lines() {
+			switch {
+			case strings.HasPrefix(l, "proxy refused"):
+				logged++
+				if !strings.Contains(l, "192.0.2.1:40000") || !strings.Contains(l, "acl") {
+					t.Fatalf("line %q", l)
+				}
+			case strings.HasPrefix(l, "proxy refusals not logged"):
+				var k int
+				fmt.Sscanf(l[strings.LastIndex(l, "count")+len("count"):], "%d", &k)
+				summed += k
+			}
+		}
+		if logged+summed == total {
+			if logged > refusalBurst+1 {
+				t.Fatalf("%d lines logged at once, burst %d", logged, refusalBurst)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("logged %d + summed %d, want %d: %q", logged, summed, total, log.lines())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// Later refusals are logged once the budget refills.
+	time.Sleep(time.Second / refusalRate * 2)
+	r.note(client, "max-conns")
+	close(stop)
+	<-done
+	if l := log.lines(); !strings.Contains(l[len(l)-1], "max-conns") {
+		t.Fatalf("last line %q", l[len(l)-1])
 	}
 }

@@ -84,6 +84,21 @@ type Config struct {
 	// second; default 1000. Each connection is further limited to
 	// ChallengeAckLimit/10 (at least 10) per second.
 	ChallengeAckLimit int
+	// InvalidAckInterval is the least time between two duplicate ACKs a
+	// connection sends in answer to segments that fail PAWS (RFC 7323
+	// §5.3) or the acceptability test (RFC 9293 §3.10.7.4), so junk
+	// segments cannot make it emit one ACK each (ACK storms, reflection;
+	// RFC 5961 §10, Linux's tcp_invalid_ratelimit). Default 500ms;
+	// negative: no limit. Suppressed ACKs are counted in
+	// Stats.OutOfWindowAcksLimited. Not limited by it: old duplicates
+	// carrying data or a FIN, ending at or before RCV.NXT and less than
+	// RecvBuffer behind it (a retransmission whose ACK was lost, a
+	// retransmitted FIN in TIME_WAIT, a 1-byte keepalive probe), which are
+	// always answered; zero-length keepalive probes (SEG.SEQ = RCV.NXT-1),
+	// which have a budget of their own so that junk cannot starve them;
+	// and SYNs, which get RFC 5961 §4 challenge ACKs under
+	// ChallengeAckLimit.
+	InvalidAckInterval time.Duration
 	// EphemeralLow and EphemeralHigh bound local ports chosen by Dial;
 	// default 49152-65535 (RFC 6056 §3.2).
 	EphemeralLow, EphemeralHigh uint16
@@ -139,6 +154,9 @@ func (c *Config) setDefaults(mtu int) {
 	def(&c.MaxTimeWait, 32768)
 	def(&c.MaxHalfOpen, 256)
 	def(&c.ChallengeAckLimit, 1000)
+	if c.InvalidAckInterval == 0 {
+		c.InvalidAckInterval = 500 * time.Millisecond
+	}
 	if c.EphemeralLow == 0 {
 		c.EphemeralLow = 49152
 	}

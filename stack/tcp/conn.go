@@ -32,6 +32,8 @@ const (
 	fUndo                          // a fast retransmit may be undone (Eifel)
 	fWriting                       // a Write call holds the write turn
 	fWlWait                        // writers wait on wlCh for the write turn
+	fOOWAck                        // oowAt is valid
+	fProbeAck                      // probeAt is valid
 )
 
 // rtx timer modes.
@@ -100,6 +102,7 @@ type Conn struct {
 	wlWaiters         uint16 // writers blocked on wlCh for the write turn
 	rcvCap            uint32 // receive window bound under RecvAutoTune; 0: Config.RecvBuffer
 	tuneRead          uint32 // bytes read since tuneStart (auto-tuning)
+	oowAt, probeAt    uint32 // ms of now() of the last out-of-window ACK, of the last one to a keepalive probe
 	tuneStart         time.Duration
 	err               error
 }

@@ -13,6 +13,8 @@
 // NewReno (RFC 6582) and CUBIC (RFC 9438, default); delayed ACK with quick
 // ACKs at start; Nagle; zero-window probing; keepalive (RFC 1122
 // §4.2.3.6); user timeout (RFC 5482 semantics); RFC 5961 challenge ACKs;
+// rate-limited ACKs to out-of-window and PAWS-failed segments (RFC 5961
+// §10, see below);
 // RFC 6528 ISNs; RFC 6056 ephemeral ports (algorithm 3); SYN cookies
 // (RFC 4987) when the half-open table or the accept queue is full; Limited
 // Transmit (RFC 3042), Early Retransmit (RFC 5827) and Eifel undo of
@@ -33,6 +35,32 @@
 // bytes of heap in all), and the total is bounded by Config.MaxMemory
 // (plus one spare block per size per layer kept out of the GC-emptied
 // pools).
+//
+// ACKs to invalid segments: a segment that fails PAWS or the
+// acceptability test is answered with an ACK (RFC 7323 §5.3, RFC 9293
+// §3.10.7.4), but at most once per Config.InvalidAckInterval (500ms) and
+// connection, as Linux's tcp_invalid_ratelimit, so junk cannot make a
+// connection send one ACK per segment (ACK storms between confused peers,
+// reflection); suppressed ACKs are counted in Stats.OutOfWindowAcksLimited.
+// Always answered: old duplicates carrying data or a FIN (within a receive
+// buffer below RCV.NXT: a retransmission whose ACK was lost, a
+// retransmitted FIN in TIME_WAIT, which also restarts the 2MSL timer, a
+// 1-byte keepalive probe) and the zero-window probe at RCV.NXT
+// (§3.10.7.4's special allowance). Zero-length keepalive probes
+// (SEG.SEQ = RCV.NXT-1) get a budget of their own, so junk cannot starve
+// them. A SYN, whatever its sequence number, gets an RFC 5961 §4
+// challenge ACK under Config.ChallengeAckLimit instead. Linux exempts all
+// segments carrying data; we exempt only old duplicates, so a blind
+// attacker's junk data is limited too.
+//
+// Accept filter: Listener.SetFilter installs a function of the client's
+// address consulted when a SYN arrives, before any state, SYN-ACK or SYN
+// cookie exists (and again for the ACK that completes a SYN-cookie
+// handshake, and for connections already waiting in the listener when it
+// is set). A refused SYN is answered as by a closed port, <CTL=RST,ACK>
+// (connect fails with ECONNREFUSED), and counted in Stats.ListenFiltered.
+// The filter runs with the stack lock held: it must be fast, must not
+// block and must not call back into the stack.
 //
 // TIME_WAIT lasts Config.TimeWait (60s); a clearly newer SYN reopens the
 // 4-tuple (RFC 6191), and at most Config.MaxTimeWait connections wait. An

@@ -30,7 +30,7 @@ func (c *Conn) input(s *segment) {
 	// RFC 7323 §5.3 PAWS, before the acceptability test.
 	if c.f&fTS != 0 && s.opt.HasTS && !s.has(FlagRST) && seqLT(s.opt.TSVal, c.tsRecent) {
 		l.drop(DropPAWS)
-		c.sendAck()
+		c.invalidAck(s)
 		return
 	}
 	// A retransmitted SYN in SYN_RECEIVED: our SYN-ACK was lost.
@@ -50,7 +50,7 @@ func (c *Conn) input(s *segment) {
 				if c.state == TimeWait && s.has(FlagFIN) {
 					l.after(&c.dack, l.cfg.TimeWait) // retransmitted FIN restarts 2MSL
 				}
-				c.sendAck()
+				c.invalidAck(s)
 			}
 			return
 		}
@@ -147,6 +147,57 @@ func (c *Conn) input(s *segment) {
 		}
 	}
 	c.notify()
+}
+
+// invalidAck answers a non-RST segment that failed PAWS or the
+// acceptability test with an ACK (RFC 7323 §5.3, RFC 9293 §3.10.7.4),
+// within the rate limits: a SYN gets an RFC 5961 §4 challenge ACK
+// (challengeAllowed), anything else goes through invalidAckAllowed.
+func (c *Conn) invalidAck(s *segment) {
+	if s.has(FlagSYN) {
+		if c.l.challengeAllowed(c) {
+			c.sendAck()
+		}
+		return
+	}
+	if c.invalidAckAllowed(s) {
+		c.sendAck()
+	}
+}
+
+// invalidAckAllowed applies Config.InvalidAckInterval (RFC 5961 §10, as
+// Linux's tcp_invalid_ratelimit): at most one such ACK per interval and
+// connection. Exempt are old duplicates carrying data or a FIN, ending at
+// or before RCV.NXT and within a receive buffer of it (a retransmission
+// whose ACK was lost, a retransmitted FIN in TIME_WAIT, a 1-byte
+// keepalive probe): they are not part of an ACK loop, their ACK is what
+// recovers a lost one, and a blind attacker rarely hits that range.
+// Zero-length keepalive probes (SEG.SEQ = RCV.NXT-1) have a budget of
+// their own, which junk at other sequence numbers cannot use up. Times
+// are kept as 32-bit milliseconds: an ACK more than 49 days after the
+// previous one may be suppressed by mistake, once.
+func (c *Conn) invalidAckAllowed(s *segment) bool {
+	l := c.l
+	iv := l.cfg.InvalidAckInterval
+	if iv < 0 {
+		return true
+	}
+	n := s.seqLen()
+	if n > 0 && seqLEQ(s.seq+n, c.rcvNxt) && seqGEQ(s.seq, c.rcvNxt-uint32(l.cfg.RecvBuffer)) {
+		return true
+	}
+	bit, at := fOOWAck, &c.oowAt
+	if n == 0 && s.seq == c.rcvNxt-1 {
+		bit, at = fProbeAck, &c.probeAt
+	}
+	now := uint32(l.now() / time.Millisecond)
+	if c.f&bit != 0 && time.Duration(now-*at)*time.Millisecond < iv {
+		l.stats.OutOfWindowAcksLimited++
+		return false
+	}
+	c.f |= bit
+	*at = now
+	return true
 }
 
 // notify wakes waiting readers and writers that may now make progress.

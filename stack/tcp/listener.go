@@ -20,6 +20,7 @@ type Listener struct {
 	waiting    bool
 	closed     bool
 	lastCookie time.Duration // when we last sent a SYN cookie
+	filter     func(remote netip.AddrPort) bool
 }
 
 // Listen starts accepting connections to port.
@@ -36,6 +37,62 @@ func (l *Layer) Listen(port uint16) (*Listener, error) {
 	l.listeners[port] = ln
 	l.stats.States[Listen]++
 	return ln, nil
+}
+
+// SetFilter installs an accept filter: f is called with the client's
+// address and port when a SYN arrives, before any state, SYN-ACK or SYN
+// cookie is made, and again when the ACK of a SYN cookie would complete a
+// handshake (the cookie keeps no record of the first answer). When it
+// returns false the attempt is refused as if the port were closed: the SYN
+// gets <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK> (RFC 9293 §3.10.7.1; the
+// client's connect fails with "connection refused", like iptables REJECT
+// --reject-with tcp-reset), a cookie ACK gets <SEQ=SEG.ACK><CTL=RST>, and
+// Stats.ListenFiltered counts it. These RSTs are not rate-limited, as for
+// closed ports. nil removes the filter.
+//
+// SetFilter also applies f at once to the connections still waiting in
+// this listener (half-open, or established and not yet accepted): those
+// it refuses are reset and counted, so that after SetFilter returns no
+// connection that f refuses can be accepted, even one whose SYN arrived
+// between Listen and SetFilter.
+//
+// f runs with the stack lock held, in the receive path: it must be fast,
+// must not block (no logging to a synchronous console, no channel send
+// that can wait) and must not call anything that takes the stack lock
+// (Listener, Conn, Layer or stack.Stack methods), or it deadlocks.
+func (ln *Listener) SetFilter(f func(remote netip.AddrPort) bool) {
+	l := ln.l
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	ln.filter = f
+	if f == nil || ln.closed {
+		return
+	}
+	q := ln.queue[:0]
+	for _, c := range ln.queue {
+		if ln.allowed(c.id) {
+			q = append(q, c)
+			continue
+		}
+		c.ln = nil
+		c.abortRST(ErrRefused)
+	}
+	clear(ln.queue[len(q):])
+	ln.queue = q
+	for _, c := range l.conns {
+		if c.ln == ln && c.state == SynReceived && !ln.allowed(c.id) {
+			c.halfOpenAbort()
+		}
+	}
+}
+
+// allowed runs the filter on id's remote end, counting a refusal.
+func (ln *Listener) allowed(id tuple) bool {
+	if ln.filter == nil || ln.filter(netip.AddrPortFrom(netip.AddrFrom4(id.raddr), id.rport)) {
+		return true
+	}
+	ln.l.stats.ListenFiltered++
+	return false
 }
 
 func (ln *Listener) wake() {
@@ -150,6 +207,10 @@ func (ln *Listener) input(id tuple, s *segment) {
 		l.drop(DropOther)
 		return
 	}
+	if !ln.allowed(id) {
+		l.resetFor(id, s)
+		return
+	}
 	if len(ln.queue) >= cap(ln.queue) || ln.halfOpen >= l.cfg.MaxHalfOpen {
 		if l.cfg.DisableSynCookies {
 			l.drop(DropBacklogFull)
@@ -223,6 +284,10 @@ func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 			return true // invalid cookie: dropped silently
 		}
 		return false
+	}
+	if !ln.allowed(id) {
+		l.sendRST(id, s.ack, 0, FlagRST)
+		return true
 	}
 	if len(ln.queue) >= cap(ln.queue) {
 		l.drop(DropBacklogFull)

@@ -75,6 +75,8 @@ type Stats struct {
 	ResetsSent, ResetsRecv  uint64
 	ChallengeAcks           uint64 // RFC 5961 challenge ACKs sent
 	ChallengeAcksLimited    uint64 // challenge ACKs suppressed by rate limits
+	OutOfWindowAcksLimited  uint64 // ACKs to out-of-window or PAWS-failed segments suppressed (Config.InvalidAckInterval)
+	ListenFiltered          uint64 // connection attempts refused by a Listener filter (SetFilter)
 	SynCookiesSent          uint64
 	SynCookiesValid         uint64
 	SynCookiesInvalid       uint64

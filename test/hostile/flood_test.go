@@ -3,6 +3,7 @@ package hostile
 import (
 	"context"
 	"math/rand/v2"
+	"net/netip"
 	"runtime"
 	"testing"
 	"time"
@@ -80,6 +81,39 @@ func TestSYNFlood(t *testing.T) {
 func TestTortureSYNFlood(t *testing.T) {
 	torture(t)
 	synFlood(t, 100000)
+}
+
+// TestFilteredSYNFlood: a listener whose accept filter (SetFilter)
+// refuses 10^4 SYNs from random sources answers each with RST|ACK as a
+// closed port would, keeps no half-open state and sends no SYN cookie;
+// an allowed client still gets in and the established flow keeps running.
+func TestFilteredSYNFlood(t *testing.T) {
+	v := newVictim(t, stack.Config{})
+	ln := v.listen(80)
+	p := establish(v, ln, peerIP, 40000, false)
+	allowed := netip.MustParsePrefix("10.0.0.0/24")
+	ln.SetFilter(func(r netip.AddrPort) bool { return allowed.Contains(r.Addr()) })
+	rng := rand.New(rand.NewPCG(10, 10))
+	const n = 10000
+	for i := 0; i < n; i++ {
+		src := ipv4.Addr{byte(11 + rng.IntN(100)), byte(rng.Uint32()), byte(rng.Uint32()), byte(1 + rng.IntN(254))} // unicast, not 127/8
+		sport, seq := uint16(1024+rng.IntN(60000)), rng.Uint32()
+		v.inject(tcpFrame(src, seg{sport: sport, dport: 80, seq: seq, flags: fSYN, win: 65535, opts: optMSS(1460)}))
+		segs := v.sentTCP()
+		if len(segs) != 1 || segs[0].flags != fRST|fACK || segs[0].seq != 0 || segs[0].ack != seq+1 || segs[0].dst != src {
+			t.Fatalf("refused SYN %d: want one <SEQ=0><ACK=%d><CTL=RST,ACK>, got %+v", i, seq+1, segs)
+		}
+		if i%1000 == 999 {
+			v.clk.Advance(10 * time.Millisecond)
+		}
+	}
+	st := v.stats().TCP
+	if st.States[tcp.SynReceived] != 0 || st.SynCookiesSent != 0 || st.ListenFiltered != n {
+		t.Errorf("after %d refused SYNs: half-open %d, cookies %d, filtered %d", n, st.States[tcp.SynReceived], st.SynCookiesSent, st.ListenFiltered)
+	}
+	q := establish(v, ln, ipv4.Addr{10, 0, 0, 3}, 50000, true)
+	q.alive()
+	p.alive()
 }
 
 // TestBacklogLimit: with the accept queue full the next connection is

@@ -259,3 +259,56 @@ func TestPAWS(t *testing.T) {
 	}
 	p.alive()
 }
+
+// TestOutOfWindowAckStorm: 10^4 out-of-window and PAWS-failed segments
+// (pure ACKs at random sequence numbers, and at RCV.NXT with old
+// timestamps) within two seconds make the connection send at most one ACK
+// per InvalidAckInterval (500ms; RFC 5961 §10, as Linux's
+// tcp_invalid_ratelimit), the rest counted; meanwhile a zero-length
+// keepalive probe and a retransmission of old data are still answered,
+// and the connection survives.
+func TestOutOfWindowAckStorm(t *testing.T) {
+	v := newVictim(t, stack.Config{})
+	p := establish(v, v.listen(80), peerIP, 40000, true)
+	p.alive()
+	iv := v.s.TCP.Config().InvalidAckInterval
+	before := v.stats().TCP.OutOfWindowAcksLimited
+	start := v.clk.Now()
+	acks := 0
+	for i := 0; i < 10000; i++ {
+		s := seg{seq: p.sndNxt + 1<<20 + uint32(i)*7919, ack: p.rcvNxt, flags: fACK}
+		if i%2 == 1 {
+			s = seg{seq: p.sndNxt, ack: p.rcvNxt, flags: fACK, opts: optTS(p.tsVal-1000, p.tsEcr)} // PAWS
+		}
+		p.raw(s)
+		if i%50 == 49 {
+			v.clk.Advance(10 * time.Millisecond)
+		}
+		acks += len(p.absorb(v.sentTCP()))
+	}
+	elapsed := v.clk.Now().Sub(start)
+	if want := int(elapsed/iv) + 1; acks > want || acks == 0 {
+		t.Errorf("%d ACKs for 10^4 invalid segments in %v, want 1..%d", acks, elapsed, want)
+	}
+	if got := v.stats().TCP.OutOfWindowAcksLimited - before; got != uint64(10000-acks) {
+		t.Errorf("OutOfWindowAcksLimited +%d, want %d", got, 10000-acks)
+	}
+	// A keepalive probe (SEG.SEQ = RCV.NXT-1, no data) right after junk.
+	p.raw(seg{seq: p.sndNxt + 1<<20, ack: p.rcvNxt, flags: fACK})
+	p.absorb(v.sentTCP())
+	p.raw(seg{seq: p.sndNxt - 1, ack: p.rcvNxt, flags: fACK, opts: optTS(p.tsVal, p.tsEcr)})
+	if segs := p.absorb(v.sentTCP()); len(segs) != 1 || segs[0].flags != fACK || segs[0].ack != p.sndNxt {
+		t.Errorf("keepalive probe during the storm: want one ACK, got %+v", segs)
+	}
+	// A retransmission of data the victim already has.
+	p.send(fACK|fPSH, []byte("data"))
+	if b, err := p.read(4); err != nil || string(b) != "data" {
+		t.Fatalf("read %q, %v", b, err)
+	}
+	p.absorb(v.sentTCP())
+	p.raw(seg{seq: p.sndNxt - 4, ack: p.rcvNxt, flags: fACK | fPSH, opts: optTS(p.tsVal, p.tsEcr), payload: []byte("data")})
+	if segs := p.absorb(v.sentTCP()); len(segs) != 1 || segs[0].flags != fACK || segs[0].ack != p.sndNxt {
+		t.Errorf("retransmitted data during the storm: want one ACK, got %+v", segs)
+	}
+	p.alive()
+}
