@@ -183,6 +183,32 @@ func (s *Stack) SetGateway(a ipv4.Addr) {
 	s.IP.SetGateway(a)
 }
 
+// SetMTU sets the IP MTU, e.g. to a DHCP lease's interface MTU (RFC 2132
+// §5.1; stack/netcfg does this). It must be in ipv4.MinSetMTU (576)..the
+// device MTU; the device MTU, or 0, restores it. Out of range it returns an
+// error wrapping ipv4.ErrMTU and changes nothing.
+//
+// IPv4 fragments larger datagrams (UDP, ICMP) to the new MTU; TCP
+// advertises MSS mtu-40 on new connections, and established connections
+// keep their MSS unless it exceeds mtu-40, when it is lowered as for a
+// smaller path MTU (tcp.Layer.SetMTU).
+func (s *Stack) SetMTU(mtu int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.IP.SetMTU(mtu); err != nil {
+		return err
+	}
+	s.TCP.SetMTU(s.IP.MTU())
+	return nil
+}
+
+// MTU returns the IP MTU: the device MTU unless SetMTU lowered it.
+func (s *Stack) MTU() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.IP.MTU()
+}
+
 // Close stops receiving and closes the device.
 func (s *Stack) Close() error {
 	s.dev.SetHandler(nil)

@@ -11,7 +11,11 @@ import (
 // EtherType 0x0806. It follows RFC 826's merge logic, except that entries
 // are only created for requests aimed at us (a reply or a gratuitous ARP
 // refreshes an existing entry only), so that unsolicited traffic cannot
-// fill or poison the cache.
+// fill or poison the cache. A reply aimed at one of our addresses about an
+// address we have no entry for (no resolution pending, nothing cached) was
+// not asked for: it is dropped and counted as DropUnsolicited, the mark of
+// an ARP spoofing or cache poisoning attempt. Replies aimed at other
+// addresses, gratuitous replies among them, are counted as Ignored.
 func (l *Layer) Input(src, dst netif.MAC, payload []byte) {
 	p, err := ParsePacket(payload)
 	if err != nil {
@@ -23,7 +27,7 @@ func (l *Layer) Input(src, dst netif.MAC, payload []byte) {
 		l.stats.DropSenderMAC++
 		return
 	}
-	if spa.IsBroadcast() || spa.IsMulticast() {
+	if spa.IsReserved() || spa.IsMulticast() {
 		l.stats.DropSenderIP++
 		return
 	}
@@ -57,6 +61,10 @@ func (l *Layer) Input(src, dst netif.MAC, payload []byte) {
 		if !known {
 			l.stats.Ignored++
 		}
+		return
+	}
+	if op == OpReply && !known {
+		l.stats.DropUnsolicited++
 		return
 	}
 	if op == OpRequest {

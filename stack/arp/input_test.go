@@ -35,6 +35,7 @@ func TestMalformedDroppedAndCounted(t *testing.T) {
 		{"sender mac zero", request(netif.MAC{}, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
 		{"sender ip broadcast", request(macGW, ipv4.Broadcast, ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
 		{"sender ip multicast", request(macGW, ipv4.MustParse("224.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
+		{"sender ip class E", request(macGW, ipv4.MustParse("240.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -148,22 +149,74 @@ func TestGratuitousOnAddIP(t *testing.T) {
 
 func TestNoCacheFromUnsolicited(t *testing.T) {
 	tests := []struct {
-		name  string
-		frame []byte
+		name                 string
+		frame                []byte
+		unsolicited, ignored uint64
 	}{
-		{"unsolicited reply", reply(macPeer, ipPeer)},
-		{"gratuitous request", request(macPeer, ipPeer, ipPeer)},
-		{"gratuitous reply", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, netif.Broadcast, ipPeer})},
-		{"request for other", request(macPeer, ipPeer, ipGW)},
+		{"unsolicited reply", reply(macPeer, ipPeer), 1, 0},
+		{"unsolicited reply, broadcast", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, netif.Broadcast, ipUs}), 1, 0},
+		{"unsolicited reply from 0.0.0.0", reply(macPeer, ipv4.Unspecified), 1, 0},
+		{"gratuitous request", request(macPeer, ipPeer, ipPeer), 0, 1},
+		{"gratuitous reply", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, netif.Broadcast, ipPeer}), 0, 1},
+		{"reply to another host", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, macGW, ipGW}), 0, 1},
+		{"request for other", request(macPeer, ipPeer, ipGW), 0, 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			h := newHarness(t, Config{}).withOurIP()
 			h.input(tc.frame)
-			if _, ok := h.lookup(ipPeer); ok || h.stats().CacheSize != 0 {
-				t.Fatalf("created an entry: %+v", h.stats())
+			s := h.stats()
+			if _, ok := h.lookup(ipPeer); ok || s.CacheSize != 0 || s.Learned != 0 {
+				t.Fatalf("created an entry: %+v", s)
+			}
+			if s.DropUnsolicited != tc.unsolicited || s.Ignored != tc.ignored {
+				t.Fatalf("DropUnsolicited %d Ignored %d, want %d and %d", s.DropUnsolicited, s.Ignored, tc.unsolicited, tc.ignored)
+			}
+			if sent := h.take(); len(sent) != 0 {
+				t.Fatalf("answered: % x", sent[0].b)
 			}
 		})
+	}
+}
+
+// An unsolicited reply (ARP spoofing) is counted and not cached: a later
+// resolution of the same address still asks, and only the solicited reply
+// resolves it.
+func TestUnsolicitedReplyCountedNotCached(t *testing.T) {
+	h := newHarness(t, Config{}).withOurIP()
+	spoof := netif.MAC{0x02, 0xba, 0xd0, 0, 0, 1}
+	h.input(reply(spoof, ipGW))
+	if s := h.stats(); s.DropUnsolicited != 1 || s.RepliesReceived != 1 || s.CacheSize != 0 {
+		t.Fatalf("stats %+v", s)
+	}
+	if _, ok := h.lookup(ipGW); ok {
+		t.Fatal("unsolicited reply entered the cache")
+	}
+	if err := h.output(ipGW, 1, 2, 3); err != nil {
+		t.Fatal(err)
+	}
+	sent := h.take()
+	if len(sent) != 1 {
+		t.Fatalf("sent %d frames, want 1 request", len(sent))
+	}
+	wantARP(t, sent[0], netif.Broadcast, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipGW})
+	h.input(reply(macGW, ipGW)) // solicited: a request is pending
+	sent = h.take()
+	if len(sent) != 1 {
+		t.Fatalf("flushed %d frames, want 1", len(sent))
+	}
+	wantIPv4(t, sent[0], macGW, []byte{1, 2, 3})
+	if mac, ok := h.lookup(ipGW); !ok || mac != macGW {
+		t.Fatalf("solicited reply did not resolve: %v %v", mac, ok)
+	}
+	if s := h.stats(); s.DropUnsolicited != 1 || s.RepliesReceived != 2 || s.CacheSize != 1 {
+		t.Fatalf("stats after the solicited reply %+v", s)
+	}
+	// Once cached, a reply refreshes the entry (RFC 826 merge) and is not
+	// unsolicited.
+	h.input(reply(macGW, ipGW))
+	if s := h.stats(); s.DropUnsolicited != 1 || s.RepliesReceived != 3 {
+		t.Fatalf("stats after a refreshing reply %+v", s)
 	}
 }
 

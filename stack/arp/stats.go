@@ -18,7 +18,8 @@ type Stats struct {
 	DropProtocolLen  uint64
 	DropOp           uint64
 	DropSenderMAC    uint64 // multicast, broadcast or zero sha
-	DropSenderIP     uint64 // broadcast or multicast spa
+	DropSenderIP     uint64 // multicast or class E spa (240/4, which includes broadcast)
+	DropUnsolicited  uint64 // reply aimed at one of our addresses about an address with no cache entry (nothing asked): possible spoofing
 
 	CacheSize          int    // entries in use now
 	Learned            uint64 // entries created from requests aimed at us

@@ -224,11 +224,18 @@ func TestUnreachableRules(t *testing.T) {
 	if _, m := e.lastICMP(t); m.Type() != 3 || m.Code() != 2 {
 		t.Errorf("protocol unreachable: %x", m[:8])
 	}
-	// Through ip from a class E source (RFC 1122 §3.2.2): nothing.
-	e = newEnv(t, Config{})
-	e.ip.Input(peerMAC, ourMAC, offending(ipv4.MustParse("240.1.2.3"), ourAddr, 99, 0, seq(8)))
-	if len(e.link.out) != 0 {
-		t.Errorf("protocol unreachable sent to a class E source")
+	// Through ip from a class E source (RFC 1122 §3.2.2): nothing. The IP
+	// layer drops it as an invalid source before any transport or ICMP
+	// sees it; mayReport refuses it as well (the table above).
+	for _, src := range []string{"240.1.2.3", "255.255.255.254"} {
+		e = newEnv(t, Config{})
+		e.ip.Input(peerMAC, ourMAC, offending(ipv4.MustParse(src), ourAddr, 99, 0, seq(8)))
+		if len(e.link.out) != 0 {
+			t.Errorf("protocol unreachable sent to class E source %s", src)
+		}
+		if st := e.ip.Stats(); st.DropSource != 1 || st.DropProtocol != 0 {
+			t.Errorf("class E source %s: not dropped as a bad source: %+v", src, st)
+		}
 	}
 }
 

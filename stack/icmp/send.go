@@ -66,7 +66,7 @@ func (l *Layer) mayReport(h ipv4.Header) bool {
 	s := h.Src()
 	// Not a single host: {0, x} (this network), loopback, multicast,
 	// class E (240/4, which includes 255.255.255.255) or a broadcast.
-	if s[0] == 0 || s.IsMulticast() || s.IsLoopback() || s[0]&0xf0 == 0xf0 || l.ip.IsBroadcast(s) {
+	if s[0] == 0 || s.IsMulticast() || s.IsLoopback() || s.IsReserved() || l.ip.IsBroadcast(s) {
 		return false
 	}
 	if h.Protocol() == ipv4.ProtoICMP {

@@ -63,6 +63,12 @@ func (a Addr) IsBroadcast() bool { return a == Broadcast }
 // IsMulticast reports whether a is in 224.0.0.0/4.
 func (a Addr) IsMulticast() bool { return a[0]&0xf0 == 0xe0 }
 
+// IsReserved reports whether a is in 240.0.0.0/4, the former class E
+// "reserved for future use" (RFC 1112 §4; RFC 6890 registry: not a valid
+// source, not forwardable). It includes the limited broadcast
+// 255.255.255.255.
+func (a Addr) IsReserved() bool { return a[0]&0xf0 == 0xf0 }
+
 // IsLoopback reports whether a is in 127.0.0.0/8.
 func (a Addr) IsLoopback() bool { return a[0] == 127 }
 

@@ -34,7 +34,9 @@ func (c *checkLink) Output(next ipv4.Addr, b *pkt.Buf) error {
 		if err != nil || !m.ValidChecksum() {
 			c.t.Fatalf("sent bad ICMP: %x", d)
 		}
-		if icmp.IsError(m.Type()) && (h.Dst().IsBroadcast() || h.Dst().IsMulticast() || h.Dst().IsUnspecified()) {
+		// RFC 1122 §3.2.2: never an error to a source that is not a
+		// unique host (0/8, loopback, multicast, class E, broadcast).
+		if d := h.Dst(); icmp.IsError(m.Type()) && (d.IsReserved() || d.IsMulticast() || d.IsLoopback() || d[0] == 0) {
 			c.t.Fatalf("ICMP error to %v", h.Dst())
 		}
 	}

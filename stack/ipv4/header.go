@@ -13,6 +13,7 @@ const (
 	MaxHeaderLen = 60    // IHL 15
 	MaxTotalLen  = 65535 // largest datagram
 	MinMTU       = 68    // every host must accept this MTU (RFC 791 §3.2)
+	MinSetMTU    = 576   // smallest MTU SetMTU accepts: the datagram every host must accept (RFC 791 §3.1, RFC 1122 §3.3.3)
 	DefaultTTL   = 64    // RFC 1700 / RFC 1122 §3.2.1.7
 
 	flagDF = 0x4000

@@ -62,13 +62,16 @@ func (l *Layer) countParseError(err error) {
 }
 
 // validSource applies RFC 1122 §3.2.1.3: a source must be a unique host
-// address, and not ours (a "land" attack). {0, host} ("this network") and
-// our subnet's {net, 0} are not unique host addresses either.
+// address, and not ours (a "land" attack). Refused: 0.0.0.0 (unless
+// Config.AcceptUnspecifiedSource), {0, host} ("this network"), loopback
+// 127/8, multicast 224/4, class E 240/4 (reserved, RFC 1112 §4 and the
+// RFC 6890 registry; it includes 255.255.255.255), our own address, and
+// our subnet's broadcast and {net, 0}.
 func (l *Layer) validSource(a Addr) bool {
 	switch {
 	case a.IsUnspecified():
 		return l.cfg.AcceptUnspecifiedSource
-	case a.IsBroadcast(), a.IsMulticast(), a.IsLoopback(), a[0] == 0:
+	case a.IsReserved(), a.IsMulticast(), a.IsLoopback(), a[0] == 0:
 		return false
 	case l.IsLocal(a):
 		return false

@@ -114,6 +114,10 @@ func TestInputDrops(t *testing.T) {
 		{"src ours (land)", from(ourAddr), func(s *Stats) uint64 { return s.DropSource }},
 		{"src subnet zero", from(MustParse("10.0.2.0")), func(s *Stats) uint64 { return s.DropSource }},
 		{"src this network", from(MustParse("0.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E", from(MustParse("240.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E 240.0.0.0", from(MustParse("240.0.0.0")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E top", from(MustParse("255.255.255.254")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E fragment", datagram(Fields{Protocol: ProtoUDP, Src: MustParse("250.0.0.1"), Dst: ourAddr, MF: true}, seq(8)), func(s *Stats) uint64 { return s.DropSource }},
 		{"dst other host", to(MustParse("10.0.2.16")), func(s *Stats) uint64 { return s.DropNotForUs }},
 		{"dst multicast", to(MustParse("224.0.0.251")), func(s *Stats) uint64 { return s.DropNotForUs }},
 		{"dst zero", to(Unspecified), func(s *Stats) uint64 { return s.DropNotForUs }},
@@ -131,8 +135,8 @@ func TestInputDrops(t *testing.T) {
 		if tc.counter(&s) != 1 {
 			t.Errorf("%s: counter not 1: %+v", tc.name, s)
 		}
-		if s.Received != 1 || s.Delivered != 0 {
-			t.Errorf("%s: received %d delivered %d", tc.name, s.Received, s.Delivered)
+		if s.Received != 1 || s.Delivered != 0 || s.ReasmPending != 0 {
+			t.Errorf("%s: received %d delivered %d reassembling %d", tc.name, s.Received, s.Delivered, s.ReasmPending)
 		}
 	}
 	// The good datagram itself passes, so the table is not vacuous.

@@ -15,8 +15,10 @@ package ipv4
 import (
 	"errors"
 	"io"
+	"strconv"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -26,6 +28,7 @@ var (
 	ErrNoRoute        = errors.New("ipv4: no route to host")
 	ErrNoAddress      = errors.New("ipv4: no source address configured")
 	ErrMessageTooLong = errors.New("ipv4: message too long") // EMSGSIZE
+	ErrMTU            = errors.New("ipv4: MTU out of range") // SetMTU
 )
 
 // Link is the layer below: it delivers a datagram to an on-link next hop.
@@ -108,6 +111,7 @@ type Layer struct {
 	cfg   Config
 	addr  Prefix
 	gw    Addr
+	mtu   int // set by SetMTU; 0: the link's
 	icmp  ICMPSender
 	id    uint16
 	proto [256]Transport
@@ -165,9 +169,33 @@ func (l *Layer) Gateway() Addr { return l.gw }
 // Headroom is the headroom a transport reserves: the link's plus 20.
 func (l *Layer) Headroom() int { return l.link.Headroom() + HeaderLen }
 
-// MTU is the link MTU: the largest datagram, header included, sent
-// without fragmentation.
-func (l *Layer) MTU() int { return l.link.MTU() }
+// MTU is the IP MTU: the largest datagram, header included, sent without
+// fragmentation. It is the link MTU unless SetMTU lowered it.
+func (l *Layer) MTU() int {
+	if l.mtu > 0 {
+		return l.mtu
+	}
+	return l.link.MTU()
+}
+
+// SetMTU sets the IP MTU (e.g. a DHCP lease's interface MTU, RFC 2132
+// §5.1): larger datagrams are fragmented, or refused with DontFragment.
+// It must be in MinSetMTU..link MTU; the link MTU, or 0, restores the
+// link's. Out of range it returns an error wrapping ErrMTU and changes
+// nothing. Transports that size segments by the MTU (TCP) must be told
+// too: use stack.Stack.SetMTU.
+func (l *Layer) SetMTU(mtu int) error {
+	lm := l.link.MTU()
+	switch {
+	case mtu == 0 || mtu == lm:
+		l.mtu = 0
+	case mtu < MinSetMTU || mtu > lm:
+		return xerr.Wrap("ipv4: MTU "+strconv.Itoa(mtu)+" not in "+strconv.Itoa(MinSetMTU)+".."+strconv.Itoa(lm), ErrMTU)
+	default:
+		l.mtu = mtu
+	}
+	return nil
+}
 
 // Stats returns a snapshot of the counters.
 func (l *Layer) Stats() Stats {

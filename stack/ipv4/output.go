@@ -39,13 +39,13 @@ func (l *Layer) Write(src, dst Addr, proto uint8, b *pkt.Buf, o WriteOptions) er
 		f.TTL = l.cfg.TTL
 	}
 	l.id++
-	n := b.Len()
-	if n+HeaderLen > MaxTotalLen || (n+HeaderLen > l.link.MTU() && o.DontFragment) {
+	n, mtu := b.Len(), l.MTU()
+	if n+HeaderLen > MaxTotalLen || (n+HeaderLen > mtu && o.DontFragment) {
 		l.stats.DropTooBig++
 		return ErrMessageTooLong
 	}
-	if n+HeaderLen > l.link.MTU() {
-		return l.fragment(next, b, f)
+	if n+HeaderLen > mtu {
+		return l.fragment(next, b, f, mtu)
 	}
 	f.TotalLen = uint16(n + HeaderLen)
 	hdr, err := b.Prepend(HeaderLen)
@@ -65,12 +65,11 @@ func (l *Layer) output(next Addr, b *pkt.Buf) error {
 	return nil
 }
 
-// fragment sends b's payload in fragments of at most MTU bytes, each data
+// fragment sends b's payload in fragments of at most mtu bytes, each data
 // part a multiple of 8 bytes except the last (RFC 791 §3.2, "An Example
 // Fragmentation Procedure"). We send no options, so none are copied. Each
 // fragment is copied into a pooled buffer; this is not the fast path.
-func (l *Layer) fragment(next Addr, b *pkt.Buf, f Fields) error {
-	mtu := l.link.MTU()
+func (l *Layer) fragment(next Addr, b *pkt.Buf, f Fields, mtu int) error {
 	per := (mtu - HeaderLen) &^ 7
 	if per < 8 {
 		l.stats.DropTooBig++

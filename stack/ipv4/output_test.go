@@ -201,3 +201,87 @@ func TestWriteUnaddressedBroadcast(t *testing.T) {
 		t.Error("/31 broadcast")
 	}
 }
+
+func TestSetMTU(t *testing.T) {
+	e := newEnv(t, Config{})
+	tests := []struct {
+		mtu  int
+		ok   bool
+		want int // MTU() afterwards
+	}{
+		{1000, true, 1000},
+		{575, false, 1000},
+		{67, false, 1000},
+		{-1, false, 1000},
+		{1501, false, 1000},
+		{9000, false, 1000},
+		{MinSetMTU, true, MinSetMTU},
+		{1500, true, 1500}, // the link's: restores it
+		{1000, true, 1000},
+		{0, true, 1500}, // restores too
+	}
+	for _, tc := range tests {
+		err := e.l.SetMTU(tc.mtu)
+		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrMTU)) {
+			t.Errorf("SetMTU(%d): %v, want ok %v", tc.mtu, err, tc.ok)
+		}
+		if got := e.l.MTU(); got != tc.want {
+			t.Errorf("after SetMTU(%d): MTU %d, want %d", tc.mtu, got, tc.want)
+		}
+	}
+	// Restored means following the link, not a copy of its MTU.
+	e.link.mtu = 9000
+	if e.l.MTU() != 9000 {
+		t.Errorf("restored MTU %d does not follow the link's 9000", e.l.MTU())
+	}
+}
+
+// With the MTU lowered to 1000, a 1400-byte datagram leaves in two
+// fragments of at most 1000 bytes (976 = 122*8 data bytes in the first),
+// DF datagrams above 1000 bytes are refused, and after restoring the link
+// MTU the same datagram leaves whole.
+func TestFragmentationAtSetMTU(t *testing.T) {
+	e := newEnv(t, Config{})
+	if err := e.l.SetMTU(1000); err != nil {
+		t.Fatal(err)
+	}
+	payload := seq(1400 - HeaderLen)
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.link.out) != 2 {
+		t.Fatalf("%d datagrams, want 2 fragments", len(e.link.out))
+	}
+	wantLen := []int{HeaderLen + 976, HeaderLen + 1380 - 976}
+	for i, o := range e.link.out {
+		h, err := ParseHeader(o.data)
+		if err != nil || !h.ValidChecksum() || len(o.data) > 1000 || len(o.data) != wantLen[i] {
+			t.Fatalf("fragment %d: %v, %d bytes, want %d", i, err, len(o.data), wantLen[i])
+		}
+		if h.FragOffset() != i*976 || h.MF() != (i == 0) {
+			t.Errorf("fragment %d: offset %d MF %v", i, h.FragOffset(), h.MF())
+		}
+	}
+	r := newEnv(t, Config{})
+	r.l.SetAddr(Prefix{peerAddr, 24})
+	for _, o := range e.link.out {
+		r.l.Input(ourMAC, peerMAC, o.data)
+	}
+	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
+		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
+	}
+	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
+		t.Errorf("DF over the set MTU: %v", err)
+	}
+	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, buf(e.l, seq(1000-HeaderLen)), WriteOptions{DontFragment: true}); err != nil {
+		t.Errorf("DF at the set MTU: %v", err)
+	}
+	e.link.out = nil
+	e.l.SetMTU(0)
+	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
+		t.Fatalf("after restoring: %v, %d datagrams", err, len(e.link.out))
+	}
+	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 2 || s.DropTooBig != 1 {
+		t.Errorf("stats %+v", s)
+	}
+}

@@ -26,7 +26,7 @@ type Stats struct {
 	DropIHL         uint64 // IHL < 5 or past the data
 	DropLength      uint64 // total length inconsistent
 	DropChecksum    uint64 // header checksum wrong
-	DropSource      uint64 // source not a unique host, or ours
+	DropSource      uint64 // source not a unique host (0/8, 127/8, 224/4, 240/4, a broadcast), or ours
 	DropNotForUs    uint64 // destination not ours (we do not forward)
 	DropSourceRoute uint64 // LSRR/SSRR present (RFC 1122 §3.2.1.8: we drop)
 	DropOptions     uint64 // malformed options

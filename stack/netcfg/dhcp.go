@@ -63,6 +63,7 @@ type DHCP struct {
 	bound   bool
 	stopped bool
 	changed chan struct{} // closed and replaced on every change of the above
+	mtu     int           // lease MTU applied to the stack (Stack.SetMTU); 0: none
 }
 
 // DHCPPort is the client's UDP port (RFC 2131 §4.1).
@@ -108,6 +109,7 @@ func (d *DHCP) Client() *dhcp.Client { return d.client }
 // onBound applies a lease; it runs in the client's goroutine.
 func (d *DHCP) onBound(l dhcp.Lease) {
 	renewal := d.s.Addr() == l.Addr
+	d.applyMTU(l.MTU, renewal)
 	if !renewal {
 		d.s.SetAddr(l.Addr) // announces the address (gratuitous ARP)
 	}
@@ -122,7 +124,7 @@ func (d *DHCP) onBound(l dhcp.Lease) {
 		level = logging.LevelDebug
 	}
 	d.logf(level, "dhcp lease", "addr", l.Addr.String(), "router", l.Router.String(), "dns", addrsString(l.DNS),
-		"mtu", l.MTU, "lease", leaseTime(l), "server", l.Server.String(), "renewal", renewal)
+		"mtu", l.MTU, "ip_mtu", d.s.MTU(), "lease", leaseTime(l), "server", l.Server.String(), "renewal", renewal)
 	if servers := dnsServers(l); len(servers) > 0 && netHook != nil {
 		netHook(d.s, servers)
 	}
@@ -144,10 +146,72 @@ func (d *DHCP) onExpire() {
 	d.notifyLocked()
 	d.mu.Unlock()
 	d.unconfigure(l)
+	d.restoreMTU()
 	d.logf(logging.LevelWarn, "dhcp lease lost", "addr", l.Addr.String())
 	if d.cfg.OnExpire != nil {
 		d.cfg.OnExpire()
 	}
+}
+
+// applyMTU applies a lease's interface MTU (option 26, RFC 2132 §5.1; 0
+// when absent) to the stack's IP layer. The rules:
+//
+//   - ipv4.MinSetMTU (576) <= mtu <= the device MTU: the stack's MTU
+//     becomes mtu (Stack.SetMTU). RFC 2132 allows down to 68, but every
+//     host must accept 576-byte datagrams (RFC 791, RFC 1122 §3.3.3), so a
+//     smaller value is more likely a misconfiguration than a real link.
+//   - below 576 or above the device MTU: ignored with a warning (logged on
+//     the first lease and whenever the value changes); we cannot send
+//     frames larger than the device's.
+//   - absent, or ignored: the device MTU, if an earlier lease's MTU was
+//     applied; otherwise the stack's MTU is left alone.
+//
+// The device MTU comes back when the lease is lost or released
+// (restoreMTU).
+func (d *DHCP) applyMTU(mtu int, renewal bool) {
+	dev := d.s.Device().MTU()
+	d.mu.Lock()
+	prevLease, applied := d.lease.MTU, d.mtu
+	d.mu.Unlock()
+	valid := mtu >= ipv4.MinSetMTU && mtu <= dev
+	if mtu != 0 && !valid && (!renewal || mtu != prevLease) {
+		d.logf(logging.LevelWarn, "dhcp: lease MTU out of range; ignoring it", "mtu", mtu,
+			"min", ipv4.MinSetMTU, "device_mtu", dev)
+	}
+	want := 0 // the device MTU
+	if valid {
+		want = mtu
+	}
+	if !valid && applied == 0 {
+		return
+	}
+	if err := d.s.SetMTU(want); err != nil {
+		d.logf(logging.LevelWarn, "dhcp: cannot apply the lease MTU", "mtu", mtu, "err", err.Error())
+		return
+	}
+	if want != applied {
+		d.logf(logging.LevelInfo, "dhcp: IP MTU set", "mtu", d.s.MTU(), "lease_mtu", mtu)
+	}
+	d.mu.Lock()
+	d.mtu = want
+	d.mu.Unlock()
+}
+
+// restoreMTU gives the stack back its device MTU if a lease MTU was
+// applied.
+func (d *DHCP) restoreMTU() {
+	d.mu.Lock()
+	applied := d.mtu
+	d.mtu = 0
+	d.mu.Unlock()
+	if applied == 0 {
+		return
+	}
+	if err := d.s.SetMTU(0); err != nil {
+		d.logf(logging.LevelWarn, "dhcp: cannot restore the device MTU", "err", err.Error())
+		return
+	}
+	d.logf(logging.LevelInfo, "dhcp: IP MTU restored", "mtu", d.s.MTU())
 }
 
 // unconfigure removes the address and router of l if the stack still has
@@ -239,7 +303,9 @@ func dnsServers(l dhcp.Lease) []netip.AddrPort {
 	return slices.Clip(out)
 }
 
-// MTU returns the lease's interface MTU (option 26), or 0.
+// MTU returns the lease's interface MTU (option 26), or 0. It is the
+// value the server sent, whether or not it was applied: Stack.MTU is the
+// one in force (see applyMTU for the rules).
 func (d *DHCP) MTU() int {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -267,6 +333,7 @@ func (d *DHCP) Stop() {
 			d.unconfigure(l)
 			d.logf(logging.LevelInfo, "dhcp lease released", "addr", l.Addr.String(), "server", l.Server.String())
 		}
+		d.restoreMTU()
 	})
 }
 

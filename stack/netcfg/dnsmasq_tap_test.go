@@ -35,15 +35,16 @@ func (w tWriter) Write(p []byte) (int, error) {
 // TestDnsmasqLeaseRenewReleaseAndDNS runs our stack unaddressed on a TAP
 // with dnsmasq on the kernel side. It checks the whole life of a lease:
 // DISCOVER from 0.0.0.0 to 255.255.255.255 through our UDP and IPv4 layers,
-// the lease applied (address in the pool, router, DNS), the kernel pinging
+// the lease applied (address in the pool, router, DNS, interface MTU 1400
+// from option 26), the kernel pinging
 // the leased address, a unicast renewal at T1 (4 s, from the leased
 // address), names resolved through our UDP (and TCP for a truncated
-// answer), and DHCPRELEASE on Stop.
+// answer), and DHCPRELEASE on Stop, which gives back the device MTU.
 func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	taptest.Require(t, "ping")
 	dnsmasqtest.Require(t)
 	tp := taptest.New(t)
-	srv := dnsmasqtest.Start(t, tp, 4*time.Second)
+	srv := dnsmasqtest.Start(t, tp, 4*time.Second, "--dhcp-option=26,1400")
 
 	s, err := stack.New(tp.Dev, stack.Config{})
 	if err != nil {
@@ -81,6 +82,9 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	}
 	if got := s.Addr(); got != l.Addr {
 		t.Fatalf("stack address %v, want the lease's %v", got, l.Addr)
+	}
+	if l.MTU != 1400 || s.MTU() != 1400 || tp.Dev.MTU() != 1500 {
+		t.Fatalf("lease MTU %d, stack MTU %d (device %d); want 1400, 1400 (1500)", l.MTU, s.MTU(), tp.Dev.MTU())
 	}
 	s.Locker().Lock()
 	gw := s.IP.Gateway()
@@ -158,6 +162,9 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	})
 	if got := s.Addr(); got != (ipv4.Prefix{}) {
 		t.Fatalf("address after Stop %v, want none", got)
+	}
+	if got := s.MTU(); got != 1500 {
+		t.Fatalf("MTU after Stop %d, want the device's 1500", got)
 	}
 	if _, err := d.WaitBound(ctx); err != netcfg.ErrStopped {
 		t.Fatalf("WaitBound after Stop: %v, want ErrStopped", err)

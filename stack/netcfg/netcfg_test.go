@@ -36,11 +36,13 @@ type seen struct {
 
 // fakeServer is a DHCP server (and a one-name DNS server) on its own stack,
 // 10.0.0.1/24, sharing an in-memory switch with the client's stack. It
-// hands out 10.0.0.100, then .101 after a decline, with a 60 s lease.
+// hands out 10.0.0.100, then .101 after a decline, with a 60 s lease and
+// interface MTU 1400 (mtu).
 type fakeServer struct {
 	t      *testing.T
 	s      *stack.Stack
-	silent atomic.Bool // ignore requests (to let a lease expire)
+	silent atomic.Bool  // ignore requests (to let a lease expire)
+	mtu    atomic.Int32 // option 26 in ACKs and OFFERs; 0: none
 	got    chan seen
 
 	mu   sync.Mutex
@@ -58,6 +60,7 @@ func newFakeServer(t *testing.T, sw *memlink.Switch) *fakeServer {
 	}
 	t.Cleanup(func() { s.Close() })
 	f := &fakeServer{t: t, s: s, got: make(chan seen, 64), next: ipv4.MustParse("10.0.0.100")}
+	f.mtu.Store(1400)
 	c, err := s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:67"))
 	if err != nil {
 		t.Fatal(err)
@@ -117,7 +120,9 @@ func (f *fakeServer) serveDHCP(c interface {
 		r.Options.Add(dhcp.OptSubnetMask, []byte{255, 255, 255, 0})
 		r.Options.Add(dhcp.OptRouter, serverAddr[:])
 		r.Options.Add(dhcp.OptDNS, serverAddr[:])
-		r.Options.Add(dhcp.OptInterfaceMTU, []byte{0x05, 0x78}) // 1400
+		if mtu := f.mtu.Load(); mtu != 0 {
+			r.Options.Add(dhcp.OptInterfaceMTU, []byte{byte(mtu >> 8), byte(mtu)})
+		}
 		to := netip.AddrPortFrom(netip.AddrFrom4(ipv4.Broadcast), 68)
 		if !m.CIAddr.IsUnspecified() {
 			to = netip.AddrPortFrom(m.CIAddr.Netip(), 68)
@@ -224,7 +229,7 @@ func until(t *testing.T, what string, step func(), cond func() bool) {
 
 // TestLeaseLifecycle runs StartDHCP against a scripted server over an
 // in-memory switch, with the client's timers in virtual time: the lease is
-// applied (address, router, DNS, MTU) and usable (ping, DNS through our
+// applied (address, router, DNS, MTU 1400) and usable (ping, DNS through our
 // stack), removed when it expires unrenewed, reacquired, declined when
 // another host claims the address (the DECLINE leaves from 0.0.0.0 and
 // the address is dropped at once), and released on Stop.
@@ -260,8 +265,8 @@ func TestLeaseLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.100"), Bits: 24}
-	if l.Addr != want || l.Router != serverAddr || s.Addr() != want || d.MTU() != 1400 {
-		t.Fatalf("lease %v router %v mtu %d, stack %v", l.Addr, l.Router, d.MTU(), s.Addr())
+	if l.Addr != want || l.Router != serverAddr || s.Addr() != want || d.MTU() != 1400 || s.MTU() != 1400 {
+		t.Fatalf("lease %v router %v mtu %d, stack %v mtu %d", l.Addr, l.Router, d.MTU(), s.Addr(), s.MTU())
 	}
 	s.Locker().Lock()
 	gw := s.IP.Gateway()
@@ -290,8 +295,8 @@ func TestLeaseLifecycle(t *testing.T) {
 	// Unanswered, the lease expires and the address goes away.
 	srv.silent.Store(true)
 	until(t, "the lease to expire", tick, func() bool { return expired.Load() == 1 })
-	if a := s.Addr(); a != (ipv4.Prefix{}) {
-		t.Fatalf("address after expiry: %v", a)
+	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+		t.Fatalf("address after expiry: %v, MTU %d", a, mtu)
 	}
 	if _, ok := d.Lease(); ok || len(d.DNSServers()) != 0 {
 		t.Fatal("lease still held after expiry")
@@ -303,8 +308,8 @@ func TestLeaseLifecycle(t *testing.T) {
 	// The server answers again: the client rediscovers.
 	srv.silent.Store(false)
 	until(t, "a new lease", tick, func() bool { _, ok := d.Lease(); return ok })
-	if s.Addr() != want {
-		t.Fatalf("address after rebinding: %v", s.Addr())
+	if s.Addr() != want || s.MTU() != 1400 {
+		t.Fatalf("address after rebinding: %v, MTU %d", s.Addr(), s.MTU())
 	}
 
 	// Another host claims the address: the lease is declined.
@@ -320,8 +325,8 @@ func TestLeaseLifecycle(t *testing.T) {
 		t.Fatalf("DECLINE from %v for %v (server %v)", sn.src, sn.req, sn.serverID)
 	}
 	until(t, "the declined address to go", nil, func() bool { return expired.Load() == 2 })
-	if a := s.Addr(); a != (ipv4.Prefix{}) {
-		t.Fatalf("address after decline: %v", a)
+	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+		t.Fatalf("address after decline: %v, MTU %d", a, mtu)
 	}
 
 	// After 10 s the client discovers again and gets .101.
@@ -338,8 +343,8 @@ func TestLeaseLifecycle(t *testing.T) {
 	if sn.src != netip.MustParseAddrPort("10.0.0.101:68") || sn.ciaddr != want2.Addr || sn.serverID != serverAddr {
 		t.Fatalf("RELEASE from %v ciaddr %v server %v", sn.src, sn.ciaddr, sn.serverID)
 	}
-	if a := s.Addr(); a != (ipv4.Prefix{}) {
-		t.Fatalf("address after Stop: %v", a)
+	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+		t.Fatalf("address after Stop: %v, MTU %d", a, mtu)
 	}
 	if _, err := d.WaitBound(ctx); !errors.Is(err, netcfg.ErrStopped) {
 		t.Fatalf("WaitBound after Stop: %v", err)

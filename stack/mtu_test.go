@@ -1,0 +1,327 @@
+package stack_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
+)
+
+// ipOut is one IPv4 datagram a recordingPort sent.
+type ipOut struct {
+	proto    uint8
+	totalLen int  // bytes of IP: header and payload
+	frag     bool // a fragment (MF or offset)
+	syn      bool // TCP SYN
+	mss      int  // the SYN's MSS option, 0 if none
+	payload  int  // TCP payload bytes
+}
+
+// recordingPort is a memlink port that records the IPv4 datagrams it sends.
+type recordingPort struct {
+	*memlink.Port
+	mu  sync.Mutex
+	out []ipOut
+}
+
+func (p *recordingPort) Transmit(b *pkt.Buf) error {
+	f := make([]byte, b.Len())
+	b.CopyTo(f)
+	if fr, err := ethernet.ParseFrame(f); err == nil && fr.Type() == ethernet.TypeIPv4 {
+		if h, err := ipv4.ParseHeader(fr.Payload()); err == nil {
+			o := ipOut{proto: h.Protocol(), totalLen: len(h), frag: h.IsFragment()}
+			if t := h.Payload(); o.proto == ipv4.ProtoTCP && !o.frag && len(t) >= 20 {
+				off := int(t[12]>>4) * 4
+				o.syn = t[13]&0x02 != 0
+				if off >= 20 && off <= len(t) {
+					o.payload = len(t) - off
+					if o.syn {
+						o.mss = mssOption(t[20:off])
+					}
+				}
+			}
+			p.mu.Lock()
+			p.out = append(p.out, o)
+			p.mu.Unlock()
+		}
+	}
+	return p.Port.Transmit(b)
+}
+
+// take returns and forgets the datagrams sent so far.
+func (p *recordingPort) take() []ipOut {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	o := p.out
+	p.out = nil
+	return o
+}
+
+// mssOption returns the MSS option (kind 2) in TCP options, or 0.
+func mssOption(opts []byte) int {
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0:
+			return 0
+		case 1:
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
+			return 0
+		}
+		if opts[0] == 2 && opts[1] == 4 {
+			return int(opts[2])<<8 | int(opts[3])
+		}
+		opts = opts[opts[1]:]
+	}
+	return 0
+}
+
+// mtuPair is A (10.0.0.1, recording) and B (10.0.0.2) on one switch, both
+// with 1500-byte devices, B running a UDP sink on port 9 and a TCP sink
+// listener on port 5001.
+type mtuPair struct {
+	a, b  *stack.Stack
+	rec   *recordingPort
+	udpIn chan int // sizes of datagrams B received
+	tcpIn chan int // bytes B read per accepted connection, at EOF
+}
+
+func newMTUPair(t *testing.T) *mtuPair {
+	t.Helper()
+	sw := memlink.NewSwitch(memlink.Config{})
+	t.Cleanup(func() { sw.Close() })
+	p := &mtuPair{
+		rec:   &recordingPort{Port: sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500)},
+		udpIn: make(chan int, 16),
+		tcpIn: make(chan int, 16),
+	}
+	var err error
+	if p.a, err = stack.New(p.rec, stack.Config{Addr: ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.1"), Bits: 24}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.a.Close() })
+	if p.b, err = stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 2}, 1500), stack.Config{Addr: ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.2"), Bits: 24}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.b.Close() })
+	u, err := p.b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { u.Close() })
+	go func() {
+		buf := make([]byte, 65536)
+		for {
+			n, _, err := u.ReadFromAddrPort(buf)
+			if err != nil {
+				return
+			}
+			p.udpIn <- n
+		}
+	}()
+	ln, err := p.b.TCP.Listen(5001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				n, _ := io.Copy(io.Discard, c)
+				c.Close()
+				p.tcpIn <- int(n)
+			}()
+		}
+	}()
+	// Resolve B before recording, so that every datagram goes out at once.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := p.a.ARP.Query(ctx, ipv4.MustParse("10.0.0.2")); err != nil {
+		t.Fatal(err)
+	}
+	p.rec.take()
+	return p
+}
+
+// sendUDP sends a size-byte datagram from A to B and waits for it.
+func (p *mtuPair) sendUDP(t *testing.T, size int) {
+	t.Helper()
+	c, err := p.a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:9"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write(bytes.Repeat([]byte{0x5a}, size)); err != nil {
+		t.Fatalf("UDP write of %d bytes: %v", size, err)
+	}
+	select {
+	case n := <-p.udpIn:
+		if n != size {
+			t.Fatalf("B received %d bytes, want %d", n, size)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("B received no %d-byte datagram", size)
+	}
+}
+
+// dial opens a TCP connection from A to B's sink.
+func (p *mtuPair) dial(t *testing.T) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := p.a.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// sendTCP writes n bytes on c, closes it and waits for B to have read them.
+func (p *mtuPair) sendTCP(t *testing.T, c net.Conn, n int) {
+	t.Helper()
+	if _, err := c.Write(bytes.Repeat([]byte{0xa5}, n)); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case got := <-p.tcpIn:
+		if got != n {
+			t.Fatalf("B read %d bytes, want %d", got, n)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("B did not read the stream to its end")
+	}
+}
+
+// synMSS returns the MSS of the one SYN in out.
+func synMSS(t *testing.T, out []ipOut) int {
+	t.Helper()
+	mss := -1
+	for _, o := range out {
+		if o.syn {
+			if mss != -1 {
+				t.Fatal("more than one SYN")
+			}
+			mss = o.mss
+		}
+	}
+	if mss == -1 {
+		t.Fatal("no SYN sent")
+	}
+	return mss
+}
+
+// largest returns the largest datagram of protocol proto in out, and how
+// many of them were fragments and carried TCP data.
+func largest(out []ipOut, proto uint8) (max, frags, data int) {
+	for _, o := range out {
+		if o.proto != proto {
+			continue
+		}
+		if o.totalLen > max {
+			max = o.totalLen
+		}
+		if o.frag {
+			frags++
+		}
+		if o.payload > 0 {
+			data++
+		}
+	}
+	return max, frags, data
+}
+
+// Stack.SetMTU lowers the IP MTU below the device's: UDP is fragmented to
+// it, new TCP connections advertise MSS mtu-40, an established connection
+// whose MSS no longer fits sends smaller segments, out-of-range values are
+// refused, and 0 restores the device MTU.
+func TestSetMTU(t *testing.T) {
+	p := newMTUPair(t)
+	if p.a.MTU() != 1500 {
+		t.Fatalf("initial MTU %d", p.a.MTU())
+	}
+	old := p.dial(t) // established at MTU 1500
+	if mss := synMSS(t, p.rec.take()); mss != 1460 {
+		t.Fatalf("SYN MSS %d at MTU 1500, want 1460", mss)
+	}
+
+	for _, bad := range []int{-1, 67, 300, 575, 1501, 9000} {
+		if err := p.a.SetMTU(bad); !errors.Is(err, ipv4.ErrMTU) {
+			t.Errorf("SetMTU(%d): %v, want ErrMTU", bad, err)
+		}
+	}
+	if p.a.MTU() != 1500 {
+		t.Fatalf("MTU %d after refused SetMTU calls", p.a.MTU())
+	}
+	if err := p.a.SetMTU(1000); err != nil {
+		t.Fatal(err)
+	}
+	if p.a.MTU() != 1000 {
+		t.Fatalf("MTU %d, want 1000", p.a.MTU())
+	}
+
+	// UDP: 1400 bytes of payload go out in fragments of <= 1000 bytes.
+	p.sendUDP(t, 1400)
+	if max, frags, _ := largest(p.rec.take(), ipv4.ProtoUDP); max > 1000 || frags != 2 {
+		t.Fatalf("UDP at MTU 1000: largest datagram %d bytes, %d fragments; want <= 1000 and 2", max, frags)
+	}
+
+	// A new connection advertises MSS 960 and sends segments <= 1000 bytes.
+	c := p.dial(t)
+	p.sendTCP(t, c, 100_000)
+	out := p.rec.take()
+	if mss := synMSS(t, out); mss != 960 {
+		t.Fatalf("SYN MSS %d at MTU 1000, want 960", mss)
+	}
+	if max, _, data := largest(out, ipv4.ProtoTCP); max > 1000 || data == 0 {
+		t.Fatalf("new connection: largest segment %d bytes of IP (%d with data), want <= 1000", max, data)
+	}
+
+	// The connection opened at 1500 lowers its MSS: nothing above 1000.
+	p.sendTCP(t, old, 100_000)
+	if max, _, data := largest(p.rec.take(), ipv4.ProtoTCP); max > 1000 || max < 900 || data == 0 {
+		t.Fatalf("old connection: largest segment %d bytes of IP (%d with data), want 900..1000", max, data)
+	}
+	if st := p.a.Stats().IP; st.DropTooBig != 0 {
+		t.Fatalf("IP refused %d datagrams as too big", st.DropTooBig)
+	}
+
+	// Restored: 1500 again, unfragmented UDP, MSS 1460.
+	if err := p.a.SetMTU(0); err != nil || p.a.MTU() != 1500 {
+		t.Fatalf("SetMTU(0): %v, MTU %d", err, p.a.MTU())
+	}
+	p.sendUDP(t, 1400)
+	if max, frags, _ := largest(p.rec.take(), ipv4.ProtoUDP); max != 1428 || frags != 0 {
+		t.Fatalf("UDP after restoring: largest %d bytes, %d fragments; want 1428 and none", max, frags)
+	}
+	c = p.dial(t)
+	p.sendTCP(t, c, 100_000)
+	out = p.rec.take()
+	if mss := synMSS(t, out); mss != 1460 {
+		t.Fatalf("SYN MSS %d after restoring, want 1460", mss)
+	}
+	if max, _, _ := largest(out, ipv4.ProtoTCP); max <= 1000 {
+		t.Fatalf("largest segment %d bytes after restoring, want full-size segments", max)
+	}
+	if err := p.a.SetMTU(1500); err != nil || p.a.MTU() != 1500 {
+		t.Fatalf("SetMTU(device MTU): %v, MTU %d", err, p.a.MTU())
+	}
+}
