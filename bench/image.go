@@ -21,8 +21,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/mirago/mirago/internal/qemurun"
 )
 
 // Image names the images the workload builds. Echo and GVEcho are the
@@ -166,32 +167,8 @@ func SizeOf(path string) (ImageSize, error) {
 
 // Guest is one QEMU run of an image, serving echo on a forwarded port.
 type Guest struct {
+	*qemurun.Guest
 	Addr string // host side of the forwarded echo port: 127.0.0.1:N
-
-	cmd  *exec.Cmd
-	mu   sync.Mutex
-	con  bytes.Buffer
-	done chan struct{}
-	err  error
-}
-
-func (g *Guest) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.con.Write(p)
-}
-
-// Console returns what the guest (and qemu.sh) printed so far.
-func (g *Guest) Console() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.con.String()
-}
-
-// Stop kills QEMU and waits for it.
-func (g *Guest) Stop() {
-	g.cmd.Process.Kill() // qemu.sh execs QEMU: this is QEMU
-	<-g.done
 }
 
 // BootImage boots image under scripts/qemu.sh with user networking and a
@@ -200,34 +177,27 @@ func (g *Guest) Stop() {
 // before the listener answers, and a forwarded port accepts before the
 // guest does).
 func BootImage(env ImageEnv, image string) (*Guest, error) {
-	port, err := freeTCPPort()
+	port, err := qemurun.FreePort("tcp")
 	if err != nil {
 		return nil, err
 	}
-	g := &Guest{Addr: "127.0.0.1:" + port, done: make(chan struct{})}
-	g.cmd = exec.Command(filepath.Join(env.Root, "scripts", "qemu.sh"), image, "-board", imageBoard,
-		"-fwd", port+":"+imageEchoPort)
-	g.cmd.Stdout, g.cmd.Stderr = g, g
-	g.cmd.WaitDelay = 5 * time.Second
-	if err := g.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("qemu.sh: %v", err)
+	q, err := qemurun.Start(env.Root, image, imageBoard, "-fwd", port+":"+imageEchoPort)
+	if err != nil {
+		return nil, err
 	}
-	go func() {
-		g.err = g.cmd.Wait()
-		close(g.done)
-	}()
+	g := &Guest{Guest: q, Addr: "127.0.0.1:" + port}
 	probe := []byte("mirago image probe\n")
 	deadline := time.Now().Add(imageReadyMax)
 	for {
 		if strings.Contains(g.Console(), "echo serving") {
-			got, err := echoOnce(g.Addr, probe, 3*time.Second)
+			got, err := qemurun.Exchange(g.Addr, probe, 3*time.Second)
 			if err == nil && bytes.Equal(got, probe) {
 				return g, nil
 			}
 		}
 		select {
-		case <-g.done:
-			return nil, fmt.Errorf("QEMU exited (%v) before echoing; console:\n%s", g.err, g.Console())
+		case <-g.Done():
+			return nil, fmt.Errorf("QEMU exited (%v) before echoing; console:\n%s", g.Err(), g.Console())
 		case <-time.After(100 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
@@ -235,34 +205,6 @@ func BootImage(env ImageEnv, image string) (*Guest, error) {
 			return nil, fmt.Errorf("no echo from %s within %v; console:\n%s", image, imageReadyMax, g.Console())
 		}
 	}
-}
-
-func freeTCPPort() (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", err
-	}
-	defer l.Close()
-	_, p, err := net.SplitHostPort(l.Addr().String())
-	return p, err
-}
-
-// echoOnce sends p on a new connection, half-closes, and returns all it
-// reads until EOF.
-func echoOnce(addr string, p []byte, timeout time.Duration) ([]byte, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write(p); err != nil {
-		return nil, err
-	}
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return nil, err
-	}
-	return io.ReadAll(c)
 }
 
 // EchoResult is one transfer through a guest's TCP echo.

@@ -22,6 +22,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/qemurun"
 	"github.com/mirago/mirago/internal/taptest"
 )
 
@@ -189,13 +190,13 @@ func TestBootProxyBadSettings(t *testing.T) {
 			g := boot(t, root, image, board)
 			g.waitFor(t, `level=ERROR msg="proxy: settings"`)
 			select {
-			case <-g.done:
+			case <-g.Done():
 			case <-time.After(readyWait):
 				t.Fatal("QEMU did not exit after the settings error")
 			}
 			var exit *exec.ExitError
-			if !errors.As(g.err, &exit) || exit.ExitCode() != 1 {
-				t.Fatalf("QEMU exit: %v, want status 1", g.err)
+			if !errors.As(g.Err(), &exit) || exit.ExitCode() != 1 {
+				t.Fatalf("QEMU exit: %v, want status 1", g.Err())
 			}
 		})
 	}
@@ -321,25 +322,10 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 
 // --- guests ---
 
-// guest is one QEMU run; its console (serial and QEMU's stderr) is kept.
-type guest struct {
-	mu      sync.Mutex
-	console bytes.Buffer
-	done    chan struct{}
-	err     error // QEMU's exit, once done is closed
-}
+// guest is one QEMU run (internal/qemurun) with test-failing helpers.
+type guest struct{ *qemurun.Guest }
 
-func (g *guest) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.console.Write(p)
-}
-
-func (g *guest) text() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.console.String()
-}
+func (g *guest) text() string { return g.Console() }
 
 // boot starts scripts/qemu.sh image -board board args...; QEMU is killed
 // when t ends, and its console logged if t failed. With MIRAGO_BOOT_PCAP
@@ -347,59 +333,33 @@ func (g *guest) text() string {
 // test.
 func boot(t *testing.T, root, image, board string, args ...string) *guest {
 	t.Helper()
-	g := &guest{done: make(chan struct{})}
-	args = append([]string{image, "-board", board}, args...)
 	if dir := os.Getenv("MIRAGO_BOOT_PCAP"); dir != "" {
 		// Debugging aid: QEMU records the guest's link in a pcap.
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".pcap"
 		args = append(args, "--", "-object", "filter-dump,id=pcap0,netdev=n0,file="+filepath.Join(dir, name))
 	}
-	cmd := exec.Command(filepath.Join(root, "scripts", "qemu.sh"), args...)
-	cmd.Stdout, cmd.Stderr = g, g
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("qemu.sh: %v", err)
+	g, err := qemurun.Start(root, image, board, args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		g.err = cmd.Wait()
-		close(g.done)
-	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill() // qemu.sh execs QEMU: this is QEMU
-		<-g.done
+		g.Stop()
 		if t.Failed() {
-			t.Logf("%s console:\n%s", board, g.text())
+			t.Logf("%s console:\n%s", board, g.Console())
 		}
 	})
-	return g
+	return &guest{g}
 }
 
 // waitFor polls the console for want until readyWait, failing t if QEMU
 // exits first or the deadline passes.
 func (g *guest) waitFor(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.Now().Add(readyWait)
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(g.text(), want) {
-		select {
-		case <-g.done:
-			if strings.Contains(g.text(), want) {
-				break // said it, then exited
-			}
-			t.Fatalf("QEMU exited (%v) before the console showed %q", g.err, want)
-		case <-tick.C:
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("console did not show %q within %v", want, readyWait)
-		}
+	line, err := g.WaitFor(want, readyWait)
+	if err != nil {
+		t.Fatal(err)
 	}
-	// The matching line, for the test log.
-	for _, l := range strings.Split(g.text(), "\n") {
-		if strings.Contains(l, want) {
-			t.Logf("console: %s", l)
-		}
-	}
+	t.Logf("console: %s", line)
 }
 
 // --- host side ---
@@ -407,24 +367,10 @@ func (g *guest) waitFor(t *testing.T, want string) {
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T, network string) string {
 	t.Helper()
-	var addr net.Addr
-	switch network {
-	case "tcp":
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = l.Addr()
-		l.Close()
-	default:
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = c.LocalAddr()
-		c.Close()
+	p, err := qemurun.FreePort(network)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, p, _ := net.SplitHostPort(addr.String())
 	return p
 }
 
@@ -455,24 +401,6 @@ func ping(t *testing.T, ip string) {
 	t.Logf("ping: %s", strings.Join(lines[len(lines)-2:], "; "))
 }
 
-// exchange sends p on a new connection to addr, half-closes, and returns
-// everything read until EOF.
-func exchange(addr string, p []byte, timeout time.Duration) ([]byte, error) {
-	c, err := net.DialTimeout("tcp", addr, timeout)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write(p); err != nil {
-		return nil, err
-	}
-	if err := c.(*net.TCPConn).CloseWrite(); err != nil {
-		return nil, err
-	}
-	return io.ReadAll(c)
-}
-
 // waitTCPEcho polls addr with a small exchange until one comes back
 // whole: the console line can come before the listener is up, and a
 // forwarded port accepts before the guest does.
@@ -483,7 +411,7 @@ func waitTCPEcho(t *testing.T, g *guest, addr string) {
 	tick := time.NewTicker(probeEvery)
 	defer tick.Stop()
 	for {
-		got, err := exchange(addr, probe, 3*time.Second)
+		got, err := qemurun.Exchange(addr, probe, 3*time.Second)
 		if err == nil && bytes.Equal(got, probe) {
 			return
 		}
@@ -491,8 +419,8 @@ func waitTCPEcho(t *testing.T, g *guest, addr string) {
 			t.Fatalf("no echo from %s within %v: got %q, %v", addr, readyWait, got, err)
 		}
 		select {
-		case <-g.done:
-			t.Fatalf("QEMU exited (%v)", g.err)
+		case <-g.Done():
+			t.Fatalf("QEMU exited (%v)", g.Err())
 		case <-tick.C:
 		}
 	}

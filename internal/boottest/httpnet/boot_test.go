@@ -16,9 +16,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/internal/qemurun"
 )
 
 const (
@@ -170,87 +171,41 @@ func requireEnv(t *testing.T) (root, tamago string) {
 	return root, strings.TrimSpace(string(b))
 }
 
-// guest is one QEMU run; its console (serial and QEMU's stderr) is kept.
-type guest struct {
-	mu      sync.Mutex
-	console bytes.Buffer
-	done    chan struct{}
-	err     error
-}
+// guest is one QEMU run (internal/qemurun) with test-failing helpers.
+type guest struct{ *qemurun.Guest }
 
-func (g *guest) Write(p []byte) (int, error) {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.console.Write(p)
-}
+func (g *guest) text() string { return g.Console() }
 
-func (g *guest) text() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	return g.console.String()
-}
-
-// boot starts scripts/qemu.sh image args...; QEMU is killed when t ends
-// and its console logged.
+// boot starts scripts/qemu.sh image args... on qemu-virt; QEMU is killed
+// when t ends and its console logged.
 func boot(t *testing.T, root, image string, args ...string) *guest {
 	t.Helper()
-	g := &guest{done: make(chan struct{})}
-	cmd := exec.Command(filepath.Join(root, "scripts", "qemu.sh"), append([]string{image, "-board", "qemu-virt"}, args...)...)
-	cmd.Stdout, cmd.Stderr = g, g
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("qemu.sh: %v", err)
+	g, err := qemurun.Start(root, image, "qemu-virt", args...)
+	if err != nil {
+		t.Fatal(err)
 	}
-	go func() {
-		g.err = cmd.Wait()
-		close(g.done)
-	}()
 	t.Cleanup(func() {
-		cmd.Process.Kill() // qemu.sh execs QEMU: this is QEMU
-		<-g.done
-		t.Logf("console:\n%s", g.text())
+		g.Stop()
+		t.Logf("console:\n%s", g.Console())
 	})
-	return g
+	return &guest{g}
 }
 
 // waitFor polls the console for want until bootWait, failing t if QEMU
 // exits first.
 func (g *guest) waitFor(t *testing.T, want string) {
 	t.Helper()
-	deadline := time.NewTimer(bootWait)
-	defer deadline.Stop()
-	tick := time.NewTicker(20 * time.Millisecond)
-	defer tick.Stop()
-	for !strings.Contains(g.text(), want) {
-		select {
-		case <-g.done:
-			t.Fatalf("QEMU exited (%v) before the console showed %q", g.err, want)
-		case <-deadline.C:
-			t.Fatalf("console did not show %q within %v", want, bootWait)
-		case <-tick.C:
-		}
+	if _, err := g.WaitFor(want, bootWait); err != nil {
+		t.Fatal(err)
 	}
 }
 
 // freePort returns a port on 127.0.0.1 that was free a moment ago.
 func freePort(t *testing.T, network string) string {
 	t.Helper()
-	var addr string
-	if network == "tcp" {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = l.Addr().String()
-		l.Close()
-	} else {
-		c, err := net.ListenPacket("udp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr = c.LocalAddr().String()
-		c.Close()
+	p, err := qemurun.FreePort(network)
+	if err != nil {
+		t.Fatal(err)
 	}
-	_, p, _ := net.SplitHostPort(addr)
 	return p
 }
