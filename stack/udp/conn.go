@@ -22,24 +22,18 @@ type Conn struct {
 	anySource bool  // send with source 0.0.0.0 while the stack has no address (DHCP)
 	ttl       uint8 // 0: the IP layer's default
 
-	// Receive queue, guarded by the stack lock: a ring of datagrams whose
-	// buffers are recycled through free, so steady state does not allocate.
-	q      []datagram
-	qhead  int
-	qlen   int
-	qbytes int
-	free   [][]byte
+	// Receive queue, guarded by the stack lock: a ring of records in a
+	// pooled block, nil while empty (see rxqueue.go).
+	rx     *block
+	rhead  int   // offset of the oldest record
+	rused  int   // bytes of records queued
+	qlen   int   // datagrams queued
 	err    error // pending asynchronous error (ICMP), reported once
 	closed bool
 
 	readable chan struct{} // signalled when the queue becomes non-empty
 	done     chan struct{} // closed by Close
 	rdl, wdl deadline.Deadline
-}
-
-type datagram struct {
-	from netip.AddrPort
-	data []byte
 }
 
 func newConn(l *Layer, local ipv4.Addr) *Conn {
@@ -60,46 +54,6 @@ func (c *Conn) accepts(p *ipv4.Packet, h Header) bool {
 	}
 	if c.connected && (c.remote.Port() != h.SrcPort() || c.remote.Addr() != p.Src.Netip()) {
 		return false
-	}
-	return true
-}
-
-// enqueue copies payload into the receive queue (lock held).
-func (c *Conn) enqueue(from netip.AddrPort, payload []byte) bool {
-	cfg := &c.l.cfg
-	if c.qlen >= cfg.RecvQueue || c.qbytes+len(payload) > cfg.RecvBuffer {
-		return false
-	}
-	if c.q == nil {
-		c.q = make([]datagram, 8)
-	}
-	if c.qlen == len(c.q) {
-		n := make([]datagram, 2*len(c.q))
-		for i := 0; i < c.qlen; i++ {
-			n[i] = c.q[(c.qhead+i)%len(c.q)]
-		}
-		c.q, c.qhead = n, 0
-	}
-	var buf []byte
-	if k := len(c.free); k > 0 && cap(c.free[k-1]) >= len(payload) {
-		buf = c.free[k-1][:len(payload)]
-		c.free = c.free[:k-1]
-	} else {
-		sz := 2048
-		if len(payload) > sz {
-			sz = len(payload)
-		}
-		buf = make([]byte, len(payload), sz)
-	}
-	copy(buf, payload)
-	c.q[(c.qhead+c.qlen)%len(c.q)] = datagram{from: from, data: buf}
-	c.qlen++
-	c.qbytes += len(payload)
-	if c.qlen == 1 {
-		select {
-		case c.readable <- struct{}{}:
-		default:
-		}
 	}
 	return true
 }
@@ -132,15 +86,7 @@ func (c *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 			return 0, netip.AddrPort{}, net.ErrClosed
 		}
 		if c.qlen > 0 {
-			d := c.q[c.qhead]
-			c.q[c.qhead] = datagram{}
-			c.qhead = (c.qhead + 1) % len(c.q)
-			c.qlen--
-			c.qbytes -= len(d.data)
-			n := copy(p, d.data)
-			if len(c.free) < 16 {
-				c.free = append(c.free, d.data[:0])
-			}
+			n, from := c.dequeue(p)
 			if c.qlen > 0 {
 				// enqueue signals only on empty -> non-empty: pass the
 				// wake-up on to another blocked reader.
@@ -150,7 +96,7 @@ func (c *Conn) ReadFromAddrPort(p []byte) (int, netip.AddrPort, error) {
 				}
 			}
 			l.lock.Unlock()
-			return n, d.from, nil
+			return n, from, nil
 		}
 		if err := c.err; err != nil {
 			c.err = nil
@@ -218,7 +164,7 @@ func (c *Conn) Close() error {
 	c.closed = true
 	c.l.unbind(c)
 	close(c.done)
-	c.q, c.free = nil, nil
+	c.release()
 	return nil
 }
 

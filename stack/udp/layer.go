@@ -37,7 +37,19 @@ type Unreachable interface {
 
 // Config holds the layer's settings; zero values pick the defaults.
 type Config struct {
-	// RecvBuffer bounds the bytes queued on one socket (default 256 KiB).
+	// RecvBuffer bounds the memory one socket's receive queue holds, in
+	// bytes (default 256 KiB; at least 2 KiB, at most 1 GiB). It counts
+	// memory actually held ("truesize", as Linux charges skb->truesize
+	// to sk_rmem_alloc), not payload: the queue is one ring per socket,
+	// a power-of-two block from 2 KiB up to RecvBuffer that grows as
+	// datagrams queue up and is given back when the queue drains, and
+	// each datagram takes its payload plus an 8-byte record header. A
+	// datagram whose record does not fit in RecvBuffer beside those
+	// already queued is dropped and counted (Stats.DropQueueFull). So
+	// with the default a socket holds at most 256 KiB, e.g. 177
+	// full-size (1472-byte) datagrams or 4 of 65507 bytes (a 64 KiB
+	// reassembled datagram needs RecvBuffer >= 65515), and an idle
+	// socket holds nothing.
 	RecvBuffer int
 	// RecvQueue bounds the datagrams queued on one socket (default 512).
 	RecvQueue int
@@ -50,6 +62,7 @@ func (c *Config) defaults() {
 	if c.RecvBuffer <= 0 {
 		c.RecvBuffer = 256 << 10
 	}
+	c.RecvBuffer = max(min(c.RecvBuffer, maxRecvBuffer), minBlock)
 	if c.RecvQueue <= 0 {
 		c.RecvQueue = 512
 	}
@@ -66,11 +79,18 @@ type Stats struct {
 	DropShort      uint64
 	DropLength     uint64
 	DropChecksum   uint64
-	DropQueueFull  uint64 // receive queue or buffer full
+	DropQueueFull  uint64 // receive queue full (RecvQueue datagrams or RecvBuffer bytes)
 	OutErrors      uint64
 	ICMPErrors     uint64 // ICMP errors received about our datagrams
 	OpenSockets    uint64
 	ZeroChecksumIn uint64 // datagrams received without a checksum
+	// RecvMemory is the receive queue memory all sockets hold now (the
+	// blocks their rings occupy; each socket's share is at most
+	// Config.RecvBuffer). A gauge.
+	RecvMemory int
+	// PoolMemory is the memory of the free ring blocks the layer keeps
+	// for reuse (at most one per size class). A gauge.
+	PoolMemory int
 }
 
 // Layer is the UDP protocol instance of one stack.
@@ -82,6 +102,7 @@ type Layer struct {
 	cfg   Config
 	ports map[uint16]*Conn
 	pool  *pkt.Pool
+	rxMem *blockPool // receive queue rings
 	stats Stats
 }
 
@@ -92,6 +113,7 @@ func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) 
 		ip: ip, icmp: icmp, lock: lock, rand: rand, cfg: cfg,
 		ports: make(map[uint16]*Conn),
 		pool:  pkt.NewPool(2048),
+		rxMem: newBlockPool(cfg.RecvBuffer),
 	}
 }
 
@@ -100,6 +122,7 @@ func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) 
 func (l *Layer) Stats() Stats {
 	s := l.stats
 	s.OpenSockets = uint64(len(l.ports))
+	s.PoolMemory = l.rxMem.bytes
 	return s
 }
 
@@ -134,7 +157,7 @@ func (l *Layer) Deliver(p *ipv4.Packet) {
 		}
 		return
 	}
-	if !c.enqueue(netip.AddrPortFrom(p.Src.Netip(), h.SrcPort()), h.Payload()) {
+	if !c.enqueue(p.Src, h.SrcPort(), h.Payload()) {
 		l.stats.DropQueueFull++
 		return
 	}

@@ -1,0 +1,219 @@
+package udp
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"sync"
+
+	"github.com/mirago/mirago/stack/ipv4"
+)
+
+// Receive queue memory ("truesize" accounting).
+//
+// A socket's receive queue is one ring of bytes holding records: an
+// 8-byte header (payload length, source port, source IPv4 address)
+// followed by the payload. The ring is a block from the layer's pool,
+// sized in powers of two from minBlock up to Config.RecvBuffer (the last
+// class is RecvBuffer itself); it grows (one copy) when a datagram does
+// not fit and goes back to the pool when the queue drains. What a socket
+// is charged, and what Config.RecvBuffer bounds, is the size of the block
+// it holds: the memory it really keeps, not the payload bytes. So
+//
+//   - a socket never holds more than RecvBuffer bytes of queue memory,
+//     whatever the datagram sizes (a flood of 1-byte datagrams costs 9
+//     bytes each, not a 2 KiB buffer each);
+//   - an idle socket holds none;
+//   - a datagram is accepted iff the queued records plus its own fit in
+//     RecvBuffer and fewer than RecvQueue datagrams are queued: with the
+//     defaults (256 KiB, 512) that is 177 datagrams of 1472 bytes, 4 of
+//     65507 bytes, and 512 of 1 byte (in an 8 KiB ring; 29127 without
+//     the count bound).
+//
+// (The Go allocator rounds a block that is not a power of two, i.e. a
+// RecvBuffer that is not, up to its size class or to whole 8 KiB pages.)
+//
+// Blocks are recycled as in stack/tcp: the layer keeps one spare block
+// per class (Stats.PoolMemory: at most the sum of the class sizes, under
+// 2*RecvBuffer for a power-of-two RecvBuffer, 510 KiB with the default,
+// once some socket has filled its queue) and puts the rest in a
+// sync.Pool the garbage collector may empty. So steady state does not
+// allocate, even for a socket whose queue fills and drains in bursts
+// (growing its ring through the classes each time), and across GC cycles.
+
+// minBlock is the smallest ring: it holds a full-size Ethernet datagram
+// (1472 bytes) with its record header.
+const minBlock = 2 << 10
+
+// recHeader is the per-datagram record header in the ring.
+const recHeader = 8
+
+// maxRecvBuffer caps Config.RecvBuffer.
+const maxRecvBuffer = 1 << 30
+
+// recSize is the ring space a datagram of n payload bytes takes.
+func recSize(n int) int { return n + recHeader }
+
+// block is a pooled ring buffer (pointer-shaped so sync.Pool does not
+// allocate on Put).
+type block struct {
+	b   []byte
+	cls int
+}
+
+// blockPool recycles ring blocks by size class. It is used with the stack
+// lock held.
+type blockPool struct {
+	sizes []int
+	spare []*block
+	pools []sync.Pool
+	bytes int // held in spares
+}
+
+func newBlockPool(max int) *blockPool {
+	p := &blockPool{}
+	for s := minBlock; s < max; s *= 2 {
+		p.sizes = append(p.sizes, s)
+	}
+	p.sizes = append(p.sizes, max)
+	p.pools = make([]sync.Pool, len(p.sizes))
+	p.spare = make([]*block, len(p.sizes))
+	for i := range p.pools {
+		size, cls := p.sizes[i], i
+		p.pools[i].New = func() any { return &block{b: make([]byte, size), cls: cls} }
+	}
+	return p
+}
+
+// classFor is the smallest class holding need bytes (need <= the largest).
+func (p *blockPool) classFor(need int) int {
+	for i, s := range p.sizes {
+		if s >= need {
+			return i
+		}
+	}
+	return len(p.sizes) - 1
+}
+
+func (p *blockPool) get(cls int) *block {
+	if b := p.spare[cls]; b != nil {
+		p.spare[cls] = nil
+		p.bytes -= len(b.b)
+		return b
+	}
+	return p.pools[cls].Get().(*block)
+}
+
+func (p *blockPool) put(b *block) {
+	if p.spare[b.cls] == nil {
+		p.spare[b.cls] = b
+		p.bytes += len(b.b)
+		return
+	}
+	p.pools[b.cls].Put(b)
+}
+
+// enqueue appends a datagram to c's receive queue, or reports false when
+// it does not fit (lock held).
+func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
+	l := c.l
+	need := c.rused + recSize(len(payload))
+	if c.qlen >= l.cfg.RecvQueue || need > l.cfg.RecvBuffer {
+		return false
+	}
+	if c.rx == nil || need > len(c.rx.b) {
+		c.grow(need)
+	}
+	var h [recHeader]byte
+	// len(payload) <= 65535-8: the UDP length field bounds it.
+	binary.BigEndian.PutUint16(h[0:], uint16(len(payload)))
+	binary.BigEndian.PutUint16(h[2:], port)
+	copy(h[4:], src[:])
+	b := c.rx.b
+	off := c.rhead + c.rused
+	if off >= len(b) {
+		off -= len(b)
+	}
+	off = ringWrite(b, off, h[:])
+	ringWrite(b, off, payload)
+	c.rused = need
+	c.qlen++
+	if c.qlen == 1 {
+		select {
+		case c.readable <- struct{}{}:
+		default:
+		}
+	}
+	return true
+}
+
+// grow moves the queue into a block holding need bytes (lock held).
+func (c *Conn) grow(need int) {
+	l := c.l
+	nb := l.rxMem.get(l.rxMem.classFor(need))
+	l.stats.RecvMemory += len(nb.b)
+	if old := c.rx; old != nil {
+		n := copy(nb.b[:c.rused], old.b[c.rhead:min(c.rhead+c.rused, len(old.b))])
+		copy(nb.b[n:c.rused], old.b)
+		l.stats.RecvMemory -= len(old.b)
+		l.rxMem.put(old)
+	}
+	c.rx, c.rhead = nb, 0
+}
+
+// dequeue copies the oldest datagram into p (truncating it) and removes
+// it (lock held, queue not empty).
+func (c *Conn) dequeue(p []byte) (int, netip.AddrPort) {
+	b := c.rx.b
+	var h [recHeader]byte
+	off := ringRead(h[:], b, c.rhead, recHeader)
+	size := int(binary.BigEndian.Uint16(h[0:]))
+	from := netip.AddrPortFrom(netip.AddrFrom4([4]byte(h[4:8])), binary.BigEndian.Uint16(h[2:]))
+	n := min(len(p), size)
+	ringRead(p[:n], b, off, n)
+	c.qlen--
+	c.rused -= recSize(size)
+	c.rhead += recSize(size)
+	if c.rhead >= len(b) {
+		c.rhead -= len(b)
+	}
+	if c.qlen == 0 {
+		c.release()
+	}
+	return n, from
+}
+
+// release gives the ring back to the pool (lock held).
+func (c *Conn) release() {
+	if c.rx == nil {
+		return
+	}
+	c.l.stats.RecvMemory -= len(c.rx.b)
+	c.l.rxMem.put(c.rx)
+	c.rx, c.rhead, c.rused, c.qlen = nil, 0, 0, 0
+}
+
+// ringWrite copies src into ring b at off, wrapping; it returns the offset
+// after it. src fits in the free space.
+func ringWrite(b []byte, off int, src []byte) int {
+	n := copy(b[off:], src)
+	if n < len(src) {
+		return copy(b, src[n:])
+	}
+	if off += n; off == len(b) {
+		off = 0
+	}
+	return off
+}
+
+// ringRead copies the n bytes at off in ring b into dst[:n] (len(dst) >=
+// n), wrapping; it returns the offset after them.
+func ringRead(dst, b []byte, off, n int) int {
+	m := copy(dst[:n], b[off:])
+	if m < n {
+		return copy(dst[m:n], b)
+	}
+	if off += m; off == len(b) {
+		off = 0
+	}
+	return off
+}
