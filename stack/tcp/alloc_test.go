@@ -37,13 +37,20 @@ func TestAllocsSteadyState(t *testing.T) {
 	if raceEnabled {
 		t.Skip("sync.Pool drops items under the race detector")
 	}
-	for _, ts := range []bool{false, true} {
+	for _, mode := range []struct{ ts, sack bool }{{false, false}, {true, false}, {true, true}} {
+		ts := mode.ts
 		var synOpts []byte
 		if ts {
 			synOpts = append([]byte{2, 4, 5, 180}, tsBytes(1000, 0)...)
 		}
+		if mode.sack { // and so the tail loss probe timer
+			synOpts = append(synOpts, 4, 2)
+		}
 		p := newPeer(t, Config{})
 		c, iss := p.open(synOpts)
+		if (c.f&fSACK != 0) != mode.sack {
+			t.Fatalf("%+v: SACK negotiated %v", mode, c.f&fSACK != 0)
+		}
 		p.drain()
 		p.e.l.ip = &discardIP{}
 		l := p.e.l
@@ -79,10 +86,13 @@ func TestAllocsSteadyState(t *testing.T) {
 			recv()
 		}
 		if a := testing.AllocsPerRun(1000, send); a != 0 {
-			t.Errorf("ts=%v: send+ACK allocates %v per segment", ts, a)
+			t.Errorf("%+v: send+ACK allocates %v per segment", mode, a)
 		}
 		if a := testing.AllocsPerRun(1000, recv); a != 0 {
-			t.Errorf("ts=%v: receive+Read allocates %v per segment", ts, a)
+			t.Errorf("%+v: receive+Read allocates %v per segment", mode, a)
+		}
+		if p.e.l.Stats().TailLossProbes != 0 {
+			t.Errorf("%+v: loss probes sent", mode)
 		}
 		p.e.mu.Lock()
 		if c.state != Established || c.sndUna != ourSeq || c.rcvNxt != peerSeq {

@@ -80,6 +80,16 @@ type Config struct {
 	// DisableSACK, DisableTimestamps and DisableWindowScale turn off the
 	// corresponding options.
 	DisableSACK, DisableTimestamps, DisableWindowScale bool
+	// DisableTLP turns off the tail loss probe (RFC 8985 §7), which is on
+	// for connections that negotiated SACK: when no ACK has come for about
+	// two round trips, one segment (new data, or the last one sent again)
+	// goes out to draw the ACK that starts fast recovery, instead of
+	// waiting for the retransmission timeout.
+	DisableTLP bool
+	// TLPMaxAckDelay is the peer's delayed-ACK allowance that the probe
+	// timeout adds when at most one segment is in flight (RFC 8985 §7.2
+	// TLP.max_ack_delay, the worst-case delayed-ACK timer); default 200ms.
+	TLPMaxAckDelay time.Duration
 	// ChallengeAckLimit is the global RFC 5961 §7 challenge-ACK limit per
 	// second; default 1000. Each connection is further limited to
 	// ChallengeAckLimit/10 (at least 10) per second.
@@ -144,6 +154,7 @@ func (c *Config) setDefaults(mtu int) {
 	def(&c.SynAckRetries, 5)
 	defd(&c.TimeWait, 60*time.Second)
 	defd(&c.DelayedAck, 40*time.Millisecond)
+	defd(&c.TLPMaxAckDelay, 200*time.Millisecond)
 	c.DelayedAck = min(c.DelayedAck, 500*time.Millisecond)
 	def(&c.QuickAcks, 16)
 	defd(&c.UserTimeout, 5*time.Minute)

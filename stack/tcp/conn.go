@@ -34,12 +34,16 @@ const (
 	fWlWait                        // writers wait on wlCh for the write turn
 	fOOWAck                        // oowAt is valid
 	fProbeAck                      // probeAt is valid
+	fTLP                           // a loss probe's episode is open: tlpEnd is TLP.end_seq (RFC 8985 §7)
+	fTLPRxt                        // TLP.is_retrans: that probe resent data
+	fTLPNoRTT                      // no RTT sample since the last loss probe (RFC 8985 §7.3)
 )
 
 // rtx timer modes.
 const (
 	tmNone uint8 = iota
 	tmRTO
+	tmPTO // tail loss probe (RFC 8985 §7.2), standing in for the RTO
 	tmPersist
 	tmKeep
 )
@@ -48,12 +52,14 @@ const (
 // CloseWrite, Abort, SetNoDelay, SetKeepAlive and WriteBuffers. Read and
 // Write may be called concurrently from different goroutines.
 type Conn struct {
-	l     *Layer
-	id    tuple
-	ln    *Listener // passive open, until accepted
-	state State
-	tmode uint8 // what rtx is armed for
-	f     uint32
+	l      *Layer
+	id     tuple
+	tlpEnd uint32    // TLP.end_seq: SND.NXT when the loss probe went out (fTLP)
+	ln     *Listener // passive open, until accepted
+	state  State
+	tmode  uint8  // what rtx is armed for
+	chalN  uint16 // challenge ACKs sent in second chalSec
+	f      uint32
 
 	// Send sequence space (RFC 9293 §3.3.1). sndMax is the highest
 	// sequence number sent; sndNxt drops back to sndUna after an RTO.
@@ -84,12 +90,12 @@ type Conn struct {
 
 	// RTT (RFC 6298).
 	rttSeq            uint32
-	chalN             uint16
 	chalSec           int32
+	ptoAt             uint32 // tmPTO: the probe timeout, in µs of now() (mod 2^32)
 	srtt, rttvar, rto time.Duration
 	rttAt             time.Duration // when rttSeq was sent
 	rtxStart          time.Duration // first RTO of the current episode, 0 none
-	rtoAt             time.Duration // a pending RTO timer fires no earlier (restartRTO), 0 none
+	rtoAt             time.Duration // tmRTO: a pending RTO timer fires no earlier (setRTO), 0 none; tmPTO: when the RTO would expire
 	lastRecv          time.Duration
 	rdDL, wrDL        time.Duration
 	cc                ccState

@@ -19,7 +19,23 @@
 // (RFC 4987) when the half-open table or the accept queue is full; Limited
 // Transmit (RFC 3042), Early Retransmit (RFC 5827) and Eifel undo of
 // spurious fast retransmits (RFC 3522/4015); Nagle with Minshall's
-// refinement.
+// refinement; the tail loss probe (TLP, RFC 8985 §7, see below).
+//
+// Tail loss probe: on connections that negotiated SACK, while no loss is
+// being repaired and nothing is SACKed, the retransmission timer runs as
+// the probe timeout instead: 2*SRTT (at least 10ms), plus
+// Config.TLPMaxAckDelay (200ms) when at most one segment is in flight,
+// and never later than the RTO would fire. When it expires, one segment
+// goes out (new data if the peer's window allows, else the last SMSS sent
+// again; cwnd is not changed) and the RTO is armed. The ACKs it draws
+// start SACK recovery if earlier data was lost too, or show (TLP.end_seq,
+// §7.4) that the probe repaired the loss itself, which reduces cwnd as a
+// fast retransmit would; a D-SACK for the probe or a duplicate ACK
+// without SACK shows that nothing was lost. RACK's time-based loss
+// detection (§6) is not implemented, but for the probe: data still
+// missing below a SACKed probe, which went out at least an SRTT after it,
+// is taken as lost at once. Config.DisableTLP turns it off;
+// Stats.TailLossProbes and TailLossProbeRepairs count probes and repairs.
 //
 // Data is copied once per direction at the API boundary: Write copies into
 // a ring that segments reference (pkt.Buf.Attach, two slices when the ring
@@ -74,7 +90,8 @@
 // (dynamic right-sizing); without it every connection offers RecvBuffer.
 //
 // Not implemented: urgent data as out-of-band (URG is ignored and the data
-// stays inline, RFC 6093), ECN, D-SACK, RACK-TLP, F-RTO, TCP-AO/MD5, IPv6,
+// stays inline, RFC 6093), ECN, D-SACK (beyond recognising one for a loss
+// probe), RACK (RFC 8985 §6), F-RTO, TCP-AO/MD5, IPv6,
 // send-buffer auto-tuning beyond growth with use, lost-retransmit
 // detection during SACK recovery (an RTO recovers it), the RFC 7323 §5.5
 // 24-day PAWS idle rule, and dropping segments without timestamps on a

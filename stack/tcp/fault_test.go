@@ -22,6 +22,7 @@ func TestFaultsBothWays(t *testing.T) {
 		cfg  Config
 	}{
 		{"cubic-sack", Config{}},
+		{"cubic-sack-notlp", Config{DisableTLP: true}},
 		{"newreno-sack", Config{CongestionControl: NewReno}},
 		{"newreno-nosack", Config{CongestionControl: NewReno, DisableSACK: true}},
 		{"cubic-nots-nows", Config{DisableTimestamps: true, DisableWindowScale: true}},
@@ -39,7 +40,7 @@ func TestFaultsBothWays(t *testing.T) {
 			// RTO 600ms (0.6+1.2+2.4+4.8s).
 			transfer(t, n, a, b, size, 10*time.Second, time.Hour)
 			st := n.ends[0].l.Stats()
-			t.Logf("A stats: out=%d rtx=%d rto=%d fastrtx=%d drops=%v", st.SegmentsOut, st.Retransmits, st.RTOEvents, st.FastRetransmits, st.Drops)
+			t.Logf("A stats: out=%d rtx=%d rto=%d fastrtx=%d probes=%d repairs=%d drops=%v", st.SegmentsOut, st.Retransmits, st.RTOEvents, st.FastRetransmits, st.TailLossProbes, st.TailLossProbeRepairs, st.Drops)
 		})
 	}
 }

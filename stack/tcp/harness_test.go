@@ -99,8 +99,9 @@ type testNet struct {
 	q      pktHeap
 	n      uint64
 	sent   [2]int
-	tap    func(from int, data []byte) // sees every segment sent
-	onLost func(from int, data []byte) // sees segments the injector drops
+	tap    func(from int, data []byte)      // sees every segment sent
+	drop   func(from int, data []byte) bool // drops the segments it returns true for (before the injector)
+	onLost func(from int, data []byte)      // sees segments the injector drops
 	stats  struct{ lost, dup, corrupt, reordered int }
 }
 
@@ -135,7 +136,7 @@ func (n *testNet) enqueue(from int, src, dst ipv4.Addr, p []byte, blackhole bool
 	if n.tap != nil {
 		n.tap(from, p)
 	}
-	if blackhole {
+	if blackhole || n.drop != nil && n.drop(from, p) {
 		return
 	}
 	if n.rng.Float64() < n.f.loss {

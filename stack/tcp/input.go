@@ -349,8 +349,14 @@ func (c *Conn) processAck(s *segment) bool {
 	if c.f&fSACK != 0 && s.opt.NumSACK > 0 {
 		c.sbUpdate(&s.opt)
 	}
+	if c.f&fTLP != 0 && seqGEQ(s.ack, c.tlpEnd) {
+		c.tlpAck(s, wnd)
+	}
 	if seqGT(s.ack, c.sndUna) {
 		c.ackAdvance(s)
+		if c.f&fRecovery == 0 && c.probeSacked() && seqGT(c.sndUna, c.recover) {
+			c.enterRecovery() // the loss probe was SACKed above a hole
+		}
 	} else if s.ack == c.sndUna && len(s.payload) == 0 && s.flags&(FlagSYN|FlagFIN) == 0 &&
 		c.sndUna != c.sndMax && (wnd == c.sndWnd || s.opt.NumSACK > 0) {
 		c.dupAck()
@@ -445,7 +451,7 @@ func (c *Conn) ackAdvance(s *segment) {
 	}
 	// RFC 6298 §5.3: restart the timer; §5.2: stop it when all is acked.
 	if c.sndUna == c.sndMax {
-		if c.tmode == tmRTO {
+		if c.tmode == tmRTO || c.tmode == tmPTO {
 			l.q.Stop(&c.rtx)
 			c.tmode = tmNone
 		}
@@ -464,7 +470,7 @@ func (c *Conn) dupAck() {
 		}
 		return
 	}
-	lost := c.f&fSACK != 0 && c.tx != nil && c.tx.nsb > 0 && seqGT(c.lostEdge(), c.sndUna)
+	lost := c.f&fSACK != 0 && c.tx != nil && c.tx.nsb > 0 && (seqGT(c.lostEdge(), c.sndUna) || c.probeSacked())
 	// RFC 5827 Early Retransmit: with fewer than four segments out and
 	// nothing new to send, DupThresh is the outstanding count less one.
 	thresh := uint8(3)
@@ -479,8 +485,15 @@ func (c *Conn) dupAck() {
 	if !seqGT(c.sndUna, c.recover) {
 		return
 	}
+	c.enterRecovery()
+}
+
+// enterRecovery starts fast recovery: RFC 6582 §3.2 step 2 (NewReno), RFC
+// 6675 §5 step 4 (SACK).
+func (c *Conn) enterRecovery() {
 	c.l.stats.FastRetransmits++
 	c.f |= fRecovery
+	c.f &^= fTLP | fTLPRxt // RFC 8985 §7.1: no probe episode in recovery
 	c.recover = c.sndMax
 	if c.f&fTS != 0 {
 		// RFC 3522 Eifel detection: remember what to restore.
@@ -513,6 +526,7 @@ func (c *Conn) rttSample(r time.Duration) {
 		c.rttvar = (3*c.rttvar + d) / 4
 		c.srtt = (7*c.srtt + r) / 8
 	}
+	c.f &^= fTLPNoRTT
 	c.rto = min(max(c.srtt+max(time.Millisecond, 4*c.rttvar), c.l.cfg.MinRTO), c.l.cfg.MaxRTO)
 }
 

@@ -122,6 +122,7 @@ func (c *Conn) output() {
 	default:
 		return
 	}
+	max0 := c.sndMax
 	if c.f&fRecovery != 0 && c.f&fSACK != 0 {
 		c.sackRecoverySend()
 	} else {
@@ -132,6 +133,10 @@ func (c *Conn) output() {
 		c.sendAck()
 	}
 	c.armRTX()
+	if c.tmode == tmPTO && c.sndMax != max0 {
+		// RFC 8985 §7.2: restart the probe timer after sending new data.
+		c.setPTO(c.l.now(), c.rtoAt)
+	}
 }
 
 // ccRoom is how many more bytes the congestion window allows, plus up to
@@ -151,7 +156,8 @@ func (c *Conn) ccRoom() int {
 
 // sendData sends one segment of new (or, after an RTO, resent) data or a
 // FIN, within room bytes of congestion window. It reports whether it sent.
-// force overrides sender SWS avoidance (the §3.8.6.2.1 override timeout).
+// force overrides sender SWS avoidance (the §3.8.6.2.1 override timeout)
+// and Nagle (a loss probe).
 // Sender SWS avoidance and Nagle: RFC 9293 §3.8.6.2.1, RFC 896.
 func (c *Conn) sendData(room int, force bool) bool {
 	if seqLT(c.sndNxt, c.sndMax) {
@@ -205,7 +211,7 @@ func (c *Conn) sendData(room int, force bool) bool {
 		// Minshall's refinement, as in Linux: hold it only while an
 		// earlier short segment is unacknowledged, so the tail of a bulk
 		// write is not held hostage to a delayed ACK.
-		if c.f&fNoDelay == 0 && seqGT(c.sndSml, c.sndUna) {
+		if c.f&fNoDelay == 0 && !force && seqGT(c.sndSml, c.sndUna) {
 			return false
 		}
 	}

@@ -72,6 +72,8 @@ type Stats struct {
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
 	SpuriousRetransmits     uint64 // fast retransmits undone (RFC 3522 Eifel)
+	TailLossProbes          uint64 // tail loss probes sent (RFC 8985 §7.3)
+	TailLossProbeRepairs    uint64 // probe retransmissions that repaired a loss (RFC 8985 §7.4.2): cwnd reduced
 	ResetsSent, ResetsRecv  uint64
 	ChallengeAcks           uint64 // RFC 5961 challenge ACKs sent
 	ChallengeAcksLimited    uint64 // challenge ACKs suppressed by rate limits

@@ -4,24 +4,35 @@ import "time"
 
 // Each connection has three timer entries in the stack's one timer.Queue:
 //
-//	rtx   retransmission (SYN, data, FIN), or zero-window persist, or
-//	      keepalive, whichever applies (tmode says which)
+//	rtx   retransmission (SYN, data, FIN), or the tail loss probe standing
+//	      in for it, or zero-window persist, or keepalive, whichever
+//	      applies (tmode says which)
 //	dack  delayed ACK, or the TIME_WAIT / orphaned FIN_WAIT_2 expiry
 //	dl    Read/Write deadlines while a user call waits
 
 // restartRTO restarts the retransmission timer for RTO from now (RFC 6298
-// §5.3) on an ACK of new data. An RTO timer already pending for an
-// earlier time is left in place and onRTX moves it on when it fires
-// (rtoAt), so a stream of ACKs costs no heap operations.
+// §5.3) on an ACK of new data, and with it the loss probe timer (RFC 8985
+// §7.2) when a probe may stand in for the RTO.
 func (c *Conn) restartRTO() {
-	l := c.l
-	at := l.now() + c.rto
-	if c.tmode == tmRTO && c.rtx.Pending() && !c.rtx.When().After(l.epoch.Add(at)) {
-		c.rtoAt = at
+	now := c.l.now()
+	if c.tlpOK() {
+		c.setPTO(now, now+c.rto)
 		return
 	}
-	c.rtoAt = 0
-	c.tmode = tmRTO
+	c.setRTO(now + c.rto)
+}
+
+// setRTO arms the rtx timer as the RTO, to expire at at (a now() value).
+// An RTO or PTO timer already pending for no later is left in place and
+// onRTX moves it on when it fires (rtoAt), so a stream of ACKs costs no
+// heap operations.
+func (c *Conn) setRTO(at time.Duration) {
+	l := c.l
+	if (c.tmode == tmRTO || c.tmode == tmPTO) && c.rtx.Pending() && !c.rtx.When().After(l.epoch.Add(at)) {
+		c.tmode, c.rtoAt = tmRTO, at
+		return
+	}
+	c.tmode, c.rtoAt = tmRTO, 0
 	l.q.Schedule(&c.rtx, l.epoch.Add(at))
 }
 
@@ -42,7 +53,26 @@ func (c *Conn) armRTX() {
 		return
 	}
 	if c.sndUna != c.sndMax {
-		if !c.rtx.Pending() || c.tmode != tmRTO {
+		pending := c.rtx.Pending()
+		switch {
+		case c.tlpOK():
+			if c.tmode == tmPTO && pending {
+				return
+			}
+			// The probe timer stands in for the RTO; the RTO keeps its
+			// expiry if it was running, else starts now (RFC 6298 §5.1).
+			now := l.now()
+			exp := now + c.rto
+			if c.tmode == tmRTO && pending {
+				exp = c.rtx.When().Sub(l.epoch)
+				if c.rtoAt != 0 {
+					exp = c.rtoAt
+				}
+			}
+			c.setPTO(now, exp)
+		case c.tmode == tmPTO && pending:
+			c.setRTO(c.rtoAt) // no probe now: back to the RTO it stood in for
+		case !pending || c.tmode != tmRTO:
 			c.tmode = tmRTO
 			c.rtoAt = 0
 			l.after(&c.rtx, c.rto)
@@ -89,10 +119,18 @@ func (c *Conn) backedOff() time.Duration {
 func (c *Conn) onRTX(now time.Time) {
 	l := c.l
 	mode := c.tmode
-	if at := c.rtoAt; mode == tmRTO && at != 0 {
-		c.rtoAt = 0
-		if now.Sub(l.epoch) < at {
-			l.q.Schedule(&c.rtx, l.epoch.Add(at)) // restarted since armed
+	switch mode {
+	case tmRTO:
+		if at := c.rtoAt; at != 0 {
+			c.rtoAt = 0
+			if now.Sub(l.epoch) < at {
+				l.q.Schedule(&c.rtx, l.epoch.Add(at)) // restarted since armed
+				return
+			}
+		}
+	case tmPTO:
+		if d := int32(c.ptoAt - usec(now.Sub(l.epoch))); d > 0 {
+			l.q.Schedule(&c.rtx, now.Add(time.Duration(d)*time.Microsecond)) // restarted since armed
 			return
 		}
 	}
@@ -121,6 +159,8 @@ func (c *Conn) onRTX(now time.Time) {
 	switch mode {
 	case tmRTO:
 		c.onRTO()
+	case tmPTO:
+		c.onPTO()
 	case tmPersist:
 		c.onPersist()
 	case tmKeep:
@@ -148,7 +188,9 @@ func (c *Conn) onRTO() {
 		c.backoff++
 	}
 	c.rto = min(c.rto*2, l.cfg.MaxRTO) // §5.5 back off
-	c.f &^= fRecovery | fTiming | fUndo
+
+	// RFC 8985 §7.1: RTO recovery ends any loss probe episode.
+	c.f &^= fRecovery | fTiming | fUndo | fTLP | fTLPRxt
 	c.dupAcks = 0
 	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
 	if c.backoff > 1 {
