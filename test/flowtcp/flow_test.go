@@ -41,9 +41,11 @@ func TestTLSOverTCPProxy(t *testing.T) {
 const lossy = "loss=0.02,reorder=0.02,dup=0.01"
 
 // slowLink gives the suites' waits more time for the test's duration: on
-// a lossy link, losses at the tail of a burst cost a 200 ms RTO each (no
-// tail loss probe), so an 8 MiB transfer takes seconds, many more under
-// the race detector on a busy machine. A stall still fails, just later.
+// a lossy link, a lone lost last segment of a burst still costs about the
+// 200 ms RTO on a fast link (the tail loss probe saves the backoff and
+// the cwnd collapse, not the time), so an 8 MiB transfer takes seconds,
+// many more under the race detector on a busy machine. A stall still
+// fails, just later.
 func slowLink(t *testing.T) {
 	old := flowtest.Wait
 	flowtest.Wait = 60 * time.Second
