@@ -416,7 +416,7 @@ func (c *Conn) ackAdvance(s *segment) {
 	c.backoff = 0
 	c.rtxStart = 0
 	if c.f&fRecovery != 0 {
-		if seqGEQ(s.ack, c.recover) {
+		if seqGT(s.ack, c.recover) {
 			// Full ACK: leave recovery (RFC 6582 §3.2 step 3).
 			c.f &^= fRecovery
 			flight := c.sndMax - c.sndUna
@@ -494,7 +494,10 @@ func (c *Conn) enterRecovery() {
 	c.l.stats.FastRetransmits++
 	c.f |= fRecovery
 	c.f &^= fTLP | fTLPRxt // RFC 8985 §7.1: no probe episode in recovery
-	c.recover = c.sndMax
+	// RFC 6582 §3.2 step 2: recover is the highest sequence number sent
+	// (SND.MAX-1), so that an ACK of everything sent is "more than
+	// recover" and does not block the next fast retransmit.
+	c.recover = c.sndMax - 1
 	if c.f&fTS != 0 {
 		// RFC 3522 Eifel detection: remember what to restore.
 		c.f |= fUndo

@@ -192,7 +192,7 @@ func (c *Conn) onRTO() {
 	// RFC 8985 §7.1: RTO recovery ends any loss probe episode.
 	c.f &^= fRecovery | fTiming | fUndo | fTLP | fTLPRxt
 	c.dupAcks = 0
-	c.recover = c.sndMax // RFC 6582 §3.2 step 1 after a timeout
+	c.recover = c.sndMax - 1 // RFC 6582 §3.2 step 1 after a timeout: the highest sequence number sent
 	if c.backoff > 1 {
 		c.sbClear() // the peer may have reneged
 	}

@@ -38,7 +38,7 @@ func usec(d time.Duration) uint32 { return uint32(d / time.Microsecond) }
 // no probe outstanding, and an RTT sample since the last probe.
 func (c *Conn) tlpOK() bool {
 	return c.f&(fSACK|fRecovery|fTLP|fTLPNoRTT) == fSACK && !c.l.cfg.DisableTLP &&
-		c.sndNxt == c.sndMax && !seqGT(c.recover, c.sndUna) &&
+		c.sndNxt == c.sndMax && seqLT(c.recover, c.sndUna) &&
 		(c.tx == nil || c.tx.nsb == 0) && c.state.synchronized()
 }
 

@@ -1,0 +1,49 @@
+package tcp
+
+import (
+	"testing"
+	"time"
+)
+
+// RFC 6582 §3.2: "recover" is the highest sequence number sent when
+// recovery began, and a new fast retransmit needs the cumulative ACK to
+// cover more than it. A recovery that ends with an ACK of exactly
+// everything sent must not block fast retransmit in the next flight (it
+// did: the next request's loss waited for the RTO).
+func TestFastRetransmitAfterFullRecovery(t *testing.T) {
+	for _, sack := range []bool{true, false} {
+		name := "sack"
+		if !sack {
+			name = "nosack"
+		}
+		t.Run(name, func(t *testing.T) {
+			cfg := Config{MinRTO: time.Second, DisableTLP: true, DisableSACK: !sack}
+			n := newTestNet(t, 11, faults{delay: 10 * time.Millisecond}, cfg, cfg)
+			a, b := n.connect(80)
+			for i := 0; i < 3; i++ {
+				n.request(t, 0, a, b, make([]byte, 100))
+				n.request(t, 1, b, a, make([]byte, 100))
+			}
+			n.settleAcks(t, 0, a)
+			for round := 1; round <= 2; round++ {
+				var seg, una uint32
+				n.lockedDo(0, func(*Layer) { seg, una = uint32(a.smss()), a.sndUna })
+				// Ten segments, the first lost: nine duplicate ACKs
+				// start fast recovery, and its full ACK covers all ten,
+				// so the next round's duplicate ACKs carry exactly the
+				// ACK that ended this recovery.
+				n.dropFirst(0, una)
+				d := n.request(t, 0, a, b, make([]byte, 10*seg))
+				n.settleAcks(t, 0, a)
+				st := n.ends[0].l.Stats()
+				if st.FastRetransmits != uint64(round) || st.RTOEvents != 0 || d > time.Second/2 {
+					t.Fatalf("round %d: repaired after %v with %d fast retransmits and %d RTOs, want %d and 0",
+						round, d, st.FastRetransmits, st.RTOEvents, round)
+				}
+				// A response, as in request/response traffic.
+				n.request(t, 1, b, a, make([]byte, 100))
+				n.settleAcks(t, 1, b)
+			}
+		})
+	}
+}
