@@ -346,16 +346,28 @@ func (c *Conn) processAck(s *segment) bool {
 		return false
 	}
 	wnd := uint32(s.wnd) << c.sndWS
+	newSACK := false
 	if c.f&fSACK != 0 && s.opt.NumSACK > 0 {
+		before := c.sackedBytes()
 		c.sbUpdate(&s.opt)
+		newSACK = c.sackedBytes() > before
 	}
 	if c.f&fTLP != 0 && seqGEQ(s.ack, c.tlpEnd) {
 		c.tlpAck(s, wnd)
 	}
 	if seqGT(s.ack, c.sndUna) {
 		c.ackAdvance(s)
-		if c.f&fRecovery == 0 && c.probeSacked() && seqGT(c.sndUna, c.recover) {
+		switch {
+		case c.f&fRecovery != 0:
+		case c.probeSacked() && seqGT(c.sndUna, c.recover):
 			c.enterRecovery() // the loss probe was SACKed above a hole
+		case newSACK && c.sndUna != c.sndMax:
+			// RFC 6675 §2: with SACK, an ACK bringing new SACK information
+			// counts as a duplicate ACK even if it also advances SND.UNA
+			// (the receiver held a delayed ACK and sent it when a segment
+			// arrived above a hole). Without this, a short flight with one
+			// loss draws too few duplicate ACKs and waits for the RTO.
+			c.dupAck()
 		}
 	} else if s.ack == c.sndUna && len(s.payload) == 0 && s.flags&(FlagSYN|FlagFIN) == 0 &&
 		c.sndUna != c.sndMax && (wnd == c.sndWnd || s.opt.NumSACK > 0) {

@@ -24,6 +24,19 @@ func (c *Conn) sbUpdate(o *Options) {
 	}
 }
 
+// sackedBytes is the number of bytes the scoreboard holds as SACKed.
+func (c *Conn) sackedBytes() uint32 {
+	t := c.tx
+	if t == nil {
+		return 0
+	}
+	var n uint32
+	for _, b := range t.sb[:t.nsb] {
+		n += b.end - b.start
+	}
+	return n
+}
+
 func sbInsert(t *txChunk, s span) {
 	i := 0
 	for i < t.nsb && seqLT(t.sb[i].end, s.start) {
