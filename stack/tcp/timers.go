@@ -177,8 +177,13 @@ func (c *Conn) onRTO() {
 	}
 	now := l.now()
 	if c.rtxStart == 0 {
-		c.rtxStart = now
-	} else if now-c.rtxStart >= l.cfg.UserTimeout {
+		// RFC 5482: the user timeout bounds how long data may stay
+		// unacknowledged, so it runs from when the RTO that just
+		// expired was armed (the oldest data's transmission, the last
+		// ACK of new data, or a loss probe), not from this first RTO.
+		c.rtxStart = max(now-c.rto, 1)
+	}
+	if now-c.rtxStart >= l.cfg.UserTimeout {
 		c.finish(ErrTimeout)
 		return
 	}
@@ -200,7 +205,10 @@ func (c *Conn) onRTO() {
 	c.highRxt = c.sndUna
 	c.sendData(int(c.cc.cwnd), false)
 	c.tmode = tmRTO
-	l.after(&c.rtx, c.rto)
+	// As Linux (tcp_clamp_rto_to_user_timeout): fire no later than the
+	// user timeout, so that the abort comes on time, not at the next
+	// backed-off RTO.
+	l.after(&c.rtx, min(c.rto, max(c.rtxStart+l.cfg.UserTimeout-now, time.Millisecond)))
 }
 
 // onPersist sends a zero-window probe: an ACK for old data (SEQ =

@@ -77,8 +77,11 @@ func TestUserTimeout(t *testing.T) {
 	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Read: %v", err)
 	}
-	if p.n.clk.Now().Sub(epoch) > 10*time.Second {
-		t.Fatalf("aborted late: %v", p.n.clk.Now().Sub(epoch))
+	// RFC 5482: five seconds after the data was sent (the test's clock
+	// moves in 100ms steps), not five seconds after the first RTO nor at
+	// the next backed-off RTO after that.
+	if d := p.n.clk.Now().Sub(epoch); d < 5*time.Second || d > 5*time.Second+200*time.Millisecond {
+		t.Fatalf("aborted after %v, want 5s", d)
 	}
 }
 
