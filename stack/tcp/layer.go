@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
@@ -62,10 +63,10 @@ type Layer struct {
 	stats   Stats
 	txPool  sync.Pool // *txChunk
 	rxPool  sync.Pool // *rxChunk
-	txSpare *txChunk  // one of each kept out of the pools (see blockPool)
+	txSpare *txChunk  // one of each kept out of the pools (as blockpool does)
 	rxSpare *rxChunk
-	txMem   *blockPool
-	rxMem   *blockPool
+	txMem   *blockpool.Pool
+	rxMem   *blockpool.Pool
 	chalSec int64 // second of the global challenge-ACK budget
 	chalN   int
 
@@ -100,8 +101,8 @@ func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *La
 	l.portNext = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 	l.txPool.New = func() any { return new(txChunk) }
 	l.rxPool.New = func() any { return new(rxChunk) }
-	l.txMem = newBlockPool(cfg.SendBuffer)
-	l.rxMem = newBlockPool(cfg.RecvBuffer)
+	l.txMem = blockpool.New(minBlock, cfg.SendBuffer)
+	l.rxMem = blockpool.New(minBlock, cfg.RecvBuffer)
 	return l
 }
 

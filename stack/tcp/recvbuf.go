@@ -1,6 +1,10 @@
 package tcp
 
-import "time"
+import (
+	"time"
+
+	"github.com/mirago/mirago/stack/internal/blockpool"
+)
 
 // maxOOO bounds the out-of-order queue: the number of disjoint ranges
 // kept above RCV.NXT. A segment that would need another range is dropped.
@@ -12,7 +16,7 @@ const maxOOO = 32
 // ranges above RCV.NXT, sorted). Reassembly thus needs no allocation and
 // is bounded by the window.
 type rxChunk struct {
-	mem     *block
+	mem     *blockpool.Block
 	buf     []byte
 	head, n int
 	ooo     [maxOOO]span
@@ -69,18 +73,18 @@ func (c *Conn) rxReserve(need int) bool {
 		c.rx.peak = max(c.rx.peak, need)
 		return true
 	}
-	cls := l.rxMem.classFor(need)
-	if h := int(c.rxHint); c.rx == nil && h > cls && l.stats.Memory+l.rxMem.sizes[h] <= l.cfg.MaxMemory {
+	cls := l.rxMem.ClassFor(need)
+	if h := int(c.rxHint); c.rx == nil && h > cls && l.stats.Memory+l.rxMem.Size(h) <= l.cfg.MaxMemory {
 		cls = h
 	}
 	have := 0
 	if c.rx != nil {
 		have = len(c.rx.buf)
 	}
-	if l.stats.Memory+l.rxMem.sizes[cls]-have > l.cfg.MaxMemory {
+	if l.stats.Memory+l.rxMem.Size(cls)-have > l.cfg.MaxMemory {
 		return false
 	}
-	nb := l.rxMem.get(cls)
+	nb := l.rxMem.Get(cls)
 	if c.rx == nil {
 		if c.rx = l.rxSpare; c.rx != nil {
 			l.rxSpare = nil
@@ -94,13 +98,13 @@ func (c *Conn) rxReserve(need int) bool {
 		if r.nooo > 0 {
 			used += int(r.ooo[r.nooo-1].end - c.rcvNxt)
 		}
-		growRing(nb.b, r.buf, r.head, used)
-		l.rxMem.put(r.mem)
+		blockpool.GrowRing(nb.B, r.buf, r.head, used)
+		l.rxMem.Put(r.mem)
 		r.head = 0
 	}
-	c.rx.mem, c.rx.buf = nb, nb.b
+	c.rx.mem, c.rx.buf = nb, nb.B
 	c.rx.peak = max(c.rx.peak, need)
-	l.stats.Memory += len(nb.b) - have
+	l.stats.Memory += len(nb.B) - have
 	return true
 }
 
@@ -109,8 +113,8 @@ func (c *Conn) releaseRx() {
 		return
 	}
 	c.l.stats.Memory -= len(c.rx.buf)
-	c.rxHint = decayHint(c.rxHint, c.l.rxMem.classFor(c.rx.peak))
-	c.l.rxMem.put(c.rx.mem)
+	c.rxHint = decayHint(c.rxHint, c.l.rxMem.ClassFor(c.rx.peak))
+	c.l.rxMem.Put(c.rx.mem)
 	c.rx.mem, c.rx.buf = nil, nil
 	if c.l.rxSpare == nil {
 		c.l.rxSpare = c.rx

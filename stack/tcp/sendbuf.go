@@ -1,5 +1,7 @@
 package tcp
 
+import "github.com/mirago/mirago/stack/internal/blockpool"
+
 // maxScoreboard bounds the SACK scoreboard (RFC 6675 §3); blocks beyond it
 // are ignored, which only costs unnecessary retransmissions.
 const maxScoreboard = 32
@@ -8,7 +10,7 @@ const maxScoreboard = 32
 // layer's pool when the user writes and returned when everything is
 // acknowledged, so an idle connection holds none.
 type txChunk struct {
-	mem     *block
+	mem     *blockpool.Block
 	buf     []byte
 	head, n int // n bytes from head; buf[head] has sequence number Conn.sndBase
 	sb      [maxScoreboard]span
@@ -39,12 +41,12 @@ func (c *Conn) txAppend(p []byte) int {
 			c.tx = l.txPool.Get().(*txChunk)
 		}
 		c.tx.head, c.tx.n, c.tx.nsb, c.tx.peak = 0, 0, 0, 0
-		cls := l.txMem.classFor(len(p))
-		if h := int(c.txHint); h > cls && l.stats.Memory+l.txMem.sizes[h] <= l.cfg.MaxMemory {
+		cls := l.txMem.ClassFor(len(p))
+		if h := int(c.txHint); h > cls && l.stats.Memory+l.txMem.Size(h) <= l.cfg.MaxMemory {
 			cls = h
 		}
-		c.tx.mem = l.txMem.get(cls)
-		c.tx.buf = c.tx.mem.b
+		c.tx.mem = l.txMem.Get(cls)
+		c.tx.buf = c.tx.mem.B
 		l.stats.Memory += len(c.tx.buf)
 	}
 	t := c.tx
@@ -53,12 +55,12 @@ func (c *Conn) txAppend(p []byte) int {
 	if want > len(t.buf) {
 		// Grow the ring (one copy), unless over the memory bound; then
 		// the writer waits for ACKs to free space.
-		cls := l.txMem.classFor(want)
-		if add := l.txMem.sizes[cls] - len(t.buf); l.stats.Memory+add <= l.cfg.MaxMemory {
-			nb := l.txMem.get(cls)
-			growRing(nb.b, t.buf, t.head, t.n)
-			l.txMem.put(t.mem)
-			t.mem, t.buf, t.head = nb, nb.b, 0
+		cls := l.txMem.ClassFor(want)
+		if add := l.txMem.Size(cls) - len(t.buf); l.stats.Memory+add <= l.cfg.MaxMemory {
+			nb := l.txMem.Get(cls)
+			blockpool.GrowRing(nb.B, t.buf, t.head, t.n)
+			l.txMem.Put(t.mem)
+			t.mem, t.buf, t.head = nb, nb.B, 0
 			l.stats.Memory += add
 		}
 	}
@@ -117,8 +119,8 @@ func (c *Conn) releaseTx() {
 		return
 	}
 	c.l.stats.Memory -= len(c.tx.buf)
-	c.txHint = decayHint(c.txHint, c.l.txMem.classFor(c.tx.peak))
-	c.l.txMem.put(c.tx.mem)
+	c.txHint = decayHint(c.txHint, c.l.txMem.ClassFor(c.tx.peak))
+	c.l.txMem.Put(c.tx.mem)
 	c.tx.mem, c.tx.buf = nil, nil
 	if c.l.txSpare == nil {
 		c.l.txSpare = c.tx

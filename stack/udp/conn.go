@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/deadline"
+	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -24,7 +25,7 @@ type Conn struct {
 
 	// Receive queue, guarded by the stack lock: a ring of records in a
 	// pooled block, nil while empty (see rxqueue.go).
-	rx     *block
+	rx     *blockpool.Block
 	rhead  int   // offset of the oldest record
 	rused  int   // bytes of records queued
 	qlen   int   // datagrams queued

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -102,7 +103,7 @@ type Layer struct {
 	cfg   Config
 	ports map[uint16]*Conn
 	pool  *pkt.Pool
-	rxMem *blockPool // receive queue rings
+	rxMem *blockpool.Pool // receive queue rings
 	stats Stats
 }
 
@@ -113,7 +114,7 @@ func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) 
 		ip: ip, icmp: icmp, lock: lock, rand: rand, cfg: cfg,
 		ports: make(map[uint16]*Conn),
 		pool:  pkt.NewPool(2048),
-		rxMem: newBlockPool(cfg.RecvBuffer),
+		rxMem: blockpool.New(minBlock, cfg.RecvBuffer),
 	}
 }
 
@@ -122,7 +123,7 @@ func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) 
 func (l *Layer) Stats() Stats {
 	s := l.stats
 	s.OpenSockets = uint64(len(l.ports))
-	s.PoolMemory = l.rxMem.bytes
+	s.PoolMemory = l.rxMem.Spare()
 	return s
 }
 

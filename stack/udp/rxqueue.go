@@ -3,8 +3,8 @@ package udp
 import (
 	"encoding/binary"
 	"net/netip"
-	"sync"
 
+	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -32,7 +32,7 @@ import (
 // (The Go allocator rounds a block that is not a power of two, i.e. a
 // RecvBuffer that is not, up to its size class or to whole 8 KiB pages.)
 //
-// Blocks are recycled as in stack/tcp: the layer keeps one spare block
+// Blocks are recycled by stack/internal/blockpool, as in stack/tcp: the layer keeps one spare block
 // per class (Stats.PoolMemory: at most the sum of the class sizes, under
 // 2*RecvBuffer for a power-of-two RecvBuffer, 510 KiB with the default,
 // once some socket has filled its queue) and puts the rest in a
@@ -53,65 +53,6 @@ const maxRecvBuffer = 1 << 30
 // recSize is the ring space a datagram of n payload bytes takes.
 func recSize(n int) int { return n + recHeader }
 
-// block is a pooled ring buffer (pointer-shaped so sync.Pool does not
-// allocate on Put).
-type block struct {
-	b   []byte
-	cls int
-}
-
-// blockPool recycles ring blocks by size class. It is used with the stack
-// lock held.
-type blockPool struct {
-	sizes []int
-	spare []*block
-	pools []sync.Pool
-	bytes int // held in spares
-}
-
-func newBlockPool(max int) *blockPool {
-	p := &blockPool{}
-	for s := minBlock; s < max; s *= 2 {
-		p.sizes = append(p.sizes, s)
-	}
-	p.sizes = append(p.sizes, max)
-	p.pools = make([]sync.Pool, len(p.sizes))
-	p.spare = make([]*block, len(p.sizes))
-	for i := range p.pools {
-		size, cls := p.sizes[i], i
-		p.pools[i].New = func() any { return &block{b: make([]byte, size), cls: cls} }
-	}
-	return p
-}
-
-// classFor is the smallest class holding need bytes (need <= the largest).
-func (p *blockPool) classFor(need int) int {
-	for i, s := range p.sizes {
-		if s >= need {
-			return i
-		}
-	}
-	return len(p.sizes) - 1
-}
-
-func (p *blockPool) get(cls int) *block {
-	if b := p.spare[cls]; b != nil {
-		p.spare[cls] = nil
-		p.bytes -= len(b.b)
-		return b
-	}
-	return p.pools[cls].Get().(*block)
-}
-
-func (p *blockPool) put(b *block) {
-	if p.spare[b.cls] == nil {
-		p.spare[b.cls] = b
-		p.bytes += len(b.b)
-		return
-	}
-	p.pools[b.cls].Put(b)
-}
-
 // enqueue appends a datagram to c's receive queue, or reports false when
 // it does not fit (lock held).
 func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
@@ -120,7 +61,7 @@ func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
 	if c.qlen >= l.cfg.RecvQueue || need > l.cfg.RecvBuffer {
 		return false
 	}
-	if c.rx == nil || need > len(c.rx.b) {
+	if c.rx == nil || need > len(c.rx.B) {
 		c.grow(need)
 	}
 	var h [recHeader]byte
@@ -128,7 +69,7 @@ func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
 	binary.BigEndian.PutUint16(h[0:], uint16(len(payload)))
 	binary.BigEndian.PutUint16(h[2:], port)
 	copy(h[4:], src[:])
-	b := c.rx.b
+	b := c.rx.B
 	off := c.rhead + c.rused
 	if off >= len(b) {
 		off -= len(b)
@@ -149,13 +90,12 @@ func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
 // grow moves the queue into a block holding need bytes (lock held).
 func (c *Conn) grow(need int) {
 	l := c.l
-	nb := l.rxMem.get(l.rxMem.classFor(need))
-	l.stats.RecvMemory += len(nb.b)
+	nb := l.rxMem.Get(l.rxMem.ClassFor(need))
+	l.stats.RecvMemory += len(nb.B)
 	if old := c.rx; old != nil {
-		n := copy(nb.b[:c.rused], old.b[c.rhead:min(c.rhead+c.rused, len(old.b))])
-		copy(nb.b[n:c.rused], old.b)
-		l.stats.RecvMemory -= len(old.b)
-		l.rxMem.put(old)
+		blockpool.GrowRing(nb.B, old.B, c.rhead, c.rused)
+		l.stats.RecvMemory -= len(old.B)
+		l.rxMem.Put(old)
 	}
 	c.rx, c.rhead = nb, 0
 }
@@ -163,7 +103,7 @@ func (c *Conn) grow(need int) {
 // dequeue copies the oldest datagram into p (truncating it) and removes
 // it (lock held, queue not empty).
 func (c *Conn) dequeue(p []byte) (int, netip.AddrPort) {
-	b := c.rx.b
+	b := c.rx.B
 	var h [recHeader]byte
 	off := ringRead(h[:], b, c.rhead, recHeader)
 	size := int(binary.BigEndian.Uint16(h[0:]))
@@ -187,8 +127,8 @@ func (c *Conn) release() {
 	if c.rx == nil {
 		return
 	}
-	c.l.stats.RecvMemory -= len(c.rx.b)
-	c.l.rxMem.put(c.rx)
+	c.l.stats.RecvMemory -= len(c.rx.B)
+	c.l.rxMem.Put(c.rx)
 	c.rx, c.rhead, c.rused, c.qlen = nil, 0, 0, 0
 }
 

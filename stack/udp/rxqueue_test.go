@@ -34,7 +34,7 @@ func held(l *Layer, c *Conn) (sock int, st Stats) {
 	l.lock.Lock()
 	defer l.lock.Unlock()
 	if c.rx != nil {
-		sock = cap(c.rx.b)
+		sock = cap(c.rx.B)
 	}
 	return sock, l.Stats()
 }
@@ -42,8 +42,8 @@ func held(l *Layer, c *Conn) (sock int, st Stats) {
 // poolMax is the most the layer's pool keeps: one block per class.
 func poolMax(l *Layer) int {
 	n := 0
-	for _, s := range l.rxMem.sizes {
-		n += s
+	for i := range l.rxMem.Classes() {
+		n += l.rxMem.Size(i)
 	}
 	return n
 }
