@@ -7,95 +7,22 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
-	"github.com/mirago/mirago/stack/pkt"
 )
-
-// ipOut is one IPv4 datagram a recordingPort sent.
-type ipOut struct {
-	proto    uint8
-	totalLen int  // bytes of IP: header and payload
-	frag     bool // a fragment (MF or offset)
-	syn      bool // TCP SYN
-	mss      int  // the SYN's MSS option, 0 if none
-	payload  int  // TCP payload bytes
-}
-
-// recordingPort is a memlink port that records the IPv4 datagrams it sends.
-type recordingPort struct {
-	*memlink.Port
-	mu  sync.Mutex
-	out []ipOut
-}
-
-func (p *recordingPort) Transmit(b *pkt.Buf) error {
-	f := make([]byte, b.Len())
-	b.CopyTo(f)
-	if fr, err := ethernet.ParseFrame(f); err == nil && fr.Type() == ethernet.TypeIPv4 {
-		if h, err := ipv4.ParseHeader(fr.Payload()); err == nil {
-			o := ipOut{proto: h.Protocol(), totalLen: len(h), frag: h.IsFragment()}
-			if t := h.Payload(); o.proto == ipv4.ProtoTCP && !o.frag && len(t) >= 20 {
-				off := int(t[12]>>4) * 4
-				o.syn = t[13]&0x02 != 0
-				if off >= 20 && off <= len(t) {
-					o.payload = len(t) - off
-					if o.syn {
-						o.mss = mssOption(t[20:off])
-					}
-				}
-			}
-			p.mu.Lock()
-			p.out = append(p.out, o)
-			p.mu.Unlock()
-		}
-	}
-	return p.Port.Transmit(b)
-}
-
-// take returns and forgets the datagrams sent so far.
-func (p *recordingPort) take() []ipOut {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	o := p.out
-	p.out = nil
-	return o
-}
-
-// mssOption returns the MSS option (kind 2) in TCP options, or 0.
-func mssOption(opts []byte) int {
-	for len(opts) > 0 {
-		switch opts[0] {
-		case 0:
-			return 0
-		case 1:
-			opts = opts[1:]
-			continue
-		}
-		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
-			return 0
-		}
-		if opts[0] == 2 && opts[1] == 4 {
-			return int(opts[2])<<8 | int(opts[3])
-		}
-		opts = opts[opts[1]:]
-	}
-	return 0
-}
 
 // mtuPair is A (10.0.0.1, recording) and B (10.0.0.2) on one switch, both
 // with 1500-byte devices, B running a UDP sink on port 9 and a TCP sink
 // listener on port 5001.
 type mtuPair struct {
 	a, b  *stack.Stack
-	rec   *recordingPort
+	rec   *stacktest.RecordingPort
 	udpIn chan int // sizes of datagrams B received
 	tcpIn chan int // bytes B read per accepted connection, at EOF
 }
@@ -105,7 +32,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
 	p := &mtuPair{
-		rec:   &recordingPort{Port: sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500)},
+		rec:   &stacktest.RecordingPort{Port: sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500)},
 		udpIn: make(chan int, 16),
 		tcpIn: make(chan int, 16),
 	}
@@ -157,7 +84,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 	if _, err := p.a.ARP.Query(ctx, ipv4.MustParse("10.0.0.2")); err != nil {
 		t.Fatal(err)
 	}
-	p.rec.take()
+	p.rec.Take()
 	return p
 }
 
@@ -212,15 +139,15 @@ func (p *mtuPair) sendTCP(t *testing.T, c net.Conn, n int) {
 }
 
 // synMSS returns the MSS of the one SYN in out.
-func synMSS(t *testing.T, out []ipOut) int {
+func synMSS(t *testing.T, out []stacktest.SentIP) int {
 	t.Helper()
 	mss := -1
 	for _, o := range out {
-		if o.syn {
+		if o.SYN {
 			if mss != -1 {
 				t.Fatal("more than one SYN")
 			}
-			mss = o.mss
+			mss = o.MSS
 		}
 	}
 	if mss == -1 {
@@ -231,18 +158,18 @@ func synMSS(t *testing.T, out []ipOut) int {
 
 // largest returns the largest datagram of protocol proto in out, and how
 // many of them were fragments and carried TCP data.
-func largest(out []ipOut, proto uint8) (max, frags, data int) {
+func largest(out []stacktest.SentIP, proto uint8) (max, frags, data int) {
 	for _, o := range out {
-		if o.proto != proto {
+		if o.Proto != proto {
 			continue
 		}
-		if o.totalLen > max {
-			max = o.totalLen
+		if o.TotalLen > max {
+			max = o.TotalLen
 		}
-		if o.frag {
+		if o.Frag {
 			frags++
 		}
-		if o.payload > 0 {
+		if o.Payload > 0 {
 			data++
 		}
 	}
@@ -259,7 +186,7 @@ func TestSetMTU(t *testing.T) {
 		t.Fatalf("initial MTU %d", p.a.MTU())
 	}
 	old := p.dial(t) // established at MTU 1500
-	if mss := synMSS(t, p.rec.take()); mss != 1460 {
+	if mss := synMSS(t, p.rec.Take()); mss != 1460 {
 		t.Fatalf("SYN MSS %d at MTU 1500, want 1460", mss)
 	}
 
@@ -280,14 +207,14 @@ func TestSetMTU(t *testing.T) {
 
 	// UDP: 1400 bytes of payload go out in fragments of <= 1000 bytes.
 	p.sendUDP(t, 1400)
-	if max, frags, _ := largest(p.rec.take(), ipv4.ProtoUDP); max > 1000 || frags != 2 {
+	if max, frags, _ := largest(p.rec.Take(), ipv4.ProtoUDP); max > 1000 || frags != 2 {
 		t.Fatalf("UDP at MTU 1000: largest datagram %d bytes, %d fragments; want <= 1000 and 2", max, frags)
 	}
 
 	// A new connection advertises MSS 960 and sends segments <= 1000 bytes.
 	c := p.dial(t)
 	p.sendTCP(t, c, 100_000)
-	out := p.rec.take()
+	out := p.rec.Take()
 	if mss := synMSS(t, out); mss != 960 {
 		t.Fatalf("SYN MSS %d at MTU 1000, want 960", mss)
 	}
@@ -297,7 +224,7 @@ func TestSetMTU(t *testing.T) {
 
 	// The connection opened at 1500 lowers its MSS: nothing above 1000.
 	p.sendTCP(t, old, 100_000)
-	if max, _, data := largest(p.rec.take(), ipv4.ProtoTCP); max > 1000 || max < 900 || data == 0 {
+	if max, _, data := largest(p.rec.Take(), ipv4.ProtoTCP); max > 1000 || max < 900 || data == 0 {
 		t.Fatalf("old connection: largest segment %d bytes of IP (%d with data), want 900..1000", max, data)
 	}
 	if st := p.a.Stats().IP; st.DropTooBig != 0 {
@@ -309,12 +236,12 @@ func TestSetMTU(t *testing.T) {
 		t.Fatalf("SetMTU(0): %v, MTU %d", err, p.a.MTU())
 	}
 	p.sendUDP(t, 1400)
-	if max, frags, _ := largest(p.rec.take(), ipv4.ProtoUDP); max != 1428 || frags != 0 {
+	if max, frags, _ := largest(p.rec.Take(), ipv4.ProtoUDP); max != 1428 || frags != 0 {
 		t.Fatalf("UDP after restoring: largest %d bytes, %d fragments; want 1428 and none", max, frags)
 	}
 	c = p.dial(t)
 	p.sendTCP(t, c, 100_000)
-	out = p.rec.take()
+	out = p.rec.Take()
 	if mss := synMSS(t, out); mss != 1460 {
 		t.Fatalf("SYN MSS %d after restoring, want 1460", mss)
 	}

@@ -13,78 +13,13 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"
-	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netcfg"
-	"github.com/mirago/mirago/stack/pkt"
 )
-
-// sentIP is one IPv4 datagram a recordingPort sent.
-type sentIP struct {
-	proto    uint8
-	totalLen int
-	frag     bool
-	synMSS   int // MSS option of a TCP SYN; -1 if not a SYN
-}
-
-// recordingPort is a memlink port recording the IPv4 datagrams it sends.
-type recordingPort struct {
-	*memlink.Port
-	mu  sync.Mutex
-	out []sentIP
-}
-
-func (p *recordingPort) Transmit(b *pkt.Buf) error {
-	f := make([]byte, b.Len())
-	b.CopyTo(f)
-	if fr, err := ethernet.ParseFrame(f); err == nil && fr.Type() == ethernet.TypeIPv4 {
-		if h, err := ipv4.ParseHeader(fr.Payload()); err == nil {
-			o := sentIP{proto: h.Protocol(), totalLen: len(h), frag: h.IsFragment(), synMSS: -1}
-			if t := h.Payload(); o.proto == ipv4.ProtoTCP && !o.frag && len(t) >= 20 && t[13]&0x02 != 0 {
-				o.synMSS = 0
-				if off := int(t[12]>>4) * 4; off > 20 && off <= len(t) {
-					o.synMSS = mssOption(t[20:off])
-				}
-			}
-			p.mu.Lock()
-			p.out = append(p.out, o)
-			p.mu.Unlock()
-		}
-	}
-	return p.Port.Transmit(b)
-}
-
-func (p *recordingPort) take() []sentIP {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	o := p.out
-	p.out = nil
-	return o
-}
-
-// mssOption returns the MSS option (kind 2) in TCP options, or 0.
-func mssOption(opts []byte) int {
-	for len(opts) > 0 {
-		switch opts[0] {
-		case 0:
-			return 0
-		case 1:
-			opts = opts[1:]
-			continue
-		}
-		if len(opts) < 2 || int(opts[1]) < 2 || int(opts[1]) > len(opts) {
-			return 0
-		}
-		if opts[0] == 2 && opts[1] == 4 {
-			return int(opts[2])<<8 | int(opts[3])
-		}
-		opts = opts[opts[1]:]
-	}
-	return 0
-}
 
 // warnLog is a logging.Logger keeping the Warn messages with their
 // arguments.
@@ -146,7 +81,7 @@ func TestLeaseMTU(t *testing.T) {
 			t.Cleanup(func() { sw.Close() })
 			srv := newFakeServer(t, sw)
 			srv.mtu.Store(tc.leaseMTU)
-			port := &recordingPort{Port: sw.NewPort(clientMAC, 1500)}
+			port := &stacktest.RecordingPort{Port: sw.NewPort(clientMAC, 1500)}
 			s, err := stack.New(port, stack.Config{})
 			if err != nil {
 				t.Fatal(err)
@@ -187,7 +122,7 @@ func TestLeaseMTU(t *testing.T) {
 // checkTraffic sends a 1400-byte UDP datagram and opens a TCP connection
 // from the client stack s to the server, and checks the datagrams port
 // sent against mtu.
-func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *recordingPort, mtu int) {
+func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest.RecordingPort, mtu int) {
 	t.Helper()
 	sink, err := srv.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
 	if err != nil {
@@ -209,7 +144,7 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *recording
 		c.Close()
 		read <- n
 	}()
-	port.take()
+	port.Take()
 
 	c, err := s.UDP.Dial(netip.MustParseAddrPort("10.0.0.1:9"))
 	if err != nil {
@@ -227,14 +162,14 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *recording
 		t.Fatalf("server read %d bytes, %v; want the 1400-byte datagram", n, err)
 	}
 	frags := 0
-	for _, o := range port.take() {
-		if o.proto != ipv4.ProtoUDP {
+	for _, o := range port.Take() {
+		if o.Proto != ipv4.ProtoUDP {
 			continue
 		}
-		if o.totalLen > mtu {
-			t.Fatalf("sent a %d-byte UDP datagram at MTU %d", o.totalLen, mtu)
+		if o.TotalLen > mtu {
+			t.Fatalf("sent a %d-byte UDP datagram at MTU %d", o.TotalLen, mtu)
 		}
-		if o.frag {
+		if o.Frag {
 			frags++
 		}
 	}
@@ -261,18 +196,18 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *recording
 		t.Fatal("the server did not read the stream to its end")
 	}
 	syns, largest := 0, 0
-	for _, o := range port.take() {
-		if o.proto != ipv4.ProtoTCP {
+	for _, o := range port.Take() {
+		if o.Proto != ipv4.ProtoTCP {
 			continue
 		}
-		if o.totalLen > mtu {
-			t.Fatalf("sent a %d-byte TCP segment at MTU %d", o.totalLen, mtu)
+		if o.TotalLen > mtu {
+			t.Fatalf("sent a %d-byte TCP segment at MTU %d", o.TotalLen, mtu)
 		}
-		largest = max(largest, o.totalLen)
-		if o.synMSS >= 0 {
+		largest = max(largest, o.TotalLen)
+		if o.SYN {
 			syns++
-			if o.synMSS != mtu-40 {
-				t.Fatalf("SYN MSS %d, want %d", o.synMSS, mtu-40)
+			if o.MSS != mtu-40 {
+				t.Fatalf("SYN MSS %d, want %d", o.MSS, mtu-40)
 			}
 		}
 	}
