@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
@@ -29,22 +28,14 @@ type mtuPair struct {
 
 func newMTUPair(t *testing.T) *mtuPair {
 	t.Helper()
-	sw := memlink.NewSwitch(memlink.Config{})
-	t.Cleanup(func() { sw.Close() })
-	p := &mtuPair{
-		rec:   &stacktest.RecordingPort{Port: sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500)},
-		udpIn: make(chan int, 16),
-		tcpIn: make(chan int, 16),
-	}
-	var err error
-	if p.a, err = stack.New(p.rec, stack.Config{Addr: ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.1"), Bits: 24}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.a.Close() })
-	if p.b, err = stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 2}, 1500), stack.Config{Addr: ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.2"), Bits: 24}}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.b.Close() })
+	p := &mtuPair{udpIn: make(chan int, 16), tcpIn: make(chan int, 16)}
+	p.a, p.b = stacktest.PairWith(t, func(mac netif.MAC, d netif.Device) netif.Device {
+		if mac[5] != 1 {
+			return d
+		}
+		p.rec = stacktest.NewRecordingPort(d)
+		return p.rec
+	})
 	u, err := p.b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
 	if err != nil {
 		t.Fatal(err)

@@ -3,9 +3,9 @@ package stacktest
 import (
 	"sync"
 
-	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -20,13 +20,16 @@ type SentIP struct {
 	Payload  int  // TCP payload bytes
 }
 
-// RecordingPort is a memlink port that records the IPv4 datagrams it
-// sends, parsed with the stack's own header parsers.
+// RecordingPort is a device that records the IPv4 datagrams it sends,
+// parsed with the stack's own header parsers.
 type RecordingPort struct {
-	*memlink.Port
+	netif.Device
 	mu  sync.Mutex
 	out []SentIP
 }
+
+// NewRecordingPort records what is sent through d.
+func NewRecordingPort(d netif.Device) *RecordingPort { return &RecordingPort{Device: d} }
 
 // Transmit records b's IPv4 datagram, if it carries one, and sends it.
 func (p *RecordingPort) Transmit(b *pkt.Buf) error {
@@ -50,7 +53,7 @@ func (p *RecordingPort) Transmit(b *pkt.Buf) error {
 			p.mu.Unlock()
 		}
 	}
-	return p.Port.Transmit(b)
+	return p.Device.Transmit(b)
 }
 
 // Take returns and forgets the datagrams sent so far.

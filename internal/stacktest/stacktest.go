@@ -14,7 +14,11 @@ import (
 // (MTU 1500): a at 10.0.0.1/24 (MAC 02:00:00:00:00:01) and b at
 // 10.0.0.2/24 (02:00:00:00:00:02). Both and the switch are closed when t
 // ends.
-func Pair(t testing.TB) (a, b *stack.Stack) {
+func Pair(t testing.TB) (a, b *stack.Stack) { return PairWith(t, nil) }
+
+// PairWith is Pair with each switch port passed through wrap (if not
+// nil) before its stack is built on it: a fault injector, a recorder.
+func PairWith(t testing.TB, wrap func(mac netif.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
 	t.Helper()
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
@@ -23,7 +27,11 @@ func Pair(t testing.TB) (a, b *stack.Stack) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		s, err := stack.New(sw.NewPort(mac, 1500), stack.Config{Addr: p})
+		var dev netif.Device = sw.NewPort(mac, 1500)
+		if wrap != nil {
+			dev = wrap(mac, dev)
+		}
+		s, err := stack.New(dev, stack.Config{Addr: p})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -81,7 +81,7 @@ func TestLeaseMTU(t *testing.T) {
 			t.Cleanup(func() { sw.Close() })
 			srv := newFakeServer(t, sw)
 			srv.mtu.Store(tc.leaseMTU)
-			port := &stacktest.RecordingPort{Port: sw.NewPort(clientMAC, 1500)}
+			port := stacktest.NewRecordingPort(sw.NewPort(clientMAC, 1500))
 			s, err := stack.New(port, stack.Config{})
 			if err != nil {
 				t.Fatal(err)

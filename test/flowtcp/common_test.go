@@ -9,13 +9,12 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/impair"
-	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/tlsflow"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/testcert"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -40,33 +39,20 @@ func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
 // stack.
 func newImpairedStacks(t *testing.T, spec string) *stacks {
 	t.Helper()
-	sw := memlink.NewSwitch(memlink.Config{})
-	t.Cleanup(func() { sw.Close() })
-	mk := func(mac netif.MAC, addr string) *stack.Stack {
-		p, err := ipv4.ParsePrefix(addr)
+	var wrap func(netif.MAC, netif.Device) netif.Device
+	if spec != "" {
+		sp, err := impair.ParseSpec(spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var dev netif.Device = sw.NewPort(mac, 1500)
-		if spec != "" {
-			sp, err := impair.ParseSpec(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sp.Seed = uint64(mac[5])
-			dev = impair.Wrap(dev, sp, clock.Real{})
+		wrap = func(mac netif.MAC, d netif.Device) netif.Device {
+			s := sp
+			s.Seed = uint64(mac[5])
+			return impair.Wrap(d, s, clock.Real{})
 		}
-		s, err := stack.New(dev, stack.Config{Addr: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
 	}
-	st := &stacks{
-		a: mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"),
-		b: mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24"),
-	}
+	st := &stacks{}
+	st.a, st.b = stacktest.PairWith(t, wrap)
 	st.port.Store(1000)
 	return st
 }
