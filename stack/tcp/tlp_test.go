@@ -446,9 +446,6 @@ func TestTLPRequestResponseLossy(t *testing.T) {
 		t.Logf("tlp=%v seed %d: 300 rounds in %v virtual; RTOs %d, probes %d, fast recoveries %d", tlp, seed, r.virt, r.rtos, r.probes, r.fr)
 		return r
 	}
-	// The RTOs left with TLP are mostly for losses with SACKed data above
-	// them but too few duplicate ACKs for RFC 6675 (RACK's domain), and
-	// for lost probes.
 	for seed := uint64(11); seed < 14; seed++ {
 		on, off := run(true, seed), run(false, seed)
 		if on.probes == 0 || on.rtos*4 > off.rtos*3 || on.virt >= off.virt {
