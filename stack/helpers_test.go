@@ -2,26 +2,12 @@ package stack_test
 
 import (
 	"crypto/sha256"
+	"github.com/mirago/mirago/internal/stacktest"
 	"io"
-	"math/rand/v2"
 	"net"
 	"testing"
 	"time"
 )
-
-// stream is a deterministic pseudo-random byte source of a given length.
-func stream(seed uint64, n int64) io.Reader {
-	return io.LimitReader(&prng{r: rand.New(rand.NewPCG(seed, seed^0x9e37))}, n)
-}
-
-type prng struct{ r *rand.Rand }
-
-func (p *prng) Read(b []byte) (int, error) {
-	for i := range b {
-		b[i] = byte(p.r.Uint32())
-	}
-	return len(b), nil
-}
 
 func digest(t *testing.T, r io.Reader) ([32]byte, int64) {
 	h := sha256.New()
@@ -44,15 +30,15 @@ func exchange(t *testing.T, c net.Conn, peer net.Conn, size int64) {
 	go func() { s, n := digest(t, c); fromPeer <- res{s, n} }()
 	go func() { s, n := digest(t, peer); fromUs <- res{s, n} }()
 	go func() {
-		io.Copy(c, stream(1, size))
+		io.Copy(c, stacktest.Stream(1, size))
 		c.(interface{ CloseWrite() error }).CloseWrite()
 	}()
 	go func() {
-		io.Copy(peer, stream(2, size))
+		io.Copy(peer, stacktest.Stream(2, size))
 		peer.(interface{ CloseWrite() error }).CloseWrite()
 	}()
-	want1, _ := digest(t, stream(1, size))
-	want2, _ := digest(t, stream(2, size))
+	want1, _ := digest(t, stacktest.Stream(1, size))
+	want2, _ := digest(t, stacktest.Stream(2, size))
 	timeout := time.After(5 * time.Minute)
 	for _, w := range []struct {
 		ch   chan res

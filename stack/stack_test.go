@@ -9,10 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 )
@@ -24,15 +23,7 @@ func pair(t *testing.T, spec string) (a, b *stack.Stack) {
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
 	mk := func(mac netif.MAC, addr string, seed uint64) *stack.Stack {
-		var dev netif.Device = sw.NewPort(mac, 1500)
-		if spec != "" {
-			sp, err := impair.ParseSpec(spec)
-			if err != nil {
-				t.Fatal(err)
-			}
-			sp.Seed = seed
-			dev = impair.Wrap(dev, sp, clock.Real{})
-		}
+		dev := stacktest.Impair(t, sw.NewPort(mac, 1500), spec, seed)
 		p, err := ipv4.ParsePrefix(addr)
 		if err != nil {
 			t.Fatal(err)

@@ -13,12 +13,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/pcap"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 // kernelSize is the transfer size each way in the kernel-peer tests: the
@@ -41,14 +40,7 @@ func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP, *pcap.Writ
 	if err != nil {
 		t.Fatal(err)
 	}
-	var dev netif.Device = pcap.Wrap(tp.Dev, w, clock.Real{})
-	if spec != "" {
-		sp, err := impair.ParseSpec(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dev = impair.Wrap(dev, sp, clock.Real{})
-	}
+	dev := stacktest.Impair(t, pcap.Wrap(tp.Dev, w, clock.Real{}), spec, 0)
 	s, err := stack.New(dev, stack.Config{Addr: tp.Ours})
 	if err != nil {
 		t.Fatal(err)

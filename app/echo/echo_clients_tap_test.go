@@ -10,9 +10,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
-	"net/http"
 	"net/netip"
 	"os"
 	"os/exec"
@@ -24,13 +22,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/internal/metrics/metricstest"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/taptest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 // startEcho serves echo on a fresh TAP's stack, with metrics on port
@@ -38,15 +34,7 @@ import (
 func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptest.TAP, *flow.Sink, func()) {
 	t.Helper()
 	tp := taptest.New(t)
-	var dev netif.Device = tp.Dev
-	if spec != "" {
-		sp, err := impair.ParseSpec(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dev = impair.Wrap(dev, sp, clock.Real{})
-	}
-	s, err := stack.New(dev, stack.Config{Addr: tp.Ours})
+	s, err := stack.New(stacktest.Impair(t, tp.Dev, spec, 0), stack.Config{Addr: tp.Ours})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,30 +50,6 @@ func startEcho(t *testing.T, grace time.Duration, spec string) (*server, *taptes
 	stop := sync.OnceFunc(func() { cancel(); <-done; s.Close() })
 	t.Cleanup(stop)
 	return e, tp, logs, stop
-}
-
-func stream(seed uint64, n int64) io.Reader {
-	return io.LimitReader(&prng{r: rand.New(rand.NewPCG(seed, seed^0x9e37))}, n)
-}
-
-type prng struct{ r *rand.Rand }
-
-func (p *prng) Read(b []byte) (int, error) {
-	for i := range b {
-		b[i] = byte(p.r.Uint32())
-	}
-	return len(b), nil
-}
-
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 // 50 kernel TCP clients at once each send 1 MiB of their own and read it
@@ -115,13 +79,13 @@ func testClients(t *testing.T, clients, size int, spec string) {
 			defer c.Close()
 			c.SetDeadline(time.Now().Add(2 * time.Minute))
 			go func() {
-				io.Copy(c, stream(uint64(i), int64(size)))
+				io.Copy(c, stacktest.Stream(uint64(i), int64(size)))
 				c.(*net.TCPConn).CloseWrite()
 			}()
 			h := sha256.New()
 			n, err := io.Copy(h, c)
 			want := sha256.New()
-			io.Copy(want, stream(uint64(i), int64(size)))
+			io.Copy(want, stacktest.Stream(uint64(i), int64(size)))
 			if err != nil || n != int64(size) || !bytes.Equal(h.Sum(nil), want.Sum(nil)) {
 				errs <- fmt.Errorf("client %d: %d bytes back, %v, sha256 match %v", i, n, err, bytes.Equal(h.Sum(nil), want.Sum(nil)))
 			}
@@ -132,38 +96,20 @@ func testClients(t *testing.T, clients, size int, spec string) {
 	for err := range errs {
 		t.Error(err)
 	}
-	waitFor(t, "every echo connection to end", 10*time.Second, func() bool { return e.Stats().TCPActive == 0 })
+	stacktest.WaitFor(t, "every echo connection to end", 10*time.Second, func() bool { return e.Stats().TCPActive == 0 })
 	if st := e.Stats(); st.TCPAccepted != uint64(clients) || st.TCPBytes != uint64(clients*size) {
 		t.Errorf("echo stats: %+v", st)
 	}
 	if st := e.s.Stats().TCP; spec != "" && st.Retransmits == 0 {
 		t.Errorf("impaired link, yet no retransmission: %+v", st)
 	}
-	m := scrapeEcho(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
+	m := metricstest.Scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
 	if m["mirago_echo_tcp_accepted"] != float64(clients) || m["mirago_echo_tcp_bytes"] != float64(clients*size) ||
 		m["mirago_ip_received"] < float64(clients*size/1500) || m["mirago_tcp_passive_opens"] < float64(clients) || m[`mirago_tcp_states{state="LISTEN"}`] != 2 {
 		t.Errorf("metrics implausible: echo accepted %v bytes %v, ip received %v, passive opens %v, listen %v",
 			m["mirago_echo_tcp_accepted"], m["mirago_echo_tcp_bytes"], m["mirago_ip_received"], m["mirago_tcp_passive_opens"],
 			m[`mirago_tcp_states{state="LISTEN"}`])
 	}
-}
-
-func scrapeEcho(t *testing.T, addr netip.AddrPort) map[string]float64 {
-	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second}
-	resp, err := c.Get("http://" + addr.String() + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape: %v", err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != metrics.ContentType {
-		t.Fatalf("scrape: %s, %q", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	m, err := metrics.Parse(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m
 }
 
 // Shutdown stops accepting, lets an open connection finish within the
@@ -192,7 +138,7 @@ func TestEchoGracefulShutdown(t *testing.T) {
 	stopped := make(chan struct{})
 	start := time.Now()
 	go func() { stop(); close(stopped) }()
-	waitFor(t, "the listener to close", 5*time.Second, func() bool {
+	stacktest.WaitFor(t, "the listener to close", 5*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp4", addr, time.Second)
 		if err != nil {
 			return true
@@ -262,13 +208,13 @@ func TestBinary(t *testing.T) {
 			t.Logf("echo log:\n%s", logs.String())
 		}
 	}()
-	waitFor(t, "the app to create "+name, 10*time.Second, func() bool {
+	stacktest.WaitFor(t, "the app to create "+name, 10*time.Second, func() bool {
 		_, err := os.Stat("/sys/class/net/" + name)
 		return err == nil
 	})
 	taptest.ConfigureKernel(t, name, n)
 	var c net.Conn
-	waitFor(t, "the echo port to answer", 15*time.Second, func() bool {
+	stacktest.WaitFor(t, "the echo port to answer", 15*time.Second, func() bool {
 		c, err = net.DialTimeout("tcp4", net.JoinHostPort(ours.String(), "7"), time.Second)
 		return err == nil
 	})
@@ -280,7 +226,7 @@ func TestBinary(t *testing.T) {
 	if err != nil || string(got) != "hello, binary" {
 		t.Fatalf("echo: %q, %v", got, err)
 	}
-	if m := scrapeEcho(t, netip.AddrPortFrom(ours, 9100)); m["mirago_echo_tcp_accepted"] != 1 || m["mirago_ip_received"] <= 0 {
+	if m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100)); m["mirago_echo_tcp_accepted"] != 1 || m["mirago_ip_received"] <= 0 {
 		t.Errorf("metrics: accepted %v, ip received %v", m["mirago_echo_tcp_accepted"], m["mirago_ip_received"])
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {

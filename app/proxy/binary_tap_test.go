@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/metrics/metricstest"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/taptest"
 )
 
@@ -42,7 +44,7 @@ func TestBinary(t *testing.T) {
 	defer ln.Close()
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.Itoa(size))
-		io.Copy(w, stream(11, size))
+		io.Copy(w, stacktest.Stream(11, size))
 	})}
 	go srv.Serve(ln)
 	defer srv.Close()
@@ -82,14 +84,14 @@ func TestBinary(t *testing.T) {
 		}
 	}()
 
-	waitFor(t, "the proxy to create "+name, 10*time.Second, func() bool {
+	stacktest.WaitFor(t, "the proxy to create "+name, 10*time.Second, func() bool {
 		_, err := os.Stat("/sys/class/net/" + name)
 		return err == nil
 	})
 	taptest.ConfigureKernel(t, name, n)
 	client := &http.Client{Timeout: 2 * time.Second}
 	metricsURL := fmt.Sprintf("http://%s:9100/metrics", ours)
-	waitFor(t, "the metrics endpoint to answer", 15*time.Second, func() bool {
+	stacktest.WaitFor(t, "the metrics endpoint to answer", 15*time.Second, func() bool {
 		resp, err := client.Get(metricsURL)
 		if err != nil {
 			return false
@@ -107,17 +109,17 @@ func TestBinary(t *testing.T) {
 	got, err := io.Copy(h, resp.Body)
 	resp.Body.Close()
 	want := sha256.New()
-	io.Copy(want, stream(11, size))
+	io.Copy(want, stacktest.Stream(11, size))
 	if err != nil || got != size || string(h.Sum(nil)) != string(want.Sum(nil)) {
 		t.Fatalf("download through the proxy: %d bytes, %v, sha256 match %v", got, err, string(h.Sum(nil)) == string(want.Sum(nil)))
 	}
 	client.CloseIdleConnections() // the proxied connection closes: logged
 
-	m := scrape(t, netip.AddrPortFrom(ours, 9100))
+	m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100))
 	if m["mirago_proxy_accepted"] < 1 || m["mirago_ip_received"] <= 0 {
 		t.Errorf("metrics: accepted %v, ip_received %v", m["mirago_proxy_accepted"], m["mirago_ip_received"])
 	}
-	waitFor(t, "the connection log line", 10*time.Second, func() bool { return strings.Contains(logs(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the connection log line", 10*time.Second, func() bool { return strings.Contains(logs(), "proxy conn closed") })
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

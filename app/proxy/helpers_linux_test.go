@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/netip"
@@ -17,13 +16,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/internal/metrics"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/taptest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -40,15 +36,7 @@ func bigSize() int64 {
 func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP) {
 	t.Helper()
 	tp := taptest.New(t)
-	var dev netif.Device = tp.Dev
-	if spec != "" {
-		sp, err := impair.ParseSpec(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		dev = impair.Wrap(dev, sp, clock.Real{})
-	}
-	s, err := stack.New(dev, stack.Config{Addr: tp.Ours})
+	s, err := stack.New(stacktest.Impair(t, tp.Dev, spec, 0), stack.Config{Addr: tp.Ours})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,62 +140,11 @@ func blobServer(t *testing.T, tp *taptest.TAP, size int64) (string, [32]byte) {
 	ln := kernelListener(t, tp)
 	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
-		io.Copy(w, stream(7, size))
+		io.Copy(w, stacktest.Stream(7, size))
 	})}
 	go srv.Serve(ln)
 	t.Cleanup(func() { srv.Close() })
 	h := sha256.New()
-	io.Copy(h, stream(7, size))
+	io.Copy(h, stacktest.Stream(7, size))
 	return ln.Addr().String(), [32]byte(h.Sum(nil))
-}
-
-// stream is a deterministic pseudo-random byte source of length n.
-func stream(seed uint64, n int64) io.Reader {
-	return io.LimitReader(&prng{r: rand.New(rand.NewPCG(seed, seed^0x9e37))}, n)
-}
-
-type prng struct{ r *rand.Rand }
-
-func (p *prng) Read(b []byte) (int, error) {
-	for i := 0; i+8 <= len(b); i += 8 {
-		v := p.r.Uint64()
-		for j := range 8 {
-			b[i+j] = byte(v >> (8 * j))
-		}
-	}
-	for i := len(b) &^ 7; i < len(b); i++ {
-		b[i] = byte(p.r.Uint32())
-	}
-	return len(b), nil
-}
-
-// scrape fetches and parses a metrics endpoint.
-func scrape(t *testing.T, addr netip.AddrPort) map[string]float64 {
-	t.Helper()
-	c := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
-	resp, err := c.Get("http://" + addr.String() + "/metrics")
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != metrics.ContentType {
-		t.Fatalf("scrape %s: %s, Content-Type %q", addr, resp.Status, resp.Header.Get("Content-Type"))
-	}
-	m, err := metrics.Parse(resp.Body)
-	if err != nil {
-		t.Fatalf("scrape %s: %v", addr, err)
-	}
-	return m
-}
-
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(t *testing.T, what string, d time.Duration, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", d, what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow/flowtest"
+	"github.com/mirago/mirago/internal/metrics/metricstest"
+	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/taptest"
 )
 
@@ -71,7 +73,7 @@ func testDownload(t *testing.T, spec string, size int64) *running {
 		t.Fatalf("curl got %d bytes (want %d), sha256 match %v", n, size, got == want)
 	}
 	t.Logf("%d MiB in %v", size>>20, time.Since(start).Round(time.Millisecond))
-	waitFor(t, "the connection log line", 10*time.Second, func() bool {
+	stacktest.WaitFor(t, "the connection log line", 10*time.Second, func() bool {
 		return strings.Contains(r.logs.String(), `msg="proxy conn closed"`)
 	})
 	line := logLine(r.logs.String(), "proxy conn closed")
@@ -84,7 +86,7 @@ func testDownload(t *testing.T, spec string, size int64) *running {
 	if st.Accepted != 1 || st.BytesDown < uint64(size) || st.BytesUp == 0 || st.Active != 0 {
 		t.Errorf("proxy stats: %+v", st)
 	}
-	m := scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
+	m := metricstest.Scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
 	if m["mirago_proxy_accepted"] != 1 || m["mirago_proxy_bytes_down"] < float64(size) || m["mirago_ip_received"] <= 0 ||
 		m["mirago_tcp_segments_in"] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 || m["mirago_device_rx_frames"] <= 0 {
 		t.Errorf("metrics implausible: accepted %v, bytes_down %v, ip_received %v, tcp_segments_in %v, listen %v",
@@ -185,7 +187,7 @@ func TestProxyACLRefusal(t *testing.T) {
 	if st := s.Stats().TCP; st.ListenFiltered != 1 || st.PassiveOpens != 0 || st.SynCookiesSent != 0 {
 		t.Fatalf("TCP: filtered %d, passive opens %d, cookies %d", st.ListenFiltered, st.PassiveOpens, st.SynCookiesSent)
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy refused") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy refused") })
 	if l := logLine(r.logs.String(), "proxy refused"); !strings.Contains(l, "reason=acl") || !strings.Contains(l, tp.Kernel.String()) {
 		t.Fatalf("refusal log line: %q", l)
 	}
@@ -276,14 +278,14 @@ func TestProxyLimits(t *testing.T) {
 			if st := r.p.Stats(); st.RefusedLimit != 1 || st.Accepted != 2 || st.Active != 2 {
 				t.Fatalf("stats: %+v", st)
 			}
-			waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy refused") })
+			stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy refused") })
 			if l := logLine(r.logs.String(), "proxy refused"); !strings.Contains(l, "reason="+tc.wantLimit) {
 				t.Fatalf("refusal log line: %q", l)
 			}
 			// Closing one frees its slot.
 			held[0].Close()
 			held = held[1:]
-			waitFor(t, "a free slot", 5*time.Second, func() bool { return r.p.Stats().Active == 1 })
+			stacktest.WaitFor(t, "a free slot", 5*time.Second, func() bool { return r.p.Stats().Active == 1 })
 			c2, err := net.DialTimeout("tcp4", r.addr.String(), 5*time.Second)
 			if err != nil {
 				t.Fatal(err)
@@ -316,7 +318,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	if n != 0 || err != io.EOF || took > 2*time.Second {
 		t.Fatalf("client read %d bytes, %v after %v; want EOF at once", n, err, took)
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=upstream-refused") {
 		t.Fatalf("log line: %s", l)
 	}
@@ -342,7 +344,7 @@ func TestProxyUpstreamConnectTimeout(t *testing.T) {
 	if err != io.EOF || took < 500*time.Millisecond || took > 3*time.Second {
 		t.Fatalf("client read: %v after %v; want EOF after the 700ms connect timeout", err, took)
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=connect-timeout") {
 		t.Fatalf("log line: %s", l)
 	}
@@ -360,7 +362,7 @@ func TestProxyUpstreamResetMidTransfer(t *testing.T) {
 		if err != nil {
 			return
 		}
-		io.Copy(c, stream(3, 1<<20))
+		io.Copy(c, stacktest.Stream(3, 1<<20))
 		close(sent)
 		c.(*net.TCPConn).SetLinger(0)
 		c.Close() // RST
@@ -386,7 +388,7 @@ func TestProxyUpstreamResetMidTransfer(t *testing.T) {
 	if !errors.Is(err, syscall.ECONNRESET) || took > 3*time.Second {
 		t.Fatalf("client read %d more bytes, then %v after %v; want a reset promptly", n, err, took)
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=upstream-reset") {
 		t.Fatalf("log line: %s", l)
 	}
@@ -427,7 +429,7 @@ func TestProxyIdleTimeout(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("upstream never accepted")
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=idle-timeout") {
 		t.Fatalf("log line: %s", l)
 	}
@@ -468,7 +470,7 @@ func TestProxyGracefulShutdown(t *testing.T) {
 	start := time.Now()
 	r.cancel()
 	// New clients are turned away (no listener: RST).
-	waitFor(t, "the listener to close", 5*time.Second, func() bool {
+	stacktest.WaitFor(t, "the listener to close", 5*time.Second, func() bool {
 		c, err := net.DialTimeout("tcp4", r.addr.String(), time.Second)
 		if err != nil {
 			return errors.Is(err, syscall.ECONNREFUSED)
@@ -526,7 +528,7 @@ func TestProxyClientReset(t *testing.T) {
 		t.Fatal(err)
 	}
 	c.Write([]byte("some data"))
-	waitFor(t, "the upstream connection", 5*time.Second, func() bool { return r.p.Stats().BytesUp == 9 })
+	stacktest.WaitFor(t, "the upstream connection", 5*time.Second, func() bool { return r.p.Stats().BytesUp == 9 })
 	c.(*net.TCPConn).SetLinger(0)
 	c.Close() // RST
 	select {
@@ -537,7 +539,7 @@ func TestProxyClientReset(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("upstream saw nothing")
 	}
-	waitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
+	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=client-reset") {
 		t.Fatalf("log line: %s", l)
 	}

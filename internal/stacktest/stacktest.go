@@ -1,4 +1,6 @@
-// Package stacktest builds stacks for tests.
+// Package stacktest holds test helpers for the stack and the apps:
+// stacks on an in-memory link, a recording port, the fault injector from
+// a spec, deterministic data streams.
 package stacktest
 
 import (

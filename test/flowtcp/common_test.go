@@ -8,13 +8,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/tlsflow"
 	"github.com/mirago/mirago/internal/stacktest"
 	"github.com/mirago/mirago/internal/testcert"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -39,20 +37,10 @@ func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
 // stack.
 func newImpairedStacks(t *testing.T, spec string) *stacks {
 	t.Helper()
-	var wrap func(netif.MAC, netif.Device) netif.Device
-	if spec != "" {
-		sp, err := impair.ParseSpec(spec)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wrap = func(mac netif.MAC, d netif.Device) netif.Device {
-			s := sp
-			s.Seed = uint64(mac[5])
-			return impair.Wrap(d, s, clock.Real{})
-		}
-	}
 	st := &stacks{}
-	st.a, st.b = stacktest.PairWith(t, wrap)
+	st.a, st.b = stacktest.PairWith(t, func(mac netif.MAC, d netif.Device) netif.Device {
+		return stacktest.Impair(t, d, spec, uint64(mac[5]))
+	})
 	st.port.Store(1000)
 	return st
 }
