@@ -4,12 +4,11 @@ package main
 
 import (
 	"errors"
-	"io"
-	"net"
 	"net/netip"
 	"os"
 	"strconv"
 
+	"github.com/mirago/mirago/bench/image/echoloop"
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/internal/xerr"
@@ -76,15 +75,9 @@ func run(log logging.Logger) error {
 	if err != nil {
 		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
-	go serveUDP(uc, log)
+	go echoloop.ServeUDP(uc.ReadFrom, uc.WriteTo, log)
 	log.Info("echo serving", "port", port)
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return xerr.Wrap("tcp accept", err)
-		}
-		go echoConn(c.(*gonet.TCPConn))
-	}
+	return echoloop.ServeTCP(ln)
 }
 
 // newStack builds the gVisor stack on ep with mirago's defaults where
@@ -129,41 +122,4 @@ func newStack(ep stack.LinkEndpoint, p netip.Prefix, gw netip.Addr) (*stack.Stac
 func header4Any() tcpip.Subnet {
 	sn, _ := tcpip.NewSubnet(tcpip.AddrFrom4([4]byte{}), tcpip.MaskFromBytes([]byte{0, 0, 0, 0}))
 	return sn
-}
-
-// echoConn is app/echo's echoConn: copy input back with a 32 KiB buffer;
-// at EOF half-close, then close.
-func echoConn(c *gonet.TCPConn) {
-	defer c.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err == io.EOF {
-			c.CloseWrite()
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// serveUDP echoes each datagram back to its sender.
-func serveUDP(uc *gonet.UDPConn, log logging.Logger) {
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := uc.ReadFrom(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				log.Warn("udp read", "err", err)
-			}
-			return
-		}
-		uc.WriteTo(buf[:n], from)
-	}
 }

@@ -4,20 +4,17 @@ package main
 
 import (
 	"errors"
-	"io"
-	"net"
 	"net/netip"
 	"os"
 	"strconv"
 
+	"github.com/mirago/mirago/bench/image/echoloop"
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/tcp"
-	"github.com/mirago/mirago/stack/udp"
 )
 
 func main() {
@@ -66,50 +63,7 @@ func run(log logging.Logger) error {
 	if err != nil {
 		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
-	go serveUDP(uc, log)
+	go echoloop.ServeUDP(uc.ReadFromAddrPort, uc.WriteToAddrPort, log)
 	log.Info("echo serving", "port", port)
-	for {
-		c, err := ln.AcceptTCP()
-		if err != nil {
-			return xerr.Wrap("tcp accept", err)
-		}
-		go echoConn(c)
-	}
-}
-
-// echoConn is app/echo's echoConn: copy input back with a 32 KiB buffer;
-// at EOF half-close, then close.
-func echoConn(c *tcp.Conn) {
-	defer c.Close()
-	buf := make([]byte, 32<<10)
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return
-			}
-		}
-		if err == io.EOF {
-			c.CloseWrite()
-			return
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// serveUDP echoes each datagram back to its sender.
-func serveUDP(uc *udp.Conn, log logging.Logger) {
-	buf := make([]byte, 65536)
-	for {
-		n, from, err := uc.ReadFromAddrPort(buf)
-		if err != nil {
-			if !errors.Is(err, net.ErrClosed) {
-				log.Warn("udp read", "err", err)
-			}
-			return
-		}
-		uc.WriteToAddrPort(buf[:n], from)
-	}
+	return echoloop.ServeTCP(ln)
 }
