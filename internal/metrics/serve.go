@@ -58,18 +58,6 @@ const (
 // ContentType is the media type of the text exposition format.
 const ContentType = "text/plain; version=0.0.4; charset=utf-8"
 
-// Serve serves the stack's counters followed by the families app returns
-// (app may be nil) over HTTP on TCP port of our own stack until ctx ends
-// (see ServeListener). It returns an error only if it cannot listen.
-func Serve(ctx context.Context, s *stack.Stack, port uint16, app func() []Family, log logging.Logger) error {
-	ln, err := s.TCP.Listen(port)
-	if err != nil {
-		return err
-	}
-	ServeListener(ctx, s, ln, app, log)
-	return nil
-}
-
 // ServeListener serves the stack's counters followed by the families app
 // returns (app may be nil) over HTTP on ln, a listener of our own stack,
 // at any path, until ctx ends; then it closes ln, waits up to a second
