@@ -162,13 +162,16 @@ func (l testLog) Write(p []byte) (int, error) {
 // qemu-virt images take their randomness from the board's DRBG; the USB
 // armory board reads its SoC RNG through crypto/rand on purpose, so crypto
 // is allowed there, and tamago's i.MX drivers use fmt. The proxy links
-// fmt through package flow. It skips without the TamaGo toolchain.
+// fmt through package flow. Without the mirago_dhcp and mirago_metrics
+// tags (make image DHCP=1, METRICS=PORT) no image links the DHCP client
+// or the metrics endpoint. It skips without the TamaGo toolchain.
 func TestImageDeps(t *testing.T) {
 	env, why := imageProbe()
 	if why != "" {
 		t.Skip("skipping: " + why)
 	}
-	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509"}
+	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509",
+		"github.com/mirago/mirago/stack/dhcp", "github.com/mirago/mirago/internal/metrics"}
 	cases := []struct {
 		tag, pkg        string
 		noCrypto, noFmt bool
