@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mirago/mirago/internal/qemurun"
+	"github.com/mirago/mirago/internal/testkit/qemurun"
 )
 
 // Image names the images the workload builds. Echo and GVEcho are the

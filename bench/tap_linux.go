@@ -19,7 +19,7 @@ import (
 
 	"github.com/mirago/mirago/bench/gvnet"
 	"github.com/mirago/mirago/drivers/tap"
-	"github.com/mirago/mirago/internal/testnet"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/tcp"
@@ -54,9 +54,9 @@ type tapSide struct {
 	ours   netip.Addr
 }
 
-// allocateSubnet reserves a test subnet the same way internal/taptest
+// allocateSubnet reserves a test subnet the same way internal/testkit/taptest
 // does, so that the benchmark never shares one with a running test.
-func allocateSubnet() (int, func(), error) { return testnet.Reserve() }
+func allocateSubnet() (int, func(), error) { return taptest.Reserve() }
 
 func run(name string, args ...string) error {
 	out, err := exec.Command(name, args...).CombinedOutput()

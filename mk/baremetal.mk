@@ -33,8 +33,8 @@ TAMAGO_ROOT = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tamago-go/tamago-go$(TAMAGO
 # Per board: build tag and link address (RAM base + 64 kB, see DESIGN.md).
 BOARD_TAG = $(if $(filter qemu-virt,$(BOARD)),qemuvirt,$(if $(filter usbarmory,$(BOARD)),usbarmory))
 TEXT_START = $(if $(filter qemu-virt,$(BOARD)),0x40010000,0x80010000)
-# APP=boottest is the board's boot test program under internal/boottest.
-APP_PKG = $(if $(filter boottest,$(APP)),./internal/boottest/$(if $(filter qemu-virt,$(BOARD)),virtnet,enetnet),./app/$(APP))
+# APP=boottest is the board's boot test program under test/boot.
+APP_PKG = $(if $(filter boottest,$(APP)),./test/boot/$(if $(filter qemu-virt,$(BOARD)),virtnet,enetnet),./app/$(APP))
 
 comma := ,
 empty :=

@@ -3,7 +3,7 @@
 # `image` target builds with BOARD=usbarmory, flattened to a raw binary and
 # put behind an i.MX header (IVT, boot data and the DCD that sets up the
 # DDR) by U-Boot's mkimage. It prints the image path last. APP=boottest
-# builds internal/boottest/enetnet. See docs/usbarmory.md for booting it.
+# builds test/boot/enetnet. See docs/usbarmory.md for booting it.
 #
 # Needs: the TamaGo toolchain (see mk/baremetal.mk), an objcopy that reads
 # ARM ELF (arm-none-eabi-objcopy or llvm-objcopy), and mkimage (Debian:

@@ -2,7 +2,7 @@ package stack_test
 
 import (
 	"crypto/sha256"
-	"github.com/mirago/mirago/internal/stacktest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"io"
 	"net"
 	"testing"

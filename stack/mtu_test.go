@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/stacktest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"

@@ -24,8 +24,8 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/metrics/metricstest"
-	"github.com/mirago/mirago/internal/stacktest"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 )
 

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/pcap"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 )

@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/mirago/mirago/internal/platform"
+	"github.com/mirago/mirago/internal/boardrun"
 )
 
 // main is the bare-metal echo appliance: board and settings come from the
@@ -14,14 +14,14 @@ import (
 // to the console, and it serves until the board is switched off. There
 // are no signals on TamaGo, so nothing cancels the context.
 func main() {
-	log := platform.Logger()
+	log := boardrun.Logger()
 	cfg, err := ConfigFromBuild()
 	if err != nil {
-		platform.Fatal(log, "echo: settings", err)
+		boardrun.Fatal(log, "echo: settings", err)
 	}
-	env, err := platform.Start(log)
+	env, err := boardrun.Start(log)
 	if err != nil {
-		platform.Fatal(log, "echo: start", err)
+		boardrun.Fatal(log, "echo: start", err)
 	}
 	cfg.Log = log
 	// Run returns only if a port cannot be bound (or ctx ends, which it
@@ -30,5 +30,5 @@ func main() {
 	if err == nil {
 		err = errors.New("echo service stopped")
 	}
-	platform.Fatal(log, "echo: serve", err)
+	boardrun.Fatal(log, "echo: serve", err)
 }

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/metrics/metricstest"
-	"github.com/mirago/mirago/internal/stacktest"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
 // TestBinary builds the proxy and runs it as a user would: it creates its

@@ -28,7 +28,7 @@ func ConfigFromBuild() (Config, error) {
 // NewConfig returns a validated configuration for the given listen port,
 // upstream HOST:PORT and comma-separated allow list (as in -allow), with
 // the defaults for the rest. Bare-metal mains use it with their link-time
-// settings (internal/platform.Settings).
+// settings (internal/boardrun.Settings).
 func NewConfig(listen uint16, upstream, allow string) (Config, error) {
 	acl, err := ParseAllow(allow)
 	if err != nil {

@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/internal/stacktest"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )

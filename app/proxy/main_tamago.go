@@ -6,7 +6,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/mirago/mirago/internal/platform"
+	"github.com/mirago/mirago/internal/boardrun"
 )
 
 // main is the bare-metal proxy appliance: board and settings come from the
@@ -16,17 +16,17 @@ import (
 // so nothing cancels the context. A name in UPSTREAM needs DHCP=1: the
 // lease's DNS servers resolve it, through our stack, for each connection.
 func main() {
-	log := platform.Logger()
-	env, err := platform.Start(log)
+	log := boardrun.Logger()
+	env, err := boardrun.Start(log)
 	if err != nil {
-		platform.Fatal(log, "proxy: start", err)
+		boardrun.Fatal(log, "proxy: start", err)
 	}
 	if env.Resolve != nil {
 		upstreamResolver = env.Resolve
 	}
 	cfg, err := ConfigFromBuild()
 	if err != nil {
-		platform.Fatal(log, "proxy: settings", err)
+		boardrun.Fatal(log, "proxy: settings", err)
 	}
 	cfg.Log = log
 	// Run returns only if the configuration is bad or the port cannot be
@@ -35,5 +35,5 @@ func main() {
 	if err == nil {
 		err = errors.New("proxy stopped")
 	}
-	platform.Fatal(log, "proxy: serve", err)
+	boardrun.Fatal(log, "proxy: serve", err)
 }

@@ -16,8 +16,8 @@ import (
 
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/internal/metrics/metricstest"
-	"github.com/mirago/mirago/internal/stacktest"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
 // curlThrough downloads url with curl and returns the body's SHA-256 and

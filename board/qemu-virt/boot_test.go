@@ -14,7 +14,7 @@ import (
 	"time"
 )
 
-// TestBootQEMU builds internal/boottest/virtnet with the TamaGo toolchain
+// TestBootQEMU builds test/boot/virtnet with the TamaGo toolchain
 // (make image APP=boottest) and boots it under qemu-system-arm with user
 // networking. The image must find virtio-net and virtio-rng, sleep, get
 // QEMU's ARP reply for 10.0.2.2, push a 1000-frame burst through both

@@ -1,6 +1,6 @@
 package usbarmory
 
-// TestBootENET builds internal/boottest/enetnet with the TamaGo toolchain
+// TestBootENET builds test/boot/enetnet with the TamaGo toolchain
 // and boots it under QEMU's mcimx6ul-evk with user networking: the image
 // must get an ARP reply from QEMU's gateway and exit 0 through semihosting.
 
@@ -35,7 +35,7 @@ func TestBootENET(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	elf := filepath.Join(t.TempDir(), "enetnet.elf")
-	build := exec.CommandContext(ctx, gobin, "build", "-ldflags", ldflags, "-o", elf, "./internal/boottest/enetnet")
+	build := exec.CommandContext(ctx, gobin, "build", "-ldflags", ldflags, "-o", elf, "./test/boot/enetnet")
 	build.Dir = root
 	build.Env = tamagoEnv(filepath.Dir(filepath.Dir(gobin)))
 	if out, err := build.CombinedOutput(); err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/tap"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )

@@ -11,7 +11,7 @@ import (
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/flow/mimic"
 	"github.com/mirago/mirago/flow/tlsflow"
-	"github.com/mirago/mirago/internal/testcert"
+	"github.com/mirago/mirago/internal/testkit/testcert"
 )
 
 // tlsEdn is the endpoint of the TLS-over-memory protocol.

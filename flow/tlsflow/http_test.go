@@ -10,7 +10,7 @@ import (
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/flow/tlsflow"
-	"github.com/mirago/mirago/internal/testcert"
+	"github.com/mirago/mirago/internal/testkit/testcert"
 )
 
 // tlsListener wraps accepted flows in tlsflow.Server.

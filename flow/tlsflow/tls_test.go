@@ -11,7 +11,7 @@ import (
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/flowtest"
 	"github.com/mirago/mirago/flow/tlsflow"
-	"github.com/mirago/mirago/internal/testcert"
+	"github.com/mirago/mirago/internal/testkit/testcert"
 )
 
 // tlsPair runs both handshakes over a Pipe so that CloseWrite is possible

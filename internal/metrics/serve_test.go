@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
-	"github.com/mirago/mirago/internal/stacktest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"

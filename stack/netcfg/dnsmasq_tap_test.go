@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/dnsmasqtest"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/dnsmasqtest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/dhcp"
 	"github.com/mirago/mirago/stack/ipv4"

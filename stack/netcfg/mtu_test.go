@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
-	"github.com/mirago/mirago/internal/stacktest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"

@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/stacktest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack/socket"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"

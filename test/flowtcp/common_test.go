@@ -10,8 +10,8 @@ import (
 
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/flow/tlsflow"
-	"github.com/mirago/mirago/internal/stacktest"
-	"github.com/mirago/mirago/internal/testcert"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/internal/testkit/testcert"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"

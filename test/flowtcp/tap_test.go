@@ -24,7 +24,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/socket"
 	"github.com/mirago/mirago/stack/tcp"

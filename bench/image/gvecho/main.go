@@ -30,7 +30,7 @@ const (
 )
 
 func main() {
-	// The console logger of app/echo images (internal/platform.Logger).
+	// The console logger of app/echo images (internal/boardrun.Logger).
 	log := logging.NewConsole(os.Stdout, logging.LevelInfo, "board", "qemu-virt", "stack", "gvisor")
 	if err := run(log); err != nil {
 		log.Error("gvecho", "err", err)

@@ -18,7 +18,7 @@ import (
 )
 
 func main() {
-	// The console logger of app/echo images (internal/platform.Logger).
+	// The console logger of app/echo images (internal/boardrun.Logger).
 	log := logging.NewConsole(os.Stdout, logging.LevelInfo, "board", "qemu-virt", "stack", "mirago")
 	if err := run(log); err != nil {
 		log.Error("miecho", "err", err)

@@ -1,6 +1,6 @@
 //go:build tamago && usbarmory
 
-package platform
+package boardrun
 
 import (
 	"io"

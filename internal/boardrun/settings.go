@@ -1,4 +1,4 @@
-// Package platform is the bare-metal glue shared by the apps' TamaGo mains
+// Package boardrun is the bare-metal glue shared by the apps' TamaGo mains
 // (app/*/main_tamago.go): it opens the board picked by build tag (qemuvirt:
 // board/qemu-virt, usbarmory: board/usbarmory; mk/baremetal.mk sets it),
 // turns the network settings of internal/buildcfg (IP, GW, DHCP) into a
@@ -7,7 +7,7 @@
 //
 // Only the settings parser builds on the host (and is tested there); the
 // rest needs GOOS=tamago and exactly one board tag.
-package platform
+package boardrun
 
 import (
 	"errors"

@@ -1,6 +1,6 @@
 //go:build tamago && mirago_dhcp
 
-package platform
+package boardrun
 
 import (
 	"context"

@@ -1,5 +1,5 @@
 // Package qemurun boots bare-metal images under scripts/qemu.sh for the
-// boot tests (internal/boottest) and the image benchmark (bench): it
+// boot tests (test/boot) and the image benchmark (bench): it
 // starts QEMU, keeps its console, waits for console lines and stops it.
 package qemurun
 

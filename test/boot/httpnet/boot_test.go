@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/qemurun"
+	"github.com/mirago/mirago/internal/testkit/qemurun"
 )
 
 const (
@@ -60,7 +60,7 @@ func TestHTTPNetBoot(t *testing.T) {
 	defer cancel()
 	build := exec.CommandContext(ctx, tamago, "build", "-tags", "qemuvirt", "-trimpath",
 		"-ldflags", "-T 0x40010000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM="+upPort,
-		"-o", image, "./internal/boottest/httpnet")
+		"-o", image, "./test/boot/httpnet")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")
 	if out, err := build.CombinedOutput(); err != nil {
@@ -171,7 +171,7 @@ func requireEnv(t *testing.T) (root, tamago string) {
 	return root, strings.TrimSpace(string(b))
 }
 
-// guest is one QEMU run (internal/qemurun) with test-failing helpers.
+// guest is one QEMU run (internal/testkit/qemurun) with test-failing helpers.
 type guest struct{ *qemurun.Guest }
 
 func (g *guest) text() string { return g.Console() }

@@ -1,6 +1,6 @@
 //go:build tamago && !qemuvirt && !usbarmory
 
-package platform
+package boardrun
 
 // A TamaGo build needs a board tag: -tags qemuvirt or -tags usbarmory
 // (make image BOARD=qemu-virt|usbarmory sets it). Without one the build

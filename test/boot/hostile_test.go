@@ -1,6 +1,6 @@
 //go:build linux
 
-package boottest
+package boot
 
 import (
 	"bufio"

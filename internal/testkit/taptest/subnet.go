@@ -1,9 +1,9 @@
-// Package testnet reserves the private /24 subnets (10.199.N.0/24, N in
+// Subnet reservation: taptest reserves the private /24 subnets (10.199.N.0/24, N in
 // [10, 250)) that TAP tests and benchmarks put the kernel side of their
 // TAPs on. A lock file per subnet in LockDir keeps test binaries and the
 // benchmark running in parallel from sharing one, which would confuse the
 // kernel's routes; files of processes that are gone are reclaimed.
-package testnet
+package taptest
 
 import (
 	"fmt"
@@ -41,5 +41,5 @@ func Reserve() (n int, release func(), err error) {
 		f.Close()
 		return n, func() { os.Remove(path) }, nil
 	}
-	return 0, nil, fmt.Errorf("testnet: no free test subnet in %s", LockDir)
+	return 0, nil, fmt.Errorf("taptest: no free test subnet in %s", LockDir)
 }

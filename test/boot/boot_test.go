@@ -1,6 +1,6 @@
 //go:build linux
 
-package boottest
+package boot
 
 import (
 	"bytes"
@@ -22,8 +22,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/internal/qemurun"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/qemurun"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
 // boards are booted one after the other (TCG is CPU-bound).
@@ -322,7 +322,7 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 
 // --- guests ---
 
-// guest is one QEMU run (internal/qemurun) with test-failing helpers.
+// guest is one QEMU run (internal/testkit/qemurun) with test-failing helpers.
 type guest struct{ *qemurun.Guest }
 
 func (g *guest) text() string { return g.Console() }

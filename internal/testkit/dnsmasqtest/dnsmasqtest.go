@@ -1,7 +1,7 @@
 //go:build linux
 
 // Package dnsmasqtest runs Debian's dnsmasq as the DHCP and DNS server on a
-// test TAP (internal/taptest), so tests can check our DHCP client and DNS
+// test TAP (internal/testkit/taptest), so tests can check our DHCP client and DNS
 // resolver against a real server. It skips the test, naming dnsmasq, when
 // the binary is missing (Debian: apt-get install dnsmasq-base).
 package dnsmasqtest
@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/internal/taptest"
+	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
 // BigName resolves to BigCount addresses (10.77.0.1 up): its answer does

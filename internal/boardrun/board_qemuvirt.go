@@ -1,6 +1,6 @@
 //go:build tamago && qemuvirt
 
-package platform
+package boardrun
 
 import (
 	"io"

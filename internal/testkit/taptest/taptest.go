@@ -19,7 +19,6 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/drivers/tap"
-	"github.com/mirago/mirago/internal/testnet"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -48,11 +47,11 @@ func Require(t testing.TB, tools ...string) {
 	}
 }
 
-// allocate reserves a test subnet number for t (internal/testnet),
+// allocate reserves a test subnet number for t (Reserve),
 // released when the test ends.
 func allocate(t testing.TB) int {
 	t.Helper()
-	n, release, err := testnet.Reserve()
+	n, release, err := Reserve()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,6 @@
 //go:build tamago
 
-package platform
+package boardrun
 
 import (
 	"context"

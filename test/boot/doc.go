@@ -1,4 +1,4 @@
-// Package boottest holds the host-side boot tests of the appliance images:
+// Package boot holds the host-side boot tests of the appliance images:
 // each app (echo, proxy) is built for each board (qemu-virt, usbarmory)
 // with make image, booted under qemu-system-arm, and driven from the host
 // over QEMU user networking (forwarded ports, no root) and over a TAP
@@ -7,4 +7,4 @@
 //
 // The board boot programs themselves live below: virtnet (qemu-virt) and
 // enetnet (usbarmory).
-package boottest
+package boot
