@@ -9,8 +9,7 @@ import (
 	"github.com/mirago/mirago/bench/gvnet"
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -64,8 +63,8 @@ type miragoPair struct {
 // default settings (256-frame rings, tail drop).
 func NewMiragoPair() (Pair, error) {
 	sw := memlink.NewSwitch(memlink.Config{})
-	mk := func(mac netif.MAC, p netip.Prefix) (*stack.Stack, error) {
-		pfx, err := ipv4.ParsePrefix(p.String())
+	mk := func(mac inet.MAC, p netip.Prefix) (*stack.Stack, error) {
+		pfx, err := inet.ParsePrefix4(p.String())
 		if err != nil {
 			return nil, err
 		}
@@ -74,12 +73,12 @@ func NewMiragoPair() (Pair, error) {
 			TCP:  tcp.Config{SendBuffer: BufferSize, RecvBuffer: BufferSize},
 		})
 	}
-	a, err := mk(netif.MAC{2, 0, 0, 0, 0, 1}, prefixA)
+	a, err := mk(inet.MAC{2, 0, 0, 0, 0, 1}, prefixA)
 	if err != nil {
 		sw.Close()
 		return nil, err
 	}
-	b, err := mk(netif.MAC{2, 0, 0, 0, 0, 2}, prefixB)
+	b, err := mk(inet.MAC{2, 0, 0, 0, 0, 2}, prefixB)
 	if err != nil {
 		a.Close()
 		sw.Close()

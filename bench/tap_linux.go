@@ -21,7 +21,7 @@ import (
 	"github.com/mirago/mirago/drivers/tap"
 	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -106,7 +106,7 @@ func newTAPSide(kind string) (*tapSide, error) {
 			cleanup()
 			return nil, err
 		}
-		pfx, _ := ipv4.ParsePrefix(ours.String())
+		pfx, _ := inet.ParsePrefix4(ours.String())
 		s, err := stack.New(dev, stack.Config{Addr: pfx, TCP: tcp.Config{SendBuffer: BufferSize, RecvBuffer: BufferSize}})
 		if err != nil {
 			dev.Close()

@@ -4,8 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // SetARPConflictHook reports another host announcing our address, after
@@ -13,11 +12,11 @@ import (
 func TestARPConflictHook(t *testing.T) {
 	a, b := pair(t, "")
 	type claim struct {
-		addr ipv4.Addr
-		mac  netif.MAC
+		addr inet.Addr4
+		mac  inet.MAC
 	}
 	got := make(chan claim, 4)
-	a.SetARPConflictHook(func(addr ipv4.Addr, mac netif.MAC) {
+	a.SetARPConflictHook(func(addr inet.Addr4, mac inet.MAC) {
 		select {
 		case got <- claim{addr, mac}:
 		default:
@@ -38,7 +37,7 @@ func TestARPConflictHook(t *testing.T) {
 		<-got
 	}
 	before := a.Stats().ARP.Conflicts
-	b.SetAddr(ipv4.Prefix{})
+	b.SetAddr(inet.Prefix4{})
 	b.SetAddr(a.Addr()) // announce again
 	deadline := time.Now().Add(10 * time.Second)
 	for a.Stats().ARP.Conflicts == before {

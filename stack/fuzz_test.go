@@ -10,7 +10,7 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -23,10 +23,10 @@ type frameDev struct {
 	sent    int
 }
 
-func (d *frameDev) MAC() netif.MAC { return netif.MAC{2, 0, 0, 0, 0, 0x0f} }
-func (d *frameDev) MTU() int       { return 1500 }
-func (d *frameDev) Headroom() int  { return 0 }
-func (d *frameDev) LinkUp() bool   { return true }
+func (d *frameDev) MAC() inet.MAC { return inet.MAC{2, 0, 0, 0, 0, 0x0f} }
+func (d *frameDev) MTU() int      { return 1500 }
+func (d *frameDev) Headroom() int { return 0 }
+func (d *frameDev) LinkUp() bool  { return true }
 func (d *frameDev) Transmit(b *pkt.Buf) error {
 	d.mu.Lock()
 	d.sent++
@@ -46,9 +46,9 @@ func (d *frameDev) inject(f []byte) {
 }
 
 var (
-	fuzzUs   = ipv4.MustParse("10.0.2.15")
-	fuzzPeer = ipv4.MustParse("10.0.2.2")
-	peerMAC  = netif.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
+	fuzzUs   = inet.MustParseAddr4("10.0.2.15")
+	fuzzPeer = inet.MustParseAddr4("10.0.2.2")
+	peerMAC  = inet.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
 )
 
 // ipFrame wraps a transport payload in Ethernet and IPv4 headers from the
@@ -108,7 +108,7 @@ func FuzzStackInput(f *testing.F) {
 		dev := &frameDev{}
 		vc := clock.NewVirtual(time.Unix(1_700_000_000, 0))
 		s, err := stack.New(dev, stack.Config{
-			Addr: ipv4.Prefix{Addr: fuzzUs, Bits: 24}, Gateway: fuzzPeer, Clock: vc,
+			Addr: inet.Prefix4{Addr: fuzzUs, Bits: 24}, Gateway: fuzzPeer, Clock: vc,
 			Rand: zeroRand{},
 		})
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 )
@@ -29,7 +30,7 @@ type mtuPair struct {
 func newMTUPair(t *testing.T) *mtuPair {
 	t.Helper()
 	p := &mtuPair{udpIn: make(chan int, 16), tcpIn: make(chan int, 16)}
-	p.a, p.b = stacktest.PairWith(t, func(mac netif.MAC, d netif.Device) netif.Device {
+	p.a, p.b = stacktest.PairWith(t, func(mac inet.MAC, d netif.Device) netif.Device {
 		if mac[5] != 1 {
 			return d
 		}
@@ -72,7 +73,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 	// Resolve B before recording, so that every datagram goes out at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := p.a.ARP.Query(ctx, ipv4.MustParse("10.0.0.2")); err != nil {
+	if _, err := p.a.ARP.Query(ctx, inet.MustParseAddr4("10.0.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	p.rec.Take()
@@ -198,7 +199,7 @@ func TestSetMTU(t *testing.T) {
 
 	// UDP: 1400 bytes of payload go out in fragments of <= 1000 bytes.
 	p.sendUDP(t, 1400)
-	if max, frags, _ := largest(p.rec.Take(), ipv4.ProtoUDP); max > 1000 || frags != 2 {
+	if max, frags, _ := largest(p.rec.Take(), inet.ProtoUDP); max > 1000 || frags != 2 {
 		t.Fatalf("UDP at MTU 1000: largest datagram %d bytes, %d fragments; want <= 1000 and 2", max, frags)
 	}
 
@@ -209,13 +210,13 @@ func TestSetMTU(t *testing.T) {
 	if mss := synMSS(t, out); mss != 960 {
 		t.Fatalf("SYN MSS %d at MTU 1000, want 960", mss)
 	}
-	if max, _, data := largest(out, ipv4.ProtoTCP); max > 1000 || data == 0 {
+	if max, _, data := largest(out, inet.ProtoTCP); max > 1000 || data == 0 {
 		t.Fatalf("new connection: largest segment %d bytes of IP (%d with data), want <= 1000", max, data)
 	}
 
 	// The connection opened at 1500 lowers its MSS: nothing above 1000.
 	p.sendTCP(t, old, 100_000)
-	if max, _, data := largest(p.rec.Take(), ipv4.ProtoTCP); max > 1000 || max < 900 || data == 0 {
+	if max, _, data := largest(p.rec.Take(), inet.ProtoTCP); max > 1000 || max < 900 || data == 0 {
 		t.Fatalf("old connection: largest segment %d bytes of IP (%d with data), want 900..1000", max, data)
 	}
 	if st := p.a.Stats().IP; st.DropTooBig != 0 {
@@ -227,7 +228,7 @@ func TestSetMTU(t *testing.T) {
 		t.Fatalf("SetMTU(0): %v, MTU %d", err, p.a.MTU())
 	}
 	p.sendUDP(t, 1400)
-	if max, frags, _ := largest(p.rec.Take(), ipv4.ProtoUDP); max != 1428 || frags != 0 {
+	if max, frags, _ := largest(p.rec.Take(), inet.ProtoUDP); max != 1428 || frags != 0 {
 		t.Fatalf("UDP after restoring: largest %d bytes, %d fragments; want 1428 and none", max, frags)
 	}
 	c = p.dial(t)
@@ -236,7 +237,7 @@ func TestSetMTU(t *testing.T) {
 	if mss := synMSS(t, out); mss != 1460 {
 		t.Fatalf("SYN MSS %d after restoring, want 1460", mss)
 	}
-	if max, _, _ := largest(out, ipv4.ProtoTCP); max <= 1000 {
+	if max, _, _ := largest(out, inet.ProtoTCP); max <= 1000 {
 		t.Fatalf("largest segment %d bytes after restoring, want full-size segments", max)
 	}
 	if err := p.a.SetMTU(1500); err != nil || p.a.MTU() != 1500 {

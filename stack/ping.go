@@ -8,7 +8,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // pinger matches echo replies to the Ping calls waiting for them.
@@ -19,7 +19,7 @@ type pinger struct {
 }
 
 type pingWait struct {
-	dst  ipv4.Addr
+	dst  inet.Addr4
 	data []byte
 	done chan struct{}
 }
@@ -33,7 +33,7 @@ func (s *Stack) initPing(rand io.Reader) {
 }
 
 // echoReply runs with the stack lock held.
-func (s *Stack) echoReply(from ipv4.Addr, id, seq uint16, data []byte) {
+func (s *Stack) echoReply(from inet.Addr4, id, seq uint16, data []byte) {
 	w := s.ping.waiting[seq]
 	if id != s.ping.id || w == nil || w.dst != from || !bytes.Equal(w.data, data) {
 		return
@@ -48,7 +48,7 @@ var ErrPingTimeout = errors.New("stack: no echo reply")
 // Ping sends one ICMP echo request carrying data to dst and waits for the
 // matching reply (same identifier, sequence and data). It returns the
 // round-trip time.
-func (s *Stack) Ping(ctx context.Context, dst ipv4.Addr, data []byte) (time.Duration, error) {
+func (s *Stack) Ping(ctx context.Context, dst inet.Addr4, data []byte) (time.Duration, error) {
 	w := &pingWait{dst: dst, data: bytes.Clone(data), done: make(chan struct{})}
 	s.mu.Lock()
 	s.ping.seq++

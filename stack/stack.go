@@ -17,6 +17,7 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
@@ -29,9 +30,9 @@ import (
 type Config struct {
 	// Addr is our address and on-link prefix; the zero value leaves the
 	// stack unaddressed (for DHCP).
-	Addr ipv4.Prefix
+	Addr inet.Prefix4
 	// Gateway is the default router; zero means on-link only.
-	Gateway ipv4.Addr
+	Gateway inet.Addr4
 	// Clock drives every protocol timer (default: the real clock).
 	Clock clock.Clock
 	// Rand seeds ISNs, ports and IDs. The default is crypto/rand on
@@ -64,7 +65,7 @@ type Stack struct {
 	ping       pinger
 	tcpDropped uint64 // TCP segments to broadcast/multicast addresses
 
-	onConflict func(ipv4.Addr, netif.MAC) // SetARPConflictHook; guarded by mu
+	onConflict func(inet.Addr4, inet.MAC) // SetARPConflictHook; guarded by mu
 }
 
 // New builds a stack on dev and starts receiving.
@@ -87,7 +88,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	arpCfg := cfg.ARP
 	arpCfg.Lock = &s.mu
 	cfgConflict := arpCfg.OnConflict
-	arpCfg.OnConflict = func(a ipv4.Addr, m netif.MAC) {
+	arpCfg.OnConflict = func(a inet.Addr4, m inet.MAC) {
 		if cfgConflict != nil {
 			cfgConflict(a, m)
 		}
@@ -101,16 +102,16 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		ipCfg.Rand = cfg.Rand
 	}
 	s.IP = ipv4.New(s.ARP, s.timers, ipCfg)
-	s.Eth.Register(ethernet.TypeIPv4, s.IP.Input)
+	s.Eth.Register(inet.EtherTypeIPv4, s.IP.Input)
 	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
 	s.UDP = udp.New(s.IP, s.ICMP, &s.mu, cfg.Rand, cfg.UDP)
-	s.IP.Register(udp.ProtocolNumber, s.UDP)
+	s.IP.Register(inet.ProtoUDP, s.UDP)
 	s.TCP = tcp.New(tcpIP{s.IP}, s.timers, &s.mu, cfg.Rand, cfg.TCP)
-	s.IP.Register(tcp.ProtocolNumber, tcpTransport{s.TCP, &s.tcpDropped})
+	s.IP.Register(inet.ProtoTCP, tcpTransport{s.TCP, &s.tcpDropped})
 	s.initPing(cfg.Rand)
 
 	s.mu.Lock()
-	if cfg.Addr.Addr != (ipv4.Addr{}) {
+	if cfg.Addr.Addr != (inet.Addr4{}) {
 		s.setAddr(cfg.Addr)
 	}
 	s.IP.SetGateway(cfg.Gateway)
@@ -143,18 +144,18 @@ func (s *Stack) Device() netif.Device { return s.dev }
 
 // SetAddr changes our address: the IP layer takes it and ARP answers for it
 // after announcing it with a gratuitous ARP.
-func (s *Stack) SetAddr(p ipv4.Prefix) {
+func (s *Stack) SetAddr(p inet.Prefix4) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.setAddr(p)
 }
 
-func (s *Stack) setAddr(p ipv4.Prefix) {
-	if old := s.IP.Addr(); old.Addr != (ipv4.Addr{}) {
+func (s *Stack) setAddr(p inet.Prefix4) {
+	if old := s.IP.Addr(); old.Addr != (inet.Addr4{}) {
 		s.ARP.RemoveIP(old.Addr)
 	}
 	s.IP.SetAddr(p)
-	if p.Addr != (ipv4.Addr{}) {
+	if p.Addr != (inet.Addr4{}) {
 		s.ARP.AddIP(p.Addr)
 	}
 }
@@ -163,21 +164,21 @@ func (s *Stack) setAddr(p ipv4.Prefix) {
 // our addresses (arp.Config.OnConflict; a DHCP client declines the lease).
 // f runs with the stack lock held and must not block; it is called after
 // Config.ARP.OnConflict, if that is set too. nil removes the hook.
-func (s *Stack) SetARPConflictHook(f func(addr ipv4.Addr, from netif.MAC)) {
+func (s *Stack) SetARPConflictHook(f func(addr inet.Addr4, from inet.MAC)) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.onConflict = f
 }
 
 // Addr returns our address and prefix.
-func (s *Stack) Addr() ipv4.Prefix {
+func (s *Stack) Addr() inet.Prefix4 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.IP.Addr()
 }
 
 // SetGateway sets the default router.
-func (s *Stack) SetGateway(a ipv4.Addr) {
+func (s *Stack) SetGateway(a inet.Addr4) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.IP.SetGateway(a)

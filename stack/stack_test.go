@@ -12,8 +12,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // pair builds two stacks, A (10.0.0.1) and B (10.0.0.2), on one in-memory
@@ -22,9 +21,9 @@ func pair(t *testing.T, spec string) (a, b *stack.Stack) {
 	t.Helper()
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
-	mk := func(mac netif.MAC, addr string, seed uint64) *stack.Stack {
+	mk := func(mac inet.MAC, addr string, seed uint64) *stack.Stack {
 		dev := stacktest.Impair(t, sw.NewPort(mac, 1500), spec, seed)
-		p, err := ipv4.ParsePrefix(addr)
+		p, err := inet.ParsePrefix4(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -35,8 +34,8 @@ func pair(t *testing.T, spec string) (a, b *stack.Stack) {
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	a = mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24", 1)
-	b = mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24", 2)
+	a = mk(inet.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24", 1)
+	b = mk(inet.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24", 2)
 	return a, b
 }
 
@@ -44,7 +43,7 @@ func TestTwoStacksARP(t *testing.T) {
 	a, b := pair(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	mac, err := a.ARP.Query(ctx, ipv4.MustParse("10.0.0.2"))
+	mac, err := a.ARP.Query(ctx, inet.MustParseAddr4("10.0.0.2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +146,7 @@ func ping(t *testing.T, a *stack.Stack, dst string, tries int) {
 	data := []byte("mirago ping payload 0123456789")
 	for i := 0; i < tries; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, err := a.Ping(ctx, ipv4.MustParse(dst), data)
+		_, err := a.Ping(ctx, inet.MustParseAddr4(dst), data)
 		cancel()
 		if err == nil {
 			return

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/tcp"
@@ -10,12 +11,12 @@ import (
 // set: TCP sizes them to the path MTU (RFC 1191).
 type tcpIP struct{ ip *ipv4.Layer }
 
-func (a tcpIP) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
-	return a.ip.Write(src, dst, tcp.ProtocolNumber, b, ipv4.WriteOptions{DontFragment: true})
+func (a tcpIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+	return a.ip.Write(src, dst, inet.ProtoTCP, b, ipv4.WriteOptions{DontFragment: true})
 }
-func (a tcpIP) Headroom() int                           { return a.ip.Headroom() }
-func (a tcpIP) MTU() int                                { return a.ip.MTU() }
-func (a tcpIP) Source(dst ipv4.Addr) (ipv4.Addr, error) { return a.ip.Source(dst) }
+func (a tcpIP) Headroom() int                             { return a.ip.Headroom() }
+func (a tcpIP) MTU() int                                  { return a.ip.MTU() }
+func (a tcpIP) Source(dst inet.Addr4) (inet.Addr4, error) { return a.ip.Source(dst) }
 
 // tcpTransport adapts the tcp layer to ipv4.Transport.
 type tcpTransport struct {

@@ -16,6 +16,7 @@ import (
 	"github.com/usbarmory/tamago/soc/nxp/imx6ul"
 
 	"github.com/mirago/mirago/drivers/enet"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -100,7 +101,7 @@ func openNet() (*enet.Device, error) {
 	return dev, nil
 }
 
-func boardMAC() (netif.MAC, error) {
+func boardMAC() (inet.MAC, error) {
 	if imx6ul.Native {
 		mac1, err1 := imx6ul.OCOTP.Read(fuseBankMAC, fuseWordMAC1)
 		mac2, err2 := imx6ul.OCOTP.Read(fuseBankMAC, fuseWordMAC2)
@@ -108,7 +109,7 @@ func boardMAC() (netif.MAC, error) {
 			return m, nil
 		}
 	}
-	return netif.RandomMAC(Rand().Read)
+	return inet.RandomMAC(Rand().Read)
 }
 
 // Rand returns the board's entropy source: crypto/rand (the SoC's RNG) on

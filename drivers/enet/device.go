@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -62,7 +63,7 @@ type port interface {
 // Device is an ENET controller as a netif.Device.
 type Device struct {
 	port port
-	mac  netif.MAC
+	mac  inet.MAC
 	ctr  netif.Counters
 
 	handler atomic.Pointer[netif.Handler]
@@ -81,7 +82,7 @@ type Device struct {
 
 // newDevice wraps p. The caller starts the receive goroutine with
 // go d.serve().
-func newDevice(p port, mac netif.MAC) *Device {
+func newDevice(p port, mac inet.MAC) *Device {
 	return &Device{
 		port:    p,
 		mac:     mac,
@@ -93,7 +94,7 @@ func newDevice(p port, mac netif.MAC) *Device {
 }
 
 // MAC implements netif.Device.MAC.
-func (d *Device) MAC() netif.MAC { return d.mac }
+func (d *Device) MAC() inet.MAC { return d.mac }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return MTU }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -72,7 +73,7 @@ func (p *fakePort) receive(d *Device, frames ...[]byte) {
 	}
 }
 
-var testMAC = netif.MAC{0x02, 0, 0, 0, 0, 1}
+var testMAC = inet.MAC{0x02, 0, 0, 0, 0, 1}
 
 func newTestDevice(t *testing.T) (*Device, *fakePort) {
 	t.Helper()
@@ -88,7 +89,7 @@ func newTestDevice(t *testing.T) (*Device, *fakePort) {
 
 func frame(n int, fill byte) []byte {
 	f := bytes.Repeat([]byte{fill}, n)
-	copy(f, netif.Broadcast[:])
+	copy(f, inet.BroadcastMAC[:])
 	return f
 }
 

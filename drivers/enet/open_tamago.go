@@ -8,9 +8,8 @@ import (
 	"errors"
 	"net"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/usbarmory/tamago/soc/nxp/enet"
-
-	"github.com/mirago/mirago/stack/netif"
 )
 
 // Open initialises hw with address mac, starts its rings and the receive
@@ -20,7 +19,7 @@ import (
 //
 // The PHY is set up by hw.EnablePHY (the board's), through MDIO; a PHY that
 // never answers stalls Open, as it stalls tamago's ENET.Init.
-func Open(hw *enet.ENET, mac netif.MAC) (*Device, error) {
+func Open(hw *enet.ENET, mac inet.MAC) (*Device, error) {
 	if hw == nil || hw.Base == 0 || hw.Clock == nil { // ENET.Init panics on these
 		return nil, errors.New("enet: no such controller")
 	}

@@ -4,6 +4,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -112,7 +113,7 @@ func (d *Device) Faults() Stats {
 }
 
 // MAC implements netif.Device.MAC.
-func (d *Device) MAC() netif.MAC { return d.dev.MAC() }
+func (d *Device) MAC() inet.MAC { return d.dev.MAC() }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return d.dev.MTU() }

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -21,7 +22,7 @@ type sink struct {
 	h    netif.Handler
 }
 
-func (s *sink) MAC() netif.MAC             { return netif.MAC{2, 0, 0, 0, 0, 1} }
+func (s *sink) MAC() inet.MAC              { return inet.MAC{2, 0, 0, 0, 0, 1} }
 func (s *sink) MTU() int                   { return 1500 }
 func (s *sink) Headroom() int              { return 0 }
 func (s *sink) LinkUp() bool               { return true }
@@ -57,7 +58,7 @@ func newTx(spec Spec) (*Device, *sink, *clock.Virtual) {
 func frame(seq uint32, n int) *pkt.Buf {
 	b := pkt.New(2048, 0)
 	f := b.Append(n)
-	copy(f, netif.Broadcast[:])
+	copy(f, inet.BroadcastMAC[:])
 	f[6], f[12], f[13] = 2, 0x88, 0xb5
 	binary.BigEndian.PutUint32(f[14:], seq)
 	for i := 18; i < n; i++ {

@@ -7,7 +7,7 @@ import (
 
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TestRealClockOverMemlink runs the impairment on the real clock, with
@@ -16,10 +16,10 @@ import (
 func TestRealClockOverMemlink(t *testing.T) {
 	sw := memlink.NewSwitch(memlink.Config{RingSize: 1024})
 	defer sw.Close()
-	a := Wrap(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 0),
+	a := Wrap(sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 1}, 0),
 		Spec{Loss: 0.1, Dup: 0.1, Reorder: 0.1, Delay: time.Millisecond, Jitter: 500 * time.Microsecond, Seed: 5}, clock.Real{})
 	defer a.Close()
-	b := sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 2}, 0) // receives the flooded broadcasts
+	b := sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 2}, 0) // receives the flooded broadcasts
 	got := make(chan struct{}, 4096)
 	b.SetHandler(func([]byte) { got <- struct{}{} })
 	a.SetHandler(func([]byte) {})

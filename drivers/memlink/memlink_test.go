@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -14,14 +15,14 @@ import (
 const timeout = 5 * time.Second
 
 var (
-	macA = netif.MAC{2, 0, 0, 0, 0, 0xa}
-	macB = netif.MAC{2, 0, 0, 0, 0, 0xb}
-	macC = netif.MAC{2, 0, 0, 0, 0, 0xc}
+	macA = inet.MAC{2, 0, 0, 0, 0, 0xa}
+	macB = inet.MAC{2, 0, 0, 0, 0, 0xb}
+	macC = inet.MAC{2, 0, 0, 0, 0, 0xc}
 )
 
 // frame builds an Ethernet frame dst|src|0x88b5|payload, with the payload
 // attached by reference when attach is set.
-func frame(dst, src netif.MAC, payload []byte, attach bool) *pkt.Buf {
+func frame(dst, src inet.MAC, payload []byte, attach bool) *pkt.Buf {
 	b := pkt.New(2048, 0)
 	h := b.Append(14)
 	copy(h, dst[:])
@@ -71,7 +72,7 @@ func TestUnicastAndFlood(t *testing.T) {
 		t.Fatalf("b got %x", got)
 	}
 	// A broadcast from C reaches A and B but not C.
-	if err := c.Transmit(frame(netif.Broadcast, macC, []byte("all"), false)); err != nil {
+	if err := c.Transmit(frame(inet.BroadcastMAC, macC, []byte("all"), false)); err != nil {
 		t.Fatal(err)
 	}
 	for _, ch := range []chan []byte{cha, chb} {
@@ -106,8 +107,8 @@ func TestLearning(t *testing.T) {
 	c.SetHandler(hc)
 	a.SetHandler(func([]byte) {})
 	// A frame from a bridged host X behind C teaches the switch X's port.
-	macX := netif.MAC{2, 9, 9, 9, 9, 9}
-	if err := c.Transmit(frame(netif.Broadcast, macX, nil, false)); err != nil {
+	macX := inet.MAC{2, 9, 9, 9, 9, 9}
+	if err := c.Transmit(frame(inet.BroadcastMAC, macX, nil, false)); err != nil {
 		t.Fatal(err)
 	}
 	recv(t, chb)
@@ -191,10 +192,10 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	s := NewSwitch(Config{})
 	for i := range 8 {
-		p := s.NewPort(netif.MAC{2, 0, 0, 0, 1, byte(i)}, 0)
+		p := s.NewPort(inet.MAC{2, 0, 0, 0, 1, byte(i)}, 0)
 		p.SetHandler(func([]byte) {})
 	}
-	s.NewPort(macA, 0).Transmit(frame(netif.Broadcast, macA, nil, false))
+	s.NewPort(macA, 0).Transmit(frame(inet.BroadcastMAC, macA, nil, false))
 	s.Close()
 	deadline := time.Now().Add(timeout)
 	for runtime.NumGoroutine() > before {

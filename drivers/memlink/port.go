@@ -6,6 +6,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -24,7 +25,7 @@ const spinRounds = 32
 // Port is one switch port. It implements netif.Device.
 type Port struct {
 	sw  *Switch
-	mac netif.MAC
+	mac inet.MAC
 	mtu int
 
 	handler atomic.Pointer[netif.Handler]
@@ -39,7 +40,7 @@ type Port struct {
 	rx *ring
 }
 
-func newPort(s *Switch, mac netif.MAC, mtu, slots int) *Port {
+func newPort(s *Switch, mac inet.MAC, mtu, slots int) *Port {
 	p := &Port{
 		sw:     s,
 		mac:    mac,
@@ -53,7 +54,7 @@ func newPort(s *Switch, mac netif.MAC, mtu, slots int) *Port {
 }
 
 // MAC implements netif.Device.MAC.
-func (p *Port) MAC() netif.MAC { return p.mac }
+func (p *Port) MAC() inet.MAC { return p.mac }
 
 // MTU implements netif.Device.MTU.
 func (p *Port) MTU() int { return p.mtu }
@@ -100,13 +101,13 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 		p.ctr.TxErrors.Add(1)
 		return ErrShortFrame
 	}
-	var dst, src netif.MAC
+	var dst, src inet.MAC
 	if h := b.Bytes(); len(h) >= 12 {
-		dst, src = netif.MAC(h[0:6]), netif.MAC(h[6:12])
+		dst, src = inet.MAC(h[0:6]), inet.MAC(h[6:12])
 	} else {
 		var hdr [12]byte
 		b.CopyTo(hdr[:]) // the header may, in principle, be split across attachments
-		dst, src = netif.MAC(hdr[0:6]), netif.MAC(hdr[6:12])
+		dst, src = inet.MAC(hdr[0:6]), inet.MAC(hdr[6:12])
 	}
 	p.sw.learn(src, p)
 	t := p.sw.tab.Load()

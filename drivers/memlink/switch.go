@@ -24,7 +24,7 @@ import (
 	"sync"
 	"sync/atomic"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Defaults for Config fields left zero.
@@ -67,12 +67,12 @@ type Switch struct {
 // transmit path reads it without a lock and without allocating.
 type table struct {
 	ports []*Port
-	macs  map[netif.MAC]*Port
+	macs  map[inet.MAC]*Port
 	small []entry // the same as macs while it is short: a scan beats hashing
 }
 
 type entry struct {
-	mac  netif.MAC
+	mac  inet.MAC
 	port *Port
 }
 
@@ -80,7 +80,7 @@ type entry struct {
 const smallTable = 16
 
 // lookup returns the port that owns mac, or nil.
-func (t *table) lookup(mac netif.MAC) *Port {
+func (t *table) lookup(mac inet.MAC) *Port {
 	if t.small != nil || len(t.macs) == 0 {
 		for i := range t.small {
 			if t.small[i].mac == mac {
@@ -110,13 +110,13 @@ func NewSwitch(cfg Config) *Switch {
 		cfg.RingSize = DefaultRingSize
 	}
 	s := &Switch{cfg: cfg}
-	s.publish(&table{macs: map[netif.MAC]*Port{}})
+	s.publish(&table{macs: map[inet.MAC]*Port{}})
 	return s
 }
 
 // NewPort attaches a new port with address mac and the given MTU (0 means
 // 1500) and starts its delivery goroutine. It returns nil after Close.
-func (s *Switch) NewPort(mac netif.MAC, mtu int) *Port {
+func (s *Switch) NewPort(mac inet.MAC, mtu int) *Port {
 	if mtu <= 0 {
 		mtu = DefaultMTU
 	}
@@ -154,7 +154,7 @@ func (s *Switch) Close() error {
 func (t *table) clone() *table {
 	n := &table{
 		ports: append([]*Port(nil), t.ports...),
-		macs:  make(map[netif.MAC]*Port, len(t.macs)+1),
+		macs:  make(map[inet.MAC]*Port, len(t.macs)+1),
 	}
 	for k, v := range t.macs {
 		n.macs[k] = v
@@ -164,7 +164,7 @@ func (t *table) clone() *table {
 
 // learn records that src is reachable through p. Only changes allocate; a
 // known address costs one map lookup.
-func (s *Switch) learn(src netif.MAC, p *Port) {
+func (s *Switch) learn(src inet.MAC, p *Port) {
 	if src == p.mac || src.IsMulticast() || src.IsZero() {
 		return // the port's own address is in the table from the start
 	}
@@ -190,7 +190,7 @@ func (s *Switch) remove(p *Port) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	old := s.tab.Load()
-	t := &table{macs: make(map[netif.MAC]*Port, len(old.macs))}
+	t := &table{macs: make(map[inet.MAC]*Port, len(old.macs))}
 	for _, q := range old.ports {
 		if q != p {
 			t.ports = append(t.ports, q)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -19,7 +20,7 @@ var start = time.Date(2026, 1, 2, 3, 4, 5, 123456789, time.UTC)
 
 func ethFrame(n int, fill byte) []byte {
 	f := make([]byte, n)
-	copy(f, netif.Broadcast[:])
+	copy(f, inet.BroadcastMAC[:])
 	copy(f[6:], []byte{2, 0, 0, 0, 0, 1})
 	f[12], f[13] = 0x88, 0xb5
 	for i := 14; i < n; i++ {
@@ -81,7 +82,7 @@ type fakeDev struct {
 	sent int
 }
 
-func (d *fakeDev) MAC() netif.MAC             { return netif.MAC{2, 0, 0, 0, 0, 1} }
+func (d *fakeDev) MAC() inet.MAC              { return inet.MAC{2, 0, 0, 0, 0, 1} }
 func (d *fakeDev) MTU() int                   { return 1500 }
 func (d *fakeDev) Headroom() int              { return 2 }
 func (d *fakeDev) LinkUp() bool               { return true }

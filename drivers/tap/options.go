@@ -17,7 +17,7 @@ package tap
 import (
 	"errors"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // ErrUnsupported is returned by Open on systems without TAP support.
@@ -30,7 +30,7 @@ const DefaultMTU = 1500
 type Options struct {
 	// MAC is our address on the link. Zero means a random, locally
 	// administered address from crypto/rand.
-	MAC netif.MAC
+	MAC inet.MAC
 	// MTU is the largest Ethernet payload (default 1500). When SetMTU is
 	// set, the kernel-side interface gets the same MTU.
 	MTU int

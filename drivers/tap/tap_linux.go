@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -29,7 +30,7 @@ const maxRead = 65535 + netif.EthernetHeaderLen
 // Device is an open TAP interface. It implements netif.Device.
 type Device struct {
 	name string
-	mac  netif.MAC
+	mac  inet.MAC
 	mtu  int
 
 	f  *os.File        // nonblocking fd registered with the Go poller
@@ -80,7 +81,7 @@ func Open(name string, opts Options) (*Device, error) {
 	mac := opts.MAC
 	if mac.IsZero() {
 		var err error
-		if mac, err = netif.RandomMAC(rand.Read); err != nil {
+		if mac, err = inet.RandomMAC(rand.Read); err != nil {
 			return nil, fmt.Errorf("tap: random MAC: %w", err)
 		}
 	}
@@ -134,7 +135,7 @@ func (d *Device) Name() string { return d.name }
 
 // MAC implements netif.Device.MAC. It is our address, not the kernel
 // interface's.
-func (d *Device) MAC() netif.MAC { return d.mac }
+func (d *Device) MAC() inet.MAC { return d.mac }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return d.mtu }

@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -63,7 +64,7 @@ func openTestTAP(t *testing.T) (d *Device, kernel, ours [4]byte) {
 }
 
 // arpFrame builds an ARP packet (RFC 826) for Ethernet/IPv4.
-func arpFrame(dst, sha netif.MAC, op uint16, spa [4]byte, tha netif.MAC, tpa [4]byte) []byte {
+func arpFrame(dst, sha inet.MAC, op uint16, spa [4]byte, tha inet.MAC, tpa [4]byte) []byte {
 	f := make([]byte, 42)
 	copy(f, dst[:])
 	copy(f[6:], sha[:])
@@ -107,7 +108,7 @@ func TestKernelAnswersARP(t *testing.T) {
 		}
 	})
 	// Header in the contiguous part, ARP body attached: exercises writev.
-	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	req := arpFrame(inet.BroadcastMAC, d.MAC(), 1, ours, inet.MAC{}, kernel)
 	b := pkt.New(64, 0)
 	copy(b.Append(14), req[:14])
 	b.Attach(req[14:30])
@@ -175,7 +176,7 @@ func TestCloseStopsReader(t *testing.T) {
 
 func TestLinkDownAndTooBig(t *testing.T) {
 	d, kernel, ours := openTestTAP(t)
-	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	req := arpFrame(inet.BroadcastMAC, d.MAC(), 1, ours, inet.MAC{}, kernel)
 	b := pkt.New(2048, 0)
 	copy(b.Append(len(req)), req)
 	ipLink := func(state string) {
@@ -258,7 +259,7 @@ func TestRingBackpressure(t *testing.T) {
 	frame := func(i int) *pkt.Buf {
 		b := pkt.New(64, 0)
 		f := b.Append(60)
-		copy(f, netif.Broadcast[:])
+		copy(f, inet.BroadcastMAC[:])
 		copy(f[6:], mac[:])
 		binary.BigEndian.PutUint16(f[12:], etype)
 		binary.BigEndian.PutUint32(f[14:], uint32(i))
@@ -319,7 +320,7 @@ func TestRingBackpressure(t *testing.T) {
 func TestCloseStopsGoroutines(t *testing.T) {
 	before := runtime.NumGoroutine()
 	d, kernel, ours := openTestTAP(t)
-	req := arpFrame(netif.Broadcast, d.MAC(), 1, ours, netif.MAC{}, kernel)
+	req := arpFrame(inet.BroadcastMAC, d.MAC(), 1, ours, inet.MAC{}, kernel)
 	b := pkt.New(64, 0)
 	copy(b.Append(len(req)), req)
 	for range 1000 {

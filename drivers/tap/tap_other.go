@@ -3,6 +3,7 @@
 package tap
 
 import (
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -20,7 +21,7 @@ func Open(name string, opts Options) (*Device, error) { return nil, ErrUnsupport
 func (d *Device) Name() string { return "" }
 
 // MAC implements netif.Device.MAC.
-func (d *Device) MAC() netif.MAC { return netif.MAC{} }
+func (d *Device) MAC() inet.MAC { return inet.MAC{} }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return 0 }

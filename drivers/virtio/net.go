@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync/atomic"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -27,7 +28,7 @@ type NetConfig struct {
 	// TxQueueSize is the transmit ring size (power of two; default 64).
 	TxQueueSize int
 	// MAC is used when the device does not offer VIRTIO_NET_F_MAC.
-	MAC netif.MAC
+	MAC inet.MAC
 	// MaxMTU caps the MTU taken from the device (default 1500).
 	MaxMTU int
 }
@@ -43,7 +44,7 @@ type NetConfig struct {
 // contract lets the caller reuse the Buf as soon as Transmit returns.
 type Net struct {
 	t        *Transport
-	mac      netif.MAC
+	mac      inet.MAC
 	mtu      int
 	bufSize  int
 	hasState bool // VIRTIO_NET_F_STATUS negotiated
@@ -150,7 +151,7 @@ func queueSize(req, def int, max uint32) int {
 }
 
 // MAC implements netif.Device.MAC.
-func (n *Net) MAC() netif.MAC { return n.mac }
+func (n *Net) MAC() inet.MAC { return n.mac }
 
 // MTU implements netif.Device.MTU.
 func (n *Net) MTU() int { return n.mtu }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/mirago/mirago/drivers/virtio"
 	"github.com/mirago/mirago/drivers/virtio/internal/virtiomodel"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -111,7 +112,7 @@ func TestConfigOptions(t *testing.T) {
 	if big.net.MTU() != 1500 {
 		t.Errorf("device MTU 9000: got %d, want the 1500 cap", big.net.MTU())
 	}
-	mac := netif.MAC{2, 0, 0, 0, 0, 1}
+	mac := inet.MAC{2, 0, 0, 0, 0, 1}
 	nomac := newRig(t, virtio.NetConfig{MAC: mac, RxQueueSize: 300, TxQueueSize: 3}, func(d *virtiomodel.Device) {
 		d.Features &^= virtio.FeatureNetMAC
 		d.QueueMax = 64

@@ -16,7 +16,7 @@ import (
 
 	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Settings are internal/buildcfg's network settings, checked.
@@ -41,7 +41,7 @@ func Parse(ip, gw, dhcp string) (Settings, error) {
 	if s.DHCP = strings.TrimSpace(dhcp) != ""; s.DHCP {
 		return s, nil
 	}
-	p, err := ipv4.ParsePrefix(ip)
+	p, err := inet.ParsePrefix4(ip)
 	if err != nil {
 		return s, errors.New("bad IP " + strconv.Quote(ip) + ": want an IPv4 CIDR such as 10.0.2.15/24")
 	}
@@ -52,7 +52,7 @@ func Parse(ip, gw, dhcp string) (Settings, error) {
 	if gw == "" {
 		return s, nil
 	}
-	g, err := ipv4.ParseAddr(gw)
+	g, err := inet.ParseAddr4(gw)
 	if err != nil {
 		return s, errors.New("bad GW " + strconv.Quote(gw) + ": want an IPv4 address")
 	}

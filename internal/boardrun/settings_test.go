@@ -3,7 +3,7 @@ package boardrun
 import (
 	"testing"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func TestParseDefaults(t *testing.T) {
@@ -11,8 +11,8 @@ func TestParseDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantAddr, _ := ipv4.ParsePrefix("10.0.2.15/24")
-	wantGW, _ := ipv4.ParseAddr("10.0.2.2")
+	wantAddr, _ := inet.ParsePrefix4("10.0.2.15/24")
+	wantGW, _ := inet.ParseAddr4("10.0.2.2")
 	if s.Stack.Addr != wantAddr || s.Stack.Gateway != wantGW || s.DHCP {
 		t.Fatalf("got %+v", s)
 	}
@@ -23,7 +23,7 @@ func TestParseDHCPIgnoresIP(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !s.DHCP || s.Stack.Addr != (ipv4.Prefix{}) || s.Stack.Gateway != (ipv4.Addr{}) {
+	if !s.DHCP || s.Stack.Addr != (inet.Prefix4{}) || s.Stack.Gateway != (inet.Addr4{}) {
 		t.Fatalf("got %+v", s)
 	}
 }
@@ -33,7 +33,7 @@ func TestParseNoGateway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Stack.Gateway != (ipv4.Addr{}) {
+	if s.Stack.Gateway != (inet.Addr4{}) {
 		t.Fatalf("gateway %v, want none", s.Stack.Gateway)
 	}
 }

@@ -21,7 +21,7 @@ import (
 
 	"github.com/mirago/mirago/internal/testkit/dnsmasqtest"
 	"github.com/mirago/mirago/internal/testkit/taptest"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TestStartDHCP is the -dhcp path of Start in process, against dnsmasq on
@@ -51,7 +51,7 @@ func TestStartDHCP(t *testing.T) {
 	if !ok || env.Stack.Addr() != l.Addr || env.Config.Addr != l.Addr {
 		t.Fatalf("lease %v (held %v), stack address %v, Env.Config.Addr %v", l.Addr, ok, env.Stack.Addr(), env.Config.Addr)
 	}
-	if kernel, _ := ipv4.AddrFrom(tp.Kernel); l.Router != kernel || env.Config.Gateway != kernel {
+	if kernel, _ := inet.Addr4From(tp.Kernel); l.Router != kernel || env.Config.Gateway != kernel {
 		t.Fatalf("router %v, Env.Config.Gateway %v, want %v", l.Router, env.Config.Gateway, kernel)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

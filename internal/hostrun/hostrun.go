@@ -25,7 +25,7 @@ import (
 	"github.com/mirago/mirago/drivers/tap"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netcfg"
 	"github.com/mirago/mirago/stack/netif"
 )
@@ -131,7 +131,7 @@ func ParseLevel(s string) (slog.Level, error) {
 func (f *Flags) StackConfig() (stack.Config, error) {
 	var cfg stack.Config
 	if !f.DHCP {
-		p, err := ipv4.ParsePrefix(f.IP)
+		p, err := inet.ParsePrefix4(f.IP)
 		if err != nil {
 			return cfg, fmt.Errorf("bad -ip %q: want an IPv4 CIDR such as 10.0.2.15/24", f.IP)
 		}
@@ -140,7 +140,7 @@ func (f *Flags) StackConfig() (stack.Config, error) {
 		}
 		cfg.Addr = p
 		if f.GW != "" {
-			gw, err := ipv4.ParseAddr(f.GW)
+			gw, err := inet.ParseAddr4(f.GW)
 			if err != nil {
 				return cfg, fmt.Errorf("bad -gw %q: want an IPv4 address", f.GW)
 			}
@@ -173,7 +173,7 @@ func (f *Flags) Start() (*Env, error) {
 	}
 	var opts tap.Options
 	if f.MAC != "" {
-		m, err := netif.ParseMAC(f.MAC)
+		m, err := inet.ParseMAC(f.MAC)
 		if err != nil {
 			return nil, fmt.Errorf("bad -mac %q: %v", f.MAC, err)
 		}

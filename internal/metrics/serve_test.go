@@ -20,7 +20,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -232,7 +232,7 @@ func TestServeNetHTTPClient(t *testing.T) {
 func TestRespondHeadMatchesGet(t *testing.T) {
 	sw := memlink.NewSwitch(memlink.Config{})
 	defer sw.Close()
-	s, err := stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500), stack.Config{})
+	s, err := stack.New(sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 1}, 1500), stack.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}

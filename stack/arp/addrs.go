@@ -3,13 +3,12 @@ package arp
 import (
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // ownIP is one of our addresses.
 type ownIP struct {
-	addr      ipv4.Addr
+	addr      inet.Addr4
 	defended  time.Time // last defence (RFC 5227 §2.4)
 	announces int       // announcements still to send
 }
@@ -17,7 +16,7 @@ type ownIP struct {
 // AddIP makes l answer requests for a and announces it with AnnounceNum
 // gratuitous ARP requests, AnnounceInterval apart, the first at once
 // (RFC 5227 §2.3). A cache entry for a is removed.
-func (l *Layer) AddIP(a ipv4.Addr) {
+func (l *Layer) AddIP(a inet.Addr4) {
 	if a.IsUnspecified() || a.IsBroadcast() || a.IsMulticast() || l.owns(a) >= 0 {
 		return
 	}
@@ -47,15 +46,15 @@ func (l *Layer) onAnnounce(now time.Time) {
 }
 
 // RemoveIP stops answering for a.
-func (l *Layer) RemoveIP(a ipv4.Addr) {
+func (l *Layer) RemoveIP(a inet.Addr4) {
 	if k := l.owns(a); k >= 0 {
 		l.ips = append(l.ips[:k], l.ips[k+1:]...)
 	}
 }
 
 // IPs returns our addresses, in the order they were added.
-func (l *Layer) IPs() []ipv4.Addr {
-	out := make([]ipv4.Addr, len(l.ips))
+func (l *Layer) IPs() []inet.Addr4 {
+	out := make([]inet.Addr4, len(l.ips))
 	for k, o := range l.ips {
 		out[k] = o.addr
 	}
@@ -63,7 +62,7 @@ func (l *Layer) IPs() []ipv4.Addr {
 }
 
 // owns returns a's position in l.ips, or -1.
-func (l *Layer) owns(a ipv4.Addr) int {
+func (l *Layer) owns(a inet.Addr4) int {
 	for k := range l.ips {
 		if l.ips[k].addr == a {
 			return k
@@ -74,16 +73,16 @@ func (l *Layer) owns(a ipv4.Addr) int {
 
 // source is the sender address of our requests: our first address, or
 // 0.0.0.0 before we have one (as in a probe, RFC 5227 §2.1.1).
-func (l *Layer) source() ipv4.Addr {
+func (l *Layer) source() inet.Addr4 {
 	if len(l.ips) == 0 {
-		return ipv4.Unspecified
+		return inet.IPv4Unspecified
 	}
 	return l.ips[0].addr
 }
 
 // announce broadcasts a gratuitous request for a (RFC 5227 §2.3).
-func (l *Layer) announce(a ipv4.Addr) {
-	if l.send(netif.Broadcast, Fields{Op: OpRequest, SenderIP: a, TargetIP: a}) {
+func (l *Layer) announce(a inet.Addr4) {
+	if l.send(inet.BroadcastMAC, Fields{Op: OpRequest, SenderIP: a, TargetIP: a}) {
 		l.stats.GratuitousSent++
 	}
 }
@@ -91,7 +90,7 @@ func (l *Layer) announce(a ipv4.Addr) {
 // conflict handles another host's claim on our address l.ips[k]: it is
 // reported, never learned, and defended at most once per DefendInterval
 // (RFC 5227 §2.4 (b)).
-func (l *Layer) conflict(k int, sha netif.MAC) {
+func (l *Layer) conflict(k int, sha inet.MAC) {
 	l.stats.Conflicts++
 	o := &l.ips[k]
 	a := o.addr

@@ -3,8 +3,7 @@ package arp
 import (
 	"hash/maphash"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/timer"
 )
 
@@ -25,8 +24,8 @@ const none = -1
 const evictScan = 8
 
 type entry struct {
-	ip       ipv4.Addr
-	mac      netif.MAC
+	ip       inet.Addr4
+	mac      inet.MAC
 	state    state
 	everUsed bool // used for output at least once
 	recent   bool // used for output since the last confirmation
@@ -72,13 +71,13 @@ func newCache(size int) cache {
 	return c
 }
 
-func (c *cache) home(a ipv4.Addr) uint32 {
+func (c *cache) home(a inet.Addr4) uint32 {
 	return uint32(maphash.Bytes(c.seed, a[:])) & c.mask
 }
 
 // slot returns the index slot holding a, or the empty slot where it would
 // go, and the entry number (none if absent).
-func (c *cache) slot(a ipv4.Addr) (uint32, int32) {
+func (c *cache) slot(a inet.Addr4) (uint32, int32) {
 	s := c.home(a)
 	for {
 		i := c.index[s]
@@ -92,7 +91,7 @@ func (c *cache) slot(a ipv4.Addr) (uint32, int32) {
 // find returns the entry number for a, or none. The entry found last is
 // checked first, which spares the hash for the common run of packets to
 // one next hop: an entry in use whose address is a is a's only entry.
-func (c *cache) find(a ipv4.Addr) int32 {
+func (c *cache) find(a inet.Addr4) int32 {
 	if h := c.hint; h != none && c.ents[h].state != stateFree && c.ents[h].ip == a {
 		return h
 	}
@@ -105,7 +104,7 @@ func (c *cache) find(a ipv4.Addr) int32 {
 
 // add takes a free entry for a (a must be absent) and puts it at the LRU
 // head. It returns none when no entry is free.
-func (c *cache) add(a ipv4.Addr) int32 {
+func (c *cache) add(a inet.Addr4) int32 {
 	i := c.free
 	if i == none {
 		return none

@@ -6,8 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func TestAgingIdleEntry(t *testing.T) {
@@ -45,7 +44,7 @@ func TestAgingEntryInUseIsPolled(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("sent %d frames at expiry, want one unicast poll", len(sent))
 	}
-	wantARP(t, sent[0], macGW, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipGW})
+	wantARP(t, sent[0], macGW, Fields{OpRequest, macUs, ipUs, inet.MAC{}, ipGW})
 	if _, ok := h.lookup(ipGW); !ok {
 		t.Fatal("entry unusable while being revalidated")
 	}
@@ -94,9 +93,9 @@ func checkCache(t testing.TB, c *cache) {
 func TestCacheIndexRandomOps(t *testing.T) {
 	c := newCache(16)
 	r := rand.New(rand.NewPCG(1, 2))
-	live := map[ipv4.Addr]int32{}
+	live := map[inet.Addr4]int32{}
 	for step := 0; step < 20000; step++ {
-		a := ipv4.Addr{10, 0, 0, byte(r.IntN(40))}
+		a := inet.Addr4{10, 0, 0, byte(r.IntN(40))}
 		if i, ok := live[a]; ok {
 			if c.find(a) != i {
 				t.Fatalf("step %d: lost %v", step, a)
@@ -129,7 +128,7 @@ func TestCacheBoundUnderFlood(t *testing.T) {
 		frame[6+2], frame[6+3], frame[6+4] = byte(i>>16), byte(i>>8), byte(i)
 		copy(frame[22:28], frame[6:12])
 		frame[28], frame[29], frame[30], frame[31] = 10, byte(i>>16), byte(i>>8), byte(i)
-		if a := (ipv4.Addr{10, byte(i >> 16), byte(i >> 8), byte(i)}); a[3] == 0 || a[3] == 255 || a == ipUs || a == ipGW {
+		if a := (inet.Addr4{10, byte(i >> 16), byte(i >> 8), byte(i)}); a[3] == 0 || a[3] == 255 || a == ipUs || a == ipGW {
 			continue
 		}
 		sent++
@@ -162,7 +161,7 @@ func TestCacheBoundUnderFlood(t *testing.T) {
 func TestOutputEvictsWhenFull(t *testing.T) {
 	h := newHarness(t, Config{CacheSize: 4}).withOurIP()
 	for k := 0; k < 10; k++ {
-		if err := h.output(ipv4.Addr{10, 0, 3, byte(k + 1)}, byte(k)); err != nil {
+		if err := h.output(inet.Addr4{10, 0, 3, byte(k + 1)}, byte(k)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -179,7 +178,7 @@ func TestOutputEvictsWhenFull(t *testing.T) {
 // reuse of the hinted entry for another address.
 func TestFindHintStaysCorrect(t *testing.T) {
 	c := newCache(2)
-	a, b := ipv4.Addr{10, 0, 0, 1}, ipv4.Addr{10, 0, 0, 2}
+	a, b := inet.Addr4{10, 0, 0, 1}, inet.Addr4{10, 0, 0, 2}
 	i := c.add(a)
 	if c.find(a) != i || c.find(a) != i {
 		t.Fatal("find after add")

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // FuzzARPInput feeds arbitrary bytes to the layer, first as one ARP
@@ -16,7 +16,7 @@ func FuzzARPInput(f *testing.F) {
 	for _, fr := range [][]byte{goldenRequest, goldenReply, goldenAnnounce} {
 		f.Add(fr[ethernet.HeaderLen:])
 	}
-	claim := arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipUs, netif.Broadcast, ipUs})
+	claim := arpFrame(inet.BroadcastMAC, Fields{OpReply, macPeer, ipUs, inet.BroadcastMAC, ipUs})
 	f.Add(claim[ethernet.HeaderLen:])
 	script := []byte{1}
 	script = append(script, make([]byte, 28)...)

@@ -7,19 +7,19 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
 
 var (
-	macUs   = netif.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
-	macGW   = netif.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
-	macPeer = netif.MAC{0x02, 0x00, 0x00, 0x00, 0x00, 0x07}
-	ipUs    = ipv4.MustParse("10.0.2.15")
-	ipGW    = ipv4.MustParse("10.0.2.2")
-	ipPeer  = ipv4.MustParse("10.0.2.7")
+	macUs   = inet.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
+	macGW   = inet.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
+	macPeer = inet.MAC{0x02, 0x00, 0x00, 0x00, 0x00, 0x07}
+	ipUs    = inet.MustParseAddr4("10.0.2.15")
+	ipGW    = inet.MustParseAddr4("10.0.2.2")
+	ipPeer  = inet.MustParseAddr4("10.0.2.7")
 	t0      = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 )
 
@@ -37,7 +37,7 @@ type fakeDev struct {
 	notify chan struct{} // if set, signalled after every Transmit
 }
 
-func (d *fakeDev) MAC() netif.MAC           { return macUs }
+func (d *fakeDev) MAC() inet.MAC            { return macUs }
 func (d *fakeDev) MTU() int                 { return 1500 }
 func (d *fakeDev) Headroom() int            { return 12 }
 func (d *fakeDev) LinkUp() bool             { return true }
@@ -71,13 +71,13 @@ type harness struct {
 	dev         *fakeDev
 	eth         *ethernet.Layer
 	arp         *Layer
-	unreachable []ipv4.Addr
+	unreachable []inet.Addr4
 	conflicts   []conflictReport
 }
 
 type conflictReport struct {
-	ip  ipv4.Addr
-	mac netif.MAC
+	ip  inet.Addr4
+	mac inet.MAC
 }
 
 func newHarness(t *testing.T, cfg Config) *harness {
@@ -86,8 +86,8 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	h.dev = &fakeDev{clk: h.clk, record: true}
 	h.eth = ethernet.New(h.dev)
 	cfg.Lock = &h.mu
-	cfg.OnUnreachable = func(a ipv4.Addr) { h.unreachable = append(h.unreachable, a) }
-	cfg.OnConflict = func(a ipv4.Addr, m netif.MAC) { h.conflicts = append(h.conflicts, conflictReport{a, m}) }
+	cfg.OnUnreachable = func(a inet.Addr4) { h.unreachable = append(h.unreachable, a) }
+	cfg.OnConflict = func(a inet.Addr4, m inet.MAC) { h.conflicts = append(h.conflicts, conflictReport{a, m}) }
 	h.arp = New(h.eth, h.q, cfg)
 	return h
 }
@@ -112,7 +112,7 @@ func (h *harness) input(frame []byte) {
 }
 
 // output sends an IPv4 packet with payload p to next hop a.
-func (h *harness) output(a ipv4.Addr, p ...byte) error {
+func (h *harness) output(a inet.Addr4, p ...byte) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	b := pkt.New(200, h.arp.Headroom())
@@ -128,7 +128,7 @@ func (h *harness) stats() Stats {
 	return h.arp.Stats()
 }
 
-func (h *harness) lookup(a ipv4.Addr) (netif.MAC, bool) {
+func (h *harness) lookup(a inet.Addr4) (inet.MAC, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.arp.Lookup(a)
@@ -144,28 +144,28 @@ func (h *harness) take() []sentFrame {
 }
 
 // arpFrame builds an Ethernet frame carrying an ARP packet.
-func arpFrame(dst netif.MAC, f Fields) []byte {
+func arpFrame(dst inet.MAC, f Fields) []byte {
 	b := make([]byte, ethernet.HeaderLen+PacketLen)
-	ethernet.EncodeHeader(b, dst, f.SenderMAC, ethernet.TypeARP)
+	ethernet.EncodeHeader(b, dst, f.SenderMAC, inet.EtherTypeARP)
 	if _, err := f.Encode(b[ethernet.HeaderLen:]); err != nil {
 		panic(err)
 	}
 	return b
 }
 
-func reply(from netif.MAC, ip ipv4.Addr) []byte {
+func reply(from inet.MAC, ip inet.Addr4) []byte {
 	return arpFrame(macUs, Fields{Op: OpReply, SenderMAC: from, SenderIP: ip, TargetMAC: macUs, TargetIP: ipUs})
 }
 
-func request(from netif.MAC, ip, target ipv4.Addr) []byte {
-	return arpFrame(netif.Broadcast, Fields{Op: OpRequest, SenderMAC: from, SenderIP: ip, TargetIP: target})
+func request(from inet.MAC, ip, target inet.Addr4) []byte {
+	return arpFrame(inet.BroadcastMAC, Fields{Op: OpRequest, SenderMAC: from, SenderIP: ip, TargetIP: target})
 }
 
 // wantARP checks that s is one ARP frame to dst with fields f.
-func wantARP(t *testing.T, s sentFrame, dst netif.MAC, f Fields) {
+func wantARP(t *testing.T, s sentFrame, dst inet.MAC, f Fields) {
 	t.Helper()
 	fr, err := ethernet.ParseFrame(s.b)
-	if err != nil || fr.Type() != ethernet.TypeARP || fr.Dst() != dst || fr.Src() != macUs {
+	if err != nil || fr.Type() != inet.EtherTypeARP || fr.Dst() != dst || fr.Src() != macUs {
 		t.Fatalf("frame % x: want ARP to %v from %v", s.b, dst, macUs)
 	}
 	p, err := ParsePacket(fr.Payload())
@@ -178,10 +178,10 @@ func wantARP(t *testing.T, s sentFrame, dst netif.MAC, f Fields) {
 }
 
 // wantIPv4 checks that s is an IPv4 frame to dst carrying payload p.
-func wantIPv4(t *testing.T, s sentFrame, dst netif.MAC, p []byte) {
+func wantIPv4(t *testing.T, s sentFrame, dst inet.MAC, p []byte) {
 	t.Helper()
 	fr, err := ethernet.ParseFrame(s.b)
-	if err != nil || fr.Type() != ethernet.TypeIPv4 || fr.Dst() != dst || string(fr.Payload()) != string(p) {
+	if err != nil || fr.Type() != inet.EtherTypeIPv4 || fr.Dst() != dst || string(fr.Payload()) != string(p) {
 		t.Fatalf("frame % x: want IPv4 to %v with % x", s.b, dst, p)
 	}
 }

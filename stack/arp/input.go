@@ -3,8 +3,7 @@ package arp
 import (
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Input handles one ARP packet; New registers it with Ethernet for
@@ -16,7 +15,7 @@ import (
 // not asked for: it is dropped and counted as DropUnsolicited, the mark of
 // an ARP spoofing or cache poisoning attempt. Replies aimed at other
 // addresses, gratuitous replies among them, are counted as Ignored.
-func (l *Layer) Input(src, dst netif.MAC, payload []byte) {
+func (l *Layer) Input(src, dst inet.MAC, payload []byte) {
 	p, err := ParsePacket(payload)
 	if err != nil {
 		l.countParseError(err)
@@ -94,7 +93,7 @@ func (l *Layer) countParseError(err error) {
 
 // confirm records that a now maps to sha: a resolution completes, pending
 // packets go out and waiters wake; a known entry is refreshed.
-func (l *Layer) confirm(i int32, sha netif.MAC) {
+func (l *Layer) confirm(i int32, sha inet.MAC) {
 	e := &l.cache.ents[i]
 	was := e.state
 	e.mac, e.state, e.retries, e.recent = sha, stateReachable, 0, false
@@ -108,7 +107,7 @@ func (l *Layer) confirm(i int32, sha netif.MAC) {
 // learn creates an entry for a request aimed at us. It only ever evicts an
 // entry that was never used for output, so a flood of requests cannot push
 // out the gateway.
-func (l *Layer) learn(a ipv4.Addr, sha netif.MAC) {
+func (l *Layer) learn(a inet.Addr4, sha inet.MAC) {
 	if l.cache.free == none {
 		v := l.cache.victim(true)
 		if v == none {
@@ -136,7 +135,7 @@ func (l *Layer) onTimer(i int32, now time.Time) {
 			return
 		}
 		e.retries++
-		l.sendRequest(netif.Broadcast, e.ip)
+		l.sendRequest(inet.BroadcastMAC, e.ip)
 		l.q.Schedule(&e.t, now.Add(l.cfg.RequestInterval))
 	case stateReachable, stateRefreshing:
 		// An entry still in use is revalidated by unicast polls

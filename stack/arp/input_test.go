@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // withARP returns an Ethernet frame from macGW carrying body.
@@ -17,7 +16,7 @@ func withARP(body []byte) []byte {
 }
 
 func TestMalformedDroppedAndCounted(t *testing.T) {
-	mc := netif.MAC{0x01, 0x00, 0x5e, 0, 0, 1}
+	mc := inet.MAC{0x01, 0x00, 0x5e, 0, 0, 1}
 	tests := []struct {
 		name  string
 		frame []byte
@@ -31,11 +30,11 @@ func TestMalformedDroppedAndCounted(t *testing.T) {
 		{"plen", withARP(malformed(5, 16, -1)), func(s Stats) uint64 { return s.DropProtocolLen }},
 		{"opcode", withARP(malformed(7, 3, -1)), func(s Stats) uint64 { return s.DropOp }},
 		{"sender mac multicast", request(mc, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
-		{"sender mac broadcast", request(netif.Broadcast, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
-		{"sender mac zero", request(netif.MAC{}, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
-		{"sender ip broadcast", request(macGW, ipv4.Broadcast, ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
-		{"sender ip multicast", request(macGW, ipv4.MustParse("224.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
-		{"sender ip class E", request(macGW, ipv4.MustParse("240.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
+		{"sender mac broadcast", request(inet.BroadcastMAC, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
+		{"sender mac zero", request(inet.MAC{}, ipGW, ipUs), func(s Stats) uint64 { return s.DropSenderMAC }},
+		{"sender ip broadcast", request(macGW, inet.IPv4Broadcast, ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
+		{"sender ip multicast", request(macGW, inet.MustParseAddr4("224.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
+		{"sender ip class E", request(macGW, inet.MustParseAddr4("240.0.0.1"), ipUs), func(s Stats) uint64 { return s.DropSenderIP }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -100,12 +99,12 @@ func TestAnswerProbe(t *testing.T) {
 	// RFC 5227 §2.1.1: a probe has sender IP 0.0.0.0; the owner answers it
 	// and learns nothing.
 	h := newHarness(t, Config{}).withOurIP()
-	h.input(request(macPeer, ipv4.Unspecified, ipUs))
+	h.input(request(macPeer, inet.IPv4Unspecified, ipUs))
 	sent := h.take()
 	if len(sent) != 1 {
 		t.Fatalf("sent %d frames, want 1 reply", len(sent))
 	}
-	wantARP(t, sent[0], macPeer, Fields{OpReply, macUs, ipUs, macPeer, ipv4.Unspecified})
+	wantARP(t, sent[0], macPeer, Fields{OpReply, macUs, ipUs, macPeer, inet.IPv4Unspecified})
 	if s := h.stats(); s.CacheSize != 0 {
 		t.Fatalf("learned from a probe: %+v", s)
 	}
@@ -154,11 +153,11 @@ func TestNoCacheFromUnsolicited(t *testing.T) {
 		unsolicited, ignored uint64
 	}{
 		{"unsolicited reply", reply(macPeer, ipPeer), 1, 0},
-		{"unsolicited reply, broadcast", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, netif.Broadcast, ipUs}), 1, 0},
-		{"unsolicited reply from 0.0.0.0", reply(macPeer, ipv4.Unspecified), 1, 0},
+		{"unsolicited reply, broadcast", arpFrame(inet.BroadcastMAC, Fields{OpReply, macPeer, ipPeer, inet.BroadcastMAC, ipUs}), 1, 0},
+		{"unsolicited reply from 0.0.0.0", reply(macPeer, inet.IPv4Unspecified), 1, 0},
 		{"gratuitous request", request(macPeer, ipPeer, ipPeer), 0, 1},
-		{"gratuitous reply", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, netif.Broadcast, ipPeer}), 0, 1},
-		{"reply to another host", arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipPeer, macGW, ipGW}), 0, 1},
+		{"gratuitous reply", arpFrame(inet.BroadcastMAC, Fields{OpReply, macPeer, ipPeer, inet.BroadcastMAC, ipPeer}), 0, 1},
+		{"reply to another host", arpFrame(inet.BroadcastMAC, Fields{OpReply, macPeer, ipPeer, macGW, ipGW}), 0, 1},
 		{"request for other", request(macPeer, ipPeer, ipGW), 0, 1},
 	}
 	for _, tc := range tests {
@@ -184,7 +183,7 @@ func TestNoCacheFromUnsolicited(t *testing.T) {
 // resolves it.
 func TestUnsolicitedReplyCountedNotCached(t *testing.T) {
 	h := newHarness(t, Config{}).withOurIP()
-	spoof := netif.MAC{0x02, 0xba, 0xd0, 0, 0, 1}
+	spoof := inet.MAC{0x02, 0xba, 0xd0, 0, 0, 1}
 	h.input(reply(spoof, ipGW))
 	if s := h.stats(); s.DropUnsolicited != 1 || s.RepliesReceived != 1 || s.CacheSize != 0 {
 		t.Fatalf("stats %+v", s)
@@ -199,7 +198,7 @@ func TestUnsolicitedReplyCountedNotCached(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("sent %d frames, want 1 request", len(sent))
 	}
-	wantARP(t, sent[0], netif.Broadcast, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipGW})
+	wantARP(t, sent[0], inet.BroadcastMAC, Fields{OpRequest, macUs, ipUs, inet.MAC{}, ipGW})
 	h.input(reply(macGW, ipGW)) // solicited: a request is pending
 	sent = h.take()
 	if len(sent) != 1 {
@@ -223,7 +222,7 @@ func TestUnsolicitedReplyCountedNotCached(t *testing.T) {
 func TestGratuitousUpdatesKnownEntry(t *testing.T) {
 	h := newHarness(t, Config{}).withOurIP()
 	h.input(request(macPeer, ipPeer, ipUs)) // learned
-	moved := netif.MAC{0x02, 0, 0, 0, 0, 0x99}
+	moved := inet.MAC{0x02, 0, 0, 0, 0, 0x99}
 	h.input(request(moved, ipPeer, ipPeer))
 	if mac, ok := h.lookup(ipPeer); !ok || mac != moved {
 		t.Fatalf("entry not updated: %v %v", mac, ok)
@@ -235,7 +234,7 @@ func TestGratuitousUpdatesKnownEntry(t *testing.T) {
 
 func TestConflict(t *testing.T) {
 	h := newHarness(t, Config{}).withOurIP()
-	claim := arpFrame(netif.Broadcast, Fields{OpReply, macPeer, ipUs, netif.Broadcast, ipUs})
+	claim := arpFrame(inet.BroadcastMAC, Fields{OpReply, macPeer, ipUs, inet.BroadcastMAC, ipUs})
 	h.input(claim)
 	if len(h.conflicts) != 1 || h.conflicts[0] != (conflictReport{ipUs, macPeer}) {
 		t.Fatalf("conflicts %v", h.conflicts)

@@ -6,8 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -57,12 +56,12 @@ type Config struct {
 	PendingTotal int
 	// IsBroadcast, if set, reports further addresses (subnet broadcasts)
 	// that Output sends to ff:ff:ff:ff:ff:ff.
-	IsBroadcast func(ipv4.Addr) bool
+	IsBroadcast func(inet.Addr4) bool
 	// OnUnreachable, if set, is called when resolution of an address fails.
-	OnUnreachable func(ipv4.Addr)
+	OnUnreachable func(inet.Addr4)
 	// OnConflict, if set, is called when another host claims one of our
 	// addresses (RFC 5227 §2.4); the DHCP client DECLINEs on it.
-	OnConflict func(ipv4.Addr, netif.MAC)
+	OnConflict func(inet.Addr4, inet.MAC)
 	// Lock is the stack lock; Query takes it. Hooks run with it held and
 	// must not block or call Query.
 	Lock sync.Locker
@@ -96,7 +95,7 @@ type Layer struct {
 	eth   *ethernet.Layer
 	q     *timer.Queue
 	cfg   Config
-	mac   netif.MAC
+	mac   inet.MAC
 	ips   []ownIP
 	cache cache
 	pend  pendingPool
@@ -123,7 +122,7 @@ func New(eth *ethernet.Layer, q *timer.Queue, cfg Config) *Layer {
 		l.cache.ents[i].t.Init(func(now time.Time) { l.onTimer(n, now) })
 	}
 	l.annT.Init(l.onAnnounce)
-	eth.Register(ethernet.TypeARP, l.Input)
+	eth.Register(inet.EtherTypeARP, l.Input)
 	return l
 }
 
@@ -136,7 +135,7 @@ func (l *Layer) MTU() int { return l.eth.MTU() }
 
 // send builds an ARP packet, padded to the Ethernet minimum, and sends it
 // to dst.
-func (l *Layer) send(dst netif.MAC, f Fields) bool {
+func (l *Layer) send(dst inet.MAC, f Fields) bool {
 	l.tx.Reset(l.eth.Headroom())
 	b := l.tx.Append(ethernet.MinPayload)
 	clear(b)
@@ -144,14 +143,14 @@ func (l *Layer) send(dst netif.MAC, f Fields) bool {
 	if _, err := f.Encode(b); err != nil {
 		return false
 	}
-	if err := l.eth.Write(dst, ethernet.TypeARP, l.tx); err != nil {
+	if err := l.eth.Write(dst, inet.EtherTypeARP, l.tx); err != nil {
 		l.stats.TxErrors++
 		return false
 	}
 	return true
 }
 
-func (l *Layer) sendRequest(dst netif.MAC, a ipv4.Addr) {
+func (l *Layer) sendRequest(dst inet.MAC, a inet.Addr4) {
 	if l.send(dst, Fields{Op: OpRequest, SenderIP: l.source(), TargetIP: a}) {
 		l.stats.RequestsSent++
 	}

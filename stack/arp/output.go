@@ -1,9 +1,7 @@
 package arp
 
 import (
-	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -13,9 +11,9 @@ import (
 // packet is copied into the pending queue (the caller keeps b) and Output
 // returns nil; a full per-address queue drops its oldest packet (RFC 1122
 // §2.3.2.2 keeps the latest), a full global queue returns ErrQueueFull.
-func (l *Layer) Output(nextHop ipv4.Addr, b *pkt.Buf) error {
+func (l *Layer) Output(nextHop inet.Addr4, b *pkt.Buf) error {
 	if mac, ok := l.mapped(nextHop); ok {
-		return l.eth.Write(mac, ethernet.TypeIPv4, b)
+		return l.eth.Write(mac, inet.EtherTypeIPv4, b)
 	}
 	i := l.cache.find(nextHop)
 	if i != none {
@@ -23,7 +21,7 @@ func (l *Layer) Output(nextHop ipv4.Addr, b *pkt.Buf) error {
 		if e.state != stateIncomplete {
 			e.everUsed, e.recent = true, true
 			l.cache.touch(i)
-			return l.eth.Write(e.mac, ethernet.TypeIPv4, b)
+			return l.eth.Write(e.mac, inet.EtherTypeIPv4, b)
 		}
 	}
 	if !l.pend.fits(b.Len()) {
@@ -43,19 +41,19 @@ func (l *Layer) Output(nextHop ipv4.Addr, b *pkt.Buf) error {
 // mapped returns the MAC of an address that needs no resolution: the
 // limited or a configured subnet broadcast, or a multicast group mapped as
 // in RFC 1112 §6.4.
-func (l *Layer) mapped(a ipv4.Addr) (netif.MAC, bool) {
+func (l *Layer) mapped(a inet.Addr4) (inet.MAC, bool) {
 	switch {
 	case a.IsBroadcast(), l.cfg.IsBroadcast != nil && l.cfg.IsBroadcast(a):
-		return netif.Broadcast, true
+		return inet.BroadcastMAC, true
 	case a.IsMulticast():
-		return netif.MAC{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true
+		return inet.MAC{0x01, 0x00, 0x5e, a[1] & 0x7f, a[2], a[3]}, true
 	}
-	return netif.MAC{}, false
+	return inet.MAC{}, false
 }
 
 // resolve creates an incomplete entry for a and sends the first request;
 // the entry's timer sends the rest, one per RequestInterval.
-func (l *Layer) resolve(a ipv4.Addr) (int32, error) {
+func (l *Layer) resolve(a inet.Addr4) (int32, error) {
 	if a.IsUnspecified() {
 		return none, ErrAddr
 	}
@@ -77,7 +75,7 @@ func (l *Layer) resolve(a ipv4.Addr) (int32, error) {
 	e := &l.cache.ents[i]
 	e.retries, e.everUsed = 1, true
 	l.q.After(&e.t, l.cfg.RequestInterval)
-	l.sendRequest(netif.Broadcast, a)
+	l.sendRequest(inet.BroadcastMAC, a)
 	return i, nil
 }
 
@@ -111,7 +109,7 @@ func (l *Layer) flush(i int32) {
 	e := &l.cache.ents[i]
 	for s := e.pendHead; s != none; {
 		next := l.pend.slots[s].next
-		_ = l.eth.Write(e.mac, ethernet.TypeIPv4, l.pend.slots[s].buf) // counted by ethernet
+		_ = l.eth.Write(e.mac, inet.EtherTypeIPv4, l.pend.slots[s].buf) // counted by ethernet
 		l.pend.put(s)
 		s = next
 	}

@@ -5,8 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func TestResolveWithReply(t *testing.T) {
@@ -21,7 +20,7 @@ func TestResolveWithReply(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("sent %d frames, want 1 request", len(sent))
 	}
-	wantARP(t, sent[0], netif.Broadcast, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipGW})
+	wantARP(t, sent[0], inet.BroadcastMAC, Fields{OpRequest, macUs, ipUs, inet.MAC{}, ipGW})
 	if s := h.stats(); s.Pending != 2 || s.RequestsSent != 1 {
 		t.Fatalf("stats %+v", s)
 	}
@@ -61,7 +60,7 @@ func TestRequestWithoutAddressIsProbeStyle(t *testing.T) {
 	if len(sent) != 1 {
 		t.Fatalf("sent %d frames", len(sent))
 	}
-	wantARP(t, sent[0], netif.Broadcast, Fields{OpRequest, macUs, ipv4.Unspecified, netif.MAC{}, ipGW})
+	wantARP(t, sent[0], inet.BroadcastMAC, Fields{OpRequest, macUs, inet.IPv4Unspecified, inet.MAC{}, ipGW})
 }
 
 func TestRetriesThenFailure(t *testing.T) {
@@ -81,7 +80,7 @@ func TestRetriesThenFailure(t *testing.T) {
 		t.Fatalf("sent %d requests, want 3", len(reqs))
 	}
 	for i, r := range reqs {
-		wantARP(t, r, netif.Broadcast, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipGW})
+		wantARP(t, r, inet.BroadcastMAC, Fields{OpRequest, macUs, ipUs, inet.MAC{}, ipGW})
 		if i > 0 && r.at.Sub(reqs[i-1].at) < time.Second {
 			t.Fatalf("requests %d and %d only %v apart", i-1, i, r.at.Sub(reqs[i-1].at))
 		}
@@ -144,7 +143,7 @@ func TestPendingGlobalBound(t *testing.T) {
 	var full int
 	for a := 0; a < 5; a++ {
 		for i := 0; i < 3; i++ {
-			if err := h.output(ipv4.Addr{10, 0, 2, byte(100 + a)}, byte(i)); errors.Is(err, ErrQueueFull) {
+			if err := h.output(inet.Addr4{10, 0, 2, byte(100 + a)}, byte(i)); errors.Is(err, ErrQueueFull) {
 				full++
 			} else if err != nil {
 				t.Fatal(err)
@@ -167,19 +166,19 @@ func TestOutputTooBig(t *testing.T) {
 }
 
 func TestOutputWithoutResolution(t *testing.T) {
-	subnet := ipv4.MustParse("10.0.2.255")
+	subnet := inet.MustParseAddr4("10.0.2.255")
 	tests := []struct {
 		name string
-		to   ipv4.Addr
-		mac  netif.MAC
+		to   inet.Addr4
+		mac  inet.MAC
 	}{
-		{"limited broadcast", ipv4.Broadcast, netif.Broadcast},
-		{"subnet broadcast", subnet, netif.Broadcast},
-		{"multicast", ipv4.MustParse("239.129.2.3"), netif.MAC{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}},
+		{"limited broadcast", inet.IPv4Broadcast, inet.BroadcastMAC},
+		{"subnet broadcast", subnet, inet.BroadcastMAC},
+		{"multicast", inet.MustParseAddr4("239.129.2.3"), inet.MAC{0x01, 0x00, 0x5e, 0x01, 0x02, 0x03}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newHarness(t, Config{IsBroadcast: func(a ipv4.Addr) bool { return a == subnet }})
+			h := newHarness(t, Config{IsBroadcast: func(a inet.Addr4) bool { return a == subnet }})
 			if err := h.output(tc.to, 9); err != nil {
 				t.Fatal(err)
 			}
@@ -191,7 +190,7 @@ func TestOutputWithoutResolution(t *testing.T) {
 		})
 	}
 	h := newHarness(t, Config{})
-	if err := h.output(ipv4.Unspecified, 1); !errors.Is(err, ErrAddr) {
+	if err := h.output(inet.IPv4Unspecified, 1); !errors.Is(err, ErrAddr) {
 		t.Fatalf("unspecified next hop: %v", err)
 	}
 }

@@ -15,8 +15,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // PacketLen is the length of an Ethernet/IPv4 ARP packet (RFC 826).
@@ -25,7 +24,6 @@ const PacketLen = 28
 // Field values for Ethernet/IPv4 (RFC 826; IANA ARP parameters).
 const (
 	HardwareEthernet uint16 = 1
-	ProtocolIPv4     uint16 = 0x0800
 	OpRequest        uint16 = 1
 	OpReply          uint16 = 2
 )
@@ -53,7 +51,7 @@ func ParsePacket(b []byte) (Packet, error) {
 	switch {
 	case binary.BigEndian.Uint16(b[0:2]) != HardwareEthernet:
 		return nil, ErrHardwareType
-	case binary.BigEndian.Uint16(b[2:4]) != ProtocolIPv4:
+	case binary.BigEndian.Uint16(b[2:4]) != inet.EtherTypeIPv4:
 		return nil, ErrProtocolType
 	case b[4] != 6:
 		return nil, ErrHardwareLen
@@ -72,24 +70,24 @@ func ParsePacket(b []byte) (Packet, error) {
 func (p Packet) Op() uint16 { return binary.BigEndian.Uint16(p[6:8]) }
 
 // SenderMAC is the sender hardware address (sha).
-func (p Packet) SenderMAC() netif.MAC { return netif.MAC(p[8:14]) }
+func (p Packet) SenderMAC() inet.MAC { return inet.MAC(p[8:14]) }
 
 // SenderIP is the sender protocol address (spa).
-func (p Packet) SenderIP() ipv4.Addr { return ipv4.Addr(p[14:18]) }
+func (p Packet) SenderIP() inet.Addr4 { return inet.Addr4(p[14:18]) }
 
 // TargetMAC is the target hardware address (tha).
-func (p Packet) TargetMAC() netif.MAC { return netif.MAC(p[18:24]) }
+func (p Packet) TargetMAC() inet.MAC { return inet.MAC(p[18:24]) }
 
 // TargetIP is the target protocol address (tpa).
-func (p Packet) TargetIP() ipv4.Addr { return ipv4.Addr(p[24:28]) }
+func (p Packet) TargetIP() inet.Addr4 { return inet.Addr4(p[24:28]) }
 
 // Fields is the variable part of an Ethernet/IPv4 ARP packet.
 type Fields struct {
 	Op        uint16
-	SenderMAC netif.MAC
-	SenderIP  ipv4.Addr
-	TargetMAC netif.MAC
-	TargetIP  ipv4.Addr
+	SenderMAC inet.MAC
+	SenderIP  inet.Addr4
+	TargetMAC inet.MAC
+	TargetIP  inet.Addr4
 }
 
 // Fields returns p's variable fields.
@@ -104,7 +102,7 @@ func (f *Fields) Encode(b []byte) (Packet, error) {
 		return nil, ErrShort
 	}
 	binary.BigEndian.PutUint16(b[0:2], HardwareEthernet)
-	binary.BigEndian.PutUint16(b[2:4], ProtocolIPv4)
+	binary.BigEndian.PutUint16(b[2:4], inet.EtherTypeIPv4)
 	b[4], b[5] = 6, 4
 	binary.BigEndian.PutUint16(b[6:8], f.Op)
 	copy(b[8:14], f.SenderMAC[:])

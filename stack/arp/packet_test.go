@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/ethernet"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // goldenRequest is QEMU slirp (10.0.2.2, 52:55:0a:00:02:02) asking who has
@@ -44,9 +44,9 @@ var goldenFields = []struct {
 	frame []byte
 	f     Fields
 }{
-	{"slirp request", goldenRequest, Fields{OpRequest, macGW, ipGW, netif.MAC{}, ipUs}},
+	{"slirp request", goldenRequest, Fields{OpRequest, macGW, ipGW, inet.MAC{}, ipUs}},
 	{"our reply", goldenReply, Fields{OpReply, macUs, ipUs, macGW, ipGW}},
-	{"our announcement", goldenAnnounce, Fields{OpRequest, macUs, ipUs, netif.MAC{}, ipUs}},
+	{"our announcement", goldenAnnounce, Fields{OpRequest, macUs, ipUs, inet.MAC{}, ipUs}},
 }
 
 func TestPacketGoldenBothWays(t *testing.T) {

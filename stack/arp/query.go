@@ -4,8 +4,7 @@ import (
 	"context"
 	"errors"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // errEvicted wakes waiters of an entry that was removed before its
@@ -15,7 +14,7 @@ var errEvicted = errors.New("arp: entry evicted")
 // waiter is shared by the Query calls waiting for one resolution.
 type waiter struct {
 	done chan struct{}
-	mac  netif.MAC
+	mac  inet.MAC
 	err  error
 }
 
@@ -32,26 +31,26 @@ func (l *Layer) wake(i int32, err error) {
 
 // Lookup returns a's MAC if the cache holds a confirmed entry for it (or a
 // needs no resolution). It does not start a resolution.
-func (l *Layer) Lookup(a ipv4.Addr) (netif.MAC, bool) {
+func (l *Layer) Lookup(a inet.Addr4) (inet.MAC, bool) {
 	if mac, ok := l.mapped(a); ok {
 		return mac, true
 	}
 	if i := l.cache.find(a); i != none && l.cache.ents[i].state != stateIncomplete {
 		return l.cache.ents[i].mac, true
 	}
-	return netif.MAC{}, false
+	return inet.MAC{}, false
 }
 
 // Query resolves a, like mirage's query_arpv4. Unlike the other methods it
 // takes Config.Lock itself and must be called without it; it blocks until
 // a is resolved, resolution fails (ErrUnreachable) or ctx is done.
-func (l *Layer) Query(ctx context.Context, a ipv4.Addr) (netif.MAC, error) {
+func (l *Layer) Query(ctx context.Context, a inet.Addr4) (inet.MAC, error) {
 	if l.cfg.Lock == nil {
-		return netif.MAC{}, ErrNoLock
+		return inet.MAC{}, ErrNoLock
 	}
 	for {
 		if err := ctx.Err(); err != nil {
-			return netif.MAC{}, err
+			return inet.MAC{}, err
 		}
 		l.cfg.Lock.Lock()
 		mac, w, err := l.queryLocked(a)
@@ -65,16 +64,16 @@ func (l *Layer) Query(ctx context.Context, a ipv4.Addr) (netif.MAC, error) {
 				return w.mac, nil
 			}
 			if w.err != errEvicted {
-				return netif.MAC{}, w.err
+				return inet.MAC{}, w.err
 			}
 		case <-ctx.Done():
-			return netif.MAC{}, ctx.Err()
+			return inet.MAC{}, ctx.Err()
 		}
 	}
 }
 
 // queryLocked returns a's MAC, or a waiter for its resolution.
-func (l *Layer) queryLocked(a ipv4.Addr) (netif.MAC, *waiter, error) {
+func (l *Layer) queryLocked(a inet.Addr4) (inet.MAC, *waiter, error) {
 	if mac, ok := l.Lookup(a); ok {
 		return mac, nil, nil
 	}
@@ -82,12 +81,12 @@ func (l *Layer) queryLocked(a ipv4.Addr) (netif.MAC, *waiter, error) {
 	if i == none {
 		var err error
 		if i, err = l.resolve(a); err != nil {
-			return netif.MAC{}, nil, err
+			return inet.MAC{}, nil, err
 		}
 	}
 	e := &l.cache.ents[i]
 	if e.w == nil {
 		e.w = &waiter{done: make(chan struct{})}
 	}
-	return netif.MAC{}, e.w, nil
+	return inet.MAC{}, e.w, nil
 }

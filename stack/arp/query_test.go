@@ -6,11 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 type queryResult struct {
-	mac netif.MAC
+	mac inet.MAC
 	err error
 }
 

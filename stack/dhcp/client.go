@@ -8,28 +8,27 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/sysrand"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 // Transport sends the client's datagrams. The lead wires it to a UDP socket
 // bound to 0.0.0.0:68 with broadcast allowed.
 type Transport interface {
 	// Send transmits payload as one UDP datagram from port 68 to dst port
-	// 67. dst is ipv4.Broadcast (DISCOVER, REQUEST while selecting or
+	// 67. dst is inet.IPv4Broadcast (DISCOVER, REQUEST while selecting or
 	// rebinding, DECLINE) or the server's address (REQUEST while renewing,
 	// RELEASE). The source address is 0.0.0.0 while no address is
 	// configured and the leased address afterwards. Send is called from
 	// the client's goroutine, never with any caller's lock held; it may
 	// block briefly (e.g. to take the stack lock).
-	Send(dst ipv4.Addr, payload []byte) error
+	Send(dst inet.Addr4, payload []byte) error
 }
 
 // Config configures a Client. MAC and Transport are required.
 type Config struct {
 	// MAC is the interface's hardware address (chaddr).
-	MAC netif.MAC
+	MAC inet.MAC
 	// Transport sends datagrams.
 	Transport Transport
 	// Clock drives retransmissions and lease timers; nil means clock.Real.
@@ -114,13 +113,13 @@ type Client struct {
 	xid      uint32
 	timer    clock.Timer
 	deadline time.Time
-	tries    int       // transmissions in the current exchange
-	begun    time.Time // start of the current exchange (secs, lease start)
-	offered  ipv4.Addr // SELECTING → REQUESTING
-	server   ipv4.Addr
+	tries    int        // transmissions in the current exchange
+	begun    time.Time  // start of the current exchange (secs, lease start)
+	offered  inet.Addr4 // SELECTING → REQUESTING
+	server   inet.Addr4
 	lease    Lease
-	bound    bool      // lease is valid (BOUND, RENEWING, REBINDING)
-	prev     ipv4.Addr // last leased address, requested again in DISCOVER
+	bound    bool       // lease is valid (BOUND, RENEWING, REBINDING)
+	prev     inet.Addr4 // last leased address, requested again in DISCOVER
 }
 
 // New returns a stopped client; call Start.
@@ -283,7 +282,7 @@ func (c *Client) onKick() bool {
 	if reason != nil && c.bound {
 		c.sendDecline(*reason)
 		c.drop()
-		c.prev = ipv4.Addr{} // do not ask for the declined address again
+		c.prev = inet.Addr4{} // do not ask for the declined address again
 		c.setState(StateDeclined)
 		c.arm(declineWait)
 	}

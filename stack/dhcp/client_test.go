@@ -7,14 +7,13 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 var (
-	clientMAC = netif.MAC{0x02, 0, 0, 0, 0, 0x15}
-	serverIP  = ipv4.MustParse("10.0.2.2")
-	leasedIP  = ipv4.MustParse("10.0.2.15")
+	clientMAC = inet.MAC{0x02, 0, 0, 0, 0, 0x15}
+	serverIP  = inet.MustParseAddr4("10.0.2.2")
+	leasedIP  = inet.MustParseAddr4("10.0.2.15")
 )
 
 type seeded struct{ r *rand.ChaCha8 }
@@ -24,7 +23,7 @@ func (s seeded) Read(p []byte) (int, error) { return s.r.Read(p) }
 // sent is one datagram the client transmitted.
 type sent struct {
 	at  time.Time
-	dst ipv4.Addr
+	dst inet.Addr4
 	m   *Message
 }
 
@@ -69,7 +68,7 @@ func newHarness(t *testing.T) *harness {
 }
 
 // Send implements Transport.
-func (h *harness) Send(dst ipv4.Addr, p []byte) error {
+func (h *harness) Send(dst inet.Addr4, p []byte) error {
 	m, err := ParseMessage(p)
 	if err != nil {
 		h.t.Errorf("client sent an unparsable message: %v", err)
@@ -95,7 +94,7 @@ func (h *harness) take() []sent {
 }
 
 // expect asserts that exactly one message of type t was sent to dst.
-func (h *harness) expect(t MessageType, dst ipv4.Addr) *Message {
+func (h *harness) expect(t MessageType, dst inet.Addr4) *Message {
 	h.t.Helper()
 	s := h.take()
 	if len(s) != 1 || s[0].m.Type() != t || s[0].dst != dst {
@@ -155,7 +154,7 @@ func (h *harness) counts() (int, int) {
 func (h *harness) bind() Lease {
 	h.t.Helper()
 	h.c.Start()
-	d := h.expect(Discover, ipv4.Broadcast)
+	d := h.expect(Discover, inet.IPv4Broadcast)
 	if d.Flags != FlagBroadcast || !d.CIAddr.IsUnspecified() || d.CHAddr != [16]byte{0x02, 0, 0, 0, 0, 0x15} {
 		h.t.Errorf("discover header = %+v", d)
 	}
@@ -166,7 +165,7 @@ func (h *harness) bind() Lease {
 		h.t.Errorf("client id = %x", id)
 	}
 	h.reply(d, Offer)
-	r := h.expect(Request, ipv4.Broadcast)
+	r := h.expect(Request, inet.IPv4Broadcast)
 	ip, _ := r.Options.Addr(OptRequestedIP)
 	sid, _ := r.Options.Addr(OptServerID)
 	if r.XID != d.XID || ip != leasedIP || sid != serverIP || !r.CIAddr.IsUnspecified() {
@@ -186,7 +185,7 @@ func (h *harness) bind() Lease {
 func TestAcquire(t *testing.T) {
 	h := newHarness(t)
 	l := h.bind()
-	want := Lease{Addr: ipv4.Prefix{Addr: leasedIP, Bits: 24}, Router: serverIP, DNS: []ipv4.Addr{ipv4.MustParse("10.0.2.3")},
+	want := Lease{Addr: inet.Prefix4{Addr: leasedIP, Bits: 24}, Router: serverIP, DNS: []inet.Addr4{inet.MustParseAddr4("10.0.2.3")},
 		MTU: 1500, LeaseTime: time.Hour, T1: 30 * time.Minute, T2: 3150 * time.Second, Server: serverIP, Start: testStart}
 	if !leaseEqual(l, want) {
 		t.Errorf("lease = %+v\nwant    %+v", l, want)
@@ -199,7 +198,7 @@ func TestAcquire(t *testing.T) {
 func TestIgnoresForeignReplies(t *testing.T) {
 	h := newHarness(t)
 	h.c.Start()
-	d := h.expect(Discover, ipv4.Broadcast)
+	d := h.expect(Discover, inet.IPv4Broadcast)
 	h.reply(d, Offer, func(m *Message) { m.XID++ })
 	h.reply(d, Offer, func(m *Message) { m.CHAddr[5]++ })
 	h.reply(d, Offer, func(m *Message) { m.Op = OpRequest })
@@ -224,7 +223,7 @@ func TestDiscoverBackoff(t *testing.T) {
 		if w := min(4*time.Second<<(i-1), 64*time.Second); gap < w-time.Second || gap > w+time.Second {
 			t.Errorf("retransmission %d after %v; want %v ± 1s", i, gap, w)
 		}
-		if s[i].m.Type() != Discover || s[i].m.XID != s[0].m.XID || s[i].dst != ipv4.Broadcast {
+		if s[i].m.Type() != Discover || s[i].m.XID != s[0].m.XID || s[i].dst != inet.IPv4Broadcast {
 			t.Errorf("retransmission %d = %+v", i, s[i].m)
 		}
 		if got := time.Duration(s[i].m.Secs) * time.Second; got != s[i].at.Sub(testStart).Truncate(time.Second) {
@@ -236,11 +235,11 @@ func TestDiscoverBackoff(t *testing.T) {
 func TestNakRestarts(t *testing.T) {
 	h := newHarness(t)
 	h.c.Start()
-	d := h.expect(Discover, ipv4.Broadcast)
+	d := h.expect(Discover, inet.IPv4Broadcast)
 	h.reply(d, Offer)
-	r := h.expect(Request, ipv4.Broadcast)
+	r := h.expect(Request, inet.IPv4Broadcast)
 	h.reply(r, Nak)
-	d2 := h.expect(Discover, ipv4.Broadcast)
+	d2 := h.expect(Discover, inet.IPv4Broadcast)
 	if d2.XID == d.XID || h.c.State() != StateSelecting {
 		t.Errorf("after NAK: state %v, xid %x (old %x)", h.c.State(), d2.XID, d.XID)
 	}
@@ -252,7 +251,7 @@ func TestNakRestarts(t *testing.T) {
 func TestRequestUnansweredRestarts(t *testing.T) {
 	h := newHarness(t)
 	h.c.Start()
-	d := h.expect(Discover, ipv4.Broadcast)
+	d := h.expect(Discover, inet.IPv4Broadcast)
 	h.reply(d, Offer)
 	// Four REQUESTs at 0, ~4, ~12, ~28 s, then INIT at ~60 s (4+8+16+32,
 	// each ± 1 s).
@@ -305,7 +304,7 @@ func TestRenewRebindExpire(t *testing.T) {
 		}
 	}
 	h.advance(time.Millisecond)
-	r = h.expect(Request, ipv4.Broadcast) // REBINDING: broadcast
+	r = h.expect(Request, inet.IPv4Broadcast) // REBINDING: broadcast
 	if h.c.State() != StateRebinding || r.CIAddr != leasedIP {
 		t.Fatalf("at T2: state %v, request %+v", h.c.State(), r)
 	}
@@ -314,12 +313,12 @@ func TestRenewRebindExpire(t *testing.T) {
 	}
 	h.advance(l.LeaseTime - l.T2 - time.Millisecond)
 	for _, x := range h.take() {
-		if x.dst != ipv4.Broadcast || x.m.Type() != Request {
+		if x.dst != inet.IPv4Broadcast || x.m.Type() != Request {
 			t.Fatalf("rebinding sent %+v to %v", x.m, x.dst)
 		}
 	}
 	h.advance(time.Millisecond)
-	d := h.expect(Discover, ipv4.Broadcast)
+	d := h.expect(Discover, inet.IPv4Broadcast)
 	if _, e := h.counts(); e != 1 || h.c.State() != StateSelecting {
 		t.Fatalf("at expiry: OnExpire %d times, state %v", e, h.c.State())
 	}
@@ -360,7 +359,7 @@ func TestNakWhileRenewing(t *testing.T) {
 	h.advance(l.T1)
 	r := h.expect(Request, serverIP)
 	h.reply(r, Nak)
-	h.expect(Discover, ipv4.Broadcast)
+	h.expect(Discover, inet.IPv4Broadcast)
 	if _, e := h.counts(); e != 1 || h.c.State() != StateSelecting {
 		t.Fatalf("after NAK: OnExpire %d, state %v", e, h.c.State())
 	}
@@ -389,7 +388,7 @@ func TestDeclineThenRestartAfter10s(t *testing.T) {
 	h := newHarness(t)
 	h.bind()
 	h.c.Decline("ARP conflict")
-	d := h.expect(Decline, ipv4.Broadcast)
+	d := h.expect(Decline, inet.IPv4Broadcast)
 	ip, _ := d.Options.Addr(OptRequestedIP)
 	sid, _ := d.Options.Addr(OptServerID)
 	msg, _ := d.Options.Get(OptMessage)
@@ -404,7 +403,7 @@ func TestDeclineThenRestartAfter10s(t *testing.T) {
 		t.Fatalf("sent %s within 10s of DECLINE", describe(s))
 	}
 	h.advance(time.Millisecond)
-	if d := h.expect(Discover, ipv4.Broadcast); len(d.Options) == 0 {
+	if d := h.expect(Discover, inet.IPv4Broadcast); len(d.Options) == 0 {
 		t.Fatal("empty discover")
 	} else if _, ok := d.Options.Get(OptRequestedIP); ok {
 		t.Errorf("the new DISCOVER asks for the declined address again")

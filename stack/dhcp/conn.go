@@ -3,7 +3,7 @@ package dhcp
 import (
 	"net"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // PacketConn adapts a net.PacketConn (our UDP layer's *udp.Conn, or Go's
@@ -17,7 +17,7 @@ type PacketConn struct {
 }
 
 // Send implements Transport.Send.
-func (p PacketConn) Send(dst ipv4.Addr, payload []byte) error {
+func (p PacketConn) Send(dst inet.Addr4, payload []byte) error {
 	port := p.ServerPort
 	if port == 0 {
 		port = ServerPort

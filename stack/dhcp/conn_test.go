@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TestOverLoopback runs the client over real UDP sockets on 127.0.0.1
@@ -75,6 +75,6 @@ func TestOverLoopback(t *testing.T) {
 // loopback rewrites the broadcast destination to 127.0.0.1.
 type loopback struct{ PacketConn }
 
-func (l loopback) Send(dst ipv4.Addr, p []byte) error {
-	return l.PacketConn.Send(ipv4.MustParse("127.0.0.1"), p)
+func (l loopback) Send(dst inet.Addr4, p []byte) error {
+	return l.PacketConn.Send(inet.MustParseAddr4("127.0.0.1"), p)
 }

@@ -5,7 +5,7 @@ import (
 	"math/bits"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Infinite is the LeaseTime of a lease that never expires (0xffffffff,
@@ -14,13 +14,13 @@ const Infinite = time.Duration(math.MaxInt64)
 
 // Lease is a configuration the client is bound to.
 type Lease struct {
-	Addr      ipv4.Prefix   // yiaddr with the subnet mask (option 1)
-	Router    ipv4.Addr     // first router (option 3); zero if none
-	DNS       []ipv4.Addr   // DNS servers (option 6)
+	Addr      inet.Prefix4  // yiaddr with the subnet mask (option 1)
+	Router    inet.Addr4    // first router (option 3); zero if none
+	DNS       []inet.Addr4  // DNS servers (option 6)
 	MTU       int           // interface MTU (option 26); 0 if not given
 	LeaseTime time.Duration // option 51, or Infinite
 	T1, T2    time.Duration // renewal and rebinding times (options 58, 59 or the §4.4.5 defaults)
-	Server    ipv4.Addr     // server identifier (option 54)
+	Server    inet.Addr4    // server identifier (option 54)
 	Start     time.Time     // when the lease began: the first REQUEST's send time (§4.4.1)
 }
 
@@ -35,7 +35,7 @@ func (l Lease) Expiry() time.Time {
 // leaseFrom turns an ACK into a Lease; ok is false when the ACK is unusable
 // (no address or no lease time). server is the server identifier to use if
 // the ACK lacks one.
-func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
+func leaseFrom(m *Message, start time.Time, server inet.Addr4) (Lease, bool) {
 	a := m.YIAddr
 	if a.IsUnspecified() || a.IsBroadcast() || a.IsMulticast() || a.IsLoopback() {
 		return Lease{}, false
@@ -44,7 +44,7 @@ func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
 	if !ok || secs == 0 {
 		return Lease{}, false
 	}
-	l := Lease{Addr: ipv4.Prefix{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), Server: server, Start: start}
+	l := Lease{Addr: inet.Prefix4{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), Server: server, Start: start}
 	if !usableHost(l.Addr) {
 		return Lease{}, false
 	}
@@ -82,7 +82,7 @@ func leaseFrom(m *Message, start time.Time, server ipv4.Addr) (Lease, bool) {
 
 // maskBits is option 1 as a prefix length, or the classful default when it
 // is absent or not contiguous (RFC 1122 §3.3.1.1 style fallback).
-func maskBits(o Options, a ipv4.Addr) int {
+func maskBits(o Options, a inet.Addr4) int {
 	if m, ok := o.Uint32(OptSubnetMask); ok && m != 0 {
 		n := bits.LeadingZeros32(^m)
 		if m<<n == 0 {
@@ -101,7 +101,7 @@ func maskBits(o Options, a ipv4.Addr) int {
 // usableHost reports whether p.Addr can be a host address: not in 0/8 or
 // 240/4 (RFC 1122 §3.2.1.3, RFC 1112 §4), and, on subnets larger than
 // /31, neither the network nor the broadcast address of its subnet.
-func usableHost(p ipv4.Prefix) bool {
+func usableHost(p inet.Prefix4) bool {
 	a := p.Addr
 	if a[0] == 0 || a[0] >= 240 {
 		return false

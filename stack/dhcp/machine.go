@@ -5,7 +5,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // The transitions of RFC 2131 §4.4 (Figure 5). All run in the client
@@ -142,7 +142,7 @@ func (c *Client) sendDiscover() {
 		m.Options.Add(OptRequestedIP, c.prev[:])
 	}
 	c.addParams(m)
-	c.send(ipv4.Broadcast, m)
+	c.send(inet.IPv4Broadcast, m)
 	c.arm(c.backoff(c.tries))
 	c.tries++
 }
@@ -151,7 +151,7 @@ func (c *Client) sendDiscover() {
 // and schedules its retransmission.
 func (c *Client) sendRequest() {
 	m := c.message(Request)
-	dst := ipv4.Broadcast
+	dst := inet.IPv4Broadcast
 	now := c.cfg.Clock.Now()
 	switch c.state {
 	case StateRequesting:
@@ -187,7 +187,7 @@ func (c *Client) sendDecline(reason string) {
 	if reason != "" {
 		m.Options.Add(OptMessage, []byte(reason))
 	}
-	c.send(ipv4.Broadcast, m)
+	c.send(inet.IPv4Broadcast, m)
 }
 
 // sendRelease unicasts a RELEASE to the server (§4.4.6, Table 5).
@@ -222,7 +222,7 @@ func (c *Client) addParams(m *Message) {
 }
 
 // send encodes and transmits m; errors are left to retransmission.
-func (c *Client) send(dst ipv4.Addr, m *Message) {
+func (c *Client) send(dst inet.Addr4, m *Message) {
 	c.cfg.Transport.Send(dst, m.Append(make([]byte, 0, 320)))
 }
 

@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // BOOTP/DHCP constants (RFC 2131 §2, §4.1; RFC 951).
@@ -63,10 +63,10 @@ type Message struct {
 	XID     uint32
 	Secs    uint16
 	Flags   uint16
-	CIAddr  ipv4.Addr // client's current address (RENEWING, REBINDING, RELEASE)
-	YIAddr  ipv4.Addr // "your" address: the one offered or assigned
-	SIAddr  ipv4.Addr // next server (BOOTP), not the server identifier
-	GIAddr  ipv4.Addr // relay agent
+	CIAddr  inet.Addr4 // client's current address (RENEWING, REBINDING, RELEASE)
+	YIAddr  inet.Addr4 // "your" address: the one offered or assigned
+	SIAddr  inet.Addr4 // next server (BOOTP), not the server identifier
+	GIAddr  inet.Addr4 // relay agent
 	CHAddr  [16]byte
 	Options Options
 }
@@ -92,10 +92,10 @@ func ParseMessage(b []byte) (*Message, error) {
 		XID:    binary.BigEndian.Uint32(b[4:]),
 		Secs:   binary.BigEndian.Uint16(b[8:]),
 		Flags:  binary.BigEndian.Uint16(b[10:]),
-		CIAddr: ipv4.Addr(b[12:16]),
-		YIAddr: ipv4.Addr(b[16:20]),
-		SIAddr: ipv4.Addr(b[20:24]),
-		GIAddr: ipv4.Addr(b[24:28]),
+		CIAddr: inet.Addr4(b[12:16]),
+		YIAddr: inet.Addr4(b[16:20]),
+		SIAddr: inet.Addr4(b[20:24]),
+		GIAddr: inet.Addr4(b[24:28]),
 	}
 	if m.HLen > 16 {
 		return nil, ErrHLen

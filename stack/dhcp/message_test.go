@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func unhex(t testing.TB, s string) []byte {
@@ -58,7 +58,7 @@ func clientID() []byte { return []byte{1, 0x00, 0x0b, 0x82, 0x01, 0xfc, 0x42} }
 
 func u32(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
 
-func addr(s string) []byte { a := ipv4.MustParse(s); return a[:] }
+func addr(s string) []byte { a := inet.MustParseAddr4(s); return a[:] }
 
 func TestGoldenEncode(t *testing.T) {
 	tests := []struct {
@@ -69,7 +69,7 @@ func TestGoldenEncode(t *testing.T) {
 		{"discover", Message{Op: OpRequest, HType: 1, HLen: 6, XID: 0x3d1d, CHAddr: sampleMAC, Options: Options{
 			{OptMessageType, []byte{1}}, {OptClientID, clientID()}, {OptRequestedIP, addr("0.0.0.0")}, {OptParamRequest, []byte{1, 3, 6, 42}},
 		}}, discoverFrame(t)},
-		{"offer", Message{Op: OpReply, HType: 1, HLen: 6, XID: 0x3d1d, YIAddr: ipv4.MustParse("192.168.0.10"), SIAddr: ipv4.MustParse("192.168.0.1"), CHAddr: sampleMAC, Options: Options{
+		{"offer", Message{Op: OpReply, HType: 1, HLen: 6, XID: 0x3d1d, YIAddr: inet.MustParseAddr4("192.168.0.10"), SIAddr: inet.MustParseAddr4("192.168.0.1"), CHAddr: sampleMAC, Options: Options{
 			{OptMessageType, []byte{2}}, {OptSubnetMask, addr("255.255.255.0")}, {OptRenewalTime, u32(1800)}, {OptRebindingTime, u32(3150)},
 			{OptLeaseTime, u32(3600)}, {OptServerID, addr("192.168.0.1")},
 		}}, offerFrame(t)},
@@ -77,7 +77,7 @@ func TestGoldenEncode(t *testing.T) {
 			{OptMessageType, []byte{3}}, {OptClientID, clientID()}, {OptRequestedIP, addr("192.168.0.10")}, {OptServerID, addr("192.168.0.1")},
 			{OptParamRequest, []byte{1, 3, 6, 42}},
 		}}, requestFrame(t)},
-		{"ack", Message{Op: OpReply, HType: 1, HLen: 6, XID: 0x3d1e, YIAddr: ipv4.MustParse("192.168.0.10"), CHAddr: sampleMAC, Options: Options{
+		{"ack", Message{Op: OpReply, HType: 1, HLen: 6, XID: 0x3d1e, YIAddr: inet.MustParseAddr4("192.168.0.10"), CHAddr: sampleMAC, Options: Options{
 			{OptMessageType, []byte{5}}, {OptRenewalTime, u32(1800)}, {OptRebindingTime, u32(3150)}, {OptLeaseTime, u32(3600)},
 			{OptServerID, addr("192.168.0.1")}, {OptSubnetMask, addr("255.255.255.0")},
 		}}, ackFrame(t)},
@@ -104,23 +104,23 @@ func TestGoldenParse(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.Type() != Offer || o.YIAddr != ipv4.MustParse("192.168.0.10") || o.SIAddr != ipv4.MustParse("192.168.0.1") {
+	if o.Type() != Offer || o.YIAddr != inet.MustParseAddr4("192.168.0.10") || o.SIAddr != inet.MustParseAddr4("192.168.0.1") {
 		t.Errorf("offer = %+v", o)
 	}
 	r, err := ParseMessage(requestFrame(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ip, _ := r.Options.Addr(OptRequestedIP); r.Type() != Request || ip != ipv4.MustParse("192.168.0.10") {
+	if ip, _ := r.Options.Addr(OptRequestedIP); r.Type() != Request || ip != inet.MustParseAddr4("192.168.0.10") {
 		t.Errorf("request = %+v", r)
 	}
 	a, err := ParseMessage(ackFrame(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, ok := leaseFrom(a, testStart, ipv4.Addr{})
-	want := Lease{Addr: ipv4.Prefix{Addr: ipv4.MustParse("192.168.0.10"), Bits: 24}, LeaseTime: 3600e9, T1: 1800e9, T2: 3150e9,
-		Server: ipv4.MustParse("192.168.0.1"), Start: testStart}
+	l, ok := leaseFrom(a, testStart, inet.Addr4{})
+	want := Lease{Addr: inet.Prefix4{Addr: inet.MustParseAddr4("192.168.0.10"), Bits: 24}, LeaseTime: 3600e9, T1: 1800e9, T2: 3150e9,
+		Server: inet.MustParseAddr4("192.168.0.1"), Start: testStart}
 	if !ok || !leaseEqual(l, want) {
 		t.Errorf("lease = %+v, want %+v", l, want)
 	}
@@ -141,7 +141,7 @@ func TestParseDuplicatesAndOverload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if dns := m.Options.Addrs(OptDNS); len(dns) != 2 || dns[1] != ipv4.MustParse("10.0.2.4") {
+	if dns := m.Options.Addrs(OptDNS); len(dns) != 2 || dns[1] != inet.MustParseAddr4("10.0.2.4") {
 		t.Errorf("dns = %v", dns)
 	}
 	if lt, _ := m.Options.Uint32(OptLeaseTime); m.Type() != Ack || lt != 3600 {
@@ -200,21 +200,21 @@ func TestParseMalformed(t *testing.T) {
 }
 
 func TestLeaseDefaults(t *testing.T) {
-	m := &Message{YIAddr: ipv4.MustParse("172.16.5.9"), Options: Options{
+	m := &Message{YIAddr: inet.MustParseAddr4("172.16.5.9"), Options: Options{
 		{OptLeaseTime, u32(800)}, {OptRenewalTime, u32(900)}, {OptSubnetMask, addr("255.0.255.0")},
 	}}
-	l, ok := leaseFrom(m, testStart, ipv4.MustParse("172.16.0.1"))
+	l, ok := leaseFrom(m, testStart, inet.MustParseAddr4("172.16.0.1"))
 	// T1 beyond the lease is ignored (RFC 2131 §4.4.5 defaults); a
 	// non-contiguous mask falls back to the classful /16.
-	if !ok || l.T1 != 400e9 || l.T2 != 700e9 || l.Addr.Bits != 16 || l.Server != ipv4.MustParse("172.16.0.1") {
+	if !ok || l.T1 != 400e9 || l.T2 != 700e9 || l.Addr.Bits != 16 || l.Server != inet.MustParseAddr4("172.16.0.1") {
 		t.Errorf("lease = %+v", l)
 	}
 	m.Options.Add(OptLeaseTime, u32(0xffffffff))
-	if l, ok = leaseFrom(m, testStart, ipv4.Addr{}); !ok || l.LeaseTime != Infinite || !l.Expiry().IsZero() {
+	if l, ok = leaseFrom(m, testStart, inet.Addr4{}); !ok || l.LeaseTime != Infinite || !l.Expiry().IsZero() {
 		t.Errorf("infinite lease = %+v", l)
 	}
 	m.Options = Options{}
-	if _, ok = leaseFrom(m, testStart, ipv4.Addr{}); ok {
+	if _, ok = leaseFrom(m, testStart, inet.Addr4{}); ok {
 		t.Errorf("lease without lease time accepted")
 	}
 }
@@ -246,10 +246,10 @@ func TestLeaseRejectsUnusableAddresses(t *testing.T) {
 		{"192.168.1.0", "255.255.255.254", true},
 		{"192.168.1.1", "255.255.255.255", true},
 	} {
-		m := &Message{YIAddr: ipv4.MustParse(tc.addr), Options: Options{
+		m := &Message{YIAddr: inet.MustParseAddr4(tc.addr), Options: Options{
 			{OptLeaseTime, u32(3600)}, {OptSubnetMask, addr(tc.mask)},
 		}}
-		if _, ok := leaseFrom(m, testStart, ipv4.MustParse("10.0.2.2")); ok != tc.ok {
+		if _, ok := leaseFrom(m, testStart, inet.MustParseAddr4("10.0.2.2")); ok != tc.ok {
 			t.Errorf("lease of %s/%s accepted %v, want %v", tc.addr, tc.mask, ok, tc.ok)
 		}
 	}

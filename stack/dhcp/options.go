@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Option codes used by the client (RFC 2132).
@@ -85,20 +85,20 @@ func (o Options) MessageType() MessageType {
 }
 
 // Addr returns a 4-byte address option.
-func (o Options) Addr(code uint8) (ipv4.Addr, bool) {
+func (o Options) Addr(code uint8) (inet.Addr4, bool) {
 	d, ok := o.Get(code)
 	if !ok || len(d) != 4 {
-		return ipv4.Addr{}, false
+		return inet.Addr4{}, false
 	}
-	return ipv4.Addr(d), true
+	return inet.Addr4(d), true
 }
 
 // Addrs returns an address-list option (router, DNS).
-func (o Options) Addrs(code uint8) []ipv4.Addr {
+func (o Options) Addrs(code uint8) []inet.Addr4 {
 	d, _ := o.Get(code)
-	var as []ipv4.Addr
+	var as []inet.Addr4
 	for len(d) >= 4 {
-		as = append(as, ipv4.Addr(d[:4]))
+		as = append(as, inet.Addr4(d[:4]))
 		d = d[4:]
 	}
 	return as

@@ -1,20 +1,21 @@
 package ethernet
 
 import (
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
 // fakeDev is a netif.Device that records transmitted frames.
 type fakeDev struct {
-	mac      netif.MAC
+	mac      inet.MAC
 	headroom int
 	err      error
 	sent     [][]byte
 	record   bool
 }
 
-func (d *fakeDev) MAC() netif.MAC           { return d.mac }
+func (d *fakeDev) MAC() inet.MAC            { return d.mac }
 func (d *fakeDev) MTU() int                 { return 1500 }
 func (d *fakeDev) Headroom() int            { return d.headroom }
 func (d *fakeDev) LinkUp() bool             { return true }

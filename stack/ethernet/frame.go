@@ -12,6 +12,7 @@ import (
 	"encoding/binary"
 	"errors"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -21,15 +22,6 @@ const HeaderLen = netif.EthernetHeaderLen
 // MinPayload is the smallest Ethernet payload; shorter frames are padded
 // on the wire (IEEE 802.3 §3.2.7).
 const MinPayload = 46
-
-// EtherTypes used by the stack.
-const (
-	TypeIPv4 uint16 = 0x0800
-	TypeARP  uint16 = 0x0806
-	TypeVLAN uint16 = 0x8100 // IEEE 802.1Q tag
-	TypeQinQ uint16 = 0x88a8 // IEEE 802.1ad service tag
-	TypeIPv6 uint16 = 0x86dd
-)
 
 // ErrRunt is returned by ParseFrame for a frame shorter than HeaderLen.
 var ErrRunt = errors.New("ethernet: frame shorter than header")
@@ -48,23 +40,26 @@ func ParseFrame(b []byte) (Frame, error) {
 }
 
 // Dst is the destination MAC.
-func (f Frame) Dst() netif.MAC { return netif.MAC(f[0:6]) }
+func (f Frame) Dst() inet.MAC { return inet.MAC(f[0:6]) }
 
 // Src is the source MAC.
-func (f Frame) Src() netif.MAC { return netif.MAC(f[6:12]) }
+func (f Frame) Src() inet.MAC { return inet.MAC(f[6:12]) }
 
 // Type is the EtherType (or the 802.3 length, when below 0x0600).
 func (f Frame) Type() uint16 { return binary.BigEndian.Uint16(f[12:14]) }
 
 // IsTagged reports whether the frame carries an 802.1Q or 802.1ad tag.
-func (f Frame) IsTagged() bool { t := f.Type(); return t == TypeVLAN || t == TypeQinQ }
+func (f Frame) IsTagged() bool {
+	t := f.Type()
+	return t == inet.EtherTypeVLAN || t == inet.EtherTypeQinQ
+}
 
 // Payload is everything after the header, padding included.
 func (f Frame) Payload() []byte { return f[HeaderLen:] }
 
 // EncodeHeader writes an Ethernet II header into b[:HeaderLen]. b must be
 // at least HeaderLen bytes long; a shorter b is left unchanged.
-func EncodeHeader(b []byte, dst, src netif.MAC, etype uint16) {
+func EncodeHeader(b []byte, dst, src inet.MAC, etype uint16) {
 	if len(b) < HeaderLen {
 		return
 	}

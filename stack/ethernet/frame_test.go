@@ -5,12 +5,12 @@ import (
 	"errors"
 	"testing"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 var (
-	macGuest = netif.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
-	macHost  = netif.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
+	macGuest = inet.MAC{0x52, 0x54, 0x00, 0x12, 0x34, 0x56}
+	macHost  = inet.MAC{0x52, 0x55, 0x0a, 0x00, 0x02, 0x02}
 )
 
 // arpRequest is QEMU's slirp (10.0.2.2, 52:55:0a:00:02:02) asking who has
@@ -29,18 +29,18 @@ func TestParseFrameGolden(t *testing.T) {
 		name    string
 		in      []byte
 		err     error
-		dst     netif.MAC
-		src     netif.MAC
+		dst     inet.MAC
+		src     inet.MAC
 		etype   uint16
 		payload int
 		tagged  bool
 	}{
-		{"arp request", arpRequest, nil, netif.Broadcast, macHost, TypeARP, 28, false},
-		{"header only", arpRequest[:14], nil, netif.Broadcast, macHost, TypeARP, 0, false},
-		{"runt 13", arpRequest[:13], ErrRunt, netif.MAC{}, netif.MAC{}, 0, 0, false},
-		{"empty", nil, ErrRunt, netif.MAC{}, netif.MAC{}, 0, 0, false},
+		{"arp request", arpRequest, nil, inet.BroadcastMAC, macHost, inet.EtherTypeARP, 28, false},
+		{"header only", arpRequest[:14], nil, inet.BroadcastMAC, macHost, inet.EtherTypeARP, 0, false},
+		{"runt 13", arpRequest[:13], ErrRunt, inet.MAC{}, inet.MAC{}, 0, 0, false},
+		{"empty", nil, ErrRunt, inet.MAC{}, inet.MAC{}, 0, 0, false},
 		{"vlan", append(append(append([]byte{}, macGuest[:]...), macHost[:]...), 0x81, 0x00, 0x00, 0x05, 0x08, 0x00),
-			nil, macGuest, macHost, TypeVLAN, 4, true},
+			nil, macGuest, macHost, inet.EtherTypeVLAN, 4, true},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -63,12 +63,12 @@ func TestParseFrameGolden(t *testing.T) {
 
 func TestEncodeHeaderGolden(t *testing.T) {
 	b := make([]byte, HeaderLen)
-	EncodeHeader(b, netif.Broadcast, macHost, TypeARP)
+	EncodeHeader(b, inet.BroadcastMAC, macHost, inet.EtherTypeARP)
 	if !bytes.Equal(b, arpRequest[:HeaderLen]) {
 		t.Fatalf("header % x, want % x", b, arpRequest[:HeaderLen])
 	}
 	short := []byte{1, 2, 3}
-	EncodeHeader(short, netif.Broadcast, macHost, TypeARP)
+	EncodeHeader(short, inet.BroadcastMAC, macHost, inet.EtherTypeARP)
 	if !bytes.Equal(short, []byte{1, 2, 3}) {
 		t.Fatalf("short slice modified: % x", short)
 	}

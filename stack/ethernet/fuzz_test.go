@@ -3,7 +3,7 @@ package ethernet
 import (
 	"testing"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // FuzzParseFrame checks that parsing and dispatch never panic and that the
@@ -23,8 +23,8 @@ func FuzzParseFrame(f *testing.F) {
 		}
 		l := New(&fakeDev{mac: macGuest})
 		l.SetAcceptMulticast(len(b)%2 == 0)
-		l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {})
-		l.Register(TypeIPv4, func(src, dst netif.MAC, p []byte) {})
+		l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {})
+		l.Register(inet.EtherTypeIPv4, func(src, dst inet.MAC, p []byte) {})
 		l.Input(b)
 		s := l.Stats()
 		if s.RxFrames != 1 || s.RxDelivered+s.RxRunt+s.RxNotForUs+s.RxBadSource+s.RxUnknownType+s.RxVLAN != 1 {

@@ -1,13 +1,14 @@
 package ethernet
 
 import (
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
 // Handler receives the payload of a frame of a registered EtherType. The
 // payload is valid only during the call.
-type Handler func(src, dst netif.MAC, payload []byte)
+type Handler func(src, dst inet.MAC, payload []byte)
 
 // Stats counts frames. Drops are split by reason.
 type Stats struct {
@@ -31,7 +32,7 @@ type binding struct {
 // with the stack lock held (docs/INTERNALS.md); Layer takes no lock.
 type Layer struct {
 	dev       netif.Device
-	mac       netif.MAC
+	mac       inet.MAC
 	multicast bool
 	handlers  []binding // few entries; a linear scan beats a map
 	stats     Stats
@@ -103,7 +104,7 @@ func (l *Layer) Input(frame []byte) {
 // Write prepends an Ethernet header from our MAC to dst with EtherType
 // etype and transmits b. b needs Headroom() bytes of headroom when its
 // EtherType payload starts.
-func (l *Layer) Write(dst netif.MAC, etype uint16, b *pkt.Buf) error {
+func (l *Layer) Write(dst inet.MAC, etype uint16, b *pkt.Buf) error {
 	h, err := b.Prepend(HeaderLen)
 	if err != nil {
 		l.stats.TxErrors++
@@ -119,7 +120,7 @@ func (l *Layer) Write(dst netif.MAC, etype uint16, b *pkt.Buf) error {
 }
 
 // MAC is the device's MAC address.
-func (l *Layer) MAC() netif.MAC { return l.mac }
+func (l *Layer) MAC() inet.MAC { return l.mac }
 
 // MTU is the largest payload of one frame (the device MTU, 1500 on
 // Ethernet).

@@ -5,13 +5,14 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
 type got struct {
 	n        int
-	src, dst netif.MAC
+	src, dst inet.MAC
 	payload  []byte
 }
 
@@ -19,14 +20,14 @@ func newTestLayer() (*Layer, *fakeDev, *got) {
 	d := &fakeDev{mac: macGuest, headroom: 12, record: true}
 	l := New(d)
 	g := &got{}
-	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {
 		g.n++
 		g.src, g.dst, g.payload = src, dst, append([]byte(nil), p...)
 	})
 	return l, d, g
 }
 
-func frame(dst, src netif.MAC, etype uint16, payload ...byte) []byte {
+func frame(dst, src inet.MAC, etype uint16, payload ...byte) []byte {
 	b := make([]byte, HeaderLen+len(payload))
 	EncodeHeader(b, dst, src, etype)
 	copy(b[HeaderLen:], payload)
@@ -34,7 +35,7 @@ func frame(dst, src netif.MAC, etype uint16, payload ...byte) []byte {
 }
 
 func TestInputDispatchAndDrops(t *testing.T) {
-	mcast := netif.MAC{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}
+	mcast := inet.MAC{0x01, 0x00, 0x5e, 0x00, 0x00, 0x01}
 	tests := []struct {
 		name      string
 		in        []byte
@@ -43,16 +44,16 @@ func TestInputDispatchAndDrops(t *testing.T) {
 		want      Stats
 	}{
 		{"broadcast arp", arpRequest, false, true, Stats{RxFrames: 1, RxDelivered: 1}},
-		{"unicast to us", frame(macGuest, macHost, TypeARP, 1, 2), false, true, Stats{RxFrames: 1, RxDelivered: 1}},
-		{"unicast to other", frame(macHost, macGuest, TypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
-		{"multicast off", frame(mcast, macHost, TypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
-		{"multicast on", frame(mcast, macHost, TypeARP), true, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"unicast to us", frame(macGuest, macHost, inet.EtherTypeARP, 1, 2), false, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"unicast to other", frame(macHost, macGuest, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
+		{"multicast off", frame(mcast, macHost, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
+		{"multicast on", frame(mcast, macHost, inet.EtherTypeARP), true, true, Stats{RxFrames: 1, RxDelivered: 1}},
 		{"runt", arpRequest[:10], false, false, Stats{RxFrames: 1, RxRunt: 1}},
-		{"unknown type", frame(macGuest, macHost, TypeIPv6), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
+		{"unknown type", frame(macGuest, macHost, inet.EtherTypeIPv6), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
 		{"802.3 length", frame(macGuest, macHost, 0x0040), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
-		{"vlan", frame(macGuest, macHost, TypeVLAN, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
-		{"qinq", frame(macGuest, macHost, TypeQinQ, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
-		{"multicast source", frame(macGuest, mcast, TypeARP), false, false, Stats{RxFrames: 1, RxBadSource: 1}},
+		{"vlan", frame(macGuest, macHost, inet.EtherTypeVLAN, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
+		{"qinq", frame(macGuest, macHost, inet.EtherTypeQinQ, 0, 5, 8, 6), false, false, Stats{RxFrames: 1, RxVLAN: 1}},
+		{"multicast source", frame(macGuest, mcast, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxBadSource: 1}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,12 +79,12 @@ func TestInputDispatchAndDrops(t *testing.T) {
 func TestRegisterReplaceAndRemove(t *testing.T) {
 	l, _, g := newTestLayer()
 	n2 := 0
-	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) { n2++ })
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) { n2++ })
 	l.Input(arpRequest)
 	if g.n != 0 || n2 != 1 {
 		t.Fatalf("replaced handler: old %d new %d", g.n, n2)
 	}
-	l.Register(TypeARP, nil)
+	l.Register(inet.EtherTypeARP, nil)
 	l.Input(arpRequest)
 	if n2 != 1 || l.Stats().RxUnknownType != 1 {
 		t.Fatalf("after unregister: calls %d stats %+v", n2, l.Stats())
@@ -97,7 +98,7 @@ func TestWriteGolden(t *testing.T) {
 	}
 	b := pkt.New(100, l.Headroom())
 	copy(b.Append(28), arpRequest[HeaderLen:])
-	if err := l.Write(netif.Broadcast, TypeARP, b); err != nil {
+	if err := l.Write(inet.BroadcastMAC, inet.EtherTypeARP, b); err != nil {
 		t.Fatal(err)
 	}
 	want := bytes.Clone(arpRequest)
@@ -115,11 +116,11 @@ func TestWriteGolden(t *testing.T) {
 
 func TestWriteErrors(t *testing.T) {
 	l, d, _ := newTestLayer()
-	if err := l.Write(macHost, TypeIPv4, pkt.New(10, 4)); !errors.Is(err, pkt.ErrNoHeadroom) {
+	if err := l.Write(macHost, inet.EtherTypeIPv4, pkt.New(10, 4)); !errors.Is(err, pkt.ErrNoHeadroom) {
 		t.Fatalf("short headroom: err %v", err)
 	}
 	d.err = netif.ErrBusy
-	if err := l.Write(macHost, TypeIPv4, pkt.New(100, l.Headroom())); !errors.Is(err, netif.ErrBusy) {
+	if err := l.Write(macHost, inet.EtherTypeIPv4, pkt.New(100, l.Headroom())); !errors.Is(err, netif.ErrBusy) {
 		t.Fatalf("busy: err %v", err)
 	}
 	if s := l.Stats(); s.TxErrors != 2 || s.TxFrames != 0 {
@@ -130,7 +131,7 @@ func TestWriteErrors(t *testing.T) {
 func TestNoAllocs(t *testing.T) {
 	d := &fakeDev{mac: macGuest}
 	l := New(d)
-	l.Register(TypeARP, func(src, dst netif.MAC, p []byte) {})
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {})
 	b := pkt.New(200, l.Headroom())
 	if n := testing.AllocsPerRun(100, func() { l.Input(arpRequest) }); n != 0 {
 		t.Errorf("Input allocates %v times", n)
@@ -138,7 +139,7 @@ func TestNoAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(100, func() {
 		b.Reset(l.Headroom())
 		b.Append(60)
-		_ = l.Write(macHost, TypeIPv4, b)
+		_ = l.Write(macHost, inet.EtherTypeIPv4, b)
 	}); n != 0 {
 		t.Errorf("Write allocates %v times", n)
 	}

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -28,12 +29,12 @@ func FuzzICMP(f *testing.F) {
 		}
 		dst := ourAddr
 		if bcast {
-			dst = ipv4.Broadcast
+			dst = inet.IPv4Broadcast
 		}
 		if len(b) > 1400 {
 			b = b[:1400]
 		}
-		e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: ipv4.ProtoICMP, Src: peerAddr, Dst: dst}, b))
+		e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: inet.ProtoICMP, Src: peerAddr, Dst: dst}, b))
 		for _, o := range e.link.out {
 			h, err := ipv4.ParseHeader(o.data)
 			if err != nil || !h.ValidChecksum() || h.Dst() != peerAddr {

@@ -5,8 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 func TestGoldenEchoWire(t *testing.T) {
@@ -60,9 +60,9 @@ func TestEchoReplyFragmented(t *testing.T) {
 	}
 	// Reassemble our reply in the peer's layer and check the data.
 	peer := newEnv(t, Config{})
-	peer.ip.SetAddr(ipv4.Prefix{Addr: peerAddr, Bits: 24})
+	peer.ip.SetAddr(inet.Prefix4{Addr: peerAddr, Bits: 24})
 	var got []byte
-	peer.icmp.cfg.OnEchoReply = func(from ipv4.Addr, id, sq uint16, data []byte) {
+	peer.icmp.cfg.OnEchoReply = func(from inet.Addr4, id, sq uint16, data []byte) {
 		if from == ourAddr && id == 7 && sq == 9 {
 			got = bytes.Clone(data)
 		}
@@ -79,10 +79,10 @@ func TestNoEchoToBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
 	m := make([]byte, 16)
 	Encode(m, TypeEchoRequest, 0, Echo(1, 1), seq(8))
-	for _, dst := range []ipv4.Addr{ipv4.Broadcast, ipv4.MustParse("10.0.2.255")} {
-		e.ip.Input(peerMAC, netif.Broadcast, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m))
+	for _, dst := range []inet.Addr4{inet.IPv4Broadcast, inet.MustParseAddr4("10.0.2.255")} {
+		e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m))
 	}
-	e.ip.Input(peerMAC, netif.Broadcast, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m))
+	e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m))
 	if len(e.link.out) != 0 || e.icmp.Stats().DropBroadcastEcho != 3 {
 		t.Errorf("sent %d, stats %+v", len(e.link.out), e.icmp.Stats())
 	}
@@ -108,7 +108,7 @@ func TestInputDrops(t *testing.T) {
 // sentUDP is a datagram we sent to far, as a router would quote it.
 func sentUDP(n int) []byte {
 	udp := []byte{0x30, 0x39, 0, 53, 0, 16, 0xab, 0xcd}
-	return datagram(ipv4.Fields{Protocol: ipv4.ProtoUDP, Src: ourAddr, Dst: farAddr, ID: 77}, append(udp, seq(n)...))
+	return datagram(ipv4.Fields{Protocol: inet.ProtoUDP, Src: ourAddr, Dst: farAddr, ID: 77}, append(udp, seq(n)...))
 }
 
 func TestErrorsDelivered(t *testing.T) {
@@ -137,7 +137,7 @@ func TestErrorsDelivered(t *testing.T) {
 			t.Fatalf("case %d not delivered: ip %+v icmp %+v", i, e.ip.Stats(), e.icmp.Stats())
 		}
 		g := e.udp.errs[i]
-		if g.Type != c.typ || g.Code != c.code || g.From != gwAddr || g.Src != ourAddr || g.Dst != farAddr || g.Proto != ipv4.ProtoUDP || g.ID != 77 || len(g.QuotedTransport) != c.qtLen || g.MTU != c.mtu {
+		if g.Type != c.typ || g.Code != c.code || g.From != gwAddr || g.Src != ourAddr || g.Dst != farAddr || g.Proto != inet.ProtoUDP || g.ID != 77 || len(g.QuotedTransport) != c.qtLen || g.MTU != c.mtu {
 			t.Errorf("case %d: %+v", i, g)
 		}
 		if c.qtLen >= 8 && !bytes.Equal(g.QuotedTransport[:8], orig[20:28]) {
@@ -160,7 +160,7 @@ func TestErrorsDelivered(t *testing.T) {
 }
 
 // offending builds a datagram from src to dst that we could complain about.
-func offending(src, dst ipv4.Addr, proto uint8, off int, payload []byte) ipv4.Header {
+func offending(src, dst inet.Addr4, proto uint8, off int, payload []byte) ipv4.Header {
 	return ipv4.Header(datagram(ipv4.Fields{Protocol: proto, Src: src, Dst: dst, FragOffset: off}, payload))
 }
 
@@ -198,16 +198,16 @@ func TestUnreachableRules(t *testing.T) {
 		{"about echo request", offending(peerAddr, ourAddr, 1, 0, echoReq), true},
 		{"about an ICMP error", offending(peerAddr, ourAddr, 1, 0, errMsg), false},
 		{"about empty ICMP", offending(peerAddr, ourAddr, 1, 0, nil), false},
-		{"to broadcast", offending(peerAddr, ipv4.Broadcast, 99, 0, seq(8)), false},
-		{"to subnet broadcast", offending(peerAddr, ipv4.MustParse("10.0.2.255"), 99, 0, seq(8)), false},
-		{"to multicast", offending(peerAddr, ipv4.MustParse("224.0.0.1"), 99, 0, seq(8)), false},
-		{"from 0.0.0.0", offending(ipv4.Unspecified, ourAddr, 99, 0, seq(8)), false},
-		{"from broadcast", offending(ipv4.Broadcast, ourAddr, 99, 0, seq(8)), false},
-		{"from subnet broadcast", offending(ipv4.MustParse("10.0.2.255"), ourAddr, 99, 0, seq(8)), false},
-		{"from multicast", offending(ipv4.MustParse("239.1.1.1"), ourAddr, 99, 0, seq(8)), false},
-		{"from loopback", offending(ipv4.MustParse("127.0.0.1"), ourAddr, 99, 0, seq(8)), false},
-		{"from class E", offending(ipv4.MustParse("240.1.2.3"), ourAddr, 99, 0, seq(8)), false},
-		{"from this-network host", offending(ipv4.MustParse("0.1.2.3"), ourAddr, 99, 0, seq(8)), false},
+		{"to broadcast", offending(peerAddr, inet.IPv4Broadcast, 99, 0, seq(8)), false},
+		{"to subnet broadcast", offending(peerAddr, inet.MustParseAddr4("10.0.2.255"), 99, 0, seq(8)), false},
+		{"to multicast", offending(peerAddr, inet.MustParseAddr4("224.0.0.1"), 99, 0, seq(8)), false},
+		{"from 0.0.0.0", offending(inet.IPv4Unspecified, ourAddr, 99, 0, seq(8)), false},
+		{"from broadcast", offending(inet.IPv4Broadcast, ourAddr, 99, 0, seq(8)), false},
+		{"from subnet broadcast", offending(inet.MustParseAddr4("10.0.2.255"), ourAddr, 99, 0, seq(8)), false},
+		{"from multicast", offending(inet.MustParseAddr4("239.1.1.1"), ourAddr, 99, 0, seq(8)), false},
+		{"from loopback", offending(inet.MustParseAddr4("127.0.0.1"), ourAddr, 99, 0, seq(8)), false},
+		{"from class E", offending(inet.MustParseAddr4("240.1.2.3"), ourAddr, 99, 0, seq(8)), false},
+		{"from this-network host", offending(inet.MustParseAddr4("0.1.2.3"), ourAddr, 99, 0, seq(8)), false},
 		{"non-first fragment", offending(peerAddr, ourAddr, 99, 1480, seq(8)), false},
 		{"garbage", ipv4.Header(seq(10)), false},
 	}
@@ -229,7 +229,7 @@ func TestUnreachableRules(t *testing.T) {
 	// sees it; mayReport refuses it as well (the table above).
 	for _, src := range []string{"240.1.2.3", "255.255.255.254"} {
 		e = newEnv(t, Config{})
-		e.ip.Input(peerMAC, ourMAC, offending(ipv4.MustParse(src), ourAddr, 99, 0, seq(8)))
+		e.ip.Input(peerMAC, ourMAC, offending(inet.MustParseAddr4(src), ourAddr, 99, 0, seq(8)))
 		if len(e.link.out) != 0 {
 			t.Errorf("protocol unreachable sent to class E source %s", src)
 		}
@@ -272,7 +272,7 @@ func TestRateLimit(t *testing.T) {
 
 func TestReassemblyTimeExceeded(t *testing.T) {
 	e := newEnv(t, Config{})
-	first := datagram(ipv4.Fields{Protocol: ipv4.ProtoUDP, Src: peerAddr, Dst: ourAddr, ID: 5, MF: true}, seq(800))
+	first := datagram(ipv4.Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: ourAddr, ID: 5, MF: true}, seq(800))
 	e.ip.Input(peerMAC, ourMAC, first)
 	e.clk.Advance(31 * time.Second)
 	h, m := e.lastICMP(t)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
@@ -36,7 +37,7 @@ type Config struct {
 	Quote int
 	// OnEchoReply, if set, is called for every echo reply received (for a
 	// future Ping); data is valid only during the call.
-	OnEchoReply func(from ipv4.Addr, id, seq uint16, data []byte)
+	OnEchoReply func(from inet.Addr4, id, seq uint16, data []byte)
 }
 
 // Layer is the ICMP layer of one stack.
@@ -68,7 +69,7 @@ func New(ip *ipv4.Layer, q *timer.Queue, cfg Config) *Layer {
 	cfg.Quote = min(cfg.Quote, MaxQuote)
 	l := &Layer{ip: ip, q: q, cfg: cfg, tokens: cfg.Burst, last: q.Now()}
 	l.buf = pkt.New(ip.Headroom()+HeaderLen+ipv4.MaxHeaderLen+MaxQuote, 0)
-	ip.Register(ipv4.ProtoICMP, l)
+	ip.Register(inet.ProtoICMP, l)
 	ip.SetICMP(l)
 	return l
 }
@@ -132,9 +133,9 @@ func (l *Layer) echo(p *ipv4.Packet, m Message) {
 	b.Attach(body)
 	src := p.Dst
 	if !l.ip.IsLocal(src) {
-		src = ipv4.Unspecified // accepted via AcceptAnyDst: let ip choose
+		src = inet.IPv4Unspecified // accepted via AcceptAnyDst: let ip choose
 	}
-	if err := l.ip.Write(src, p.Src, ipv4.ProtoICMP, b, ipv4.WriteOptions{TOS: p.TOS}); err != nil {
+	if err := l.ip.Write(src, p.Src, inet.ProtoICMP, b, ipv4.WriteOptions{TOS: p.TOS}); err != nil {
 		l.stats.SendErrors++
 		return
 	}

@@ -2,19 +2,20 @@ package icmp
 
 import (
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
 // SendEcho sends an echo request (RFC 792) to dst carrying data. It is
 // called with the stack lock held; replies reach the OnEchoReply hook.
-func (l *Layer) SendEcho(dst ipv4.Addr, id, seq uint16, data []byte) error {
+func (l *Layer) SendEcho(dst inet.Addr4, id, seq uint16, data []byte) error {
 	b := l.buf
 	b.Reset(l.ip.Headroom())
 	h := b.Append(HeaderLen)
 	EncodeHeader(h, TypeEchoRequest, 0, Echo(id, seq))
 	SetChecksum(h, checksum.Sum(data, 0))
 	b.Attach(data)
-	if err := l.ip.Write(ipv4.Unspecified, dst, ipv4.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
+	if err := l.ip.Write(inet.IPv4Unspecified, dst, inet.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
 		l.stats.SendErrors++
 		return err
 	}
@@ -24,6 +25,6 @@ func (l *Layer) SendEcho(dst ipv4.Addr, id, seq uint16, data []byte) error {
 
 // SetOnEchoReply replaces the hook called for every echo reply received;
 // call it with the stack lock held.
-func (l *Layer) SetOnEchoReply(f func(from ipv4.Addr, id, seq uint16, data []byte)) {
+func (l *Layer) SetOnEchoReply(f func(from inet.Addr4, id, seq uint16, data []byte)) {
 	l.cfg.OnEchoReply = f
 }

@@ -3,6 +3,7 @@ package icmp
 import (
 	"time"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 )
 
@@ -42,9 +43,9 @@ func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
 	}
 	src := h.Dst()
 	if !l.ip.IsLocal(src) {
-		src = ipv4.Unspecified
+		src = inet.IPv4Unspecified
 	}
-	if err := l.ip.Write(src, h.Src(), ipv4.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
+	if err := l.ip.Write(src, h.Src(), inet.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
 		l.stats.SendErrors++
 		return
 	}
@@ -69,7 +70,7 @@ func (l *Layer) mayReport(h ipv4.Header) bool {
 	if s[0] == 0 || s.IsMulticast() || s.IsLoopback() || s.IsReserved() || l.ip.IsBroadcast(s) {
 		return false
 	}
-	if h.Protocol() == ipv4.ProtoICMP {
+	if h.Protocol() == inet.ProtoICMP {
 		p := h.Payload()
 		if len(p) == 0 || IsError(p[0]) {
 			return false

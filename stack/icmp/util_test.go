@@ -8,19 +8,19 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
 
 var (
-	ourAddr  = ipv4.MustParse("10.0.2.15")
-	peerAddr = ipv4.MustParse("10.0.2.2")
-	gwAddr   = ipv4.MustParse("10.0.2.1")
-	farAddr  = ipv4.MustParse("192.0.2.7")
-	ourMAC   = netif.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}
-	peerMAC  = netif.MAC{0x52, 0x55, 0x0a, 0, 2, 2}
+	ourAddr  = inet.MustParseAddr4("10.0.2.15")
+	peerAddr = inet.MustParseAddr4("10.0.2.2")
+	gwAddr   = inet.MustParseAddr4("10.0.2.1")
+	farAddr  = inet.MustParseAddr4("192.0.2.7")
+	ourMAC   = inet.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	peerMAC  = inet.MAC{0x52, 0x55, 0x0a, 0, 2, 2}
 )
 
 // goldenPing is a Linux ping (iputils) echo request 10.0.2.2 -> 10.0.2.15,
@@ -43,7 +43,7 @@ func mustHex(s string) []byte {
 }
 
 type sent struct {
-	next ipv4.Addr
+	next inet.Addr4
 	data []byte
 }
 
@@ -53,7 +53,7 @@ type fakeLink struct {
 	discard bool
 }
 
-func (f *fakeLink) Output(next ipv4.Addr, b *pkt.Buf) error {
+func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	f.count++
 	if !f.discard {
 		d := make([]byte, b.Len())
@@ -89,10 +89,10 @@ func newEnv(t testing.TB, cfg Config) *env {
 	q := timer.New(clk, &sync.Mutex{})
 	link := &fakeLink{}
 	ip := ipv4.New(link, q, ipv4.Config{Rand: bytes.NewReader([]byte{0, 1})})
-	ip.SetAddr(ipv4.Prefix{Addr: ourAddr, Bits: 24})
+	ip.SetAddr(inet.Prefix4{Addr: ourAddr, Bits: 24})
 	ip.SetGateway(gwAddr)
 	e := &env{ip: ip, link: link, clk: clk, udp: &fakeTransport{}}
-	ip.Register(ipv4.ProtoUDP, e.udp)
+	ip.Register(inet.ProtoUDP, e.udp)
 	e.icmp = New(ip, q, cfg)
 	return e
 }
@@ -109,10 +109,10 @@ func datagram(f ipv4.Fields, payload []byte) []byte {
 }
 
 // icmpFrom wraps an ICMP message from src to our address.
-func icmpFrom(src, dst ipv4.Addr, typ, code uint8, rest uint32, body []byte) []byte {
+func icmpFrom(src, dst inet.Addr4, typ, code uint8, rest uint32, body []byte) []byte {
 	m := make([]byte, HeaderLen+len(body))
 	Encode(m, typ, code, rest, body)
-	return datagram(ipv4.Fields{Protocol: ipv4.ProtoICMP, Src: src, Dst: dst}, m)
+	return datagram(ipv4.Fields{Protocol: inet.ProtoICMP, Src: src, Dst: dst}, m)
 }
 
 // lastICMP parses the last datagram sent, which must be ICMP.
@@ -122,7 +122,7 @@ func (e *env) lastICMP(t *testing.T) (ipv4.Header, Message) {
 		t.Fatal("nothing sent")
 	}
 	h, err := ipv4.ParseHeader(e.link.out[len(e.link.out)-1].data)
-	if err != nil || h.Protocol() != ipv4.ProtoICMP || !h.ValidChecksum() {
+	if err != nil || h.Protocol() != inet.ProtoICMP || !h.ValidChecksum() {
 		t.Fatalf("bad datagram: %v", err)
 	}
 	m, err := ParseMessage(h.Payload())

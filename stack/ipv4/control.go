@@ -1,5 +1,7 @@
 package ipv4
 
+import "github.com/mirago/mirago/stack/inet"
+
 // ICMP types that carry a quoted datagram (RFC 792).
 const (
 	TypeDestUnreachable = 3
@@ -17,9 +19,9 @@ type ControlError struct {
 	// MTU is the next-hop MTU for fragmentation needed (type 3 code 4),
 	// normalised by DeliverError (see there); 0 otherwise.
 	MTU  uint16
-	From Addr // the reporter (router or host)
+	From inet.Addr4 // the reporter (router or host)
 	// Src, Dst, Proto and ID are those of the quoted datagram.
-	Src, Dst Addr
+	Src, Dst inet.Addr4
 	Proto    uint8
 	ID       uint16
 	// Quoted is the quoted datagram: a full IP header, then whatever of

@@ -1,9 +1,13 @@
 package ipv4
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/mirago/mirago/stack/inet"
+)
 
 func quotedTCP(n int) Header {
-	d := datagram(Fields{Protocol: ProtoTCP, Src: ourAddr, Dst: farAddr, ID: 0x4242}, seq(1400))
+	d := datagram(Fields{Protocol: inet.ProtoTCP, Src: ourAddr, Dst: farAddr, ID: 0x4242}, seq(1400))
 	return Header(d[:n])
 }
 
@@ -15,7 +19,7 @@ func TestDeliverError(t *testing.T) {
 		t.Fatalf("not delivered: %+v", e.l.Stats())
 	}
 	c := e.tcp.errs[0]
-	if c.Src != ourAddr || c.Dst != farAddr || c.Proto != ProtoTCP || c.ID != 0x4242 || c.From != gwAddr || len(c.QuotedTransport) != 8 || c.QuotedTransport[1] != seq(2)[1] {
+	if c.Src != ourAddr || c.Dst != farAddr || c.Proto != inet.ProtoTCP || c.ID != 0x4242 || c.From != gwAddr || len(c.QuotedTransport) != 8 || c.QuotedTransport[1] != seq(2)[1] {
 		t.Errorf("fields %+v", c)
 	}
 	// Truncated transport header: passed on, transport checks.
@@ -25,7 +29,7 @@ func TestDeliverError(t *testing.T) {
 	}
 	// Header itself truncated, wrong source, no transport: dropped.
 	e.l.DeliverError(&ControlError{Type: 3, Quoted: quotedTCP(19)})
-	other := datagram(Fields{Protocol: ProtoTCP, Src: peerAddr, Dst: farAddr}, seq(8))
+	other := datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: farAddr}, seq(8))
 	e.l.DeliverError(&ControlError{Type: 3, Quoted: other})
 	noProto := datagram(Fields{Protocol: 99, Src: ourAddr, Dst: farAddr}, seq(8))
 	e.l.DeliverError(&ControlError{Type: 3, Quoted: noProto})
@@ -43,7 +47,7 @@ func TestDeliverErrorMTU(t *testing.T) {
 	}
 	for _, tc := range tests {
 		e := newEnv(t, Config{})
-		q := datagram(Fields{Protocol: ProtoTCP, Src: ourAddr, Dst: farAddr, DF: true}, seq(1400))
+		q := datagram(Fields{Protocol: inet.ProtoTCP, Src: ourAddr, Dst: farAddr, DF: true}, seq(1400))
 		e.l.DeliverError(&ControlError{Type: TypeDestUnreachable, Code: CodeFragNeeded, MTU: tc.in, Quoted: q[:28]})
 		if len(e.tcp.errs) != 1 || e.tcp.errs[0].MTU != tc.want {
 			t.Errorf("MTU %d: got %+v", tc.in, e.tcp.errs)

@@ -9,8 +9,8 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -21,7 +21,7 @@ type checkLink struct {
 	sent int
 }
 
-func (c *checkLink) Output(next ipv4.Addr, b *pkt.Buf) error {
+func (c *checkLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	c.sent++
 	d := make([]byte, b.Len())
 	b.CopyTo(d)
@@ -29,7 +29,7 @@ func (c *checkLink) Output(next ipv4.Addr, b *pkt.Buf) error {
 	if err != nil || len(h) != len(d) || !h.ValidChecksum() || len(d) > c.MTU() {
 		c.t.Fatalf("sent a bad datagram (%v): %x", err, d)
 	}
-	if h.Protocol() == ipv4.ProtoICMP {
+	if h.Protocol() == inet.ProtoICMP {
 		m, err := icmp.ParseMessage(h.Payload())
 		if err != nil || !m.ValidChecksum() {
 			c.t.Fatalf("sent bad ICMP: %x", d)
@@ -68,12 +68,12 @@ func runOne(t *testing.T, in []byte) {
 		link := &checkLink{t: t}
 		cfg := ipv4.Config{Rand: bytes.NewReader([]byte{1, 2}), ReasmMemory: 16 << 10, ReasmDatagrams: 4}
 		ip := ipv4.New(link, q, cfg)
-		ip.SetAddr(ipv4.Prefix{Addr: ipv4.MustParse("10.0.2.15"), Bits: 24})
-		ip.SetGateway(ipv4.MustParse("10.0.2.2"))
-		ip.Register(ipv4.ProtoUDP, sink{})
-		ip.Register(ipv4.ProtoTCP, sink{})
+		ip.SetAddr(inet.Prefix4{Addr: inet.MustParseAddr4("10.0.2.15"), Bits: 24})
+		ip.SetGateway(inet.MustParseAddr4("10.0.2.2"))
+		ip.Register(inet.ProtoUDP, sink{})
+		ip.Register(inet.ProtoTCP, sink{})
 		icmp.New(ip, q, icmp.Config{Quote: 64})
-		src, dst := netif.MAC{2, 0, 0, 0, 0, 1}, netif.MAC{2, 0, 0, 0, 0, 2}
+		src, dst := inet.MAC{2, 0, 0, 0, 0, 1}, inet.MAC{2, 0, 0, 0, 0, 2}
 		for len(in) >= 2 {
 			n := int(binary.BigEndian.Uint16(in))
 			adv := n&0x8000 != 0

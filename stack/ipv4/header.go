@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Header sizes and field values (RFC 791 §3.1).
@@ -19,13 +20,6 @@ const (
 	flagDF = 0x4000
 	flagMF = 0x2000
 	offMsk = 0x1fff
-)
-
-// Protocol numbers (IANA).
-const (
-	ProtoICMP = 1
-	ProtoTCP  = 6
-	ProtoUDP  = 17
 )
 
 // Parse errors. Each maps to one drop counter in Stats.
@@ -127,10 +121,10 @@ func (h Header) Protocol() uint8 { return h[9] }
 func (h Header) Checksum() uint16 { return binary.BigEndian.Uint16(h[10:]) }
 
 // Src is the source address.
-func (h Header) Src() Addr { return Addr(h[12:16]) }
+func (h Header) Src() inet.Addr4 { return inet.Addr4(h[12:16]) }
 
 // Dst is the destination address.
-func (h Header) Dst() Addr { return Addr(h[16:20]) }
+func (h Header) Dst() inet.Addr4 { return inet.Addr4(h[16:20]) }
 
 // Options returns the option bytes (empty when IHL is 5).
 func (h Header) Options() []byte { return h[HeaderLen:h.HeaderLen()] }
@@ -154,7 +148,7 @@ type Fields struct {
 	FragOffset int // in bytes; must be a multiple of 8
 	TTL        uint8
 	Protocol   uint8
-	Src, Dst   Addr
+	Src, Dst   inet.Addr4
 	Options    []byte // length must be a multiple of 4, at most 40
 }
 

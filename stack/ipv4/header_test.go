@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"testing"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // goldenUDP is the well-known header from RFC 1071-style worked examples
@@ -48,8 +50,8 @@ func TestGoldenParse(t *testing.T) {
 		{"TTL", h.TTL(), uint8(64)},
 		{"Protocol", h.Protocol(), uint8(17)},
 		{"Checksum", h.Checksum(), uint16(0xb861)},
-		{"Src", h.Src(), MustParse("192.168.0.1")},
-		{"Dst", h.Dst(), MustParse("192.168.0.199")},
+		{"Src", h.Src(), inet.MustParseAddr4("192.168.0.1")},
+		{"Dst", h.Dst(), inet.MustParseAddr4("192.168.0.199")},
 		{"Options", len(h.Options()), 0},
 		{"Payload", len(h.Payload()), 0x73 - 20},
 	}
@@ -63,7 +65,7 @@ func TestGoldenParse(t *testing.T) {
 func TestGoldenEncode(t *testing.T) {
 	b := make([]byte, 20)
 	err := Encode(b, Fields{TotalLen: 0x73, DF: true, TTL: 64, Protocol: 17,
-		Src: MustParse("192.168.0.1"), Dst: MustParse("192.168.0.199")})
+		Src: inet.MustParseAddr4("192.168.0.1"), Dst: inet.MustParseAddr4("192.168.0.199")})
 	if err != nil {
 		t.Fatal(err)
 	}

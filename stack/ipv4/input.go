@@ -1,11 +1,11 @@
 package ipv4
 
-import "github.com/mirago/mirago/stack/netif"
+import "github.com/mirago/mirago/stack/inet"
 
 // Input handles one received datagram; it has the ethernet handler
 // signature and is registered for EtherType 0x0800. packet is valid only
 // during the call.
-func (l *Layer) Input(src, dst netif.MAC, packet []byte) {
+func (l *Layer) Input(src, dst inet.MAC, packet []byte) {
 	l.stats.Received++
 	h, err := ParseHeader(packet)
 	if err != nil {
@@ -67,7 +67,7 @@ func (l *Layer) countParseError(err error) {
 // 127/8, multicast 224/4, class E 240/4 (reserved, RFC 1112 §4 and the
 // RFC 6890 registry; it includes 255.255.255.255), our own address, and
 // our subnet's broadcast and {net, 0}.
-func (l *Layer) validSource(a Addr) bool {
+func (l *Layer) validSource(a inet.Addr4) bool {
 	switch {
 	case a.IsUnspecified():
 		return l.cfg.AcceptUnspecifiedSource
@@ -83,7 +83,7 @@ func (l *Layer) validSource(a Addr) bool {
 
 // acceptDst decides whether a datagram to a is for us (RFC 1122
 // §3.2.1.3); we join no multicast groups.
-func (l *Layer) acceptDst(a Addr, proto uint8) (bcast, ok bool) {
+func (l *Layer) acceptDst(a inet.Addr4, proto uint8) (bcast, ok bool) {
 	switch {
 	case l.IsLocal(a):
 		return false, true
@@ -93,7 +93,7 @@ func (l *Layer) acceptDst(a Addr, proto uint8) (bcast, ok bool) {
 		return false, false
 	case l.cfg.AcceptAnyDst:
 		return false, true
-	case l.addr.Addr.IsUnspecified() && proto == ProtoUDP:
+	case l.addr.Addr.IsUnspecified() && proto == inet.ProtoUDP:
 		return false, true
 	}
 	return false, false

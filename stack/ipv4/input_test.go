@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"testing"
 
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func TestInputDelivers(t *testing.T) {
@@ -25,16 +25,16 @@ func TestInputDelivers(t *testing.T) {
 
 func TestInputBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
-	for _, dst := range []Addr{Broadcast, MustParse("10.0.2.255")} {
+	for _, dst := range []inet.Addr4{inet.IPv4Broadcast, inet.MustParseAddr4("10.0.2.255")} {
 		e.udp.got = nil
-		e.l.Input(peerMAC, netif.Broadcast, udpTo(dst, "x"))
+		e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(dst, "x"))
 		if len(e.udp.got) != 1 || !e.udp.got[0].broadcast {
 			t.Errorf("%v: %+v", dst, e.udp.got)
 		}
 	}
 	// Unicast IP in a link-layer broadcast is flagged too.
 	e.udp.got = nil
-	e.l.Input(peerMAC, netif.Broadcast, udpTo(ourAddr, "x"))
+	e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(ourAddr, "x"))
 	if len(e.udp.got) != 1 || !e.udp.got[0].broadcast {
 		t.Errorf("link broadcast: %+v", e.udp.got)
 	}
@@ -42,12 +42,12 @@ func TestInputBroadcast(t *testing.T) {
 
 func TestInputUnconfigured(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.l.SetAddr(Prefix{})
-	e.l.Input(peerMAC, ourMAC, udpTo(MustParse("10.9.9.9"), "offer"))
+	e.l.SetAddr(inet.Prefix4{})
+	e.l.Input(peerMAC, ourMAC, udpTo(inet.MustParseAddr4("10.9.9.9"), "offer"))
 	if len(e.udp.got) != 1 {
 		t.Errorf("DHCP-phase UDP unicast not accepted")
 	}
-	tcp := datagram(Fields{Protocol: ProtoTCP, Src: peerAddr, Dst: MustParse("10.9.9.9")}, seq(20))
+	tcp := datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: inet.MustParseAddr4("10.9.9.9")}, seq(20))
 	e.l.Input(peerMAC, ourMAC, tcp)
 	if e.tcp.count != 0 || e.l.Stats().DropNotForUs != 1 {
 		t.Errorf("DHCP-phase TCP accepted")
@@ -60,14 +60,14 @@ func TestInputUnconfigured(t *testing.T) {
 }
 
 func TestInputUnspecifiedSource(t *testing.T) {
-	d := datagram(Fields{Protocol: ProtoUDP, Src: Unspecified, Dst: Broadcast}, seq(8))
+	d := datagram(Fields{Protocol: inet.ProtoUDP, Src: inet.IPv4Unspecified, Dst: inet.IPv4Broadcast}, seq(8))
 	e := newEnv(t, Config{})
-	e.l.Input(peerMAC, netif.Broadcast, d)
+	e.l.Input(peerMAC, inet.BroadcastMAC, d)
 	if e.udp.count != 0 || e.l.Stats().DropSource != 1 {
 		t.Error("0.0.0.0 source accepted by default")
 	}
 	e = newEnv(t, Config{AcceptUnspecifiedSource: true})
-	e.l.Input(peerMAC, netif.Broadcast, d)
+	e.l.Input(peerMAC, inet.BroadcastMAC, d)
 	if len(e.udp.got) != 1 {
 		t.Error("AcceptUnspecifiedSource: not delivered")
 	}
@@ -86,10 +86,14 @@ func TestInputDrops(t *testing.T) {
 	}
 	raw := func(f func(b []byte)) []byte { b := bytes.Clone(good); f(b); return b }
 	withOpts := func(opts ...byte) []byte {
-		return datagram(Fields{Protocol: ProtoUDP, Src: peerAddr, Dst: ourAddr, Options: opts}, seq(8))
+		return datagram(Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: ourAddr, Options: opts}, seq(8))
 	}
-	from := func(a Addr) []byte { return datagram(Fields{Protocol: ProtoUDP, Src: a, Dst: ourAddr}, seq(8)) }
-	to := func(a Addr) []byte { return datagram(Fields{Protocol: ProtoUDP, Src: peerAddr, Dst: a}, seq(8)) }
+	from := func(a inet.Addr4) []byte {
+		return datagram(Fields{Protocol: inet.ProtoUDP, Src: a, Dst: ourAddr}, seq(8))
+	}
+	to := func(a inet.Addr4) []byte {
+		return datagram(Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: a}, seq(8))
+	}
 	tests := []struct {
 		name    string
 		b       []byte
@@ -106,22 +110,22 @@ func TestInputDrops(t *testing.T) {
 		{"bad option", withOpts(7, 9, 0, 0), func(s *Stats) uint64 { return s.DropOptions }},
 		{"lsrr", withOpts(131, 7, 4, 1, 2, 3, 4, 0), func(s *Stats) uint64 { return s.DropSourceRoute }},
 		{"ssrr", withOpts(137, 3, 4, 0), func(s *Stats) uint64 { return s.DropSourceRoute }},
-		{"src broadcast", from(Broadcast), func(s *Stats) uint64 { return s.DropSource }},
-		{"src subnet broadcast", from(MustParse("10.0.2.255")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src multicast", from(MustParse("224.0.0.1")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src zero", from(Unspecified), func(s *Stats) uint64 { return s.DropSource }},
-		{"src loopback", from(MustParse("127.0.0.1")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src broadcast", from(inet.IPv4Broadcast), func(s *Stats) uint64 { return s.DropSource }},
+		{"src subnet broadcast", from(inet.MustParseAddr4("10.0.2.255")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src multicast", from(inet.MustParseAddr4("224.0.0.1")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src zero", from(inet.IPv4Unspecified), func(s *Stats) uint64 { return s.DropSource }},
+		{"src loopback", from(inet.MustParseAddr4("127.0.0.1")), func(s *Stats) uint64 { return s.DropSource }},
 		{"src ours (land)", from(ourAddr), func(s *Stats) uint64 { return s.DropSource }},
-		{"src subnet zero", from(MustParse("10.0.2.0")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src this network", from(MustParse("0.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src class E", from(MustParse("240.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src class E 240.0.0.0", from(MustParse("240.0.0.0")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src class E top", from(MustParse("255.255.255.254")), func(s *Stats) uint64 { return s.DropSource }},
-		{"src class E fragment", datagram(Fields{Protocol: ProtoUDP, Src: MustParse("250.0.0.1"), Dst: ourAddr, MF: true}, seq(8)), func(s *Stats) uint64 { return s.DropSource }},
-		{"dst other host", to(MustParse("10.0.2.16")), func(s *Stats) uint64 { return s.DropNotForUs }},
-		{"dst multicast", to(MustParse("224.0.0.251")), func(s *Stats) uint64 { return s.DropNotForUs }},
-		{"dst zero", to(Unspecified), func(s *Stats) uint64 { return s.DropNotForUs }},
-		{"dst other subnet bcast", to(MustParse("10.0.3.255")), func(s *Stats) uint64 { return s.DropNotForUs }},
+		{"src subnet zero", from(inet.MustParseAddr4("10.0.2.0")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src this network", from(inet.MustParseAddr4("0.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E", from(inet.MustParseAddr4("240.1.2.3")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E 240.0.0.0", from(inet.MustParseAddr4("240.0.0.0")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E top", from(inet.MustParseAddr4("255.255.255.254")), func(s *Stats) uint64 { return s.DropSource }},
+		{"src class E fragment", datagram(Fields{Protocol: inet.ProtoUDP, Src: inet.MustParseAddr4("250.0.0.1"), Dst: ourAddr, MF: true}, seq(8)), func(s *Stats) uint64 { return s.DropSource }},
+		{"dst other host", to(inet.MustParseAddr4("10.0.2.16")), func(s *Stats) uint64 { return s.DropNotForUs }},
+		{"dst multicast", to(inet.MustParseAddr4("224.0.0.251")), func(s *Stats) uint64 { return s.DropNotForUs }},
+		{"dst zero", to(inet.IPv4Unspecified), func(s *Stats) uint64 { return s.DropNotForUs }},
+		{"dst other subnet bcast", to(inet.MustParseAddr4("10.0.3.255")), func(s *Stats) uint64 { return s.DropNotForUs }},
 		{"unknown protocol", mod(func(b []byte) []byte { b[9] = 99; return b }), func(s *Stats) uint64 { return s.DropProtocol }},
 		{"non-last fragment len%8", mod(func(b []byte) []byte { b[6] = 0x20; return b }), func(s *Stats) uint64 { return s.ReasmDrops }},
 	}
@@ -164,8 +168,8 @@ func TestUnknownProtocolICMP(t *testing.T) {
 	if len(e.icmp.calls) != 1 || e.icmp.calls[0].typ != 3 || e.icmp.calls[0].code != 2 || !bytes.Equal(e.icmp.calls[0].off, d) {
 		t.Fatalf("calls %+v", e.icmp.calls)
 	}
-	e.l.Input(peerMAC, ourMAC, datagram(Fields{Protocol: 99, Src: peerAddr, Dst: Broadcast}, seq(30)))
-	e.l.Input(peerMAC, netif.Broadcast, d)
+	e.l.Input(peerMAC, ourMAC, datagram(Fields{Protocol: 99, Src: peerAddr, Dst: inet.IPv4Broadcast}, seq(30)))
+	e.l.Input(peerMAC, inet.BroadcastMAC, d)
 	if len(e.icmp.calls) != 1 {
 		t.Errorf("unreachable about a broadcast: %+v", e.icmp.calls)
 	}

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/xerr"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -34,7 +35,7 @@ var (
 // Link is the layer below: it delivers a datagram to an on-link next hop.
 // The ARP layer implements it.
 type Link interface {
-	Output(nextHop Addr, b *pkt.Buf) error
+	Output(nextHop inet.Addr4, b *pkt.Buf) error
 	Headroom() int
 	MTU() int
 }
@@ -66,7 +67,7 @@ const (
 // Packet is one datagram handed to a Transport. The layer reuses a single
 // Packet; nothing in it may be kept after Deliver returns.
 type Packet struct {
-	Src, Dst  Addr
+	Src, Dst  inet.Addr4
 	Header    Header // whole datagram (reassembled if it was fragmented)
 	Payload   []byte // transport header and data
 	Broadcast bool   // to a broadcast address, or in a link-layer broadcast/multicast frame
@@ -109,8 +110,8 @@ type Layer struct {
 	link  Link
 	q     *timer.Queue
 	cfg   Config
-	addr  Prefix
-	gw    Addr
+	addr  inet.Prefix4
+	gw    inet.Addr4
 	mtu   int // set by SetMTU; 0: the link's
 	icmp  ICMPSender
 	id    uint16
@@ -155,16 +156,16 @@ func (l *Layer) Register(proto uint8, t Transport) { l.proto[proto] = t }
 func (l *Layer) SetICMP(s ICMPSender) { l.icmp = s }
 
 // SetAddr sets our address and on-link prefix.
-func (l *Layer) SetAddr(p Prefix) { l.addr = p }
+func (l *Layer) SetAddr(p inet.Prefix4) { l.addr = p }
 
 // Addr returns our address and prefix (zero when unconfigured).
-func (l *Layer) Addr() Prefix { return l.addr }
+func (l *Layer) Addr() inet.Prefix4 { return l.addr }
 
 // SetGateway sets the default gateway (zero: none).
-func (l *Layer) SetGateway(a Addr) { l.gw = a }
+func (l *Layer) SetGateway(a inet.Addr4) { l.gw = a }
 
 // Gateway returns the default gateway.
-func (l *Layer) Gateway() Addr { return l.gw }
+func (l *Layer) Gateway() inet.Addr4 { return l.gw }
 
 // Headroom is the headroom a transport reserves: the link's plus 20.
 func (l *Layer) Headroom() int { return l.link.Headroom() + HeaderLen }
@@ -206,11 +207,11 @@ func (l *Layer) Stats() Stats {
 }
 
 // IsLocal reports whether a is our configured address.
-func (l *Layer) IsLocal(a Addr) bool { return !a.IsUnspecified() && a == l.addr.Addr }
+func (l *Layer) IsLocal(a inet.Addr4) bool { return !a.IsUnspecified() && a == l.addr.Addr }
 
 // IsBroadcast reports whether a is the limited broadcast or our subnet's
 // directed broadcast (RFC 1122 §3.2.1.3; not for /31 and /32, RFC 3021).
-func (l *Layer) IsBroadcast(a Addr) bool {
+func (l *Layer) IsBroadcast(a inet.Addr4) bool {
 	if a.IsBroadcast() {
 		return true
 	}
@@ -223,12 +224,12 @@ func (l *Layer) hasSubnetBroadcast() bool {
 
 // Source returns the source address for a datagram to dst: our address,
 // or 0.0.0.0 for a broadcast while unconfigured (DHCP, RFC 2131 §4.1).
-func (l *Layer) Source(dst Addr) (Addr, error) {
+func (l *Layer) Source(dst inet.Addr4) (inet.Addr4, error) {
 	if !l.addr.Addr.IsUnspecified() {
 		return l.addr.Addr, nil
 	}
 	if dst.IsBroadcast() {
-		return Unspecified, nil
+		return inet.IPv4Unspecified, nil
 	}
-	return Unspecified, ErrNoAddress
+	return inet.IPv4Unspecified, ErrNoAddress
 }

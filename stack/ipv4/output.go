@@ -1,15 +1,18 @@
 package ipv4
 
-import "github.com/mirago/mirago/stack/pkt"
+import (
+	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/pkt"
+)
 
 // route returns the next hop for dst: dst itself when it is on-link, a
 // broadcast or multicast, else the default gateway.
-func (l *Layer) route(dst Addr) (Addr, error) {
+func (l *Layer) route(dst inet.Addr4) (inet.Addr4, error) {
 	if dst.IsBroadcast() || dst.IsMulticast() || l.addr.Contains(dst) {
 		return dst, nil
 	}
 	if l.gw.IsUnspecified() {
-		return Addr{}, ErrNoRoute
+		return inet.Addr4{}, ErrNoRoute
 	}
 	return l.gw, nil
 }
@@ -19,7 +22,7 @@ func (l *Layer) route(dst Addr) (Addr, error) {
 // Source(dst). Datagrams larger than the MTU are fragmented (RFC 791 §3.2)
 // unless o.DontFragment is set, which gives ErrMessageTooLong. Write does
 // not keep b.
-func (l *Layer) Write(src, dst Addr, proto uint8, b *pkt.Buf, o WriteOptions) error {
+func (l *Layer) Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o WriteOptions) error {
 	next, err := l.route(dst)
 	if err != nil {
 		l.stats.DropNoRoute++
@@ -56,7 +59,7 @@ func (l *Layer) Write(src, dst Addr, proto uint8, b *pkt.Buf, o WriteOptions) er
 	return l.output(next, b)
 }
 
-func (l *Layer) output(next Addr, b *pkt.Buf) error {
+func (l *Layer) output(next inet.Addr4, b *pkt.Buf) error {
 	if err := l.link.Output(next, b); err != nil {
 		l.stats.DropLinkError++
 		return err
@@ -69,7 +72,7 @@ func (l *Layer) output(next Addr, b *pkt.Buf) error {
 // part a multiple of 8 bytes except the last (RFC 791 §3.2, "An Example
 // Fragmentation Procedure"). We send no options, so none are copied. Each
 // fragment is copied into a pooled buffer; this is not the fast path.
-func (l *Layer) fragment(next Addr, b *pkt.Buf, f Fields, mtu int) error {
+func (l *Layer) fragment(next inet.Addr4, b *pkt.Buf, f Fields, mtu int) error {
 	per := (mtu - HeaderLen) &^ 7
 	if per < 8 {
 		l.stats.DropTooBig++

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -17,26 +18,26 @@ func buf(l *Layer, payload []byte) *pkt.Buf {
 func TestWriteRouting(t *testing.T) {
 	e := newEnv(t, Config{})
 	tests := []struct {
-		dst, next Addr
+		dst, next inet.Addr4
 	}{
 		{peerAddr, peerAddr},
-		{MustParse("10.0.2.200"), MustParse("10.0.2.200")},
+		{inet.MustParseAddr4("10.0.2.200"), inet.MustParseAddr4("10.0.2.200")},
 		{farAddr, gwAddr},
-		{Broadcast, Broadcast},
-		{MustParse("10.0.2.255"), MustParse("10.0.2.255")},
-		{MustParse("224.0.0.251"), MustParse("224.0.0.251")},
+		{inet.IPv4Broadcast, inet.IPv4Broadcast},
+		{inet.MustParseAddr4("10.0.2.255"), inet.MustParseAddr4("10.0.2.255")},
+		{inet.MustParseAddr4("224.0.0.251"), inet.MustParseAddr4("224.0.0.251")},
 	}
 	for _, tc := range tests {
 		e.link.out = nil
-		if err := e.l.Write(Unspecified, tc.dst, ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); err != nil {
+		if err := e.l.Write(inet.IPv4Unspecified, tc.dst, inet.ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); err != nil {
 			t.Fatalf("%v: %v", tc.dst, err)
 		}
 		if len(e.link.out) != 1 || e.link.out[0].next != tc.next {
 			t.Errorf("%v: next hop %+v, want %v", tc.dst, e.link.out, tc.next)
 		}
 	}
-	e.l.SetGateway(Unspecified)
-	if err := e.l.Write(Unspecified, farAddr, ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); !errors.Is(err, ErrNoRoute) {
+	e.l.SetGateway(inet.IPv4Unspecified)
+	if err := e.l.Write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); !errors.Is(err, ErrNoRoute) {
 		t.Errorf("no gateway: %v", err)
 	}
 	if e.l.Stats().DropNoRoute != 1 {
@@ -47,26 +48,26 @@ func TestWriteRouting(t *testing.T) {
 func TestWriteHeader(t *testing.T) {
 	e := newEnv(t, Config{})
 	b := buf(e.l, []byte("transport"))
-	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, b, WriteOptions{TOS: 0x10, DontFragment: true}); err != nil {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, b, WriteOptions{TOS: 0x10, DontFragment: true}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := ParseHeader(e.link.out[0].data)
 	if err != nil || !h.ValidChecksum() {
 		t.Fatalf("%v %x", err, e.link.out[0].data)
 	}
-	if h.Src() != ourAddr || h.Dst() != peerAddr || h.TTL() != 64 || h.TOS() != 0x10 || !h.DF() || h.Protocol() != ProtoTCP || h.ID() != 0x1234 || string(h.Payload()) != "transport" {
+	if h.Src() != ourAddr || h.Dst() != peerAddr || h.TTL() != 64 || h.TOS() != 0x10 || !h.DF() || h.Protocol() != inet.ProtoTCP || h.ID() != 0x1234 || string(h.Payload()) != "transport" {
 		t.Errorf("header %x", h)
 	}
-	e.l.Write(MustParse("10.0.2.99"), peerAddr, ProtoTCP, buf(e.l, nil), WriteOptions{TTL: 5})
+	e.l.Write(inet.MustParseAddr4("10.0.2.99"), peerAddr, inet.ProtoTCP, buf(e.l, nil), WriteOptions{TTL: 5})
 	h = Header(e.link.out[1].data)
-	if h.ID() != 0x1235 || h.TTL() != 5 || h.Src() != MustParse("10.0.2.99") || h.DF() {
+	if h.ID() != 0x1235 || h.TTL() != 5 || h.Src() != inet.MustParseAddr4("10.0.2.99") || h.DF() {
 		t.Errorf("second header %x", h)
 	}
 	// Attachments are carried.
 	b = pkt.New(e.l.Headroom()+4, e.l.Headroom())
 	copy(b.Append(4), "head")
 	b.Attach([]byte("-tail"))
-	e.l.Write(Unspecified, peerAddr, ProtoUDP, b, WriteOptions{})
+	e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, WriteOptions{})
 	if h = Header(e.link.out[2].data); string(h.Payload()) != "head-tail" || h.TotalLen() != 29 {
 		t.Errorf("attached: %x", h)
 	}
@@ -77,14 +78,14 @@ func TestSource(t *testing.T) {
 	if a, err := e.l.Source(farAddr); a != ourAddr || err != nil {
 		t.Errorf("Source = %v %v", a, err)
 	}
-	e.l.SetAddr(Prefix{})
-	if a, err := e.l.Source(Broadcast); a != Unspecified || err != nil {
+	e.l.SetAddr(inet.Prefix4{})
+	if a, err := e.l.Source(inet.IPv4Broadcast); a != inet.IPv4Unspecified || err != nil {
 		t.Errorf("unconfigured broadcast: %v %v", a, err)
 	}
 	if _, err := e.l.Source(peerAddr); err != ErrNoAddress {
 		t.Errorf("unconfigured unicast: %v", err)
 	}
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, nil), WriteOptions{}); err != ErrNoAddress {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, nil), WriteOptions{}); err != ErrNoAddress {
 		t.Errorf("Write unconfigured: %v", err)
 	}
 }
@@ -97,7 +98,7 @@ func TestFragmentation(t *testing.T) {
 	copy(b.Append(7000), payload[:7000])
 	b.Attach(payload[7000:13000])
 	b.Attach(payload[13000:])
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, b, WriteOptions{}); err != nil {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.link.out); n != 14 { // ceil(20000/1480)
@@ -118,7 +119,7 @@ func TestFragmentation(t *testing.T) {
 	}
 	// Reassemble in a second layer (reverse order).
 	r := newEnv(t, Config{})
-	r.l.SetAddr(Prefix{peerAddr, 24})
+	r.l.SetAddr(inet.Prefix4{Addr: peerAddr, Bits: 24})
 	for i := len(e.link.out) - 1; i >= 0; i-- {
 		r.l.Input(ourMAC, peerMAC, e.link.out[i].data)
 	}
@@ -132,14 +133,14 @@ func TestFragmentation(t *testing.T) {
 
 func TestWriteTooBig(t *testing.T) {
 	e := newEnv(t, Config{})
-	err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(1481)), WriteOptions{DontFragment: true})
+	err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1481)), WriteOptions{DontFragment: true})
 	if err != ErrMessageTooLong || len(e.link.out) != 0 {
 		t.Errorf("DF: %v, %d sent", err, len(e.link.out))
 	}
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(1480)), WriteOptions{DontFragment: true}); err != nil {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1480)), WriteOptions{DontFragment: true}); err != nil {
 		t.Errorf("exactly MTU: %v", err)
 	}
-	err = e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(65516)), WriteOptions{})
+	err = e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(65516)), WriteOptions{})
 	if err != ErrMessageTooLong {
 		t.Errorf("over 65535: %v", err)
 	}
@@ -151,7 +152,7 @@ func TestWriteTooBig(t *testing.T) {
 func TestWriteLinkError(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.link.err = errors.New("queue full")
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, seq(3000)), WriteOptions{}); err != e.link.err {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(3000)), WriteOptions{}); err != e.link.err {
 		t.Errorf("err %v", err)
 	}
 	if e.l.Stats().DropLinkError != 1 {
@@ -166,7 +167,7 @@ func TestWriteAllocs(t *testing.T) {
 	n := testing.AllocsPerRun(1000, func() {
 		b.Reset(e.l.Headroom())
 		b.Append(100)
-		if err := e.l.Write(Unspecified, farAddr, ProtoUDP, b, WriteOptions{}); err != nil {
+		if err := e.l.Write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, b, WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -180,24 +181,24 @@ func TestWriteAllocs(t *testing.T) {
 
 func TestWriteUnaddressedBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.l.SetAddr(Prefix{})
-	e.l.SetGateway(Unspecified)
-	if err := e.l.Write(Unspecified, Broadcast, ProtoUDP, buf(e.l, seq(300)), WriteOptions{}); err != nil {
+	e.l.SetAddr(inet.Prefix4{})
+	e.l.SetGateway(inet.IPv4Unspecified)
+	if err := e.l.Write(inet.IPv4Unspecified, inet.IPv4Broadcast, inet.ProtoUDP, buf(e.l, seq(300)), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h := Header(e.link.out[0].data)
-	if h.Src() != Unspecified || h.Dst() != Broadcast || e.link.out[0].next != Broadcast {
+	if h.Src() != inet.IPv4Unspecified || h.Dst() != inet.IPv4Broadcast || e.link.out[0].next != inet.IPv4Broadcast {
 		t.Errorf("DHCP discover header %x next %v", h[:20], e.link.out[0].next)
 	}
-	if e.l.IsLocal(Unspecified) || e.l.IsBroadcast(MustParse("10.0.2.255")) || !e.l.IsBroadcast(Broadcast) {
+	if e.l.IsLocal(inet.IPv4Unspecified) || e.l.IsBroadcast(inet.MustParseAddr4("10.0.2.255")) || !e.l.IsBroadcast(inet.IPv4Broadcast) {
 		t.Error("IsLocal/IsBroadcast while unaddressed")
 	}
-	e.l.SetAddr(Prefix{ourAddr, 24})
-	if !e.l.IsLocal(ourAddr) || !e.l.IsBroadcast(MustParse("10.0.2.255")) || e.l.IsBroadcast(MustParse("10.0.3.255")) {
+	e.l.SetAddr(inet.Prefix4{Addr: ourAddr, Bits: 24})
+	if !e.l.IsLocal(ourAddr) || !e.l.IsBroadcast(inet.MustParseAddr4("10.0.2.255")) || e.l.IsBroadcast(inet.MustParseAddr4("10.0.3.255")) {
 		t.Error("IsLocal/IsBroadcast while addressed")
 	}
-	e.l.SetAddr(Prefix{ourAddr, 31}) // RFC 3021: no subnet broadcast on /31
-	if e.l.IsBroadcast(MustParse("10.0.2.15")) {
+	e.l.SetAddr(inet.Prefix4{Addr: ourAddr, Bits: 31}) // RFC 3021: no subnet broadcast on /31
+	if e.l.IsBroadcast(inet.MustParseAddr4("10.0.2.15")) {
 		t.Error("/31 broadcast")
 	}
 }
@@ -246,7 +247,7 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := seq(1400 - HeaderLen)
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.link.out) != 2 {
@@ -263,22 +264,22 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 		}
 	}
 	r := newEnv(t, Config{})
-	r.l.SetAddr(Prefix{peerAddr, 24})
+	r.l.SetAddr(inet.Prefix4{Addr: peerAddr, Bits: 24})
 	for _, o := range e.link.out {
 		r.l.Input(ourMAC, peerMAC, o.data)
 	}
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
 		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
 	}
-	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
 		t.Errorf("DF over the set MTU: %v", err)
 	}
-	if err := e.l.Write(Unspecified, peerAddr, ProtoTCP, buf(e.l, seq(1000-HeaderLen)), WriteOptions{DontFragment: true}); err != nil {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen)), WriteOptions{DontFragment: true}); err != nil {
 		t.Errorf("DF at the set MTU: %v", err)
 	}
 	e.link.out = nil
 	e.l.SetMTU(0)
-	if err := e.l.Write(Unspecified, peerAddr, ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
+	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
 		t.Fatalf("after restoring: %v, %d datagrams", err, len(e.link.out))
 	}
 	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 2 || s.DropTooBig != 1 {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/timer"
 )
 
@@ -22,7 +23,7 @@ import (
 const chunkSize = 2048 // holds any fragment from a 1500-byte MTU link
 
 type reasmKey struct {
-	src, dst Addr
+	src, dst inet.Addr4
 	proto    uint8
 	id       uint16
 }
@@ -79,8 +80,8 @@ func (r *reassembler) add(h Header) Header {
 	case h.HeaderLen()+end > MaxTotalLen:
 		st.ReasmDrops++
 		return nil
-	case off == 0 && (len(data) < 8 || h.Protocol() == ProtoTCP && len(data) < 20),
-		off == 8 && h.Protocol() == ProtoTCP:
+	case off == 0 && (len(data) < 8 || h.Protocol() == inet.ProtoTCP && len(data) < 20),
+		off == 8 && h.Protocol() == inet.ProtoTCP:
 		// RFC 1858 §3.1 (tiny fragment) and §4 (FO=1 for TCP).
 		st.ReasmTiny++
 		return nil

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func frag(id uint16, off int, mf bool, data []byte) []byte {
-	return datagram(Fields{Protocol: ProtoUDP, Src: peerAddr, Dst: ourAddr, ID: id, FragOffset: off, MF: mf}, data)
+	return datagram(Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: ourAddr, ID: id, FragOffset: off, MF: mf}, data)
 }
 
 // split cuts p into fragments of n bytes (n a multiple of 8).
@@ -112,8 +114,8 @@ func TestReassemblyLimits(t *testing.T) {
 		{"non-last not multiple of 8", [][]byte{frag(1, 0, true, seq(12))}, func(s *Stats) uint64 { return s.ReasmDrops }},
 		{"tiny first fragment", [][]byte{frag(1, 0, true, nil)}, func(s *Stats) uint64 { return s.ReasmDrops }},
 		{"tiny first (<8)", [][]byte{datagram(Fields{Protocol: 99, Src: peerAddr, Dst: ourAddr, ID: 1, MF: true}, seq(0))}, func(s *Stats) uint64 { return s.ReasmDrops }},
-		{"tiny first TCP", [][]byte{datagram(Fields{Protocol: ProtoTCP, Src: peerAddr, Dst: ourAddr, ID: 1, MF: true}, seq(16))}, func(s *Stats) uint64 { return s.ReasmTiny }},
-		{"TCP offset 8", [][]byte{datagram(Fields{Protocol: ProtoTCP, Src: peerAddr, Dst: ourAddr, ID: 1, FragOffset: 8, MF: true}, seq(16))}, func(s *Stats) uint64 { return s.ReasmTiny }},
+		{"tiny first TCP", [][]byte{datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: ourAddr, ID: 1, MF: true}, seq(16))}, func(s *Stats) uint64 { return s.ReasmTiny }},
+		{"TCP offset 8", [][]byte{datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: ourAddr, ID: 1, FragOffset: 8, MF: true}, seq(16))}, func(s *Stats) uint64 { return s.ReasmTiny }},
 		{"two different last fragments", [][]byte{frag(1, 16, false, seq(8)), frag(1, 32, false, seq(8))}, func(s *Stats) uint64 { return s.ReasmDrops }},
 		{"data past last", [][]byte{frag(1, 16, false, seq(8)), frag(1, 24, true, seq(8))}, func(s *Stats) uint64 { return s.ReasmDrops }},
 		{"last before data", [][]byte{frag(1, 24, true, seq(8)), frag(1, 16, false, seq(8))}, func(s *Stats) uint64 { return s.ReasmDrops }},

@@ -7,23 +7,23 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
 
 var (
-	ourAddr  = MustParse("10.0.2.15")
-	peerAddr = MustParse("10.0.2.2")
-	gwAddr   = MustParse("10.0.2.1")
-	farAddr  = MustParse("192.0.2.7")
-	ourMAC   = netif.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}
-	peerMAC  = netif.MAC{0x52, 0x55, 0x0a, 0, 2, 2}
+	ourAddr  = inet.MustParseAddr4("10.0.2.15")
+	peerAddr = inet.MustParseAddr4("10.0.2.2")
+	gwAddr   = inet.MustParseAddr4("10.0.2.1")
+	farAddr  = inet.MustParseAddr4("192.0.2.7")
+	ourMAC   = inet.MAC{0x52, 0x54, 0, 0x12, 0x34, 0x56}
+	peerMAC  = inet.MAC{0x52, 0x55, 0x0a, 0, 2, 2}
 )
 
 // sent is one datagram the fake link was asked to send.
 type sent struct {
-	next Addr
+	next inet.Addr4
 	data []byte
 }
 
@@ -36,7 +36,7 @@ type fakeLink struct {
 	err           error
 }
 
-func (f *fakeLink) Output(next Addr, b *pkt.Buf) error {
+func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	if f.err != nil {
 		return f.err
 	}
@@ -54,7 +54,7 @@ func (f *fakeLink) MTU() int      { return f.mtu }
 
 // delivered is a copy of one Packet.
 type delivered struct {
-	src, dst  Addr
+	src, dst  inet.Addr4
 	payload   []byte
 	hdr       []byte
 	broadcast bool
@@ -114,11 +114,11 @@ func newEnv(t testing.TB, cfg Config) *env {
 		cfg.Rand = bytes.NewReader([]byte{0x12, 0x34})
 	}
 	l := New(link, q, cfg)
-	l.SetAddr(Prefix{ourAddr, 24})
+	l.SetAddr(inet.Prefix4{Addr: ourAddr, Bits: 24})
 	l.SetGateway(gwAddr)
 	e := &env{l: l, link: link, clk: clk, udp: &fakeTransport{}, tcp: &fakeTransport{}, icmp: &fakeICMP{}}
-	l.Register(ProtoUDP, e.udp)
-	l.Register(ProtoTCP, e.tcp)
+	l.Register(inet.ProtoUDP, e.udp)
+	l.Register(inet.ProtoTCP, e.tcp)
 	l.SetICMP(e.icmp)
 	return e
 }
@@ -139,8 +139,8 @@ func datagram(f Fields, payload []byte) []byte {
 
 // udpTo is a datagram from peer to dst carrying an 8-byte pseudo UDP header
 // and data.
-func udpTo(dst Addr, data string) []byte {
-	return datagram(Fields{Protocol: ProtoUDP, Src: peerAddr, Dst: dst, ID: 7}, append([]byte{0, 68, 0, 67, 0, 0, 0, 0}, data...))
+func udpTo(dst inet.Addr4, data string) []byte {
+	return datagram(Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: dst, ID: 7}, append([]byte{0, 68, 0, 67, 0, 0, 0, 0}, data...))
 }
 
 func seq(n int) []byte {

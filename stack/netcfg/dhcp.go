@@ -14,8 +14,8 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -116,7 +116,7 @@ func (d *DHCP) onBound(l dhcp.Lease) {
 	router := l.Router
 	if !router.IsUnspecified() && !l.Addr.Contains(router) {
 		d.logf(logging.LevelWarn, "dhcp: router not on the leased subnet; ignoring it", "router", router.String(), "addr", l.Addr.String())
-		router = ipv4.Addr{}
+		router = inet.Addr4{}
 	}
 	d.s.SetGateway(router)
 	level := logging.LevelInfo
@@ -227,20 +227,20 @@ func (d *DHCP) unconfigure(l dhcp.Lease) {
 }
 
 // unconfigureLocked is unconfigure with the stack lock held.
-func (d *DHCP) unconfigureLocked(a ipv4.Addr) {
+func (d *DHCP) unconfigureLocked(a inet.Addr4) {
 	if d.s.IP.Addr().Addr != a {
 		return
 	}
 	d.s.ARP.RemoveIP(a)
-	d.s.IP.SetAddr(ipv4.Prefix{})
-	d.s.IP.SetGateway(ipv4.Addr{})
+	d.s.IP.SetAddr(inet.Prefix4{})
+	d.s.IP.SetGateway(inet.Addr4{})
 }
 
 // onConflict is the stack's ARP conflict hook (stack lock held): another
 // host claims the leased address. The address is dropped at once, so the
 // DHCPDECLINE goes out from 0.0.0.0, and the lease is declined (RFC 2131
 // §3.1.5, §4.4.1).
-func (d *DHCP) onConflict(a ipv4.Addr, from netif.MAC) {
+func (d *DHCP) onConflict(a inet.Addr4, from inet.MAC) {
 	l, ok := d.client.Lease()
 	if !ok || l.Addr.Addr != a {
 		return
@@ -372,7 +372,7 @@ func (d *DHCP) logf(level logging.Level, msg string, args ...any) {
 	}
 }
 
-func addrsString(as []ipv4.Addr) []string {
+func addrsString(as []inet.Addr4) []string {
 	out := make([]string, len(as))
 	for i, a := range as {
 		out[i] = a.String()

@@ -17,7 +17,7 @@ import (
 	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/dhcp"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netcfg"
 )
 
@@ -68,7 +68,7 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	}
 
 	// The lease: an address from the pool on the /24, router and DNS.
-	kernel, _ := ipv4.AddrFrom(tp.Kernel)
+	kernel, _ := inet.Addr4From(tp.Kernel)
 	pool := fmt.Sprintf("10.199.%d.", tp.N)
 	a := l.Addr.Addr
 	if !strings.HasPrefix(a.String(), pool) || a[3] < 50 || a[3] > 150 || l.Addr.Bits != 24 {
@@ -160,7 +160,7 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	srv.WaitFor(t, 5*time.Second, "the lease to leave dnsmasq's lease file", func() bool {
 		return !strings.Contains(srv.Leases(), mac)
 	})
-	if got := s.Addr(); got != (ipv4.Prefix{}) {
+	if got := s.Addr(); got != (inet.Prefix4{}) {
 		t.Fatalf("address after Stop %v, want none", got)
 	}
 	if got := s.MTU(); got != 1500 {

@@ -17,7 +17,7 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netcfg"
 )
 
@@ -163,7 +163,7 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest
 	}
 	frags := 0
 	for _, o := range port.Take() {
-		if o.Proto != ipv4.ProtoUDP {
+		if o.Proto != inet.ProtoUDP {
 			continue
 		}
 		if o.TotalLen > mtu {
@@ -197,7 +197,7 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest
 	}
 	syns, largest := 0, 0
 	for _, o := range port.Take() {
-		if o.Proto != ipv4.ProtoTCP {
+		if o.Proto != inet.ProtoTCP {
 			continue
 		}
 		if o.TotalLen > mtu {

@@ -15,23 +15,23 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/dhcp"
 	"github.com/mirago/mirago/stack/dns"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netcfg"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 var (
-	serverAddr = ipv4.MustParse("10.0.0.1")
-	clientMAC  = netif.MAC{2, 0, 0, 0, 0, 0x10}
+	serverAddr = inet.MustParseAddr4("10.0.0.1")
+	clientMAC  = inet.MAC{2, 0, 0, 0, 0, 0x10}
 )
 
 // seen is one message the fake DHCP server received.
 type seen struct {
 	typ      dhcp.MessageType
 	src      netip.AddrPort
-	ciaddr   ipv4.Addr
-	req      ipv4.Addr // option 50
-	serverID ipv4.Addr
+	ciaddr   inet.Addr4
+	req      inet.Addr4 // option 50
+	serverID inet.Addr4
 }
 
 // fakeServer is a DHCP server (and a one-name DNS server) on its own stack,
@@ -46,20 +46,20 @@ type fakeServer struct {
 	got    chan seen
 
 	mu   sync.Mutex
-	next ipv4.Addr
+	next inet.Addr4
 }
 
 func newFakeServer(t *testing.T, sw *memlink.Switch) *fakeServer {
 	t.Helper()
-	s, err := stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 1}, 1500), stack.Config{
-		Addr: ipv4.Prefix{Addr: serverAddr, Bits: 24},
+	s, err := stack.New(sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 1}, 1500), stack.Config{
+		Addr: inet.Prefix4{Addr: serverAddr, Bits: 24},
 		IPv4: ipv4.Config{AcceptUnspecifiedSource: true}, // clients send from 0.0.0.0
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	f := &fakeServer{t: t, s: s, got: make(chan seen, 64), next: ipv4.MustParse("10.0.0.100")}
+	f := &fakeServer{t: t, s: s, got: make(chan seen, 64), next: inet.MustParseAddr4("10.0.0.100")}
 	f.mtu.Store(1400)
 	c, err := s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:67"))
 	if err != nil {
@@ -123,7 +123,7 @@ func (f *fakeServer) serveDHCP(c interface {
 		if mtu := f.mtu.Load(); mtu != 0 {
 			r.Options.Add(dhcp.OptInterfaceMTU, []byte{byte(mtu >> 8), byte(mtu)})
 		}
-		to := netip.AddrPortFrom(netip.AddrFrom4(ipv4.Broadcast), 68)
+		to := netip.AddrPortFrom(netip.AddrFrom4(inet.IPv4Broadcast), 68)
 		if !m.CIAddr.IsUnspecified() {
 			to = netip.AddrPortFrom(m.CIAddr.Netip(), 68)
 		}
@@ -135,7 +135,7 @@ func (f *fakeServer) serveDHCP(c interface {
 func serveDNS(c interface {
 	ReadFromAddrPort([]byte) (int, netip.AddrPort, error)
 	WriteToAddrPort([]byte, netip.AddrPort) (int, error)
-}, name string, addr ipv4.Addr) {
+}, name string, addr inet.Addr4) {
 	buf := make([]byte, 1500)
 	for {
 		n, from, err := c.ReadFromAddrPort(buf)
@@ -264,7 +264,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.100"), Bits: 24}
+	want := inet.Prefix4{Addr: inet.MustParseAddr4("10.0.0.100"), Bits: 24}
 	if l.Addr != want || l.Router != serverAddr || s.Addr() != want || d.MTU() != 1400 || s.MTU() != 1400 {
 		t.Fatalf("lease %v router %v mtu %d, stack %v mtu %d", l.Addr, l.Router, d.MTU(), s.Addr(), s.MTU())
 	}
@@ -295,7 +295,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	// Unanswered, the lease expires and the address goes away.
 	srv.silent.Store(true)
 	until(t, "the lease to expire", tick, func() bool { return expired.Load() == 1 })
-	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+	if a, mtu := s.Addr(), s.MTU(); a != (inet.Prefix4{}) || mtu != 1500 {
 		t.Fatalf("address after expiry: %v, MTU %d", a, mtu)
 	}
 	if _, ok := d.Lease(); ok || len(d.DNSServers()) != 0 {
@@ -313,7 +313,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	}
 
 	// Another host claims the address: the lease is declined.
-	other, err := stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 0x20}, 1500), stack.Config{})
+	other, err := stack.New(sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 0x20}, 1500), stack.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -325,13 +325,13 @@ func TestLeaseLifecycle(t *testing.T) {
 		t.Fatalf("DECLINE from %v for %v (server %v)", sn.src, sn.req, sn.serverID)
 	}
 	until(t, "the declined address to go", nil, func() bool { return expired.Load() == 2 })
-	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+	if a, mtu := s.Addr(), s.MTU(); a != (inet.Prefix4{}) || mtu != 1500 {
 		t.Fatalf("address after decline: %v, MTU %d", a, mtu)
 	}
 
 	// After 10 s the client discovers again and gets .101.
 	until(t, "a lease after the decline", tick, func() bool { _, ok := d.Lease(); return ok })
-	want2 := ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.101"), Bits: 24}
+	want2 := inet.Prefix4{Addr: inet.MustParseAddr4("10.0.0.101"), Bits: 24}
 	if s.Addr() != want2 {
 		t.Fatalf("address after decline and rediscovery: %v, want %v", s.Addr(), want2)
 	}
@@ -343,7 +343,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	if sn.src != netip.MustParseAddrPort("10.0.0.101:68") || sn.ciaddr != want2.Addr || sn.serverID != serverAddr {
 		t.Fatalf("RELEASE from %v ciaddr %v server %v", sn.src, sn.ciaddr, sn.serverID)
 	}
-	if a, mtu := s.Addr(), s.MTU(); a != (ipv4.Prefix{}) || mtu != 1500 {
+	if a, mtu := s.Addr(), s.MTU(); a != (inet.Prefix4{}) || mtu != 1500 {
 		t.Fatalf("address after Stop: %v, MTU %d", a, mtu)
 	}
 	if _, err := d.WaitBound(ctx); !errors.Is(err, netcfg.ErrStopped) {
@@ -397,7 +397,7 @@ func TestDialerAndStaticResolver(t *testing.T) {
 	if ap, err := r.Resolve(ctx, "192.0.2.7:80"); err != nil || ap != netip.MustParseAddrPort("192.0.2.7:80") {
 		t.Fatalf("literal: %v, %v", ap, err)
 	}
-	s.SetAddr(ipv4.Prefix{Addr: ipv4.MustParse("10.0.0.9"), Bits: 24})
+	s.SetAddr(inet.Prefix4{Addr: inet.MustParseAddr4("10.0.0.9"), Bits: 24})
 	ap, err := r.Resolve(ctx, "name.test:80")
 	if err != nil || ap != netip.MustParseAddrPort("10.0.0.1:80") {
 		t.Fatalf("name.test: %v, %v", ap, err)

@@ -11,8 +11,8 @@ import (
 
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netcfg"
-	"github.com/mirago/mirago/stack/netif"
 )
 
 // countingRand counts reads; its bytes are a counter (tests only).
@@ -41,7 +41,7 @@ func TestStackRandReachesServices(t *testing.T) {
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
 	rnd := new(countingRand)
-	s, err := stack.New(sw.NewPort(netif.MAC{2, 0, 0, 0, 0, 0x30}, 1500), stack.Config{Rand: rnd})
+	s, err := stack.New(sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 0x30}, 1500), stack.Config{Rand: rnd})
 	if err != nil {
 		t.Fatal(err)
 	}

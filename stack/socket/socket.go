@@ -56,7 +56,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
 )
@@ -183,7 +183,7 @@ func (ss *Sockets) checkLocal(a netip.Addr) error {
 		return nil
 	}
 	ours := ss.Stack.Addr().Addr
-	if v4, _ := ipv4.AddrFrom(a); v4 != ours || ours.IsUnspecified() {
+	if v4, _ := inet.Addr4From(a); v4 != ours || ours.IsUnspecified() {
 		return errorf(syscall.EADDRNOTAVAIL, "local address "+a.String()+" is not ours")
 	}
 	return nil

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/checksum"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -13,13 +13,13 @@ import (
 // would).
 type discardIP struct{ n int }
 
-func (d *discardIP) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
+func (d *discardIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	d.n += b.Len()
 	return nil
 }
-func (d *discardIP) Headroom() int                       { return 34 }
-func (d *discardIP) MTU() int                            { return 1500 }
-func (d *discardIP) Source(ipv4.Addr) (ipv4.Addr, error) { return addrA, nil }
+func (d *discardIP) Headroom() int                         { return 34 }
+func (d *discardIP) MTU() int                              { return 1500 }
+func (d *discardIP) Source(inet.Addr4) (inet.Addr4, error) { return addrA, nil }
 
 // segBuf builds a segment into b in place (no allocation).
 func segBuf(b []byte, s seg) []byte {
@@ -28,7 +28,7 @@ func segBuf(b []byte, s seg) []byte {
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
 	f.Encode(b, s.opts)
 	copy(b[HeaderLen+len(s.opts):], s.data)
-	cs := checksum.Checksum(b, checksum.Pseudo(addrB, addrA, ProtocolNumber, uint16(n)))
+	cs := checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, uint16(n)))
 	binary.BigEndian.PutUint16(b[16:], cs)
 	return b
 }

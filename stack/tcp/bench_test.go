@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -18,12 +18,12 @@ import (
 type pipeEnd struct {
 	mu   sync.Mutex
 	l    *Layer
-	addr ipv4.Addr
+	addr inet.Addr4
 	out  *[][]byte // peer's inbound queue
 	free *[][]byte
 }
 
-func (e *pipeEnd) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
+func (e *pipeEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	var p []byte
 	if n := len(*e.free); n > 0 {
 		p = (*e.free)[n-1]
@@ -36,9 +36,9 @@ func (e *pipeEnd) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
 	*e.out = append(*e.out, p)
 	return nil
 }
-func (e *pipeEnd) Headroom() int                       { return 34 }
-func (e *pipeEnd) MTU() int                            { return 1500 }
-func (e *pipeEnd) Source(ipv4.Addr) (ipv4.Addr, error) { return e.addr, nil }
+func (e *pipeEnd) Headroom() int                         { return 34 }
+func (e *pipeEnd) MTU() int                              { return 1500 }
+func (e *pipeEnd) Source(inet.Addr4) (inet.Addr4, error) { return e.addr, nil }
 
 // BenchmarkBulk measures one-way bulk transfer through two Layers (both
 // sides' protocol work, one goroutine, virtual clock).

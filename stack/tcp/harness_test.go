@@ -13,7 +13,7 @@ import (
 
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -25,8 +25,8 @@ import (
 // layer from inside its own Write.
 
 var (
-	addrA = ipv4.MustParse("10.0.0.1")
-	addrB = ipv4.MustParse("10.0.0.2")
+	addrA = inet.MustParseAddr4("10.0.0.1")
+	addrB = inet.MustParseAddr4("10.0.0.2")
 )
 
 // faults configures the injector; probabilities in [0,1].
@@ -40,7 +40,7 @@ type packet struct {
 	at       time.Time
 	n        uint64
 	to       int
-	src, dst ipv4.Addr
+	src, dst inet.Addr4
 	data     []byte
 }
 
@@ -66,7 +66,7 @@ type endpoint struct {
 	mu   sync.Mutex
 	q    *timer.Queue
 	l    *Layer
-	addr ipv4.Addr
+	addr inet.Addr4
 	ip   *fakeIP
 }
 
@@ -77,7 +77,7 @@ type fakeIP struct {
 	drop bool // blackhole outbound
 }
 
-func (f *fakeIP) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
+func (f *fakeIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
 	f.n.enqueue(f.side, src, dst, p, f.drop)
@@ -85,7 +85,7 @@ func (f *fakeIP) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
 }
 func (f *fakeIP) Headroom() int { return 34 }
 func (f *fakeIP) MTU() int      { return f.mtu }
-func (f *fakeIP) Source(dst ipv4.Addr) (ipv4.Addr, error) {
+func (f *fakeIP) Source(dst inet.Addr4) (inet.Addr4, error) {
 	return f.n.ends[f.side].addr, nil
 }
 
@@ -109,7 +109,7 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newTestNet(t testing.TB, seed uint64, f faults, cfgA, cfgB Config) *testNet {
 	n := &testNet{t: t, clk: clock.NewVirtual(epoch), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), f: f}
-	for i, a := range []ipv4.Addr{addrA, addrB} {
+	for i, a := range []inet.Addr4{addrA, addrB} {
 		e := &endpoint{addr: a}
 		e.q = timer.New(n.clk, &e.mu)
 		e.ip = &fakeIP{n: n, side: i, mtu: 1500}
@@ -129,7 +129,7 @@ func seededReader(seed uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(k)
 }
 
-func (n *testNet) enqueue(from int, src, dst ipv4.Addr, p []byte, blackhole bool) {
+func (n *testNet) enqueue(from int, src, dst inet.Addr4, p []byte, blackhole bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sent[from]++
@@ -261,7 +261,7 @@ func (n *testNet) connect(port uint16) (client, server *Conn) {
 }
 
 // startDial is the non-blocking part of DialFrom, for virtual-time tests.
-func (l *Layer) startDial(dst ipv4.Addr, port uint16) *Conn {
+func (l *Layer) startDial(dst inet.Addr4, port uint16) *Conn {
 	src, _ := l.ip.Source(dst)
 	id := tuple{laddr: src, raddr: dst, rport: port}
 	p, _ := l.pickPort(id)
@@ -307,7 +307,7 @@ type seg struct {
 	data         []byte
 }
 
-func (s seg) bytes(src, dst ipv4.Addr) []byte {
+func (s seg) bytes(src, dst inet.Addr4) []byte {
 	opts := s.opts
 	for len(opts)%4 != 0 {
 		opts = append(opts, 0)
@@ -316,7 +316,7 @@ func (s seg) bytes(src, dst ipv4.Addr) []byte {
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
 	f.Encode(b, opts)
 	copy(b[HeaderLen+len(opts):], s.data)
-	cs := checksum.Checksum(b, checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(b))))
+	cs := checksum.Checksum(b, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(b))))
 	binary.BigEndian.PutUint16(b[16:], cs)
 	return b
 }
@@ -452,5 +452,5 @@ func (c *Conn) debugString() string {
 func addrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func checksumOf(b []byte) uint16 {
-	return checksum.Checksum(b, checksum.Pseudo(addrB, addrA, ProtocolNumber, uint16(len(b))))
+	return checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, uint16(len(b))))
 }

@@ -3,7 +3,7 @@ package tcp
 import (
 	"encoding/binary"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // ControlKind classifies an ICMP error for TCP.
@@ -24,7 +24,7 @@ const (
 type ControlError struct {
 	Kind ControlKind
 	// Src and Dst are the addresses of the quoted packet: Src is ours.
-	Src, Dst ipv4.Addr
+	Src, Dst inet.Addr4
 	// Quoted holds at least the first 8 bytes of the quoted TCP header.
 	Quoted []byte
 	// MTU is the next-hop MTU of a ControlFragNeeded (0 if unknown).

@@ -7,32 +7,29 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
-	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
-
-// ProtocolNumber is TCP's IP protocol number.
-const ProtocolNumber = 6
 
 // IP is what TCP needs from the IP layer. The stack constructor adapts
 // *ipv4.Layer to it.
 type IP interface {
 	// WriteTCP sends b (a TCP segment with headroom for the IP header and
 	// below) from src to dst with protocol 6 and DF set. It does not keep b.
-	WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error
+	WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error
 	// Headroom is the number of bytes to reserve in front of the TCP header.
 	Headroom() int
 	// MTU is the IP MTU (1500 on Ethernet).
 	MTU() int
 	// Source returns the local address to use towards dst.
-	Source(dst ipv4.Addr) (ipv4.Addr, error)
+	Source(dst inet.Addr4) (inet.Addr4, error)
 }
 
 // tuple identifies a connection (local and remote address and port).
 type tuple struct {
-	laddr, raddr ipv4.Addr
+	laddr, raddr inet.Addr4
 	lport, rport uint16
 }
 
@@ -154,7 +151,7 @@ func (l *Layer) Config() Config { return l.cfg }
 
 // Deliver handles one inbound segment seg from src to dst. seg is valid
 // only during the call. Called with the stack lock held.
-func (l *Layer) Deliver(src, dst ipv4.Addr, seg []byte) {
+func (l *Layer) Deliver(src, dst inet.Addr4, seg []byte) {
 	l.stats.SegmentsIn++
 	h, err := ParseHeader(seg)
 	if err != nil {
@@ -169,7 +166,7 @@ func (l *Layer) Deliver(src, dst ipv4.Addr, seg []byte) {
 		l.drop(DropOther)
 		return
 	}
-	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(seg))))) != 0xffff {
+	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(seg))))) != 0xffff {
 		l.drop(DropChecksum)
 		return
 	}
@@ -271,7 +268,7 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
 	b.Attach(p1)
 	b.Attach(p2)
 	total := len(hdr) + len(p1) + len(p2)
-	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, ProtocolNumber, uint16(total)))
+	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, inet.ProtoTCP, uint16(total)))
 	sum = checksum.SumAt(p1, len(hdr), sum)
 	sum = checksum.SumAt(p2, len(hdr)+len(p1), sum)
 	cs := ^checksum.Fold(sum)

@@ -6,7 +6,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Listener accepts connections to one local port on any local address.
@@ -335,7 +335,7 @@ func (l *Layer) Dial(ctx context.Context, raddr netip.AddrPort) (*Conn, error) {
 
 // DialFrom is Dial from local port lport (0: ephemeral).
 func (l *Layer) DialFrom(ctx context.Context, lport uint16, raddr netip.AddrPort) (*Conn, error) {
-	dst, ok := ipv4.AddrFrom(raddr.Addr())
+	dst, ok := inet.Addr4From(raddr.Addr())
 	if !ok || raddr.Port() == 0 || dst.IsUnspecified() || dst.IsBroadcast() || dst.IsMulticast() {
 		return nil, ErrInvalid
 	}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -21,7 +21,7 @@ type liveNet struct {
 type liveEnd struct {
 	mu   sync.Mutex
 	l    *Layer
-	addr ipv4.Addr
+	addr inet.Addr4
 	qmu  sync.Mutex
 	q    [][]byte
 	sig  chan struct{}
@@ -29,7 +29,7 @@ type liveEnd struct {
 	drop func([]byte) bool
 }
 
-func (e *liveEnd) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
+func (e *liveEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
 	if e.drop != nil && e.drop(p) {
@@ -45,9 +45,9 @@ func (e *liveEnd) WriteTCP(src, dst ipv4.Addr, b *pkt.Buf) error {
 	}
 	return nil
 }
-func (e *liveEnd) Headroom() int                       { return 34 }
-func (e *liveEnd) MTU() int                            { return 1500 }
-func (e *liveEnd) Source(ipv4.Addr) (ipv4.Addr, error) { return e.addr, nil }
+func (e *liveEnd) Headroom() int                         { return 34 }
+func (e *liveEnd) MTU() int                              { return 1500 }
+func (e *liveEnd) Source(inet.Addr4) (inet.Addr4, error) { return e.addr, nil }
 func (e *liveEnd) deliverLoop(stop chan struct{}, wg *sync.WaitGroup) {
 	defer wg.Done()
 	for {
@@ -75,7 +75,7 @@ func (e *liveEnd) deliverLoop(stop chan struct{}, wg *sync.WaitGroup) {
 
 func newLiveNet(t testing.TB, cfg Config) *liveNet {
 	n := &liveNet{stop: make(chan struct{})}
-	for i, a := range []ipv4.Addr{addrA, addrB} {
+	for i, a := range []inet.Addr4{addrA, addrB} {
 		e := &liveEnd{addr: a, sig: make(chan struct{}, 1)}
 		q := timer.New(clock.Real{}, &e.mu)
 		e.l = New(e, q, &e.mu, seededReader(uint64(i)+100), cfg)

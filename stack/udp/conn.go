@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/deadline"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 )
@@ -15,7 +16,7 @@ import (
 // for concurrent use.
 type Conn struct {
 	l         *Layer
-	local     ipv4.Addr // bound address; unspecified = any of ours
+	local     inet.Addr4 // bound address; unspecified = any of ours
 	port      uint16
 	connected bool
 	remote    netip.AddrPort
@@ -37,7 +38,7 @@ type Conn struct {
 	rdl, wdl deadline.Deadline
 }
 
-func newConn(l *Layer, local ipv4.Addr) *Conn {
+func newConn(l *Layer, local inet.Addr4) *Conn {
 	return &Conn{
 		l: l, local: local,
 		readable: make(chan struct{}, 1),

@@ -8,14 +8,11 @@ import (
 	"errors"
 
 	"github.com/mirago/mirago/stack/checksum"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // HeaderLen is the length of the UDP header.
 const HeaderLen = 8
-
-// ProtocolNumber is UDP's IPv4 protocol number.
-const ProtocolNumber = 17
 
 // Errors from ParseHeader.
 var (
@@ -57,11 +54,11 @@ func (h Header) Payload() []byte { return h[HeaderLen:] }
 
 // ChecksumValid verifies the checksum over the pseudo-header and datagram.
 // A zero checksum field means none was sent and is accepted (RFC 768).
-func (h Header) ChecksumValid(src, dst ipv4.Addr) bool {
+func (h Header) ChecksumValid(src, dst inet.Addr4) bool {
 	if h.Checksum() == 0 {
 		return true
 	}
-	s := checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(h)))
+	s := checksum.Pseudo(src, dst, inet.ProtoUDP, uint16(len(h)))
 	return checksum.Fold(checksum.Sum(h, s)) == 0xffff
 }
 
@@ -77,8 +74,8 @@ func Encode(b []byte, srcPort, dstPort uint16, n int) {
 // SetChecksum computes and stores the checksum of datagram d (header with a
 // zero checksum field, then payload). A computed 0 is sent as 0xffff
 // (RFC 768).
-func SetChecksum(d []byte, src, dst ipv4.Addr) {
-	s := checksum.Pseudo(src, dst, ProtocolNumber, uint16(len(d)))
+func SetChecksum(d []byte, src, dst inet.Addr4) {
+	s := checksum.Pseudo(src, dst, inet.ProtoUDP, uint16(len(d)))
 	c := checksum.Checksum(d, s)
 	if c == 0 {
 		c = 0xffff

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"sync"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
@@ -25,9 +26,9 @@ var (
 
 // IP is what UDP needs from the network layer; *ipv4.Layer implements it.
 type IP interface {
-	Write(src, dst ipv4.Addr, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error
+	Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error
 	Headroom() int
-	Source(dst ipv4.Addr) (ipv4.Addr, error)
+	Source(dst inet.Addr4) (inet.Addr4, error)
 }
 
 // Unreachable sends ICMP port unreachable about a datagram; *icmp.Layer
@@ -229,9 +230,9 @@ func (l *Layer) unbind(c *Conn) {
 // Bind opens a socket on laddr. The address must be unspecified or one of
 // ours; port 0 picks a random ephemeral port.
 func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
-	var local ipv4.Addr
+	var local inet.Addr4
 	if laddr.Addr().IsValid() {
-		a, ok := ipv4.AddrFrom(laddr.Addr())
+		a, ok := inet.Addr4From(laddr.Addr())
 		if !ok {
 			return nil, ErrNotIPv4
 		}
@@ -250,7 +251,7 @@ func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
 // receives only datagrams from raddr, and Read/Write work without
 // addresses (net.Conn).
 func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
-	dst, ok := ipv4.AddrFrom(raddr.Addr())
+	dst, ok := inet.Addr4From(raddr.Addr())
 	if !ok {
 		return nil, ErrNotIPv4
 	}
@@ -271,7 +272,7 @@ func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
 
 // send builds and writes one datagram. Called with the lock held.
 func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
-	dst, ok := ipv4.AddrFrom(to.Addr())
+	dst, ok := inet.Addr4From(to.Addr())
 	if !ok {
 		return ErrNotIPv4
 	}
@@ -290,7 +291,7 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 		if err != nil {
 			// No address yet: a DHCP client sends from 0.0.0.0 (RFC
 			// 2131 §4.1). Once addressed it uses the address (renewal).
-			s = ipv4.Unspecified
+			s = inet.IPv4Unspecified
 		}
 		src = s
 	}
@@ -309,7 +310,7 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 	}
 	Encode(hdr, c.port, to.Port(), HeaderLen+len(p))
 	SetChecksum(b.Bytes(), src, dst)
-	if err := l.ip.Write(src, dst, ProtocolNumber, b, ipv4.WriteOptions{TTL: c.ttl}); err != nil {
+	if err := l.ip.Write(src, dst, inet.ProtoUDP, b, ipv4.WriteOptions{TTL: c.ttl}); err != nil {
 		l.stats.OutErrors++
 		return err
 	}

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
-	"github.com/mirago/mirago/stack/ipv4"
 )
 
 // Receive queue memory ("truesize" accounting).
@@ -55,7 +55,7 @@ func recSize(n int) int { return n + recHeader }
 
 // enqueue appends a datagram to c's receive queue, or reports false when
 // it does not fit (lock held).
-func (c *Conn) enqueue(src ipv4.Addr, port uint16, payload []byte) bool {
+func (c *Conn) enqueue(src inet.Addr4, port uint16, payload []byte) bool {
 	l := c.l
 	need := c.rused + recSize(len(payload))
 	if c.qlen >= l.cfg.RecvQueue || need > l.cfg.RecvBuffer {

@@ -11,31 +11,32 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
 var (
-	us   = ipv4.MustParse("10.0.2.15")
-	peer = ipv4.MustParse("10.0.2.2")
+	us   = inet.MustParseAddr4("10.0.2.15")
+	peer = inet.MustParseAddr4("10.0.2.2")
 )
 
 type sent struct {
-	src, dst ipv4.Addr
+	src, dst inet.Addr4
 	data     []byte
 }
 
 type fakeIP struct{ out []sent }
 
-func (f *fakeIP) Write(src, dst ipv4.Addr, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error {
+func (f *fakeIP) Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error {
 	d := make([]byte, b.Len())
 	b.CopyTo(d)
 	f.out = append(f.out, sent{src, dst, d})
 	return nil
 }
-func (f *fakeIP) Headroom() int                       { return 34 }
-func (f *fakeIP) Source(ipv4.Addr) (ipv4.Addr, error) { return us, nil }
-func (f *fakeIP) MTU() int                            { return 1500 }
+func (f *fakeIP) Headroom() int                         { return 34 }
+func (f *fakeIP) Source(inet.Addr4) (inet.Addr4, error) { return us, nil }
+func (f *fakeIP) MTU() int                              { return 1500 }
 
 type fakeICMP struct{ codes []uint8 }
 
@@ -271,17 +272,17 @@ func TestDeliverReadNoAllocs(t *testing.T) {
 // ipv4.Layer: 0.0.0.0 for a broadcast while unaddressed, else ErrNoAddress.
 type addrIP struct {
 	fakeIP
-	addr ipv4.Addr
+	addr inet.Addr4
 }
 
-func (f *addrIP) Source(dst ipv4.Addr) (ipv4.Addr, error) {
+func (f *addrIP) Source(dst inet.Addr4) (inet.Addr4, error) {
 	if !f.addr.IsUnspecified() {
 		return f.addr, nil
 	}
 	if dst.IsBroadcast() {
-		return ipv4.Unspecified, nil
+		return inet.IPv4Unspecified, nil
 	}
-	return ipv4.Unspecified, ipv4.ErrNoAddress
+	return inet.IPv4Unspecified, ipv4.ErrNoAddress
 }
 
 // A DHCP client socket (SetUnspecifiedSource) sends from 0.0.0.0 while the
@@ -313,9 +314,9 @@ func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
 			t.Fatalf("send to %v while addressed: %v", to, err)
 		}
 	}
-	want := []struct{ src, dst ipv4.Addr }{
-		{ipv4.Unspecified, ipv4.Broadcast}, {ipv4.Unspecified, peer},
-		{us, peer}, {us, ipv4.Broadcast},
+	want := []struct{ src, dst inet.Addr4 }{
+		{inet.IPv4Unspecified, inet.IPv4Broadcast}, {inet.IPv4Unspecified, peer},
+		{us, peer}, {us, inet.IPv4Broadcast},
 	}
 	if len(ip.out) != len(want) {
 		t.Fatalf("sent %d datagrams, want %d", len(ip.out), len(want))

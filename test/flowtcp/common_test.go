@@ -13,6 +13,7 @@ import (
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/internal/testkit/testcert"
 	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -38,7 +39,7 @@ func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
 func newImpairedStacks(t *testing.T, spec string) *stacks {
 	t.Helper()
 	st := &stacks{}
-	st.a, st.b = stacktest.PairWith(t, func(mac netif.MAC, d netif.Device) netif.Device {
+	st.a, st.b = stacktest.PairWith(t, func(mac inet.MAC, d netif.Device) netif.Device {
 		return stacktest.Impair(t, d, spec, uint64(mac[5]))
 	})
 	st.port.Store(1000)

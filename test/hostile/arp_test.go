@@ -7,8 +7,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Case 6: ARP.
@@ -16,7 +15,7 @@ import (
 func TestARPMalformed(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	good := arpb(1, peerMAC, peerIP, netif.MAC{}, victimIP)
+	good := arpb(1, peerMAC, peerIP, inet.MAC{}, victimIP)
 	mods := map[string]func([]byte) []byte{
 		"htype 6":     func(b []byte) []byte { b[1] = 6; return b },
 		"ptype ipv6":  func(b []byte) []byte { b[2], b[3] = 0x86, 0xdd; return b },
@@ -40,7 +39,7 @@ func TestARPMalformed(t *testing.T) {
 	}
 	for name, m := range mods {
 		b := m(append([]byte(nil), good...))
-		f := eth(netif.Broadcast, peerMAC, ethARP, b)
+		f := eth(inet.BroadcastMAC, peerMAC, ethARP, b)
 		noPanic(t, "arp "+name, f, func() { v.inject(f) })
 		for _, o := range v.sent() {
 			if o.arp != nil && o.arp.op == 2 {
@@ -56,12 +55,12 @@ func TestARPMalformed(t *testing.T) {
 func TestARPClaimOurIP(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	evil := netif.MAC{0x02, 0xee, 0, 0, 0, 1}
+	evil := inet.MAC{0x02, 0xee, 0, 0, 0, 1}
 	defences := 0
 	for i := 0; i < 100; i++ {
 		for _, op := range []uint16{1, 2} {
-			v.inject(eth(netif.Broadcast, evil, ethARP, arpb(op, evil, victimIP, netif.MAC{}, victimIP)))
-			v.inject(eth(netif.Broadcast, evil, ethARP, arpb(op, evil, victimIP, victimMAC, peerIP)))
+			v.inject(eth(inet.BroadcastMAC, evil, ethARP, arpb(op, evil, victimIP, inet.MAC{}, victimIP)))
+			v.inject(eth(inet.BroadcastMAC, evil, ethARP, arpb(op, evil, victimIP, victimMAC, peerIP)))
 		}
 		for _, o := range v.sent() {
 			if o.arp != nil && o.arp.spa == victimIP && o.arp.sha == victimMAC {
@@ -101,15 +100,15 @@ func TestARPManySenders(t *testing.T) {
 	var ms0, ms1 runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
-	b := arpb(1, peerMAC, peerIP, netif.MAC{}, victimIP)
-	f := eth(netif.Broadcast, peerMAC, ethARP, b)
+	b := arpb(1, peerMAC, peerIP, inet.MAC{}, victimIP)
+	f := eth(inet.BroadcastMAC, peerMAC, ethARP, b)
 	for i := 0; i < n; i++ {
-		var mac netif.MAC
+		var mac inet.MAC
 		binary.BigEndian.PutUint32(mac[2:], rng.Uint32())
 		mac[0] = 0x02
-		spa := ipv4.Addr{10, 0, byte(rng.IntN(256)), byte(rng.IntN(254) + 1)}
+		spa := inet.Addr4{10, 0, byte(rng.IntN(256)), byte(rng.IntN(254) + 1)}
 		if i%3 == 0 {
-			spa = ipv4.Addr{byte(rng.IntN(200) + 11), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.IntN(254) + 1)}
+			spa = inet.Addr4{byte(rng.IntN(200) + 11), byte(rng.Uint32()), byte(rng.Uint32()), byte(rng.IntN(254) + 1)}
 		}
 		if spa == victimIP || spa == bcastIP {
 			continue
@@ -122,7 +121,7 @@ func TestARPManySenders(t *testing.T) {
 			op = 2 // unsolicited reply
 			copy(f[0:6], victimMAC[:])
 		} else {
-			copy(f[0:6], netif.Broadcast[:])
+			copy(f[0:6], inet.BroadcastMAC[:])
 		}
 		f[14+7] = op
 		v.inject(f)
@@ -157,10 +156,10 @@ func TestARPReplyStorm(t *testing.T) {
 	p := establish(v, v.listen(80), peerIP, 40000, false)
 	before := v.stats().ARP.CacheSize
 	for i := 0; i < 20000; i++ {
-		spa := ipv4.Addr{10, 0, 0, byte(3 + i%250)}
-		m := netif.MAC{0x02, 0xbb, 0, 0, byte(i >> 8), byte(i)}
+		spa := inet.Addr4{10, 0, 0, byte(3 + i%250)}
+		m := inet.MAC{0x02, 0xbb, 0, 0, byte(i >> 8), byte(i)}
 		v.inject(eth(victimMAC, m, ethARP, arpb(2, m, spa, victimMAC, victimIP)))
-		v.inject(eth(netif.Broadcast, m, ethARP, arpb(1, m, spa, netif.MAC{}, spa)))
+		v.inject(eth(inet.BroadcastMAC, m, ethARP, arpb(1, m, spa, inet.MAC{}, spa)))
 	}
 	for _, o := range v.sent() {
 		t.Fatalf("victim answered a reply storm: % x", o.raw)

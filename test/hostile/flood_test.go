@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -28,7 +28,7 @@ func synFlood(t *testing.T, n int) {
 	runtime.GC()
 	runtime.ReadMemStats(&ms0)
 	for i := 0; i < n; i++ {
-		src := ipv4.Addr{byte(11 + rng.IntN(200)), byte(rng.Uint32()), byte(rng.Uint32()), byte(1 + rng.IntN(254))}
+		src := inet.Addr4{byte(11 + rng.IntN(200)), byte(rng.Uint32()), byte(rng.Uint32()), byte(1 + rng.IntN(254))}
 		opts := optMSS(uint16(rng.IntN(1460)))
 		if i%2 == 0 {
 			opts = cat(opts, optWS(uint8(rng.IntN(16))), optSACKOK(), optTS(rng.Uint32(), 0))
@@ -57,7 +57,7 @@ func synFlood(t *testing.T, n int) {
 	// existing flow keeps running.
 	v.dev.record = true
 	start := v.clk.Now()
-	q := establish(v, ln, ipv4.Addr{10, 0, 0, 3}, 50000, true)
+	q := establish(v, ln, inet.Addr4{10, 0, 0, 3}, 50000, true)
 	if d := v.clk.Now().Sub(start); d > time.Second {
 		t.Errorf("legitimate connection took %v", d)
 	}
@@ -96,7 +96,7 @@ func TestFilteredSYNFlood(t *testing.T) {
 	rng := rand.New(rand.NewPCG(10, 10))
 	const n = 10000
 	for i := 0; i < n; i++ {
-		src := ipv4.Addr{byte(11 + rng.IntN(100)), byte(rng.Uint32()), byte(rng.Uint32()), byte(1 + rng.IntN(254))} // unicast, not 127/8
+		src := inet.Addr4{byte(11 + rng.IntN(100)), byte(rng.Uint32()), byte(rng.Uint32()), byte(1 + rng.IntN(254))} // unicast, not 127/8
 		sport, seq := uint16(1024+rng.IntN(60000)), rng.Uint32()
 		v.inject(tcpFrame(src, seg{sport: sport, dport: 80, seq: seq, flags: fSYN, win: 65535, opts: optMSS(1460)}))
 		segs := v.sentTCP()
@@ -111,7 +111,7 @@ func TestFilteredSYNFlood(t *testing.T) {
 	if st.States[tcp.SynReceived] != 0 || st.SynCookiesSent != 0 || st.ListenFiltered != n {
 		t.Errorf("after %d refused SYNs: half-open %d, cookies %d, filtered %d", n, st.States[tcp.SynReceived], st.SynCookiesSent, st.ListenFiltered)
 	}
-	q := establish(v, ln, ipv4.Addr{10, 0, 0, 3}, 50000, true)
+	q := establish(v, ln, inet.Addr4{10, 0, 0, 3}, 50000, true)
 	q.alive()
 	p.alive()
 }
@@ -193,7 +193,7 @@ func TestSYNCookieSmallWrite(t *testing.T) {
 	v := newVictim(t, stack.Config{TCP: tcp.Config{MaxHalfOpen: 1}})
 	ln := v.listen(80)
 	// One half-open connection fills the table: the rest get cookies.
-	v.inject(tcpFrame(ipv4.Addr{192, 0, 2, 1}, seg{sport: 1, dport: 80, seq: 1, flags: fSYN, win: 100}))
+	v.inject(tcpFrame(inet.Addr4{192, 0, 2, 1}, seg{sport: 1, dport: 80, seq: 1, flags: fSYN, win: 100}))
 	v.take()
 	stuck := 0
 	for i := 0; i < 16; i++ {

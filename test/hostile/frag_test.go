@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Case 4: IP fragments (the reassembly bugs of Ripple20 / AMNESIA:33 and
@@ -119,7 +119,7 @@ func TestFragmentsManyIncomplete(t *testing.T) {
 	cfgMem, cfgN := 256<<10, 64
 	chunk := make([]byte, 1400)
 	for i := 0; i < 10000; i++ {
-		src := ipv4.Addr{10, 0, 0, byte(2 + rng.IntN(250))}
+		src := inet.Addr4{10, 0, 0, byte(2 + rng.IntN(250))}
 		off := rng.IntN(40) * 1400 / 8 * 8
 		f := ipFrame(src, ip(iph{src: src, dst: victimIP, proto: 17, id: uint16(i), off: off + 8, mf: true}, chunk))
 		v.inject(f)

@@ -4,8 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Golden-style frame builders, written independently of the stack's own
@@ -13,13 +12,13 @@ import (
 
 // Addresses of the test network 10.0.0.0/24.
 var (
-	victimMAC = netif.MAC{0x02, 0, 0, 0, 0, 0x01}
-	peerMAC   = netif.MAC{0x02, 0, 0, 0, 0, 0x02}
-	gwMAC     = netif.MAC{0x02, 0, 0, 0, 0, 0xfe}
-	victimIP  = ipv4.Addr{10, 0, 0, 1}
-	peerIP    = ipv4.Addr{10, 0, 0, 2}
-	gwIP      = ipv4.Addr{10, 0, 0, 254}
-	bcastIP   = ipv4.Addr{10, 0, 0, 255}
+	victimMAC = inet.MAC{0x02, 0, 0, 0, 0, 0x01}
+	peerMAC   = inet.MAC{0x02, 0, 0, 0, 0, 0x02}
+	gwMAC     = inet.MAC{0x02, 0, 0, 0, 0, 0xfe}
+	victimIP  = inet.Addr4{10, 0, 0, 1}
+	peerIP    = inet.Addr4{10, 0, 0, 2}
+	gwIP      = inet.Addr4{10, 0, 0, 254}
+	bcastIP   = inet.Addr4{10, 0, 0, 255}
 )
 
 // TCP flags.
@@ -40,13 +39,13 @@ const (
 )
 
 // onLink reports whether a is in 10.0.0.0/24.
-func onLink(a ipv4.Addr) bool { return a[0] == 10 && a[1] == 0 && a[2] == 0 }
+func onLink(a inet.Addr4) bool { return a[0] == 10 && a[1] == 0 && a[2] == 0 }
 
 // macOf is the harness's MAC for an on-link address; the gateway's MAC for
 // anything else.
-func macOf(a ipv4.Addr) netif.MAC {
+func macOf(a inet.Addr4) inet.MAC {
 	if onLink(a) {
-		return netif.MAC{0x02, 0, 0, 0, 0, a[3]}
+		return inet.MAC{0x02, 0, 0, 0, 0, a[3]}
 	}
 	return gwMAC
 }
@@ -71,7 +70,7 @@ func cksum(sum uint32) uint16 {
 	return ^uint16(sum)
 }
 
-func pseudo(src, dst ipv4.Addr, proto uint8, n int) uint32 {
+func pseudo(src, dst inet.Addr4, proto uint8, n int) uint32 {
 	var p [12]byte
 	copy(p[0:], src[:])
 	copy(p[4:], dst[:])
@@ -81,7 +80,7 @@ func pseudo(src, dst ipv4.Addr, proto uint8, n int) uint32 {
 }
 
 // eth builds an Ethernet II frame.
-func eth(dst, src netif.MAC, etype uint16, payload []byte) []byte {
+func eth(dst, src inet.MAC, etype uint16, payload []byte) []byte {
 	f := make([]byte, 14+len(payload))
 	copy(f[0:], dst[:])
 	copy(f[6:], src[:])
@@ -93,7 +92,7 @@ func eth(dst, src netif.MAC, etype uint16, payload []byte) []byte {
 // iph describes an IPv4 header. Zero fields take sane values; the *Set
 // fields override computed ones to build inconsistent headers.
 type iph struct {
-	src, dst   ipv4.Addr
+	src, dst   inet.Addr4
 	proto      uint8
 	ttl        uint8
 	id         uint16
@@ -178,7 +177,7 @@ type seg struct {
 }
 
 // tcpb builds a TCP segment with a correct checksum for src->dst.
-func tcpb(src, dst ipv4.Addr, s seg) []byte {
+func tcpb(src, dst inet.Addr4, s seg) []byte {
 	opts := s.opts
 	for len(opts)%4 != 0 {
 		opts = append(append([]byte(nil), opts...), 1) // NOP padding
@@ -209,7 +208,7 @@ func tcpb(src, dst ipv4.Addr, s seg) []byte {
 
 // udpb builds a UDP datagram; length overrides the length field when
 // non-zero (the checksum is then computed over the bytes present).
-func udpb(src, dst ipv4.Addr, sport, dport uint16, payload []byte, length int) []byte {
+func udpb(src, dst inet.Addr4, sport, dport uint16, payload []byte, length int) []byte {
 	b := make([]byte, 8+len(payload))
 	binary.BigEndian.PutUint16(b[0:], sport)
 	binary.BigEndian.PutUint16(b[2:], dport)
@@ -239,7 +238,7 @@ func icmpb(typ, code uint8, rest uint32, body []byte) []byte {
 }
 
 // arpb builds an ARP packet for Ethernet/IPv4.
-func arpb(op uint16, sha netif.MAC, spa ipv4.Addr, tha netif.MAC, tpa ipv4.Addr) []byte {
+func arpb(op uint16, sha inet.MAC, spa inet.Addr4, tha inet.MAC, tpa inet.Addr4) []byte {
 	b := make([]byte, 28)
 	binary.BigEndian.PutUint16(b[0:], 1)
 	binary.BigEndian.PutUint16(b[2:], 0x0800)
@@ -254,22 +253,22 @@ func arpb(op uint16, sha netif.MAC, spa ipv4.Addr, tha netif.MAC, tpa ipv4.Addr)
 
 // ipFrame wraps an IPv4 datagram from src in an Ethernet frame to the
 // victim.
-func ipFrame(src ipv4.Addr, datagram []byte) []byte {
+func ipFrame(src inet.Addr4, datagram []byte) []byte {
 	return eth(victimMAC, macOf(src), ethIPv4, datagram)
 }
 
 // tcpFrame is a whole frame carrying s from src to the victim.
-func tcpFrame(src ipv4.Addr, s seg) []byte {
+func tcpFrame(src inet.Addr4, s seg) []byte {
 	return ipFrame(src, ip(iph{src: src, dst: victimIP, proto: 6}, tcpb(src, victimIP, s)))
 }
 
 // udpFrame is a whole frame carrying a UDP datagram from src to dst.
-func udpFrame(src, dst ipv4.Addr, sport, dport uint16, payload []byte) []byte {
+func udpFrame(src, dst inet.Addr4, sport, dport uint16, payload []byte) []byte {
 	return ipFrame(src, ip(iph{src: src, dst: dst, proto: 17}, udpb(src, dst, sport, dport, payload, 0)))
 }
 
 // icmpFrame is a whole frame carrying an ICMP message from src to dst.
-func icmpFrame(src, dst ipv4.Addr, msg []byte) []byte {
+func icmpFrame(src, dst inet.Addr4, msg []byte) []byte {
 	return ipFrame(src, ip(iph{src: src, dst: dst, proto: 1}, msg))
 }
 
@@ -277,7 +276,7 @@ func icmpFrame(src, dst ipv4.Addr, msg []byte) []byte {
 // also proves the victim's output is well formed.
 
 type outSeg struct {
-	src, dst     ipv4.Addr
+	src, dst     inet.Addr4
 	sport, dport uint16
 	seq, ack     uint32
 	flags        uint8
@@ -288,7 +287,7 @@ type outSeg struct {
 }
 
 type outICMP struct {
-	src, dst   ipv4.Addr
+	src, dst   inet.Addr4
 	typ, code  uint8
 	rest       uint32
 	body       []byte
@@ -297,16 +296,16 @@ type outICMP struct {
 
 type outARP struct {
 	op       uint16
-	sha, tha netif.MAC
-	spa, tpa ipv4.Addr
-	dst      netif.MAC
+	sha, tha inet.MAC
+	spa, tpa inet.Addr4
+	dst      inet.MAC
 }
 
 type outFrame struct {
-	dst, src netif.MAC
+	dst, src inet.MAC
 	etype    uint16
-	ipSrc    ipv4.Addr
-	ipDst    ipv4.Addr
+	ipSrc    inet.Addr4
+	ipDst    inet.Addr4
 	proto    uint8
 	tcp      *outSeg
 	icmp     *outICMP
@@ -397,7 +396,7 @@ func setIPTotal(d []byte, n int) []byte {
 
 // setDataOffset rewrites a TCP segment's data offset and fixes the
 // checksum.
-func setDataOffset(src, dst ipv4.Addr, b []byte, doff int) []byte {
+func setDataOffset(src, dst inet.Addr4, b []byte, doff int) []byte {
 	b[12] = byte(doff<<4) | b[12]&0xf
 	b[16], b[17] = 0, 0
 	binary.BigEndian.PutUint16(b[16:], cksum(sum16(pseudo(src, dst, 6, len(b)), b)))

@@ -12,7 +12,7 @@ import (
 
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/tcp"
@@ -35,11 +35,11 @@ type fakeDev struct {
 	ctr     netif.Counters
 }
 
-func (d *fakeDev) MAC() netif.MAC { return victimMAC }
-func (d *fakeDev) MTU() int       { return 1500 }
-func (d *fakeDev) Headroom() int  { return 0 }
-func (d *fakeDev) LinkUp() bool   { return true }
-func (d *fakeDev) Close() error   { return nil }
+func (d *fakeDev) MAC() inet.MAC { return victimMAC }
+func (d *fakeDev) MTU() int      { return 1500 }
+func (d *fakeDev) Headroom() int { return 0 }
+func (d *fakeDev) LinkUp() bool  { return true }
+func (d *fakeDev) Close() error  { return nil }
 func (d *fakeDev) Stats() netif.Stats {
 	return d.ctr.Snapshot()
 }
@@ -62,7 +62,7 @@ func (d *fakeDev) Transmit(b *pkt.Buf) error {
 	}
 	if d.autoARP && len(f) >= 42 && binary.BigEndian.Uint16(f[12:]) == ethARP &&
 		binary.BigEndian.Uint16(f[20:]) == 1 {
-		var tpa ipv4.Addr
+		var tpa inet.Addr4
 		copy(tpa[:], f[38:42])
 		if onLink(tpa) && tpa != victimIP && tpa != bcastIP && tpa[3] != 0 {
 			m := macOf(tpa)
@@ -87,7 +87,7 @@ func newVictim(t testing.TB, cfg stack.Config) *victim {
 	t.Helper()
 	v := &victim{t: t, dev: &fakeDev{record: true, autoARP: true}}
 	v.clk = clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	cfg.Addr = ipv4.Prefix{Addr: victimIP, Bits: 24}
+	cfg.Addr = inet.Prefix4{Addr: victimIP, Bits: 24}
 	cfg.Gateway = gwIP
 	cfg.Clock = v.clk
 	if cfg.Rand == nil {
@@ -100,8 +100,8 @@ func newVictim(t testing.TB, cfg stack.Config) *victim {
 	v.s = s
 	t.Cleanup(func() { s.Close() })
 	// Requests aimed at us create cache entries (RFC 826 merge rule).
-	v.inject(eth(netif.Broadcast, peerMAC, ethARP, arpb(1, peerMAC, peerIP, netif.MAC{}, victimIP)))
-	v.inject(eth(netif.Broadcast, gwMAC, ethARP, arpb(1, gwMAC, gwIP, netif.MAC{}, victimIP)))
+	v.inject(eth(inet.BroadcastMAC, peerMAC, ethARP, arpb(1, peerMAC, peerIP, inet.MAC{}, victimIP)))
+	v.inject(eth(inet.BroadcastMAC, gwMAC, ethARP, arpb(1, gwMAC, gwIP, inet.MAC{}, victimIP)))
 	v.take()
 	return v
 }
@@ -196,7 +196,7 @@ func (v *victim) listen(port uint16) *tcp.Listener {
 // working.
 type peer struct {
 	v            *victim
-	ip           ipv4.Addr
+	ip           inet.Addr4
 	port, vport  uint16
 	iss          uint32
 	sndNxt       uint32 // our next sequence number
@@ -212,7 +212,7 @@ type peer struct {
 
 // establish connects a scripted peer (ip:port, default 10.0.0.2:40000) to
 // the victim's listener ln and accepts the victim's side.
-func establish(v *victim, ln *tcp.Listener, ip ipv4.Addr, port uint16, ts bool) *peer {
+func establish(v *victim, ln *tcp.Listener, ip inet.Addr4, port uint16, ts bool) *peer {
 	v.t.Helper()
 	opts := optMSS(1460)
 	if ts {
@@ -223,7 +223,7 @@ func establish(v *victim, ln *tcp.Listener, ip ipv4.Addr, port uint16, ts bool) 
 
 // establishOpts is establish with the given SYN options; ts says whether
 // they include timestamps (starting at TSval 5000).
-func establishOpts(v *victim, ln *tcp.Listener, ip ipv4.Addr, port uint16, opts []byte, ts bool) *peer {
+func establishOpts(v *victim, ln *tcp.Listener, ip inet.Addr4, port uint16, opts []byte, ts bool) *peer {
 	v.t.Helper()
 	p := &peer{v: v, ip: ip, port: port, vport: ln.Port(), iss: 1000000 + uint32(port)*7, ts: ts, tsVal: 5000}
 	v.inject(tcpFrame(ip, seg{sport: port, dport: p.vport, seq: p.iss, flags: fSYN, win: 65535, opts: opts}))

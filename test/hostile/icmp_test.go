@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -100,7 +100,7 @@ func TestICMPFragNeededTinyMTU(t *testing.T) {
 func TestICMPEchoBroadcast(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	echo := icmpb(8, 0, 1, []byte("smurf"))
-	for _, dst := range []ipv4.Addr{bcastIP, {255, 255, 255, 255}, {224, 0, 0, 1}} {
+	for _, dst := range []inet.Addr4{bcastIP, {255, 255, 255, 255}, {224, 0, 0, 1}} {
 		v.inject(eth(victimMAC, peerMAC, ethIPv4, ip(iph{src: peerIP, dst: dst, proto: 1}, echo)))
 		v.inject(eth([6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, peerMAC, ethIPv4, ip(iph{src: peerIP, dst: dst, proto: 1}, echo)))
 	}

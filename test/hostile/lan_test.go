@@ -8,7 +8,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -32,20 +32,20 @@ func newLAN(t testing.TB) *lan {
 type node struct {
 	s    *stack.Stack
 	port *memlink.Port
-	addr ipv4.Addr
+	addr inet.Addr4
 }
 
 // add attaches a stack at 10.0.0.host/24, optionally behind a fault
 // injector.
 func (l *lan) add(host byte, cfg stack.Config, faults *impair.Spec) *node {
 	l.t.Helper()
-	port := l.sw.NewPort(netif.MAC{0x02, 0, 0, 0, 1, host}, 1500)
+	port := l.sw.NewPort(inet.MAC{0x02, 0, 0, 0, 1, host}, 1500)
 	var dev netif.Device = port
 	if faults != nil {
 		dev = impair.Wrap(port, *faults, clock.Real{})
 	}
-	a := ipv4.Addr{10, 0, 0, host}
-	cfg.Addr = ipv4.Prefix{Addr: a, Bits: 24}
+	a := inet.Addr4{10, 0, 0, host}
+	cfg.Addr = inet.Prefix4{Addr: a, Bits: 24}
 	s, err := stack.New(dev, cfg)
 	if err != nil {
 		l.t.Fatal(err)

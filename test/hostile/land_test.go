@@ -4,7 +4,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -14,7 +14,7 @@ func TestLandAttack(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	ln := v.listen(80)
 	p := establish(v, ln, peerIP, 40000, false)
-	for _, src := range []ipv4.Addr{victimIP, {127, 0, 0, 1}, {0, 0, 0, 0}, {255, 255, 255, 255}, bcastIP, {224, 0, 0, 1}, {10, 0, 0, 0}} {
+	for _, src := range []inet.Addr4{victimIP, {127, 0, 0, 1}, {0, 0, 0, 0}, {255, 255, 255, 255}, bcastIP, {224, 0, 0, 1}, {10, 0, 0, 0}} {
 		before := v.stats()
 		for _, flags := range []uint8{fSYN, fSYN | fACK, fACK, fRST} {
 			s := seg{sport: 80, dport: 80, seq: 1, ack: 1, flags: flags, win: 1024}
@@ -29,7 +29,7 @@ func TestLandAttack(t *testing.T) {
 			}
 		}
 		after := v.stats()
-		if after.TCP.SegmentsIn != before.TCP.SegmentsIn && src != (ipv4.Addr{10, 0, 0, 0}) {
+		if after.TCP.SegmentsIn != before.TCP.SegmentsIn && src != (inet.Addr4{10, 0, 0, 0}) {
 			t.Errorf("source %v: segment reached TCP", src)
 		}
 		if after.TCP.States[tcp.SynReceived] != 0 {

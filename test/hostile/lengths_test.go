@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
 )
@@ -178,7 +178,7 @@ func udpRead(t testing.TB, c *udp.Conn) string {
 // the listener, and a data segment on the established connection p.
 func validFrames(p *peer) map[string][]byte {
 	return map[string][]byte{
-		"arp":  eth(netif.Broadcast, peerMAC, ethARP, arpb(1, peerMAC, peerIP, netif.MAC{}, victimIP)),
+		"arp":  eth(inet.BroadcastMAC, peerMAC, ethARP, arpb(1, peerMAC, peerIP, inet.MAC{}, victimIP)),
 		"echo": icmpFrame(peerIP, victimIP, icmpb(8, 0, 0x77770001, []byte("0123456789"))),
 		"udp":  udpFrame(peerIP, victimIP, 5000, 53, []byte("hello")),
 		"syn":  tcpFrame(peerIP, seg{sport: 42000, dport: p.vport, seq: 99, flags: fSYN, win: 8192, opts: cat(optMSS(1400), optWS(7), optSACKOK(), optTS(1, 0))}),

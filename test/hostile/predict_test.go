@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Case 8: predictability (NUMBER:JACK: ISNs and ephemeral ports an
@@ -153,7 +153,7 @@ func TestEphemeralPortsUnpredictable(t *testing.T) {
 // avoids it. Skipped as a known bug until stack/tcp changes.
 func TestEphemeralPortsSameDestination(t *testing.T) {
 	v := newVictim(t, stack.Config{})
-	dst := netip.AddrPortFrom(netip.AddrFrom4(ipv4.Addr{198, 18, 0, 1}), 443)
+	dst := netip.AddrPortFrom(netip.AddrFrom4(inet.Addr4{198, 18, 0, 1}), 443)
 	ports, _ := dialPorts(t, v, 2000, func(int) netip.AddrPort { return dst })
 	count := map[uint32]int{}
 	for i := 1; i < len(ports); i++ {

@@ -14,7 +14,7 @@ import (
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func main() {
@@ -28,13 +28,13 @@ func main() {
 }
 
 func run(log logging.Logger) error {
-	prefix, err := ipv4.ParsePrefix(buildcfg.IP)
+	prefix, err := inet.ParsePrefix4(buildcfg.IP)
 	if err != nil {
 		return errors.New("bad IP " + strconv.Quote(buildcfg.IP) + ": want an IPv4 CIDR")
 	}
 	cfg := stack.Config{Addr: prefix, Rand: qemuvirt.Rand()}
 	if buildcfg.GW != "" {
-		if cfg.Gateway, err = ipv4.ParseAddr(buildcfg.GW); err != nil {
+		if cfg.Gateway, err = inet.ParseAddr4(buildcfg.GW); err != nil {
 			return errors.New("bad GW " + strconv.Quote(buildcfg.GW))
 		}
 	}

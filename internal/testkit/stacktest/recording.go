@@ -4,6 +4,7 @@ import (
 	"sync"
 
 	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -35,10 +36,10 @@ func NewRecordingPort(d netif.Device) *RecordingPort { return &RecordingPort{Dev
 func (p *RecordingPort) Transmit(b *pkt.Buf) error {
 	f := make([]byte, b.Len())
 	b.CopyTo(f)
-	if fr, err := ethernet.ParseFrame(f); err == nil && fr.Type() == ethernet.TypeIPv4 {
+	if fr, err := ethernet.ParseFrame(f); err == nil && fr.Type() == inet.EtherTypeIPv4 {
 		if h, err := ipv4.ParseHeader(fr.Payload()); err == nil {
 			o := SentIP{Proto: h.Protocol(), TotalLen: len(h), Frag: h.IsFragment()}
-			if o.Proto == ipv4.ProtoTCP && !o.Frag {
+			if o.Proto == inet.ProtoTCP && !o.Frag {
 				if th, err := tcp.ParseHeader(h.Payload()); err == nil {
 					o.Payload = len(th.Payload())
 					if o.SYN = th.Flags()&tcp.FlagSYN != 0; o.SYN {

@@ -8,7 +8,7 @@ import (
 
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -20,12 +20,12 @@ func Pair(t testing.TB) (a, b *stack.Stack) { return PairWith(t, nil) }
 
 // PairWith is Pair with each switch port passed through wrap (if not
 // nil) before its stack is built on it: a fault injector, a recorder.
-func PairWith(t testing.TB, wrap func(mac netif.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
+func PairWith(t testing.TB, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
 	t.Helper()
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
-	mk := func(mac netif.MAC, addr string) *stack.Stack {
-		p, err := ipv4.ParsePrefix(addr)
+	mk := func(mac inet.MAC, addr string) *stack.Stack {
+		p, err := inet.ParsePrefix4(addr)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -40,5 +40,5 @@ func PairWith(t testing.TB, wrap func(mac netif.MAC, port netif.Device) netif.De
 		t.Cleanup(func() { s.Close() })
 		return s
 	}
-	return mk(netif.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"), mk(netif.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24")
+	return mk(inet.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24"), mk(inet.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24")
 }

@@ -19,15 +19,15 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/drivers/tap"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TAP is one test TAP device.
 type TAP struct {
 	Name   string
 	Dev    *tap.Device
-	Kernel netip.Addr  // the kernel's address on the TAP (10.199.N.1)
-	Ours   ipv4.Prefix // the address our stack should take (10.199.N.15/24)
+	Kernel netip.Addr   // the kernel's address on the TAP (10.199.N.1)
+	Ours   inet.Prefix4 // the address our stack should take (10.199.N.15/24)
 	N      int
 }
 
@@ -78,7 +78,7 @@ func New(t testing.TB) *TAP {
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
 	Run(t, "ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
 	Run(t, "ip", "link", "set", name, "up")
-	ours, _ := ipv4.ParsePrefix(fmt.Sprintf("10.199.%d.15/24", n))
+	ours, _ := inet.ParsePrefix4(fmt.Sprintf("10.199.%d.15/24", n))
 	return &TAP{
 		Name: name, Dev: dev, N: n, Ours: ours,
 		Kernel: netip.MustParseAddr(fmt.Sprintf("10.199.%d.1", n)),
@@ -123,11 +123,11 @@ func Subnet(t testing.TB) (n int, name string) {
 // ConfigureKernel gives the kernel side of the existing TAP name the
 // address 10.199.N.1/24 and brings it up. It returns the kernel address
 // and the address our side should take (10.199.N.15/24).
-func ConfigureKernel(t testing.TB, name string, n int) (kernel netip.Addr, ours ipv4.Prefix) {
+func ConfigureKernel(t testing.TB, name string, n int) (kernel netip.Addr, ours inet.Prefix4) {
 	t.Helper()
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+name+"/disable_ipv6", []byte("1"), 0o644)
 	Run(t, "ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
 	Run(t, "ip", "link", "set", name, "up")
-	ours, _ = ipv4.ParsePrefix(fmt.Sprintf("10.199.%d.15/24", n))
+	ours, _ = inet.ParsePrefix4(fmt.Sprintf("10.199.%d.15/24", n))
 	return netip.MustParseAddr(fmt.Sprintf("10.199.%d.1", n)), ours
 }

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/board/usbarmory"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -48,7 +49,7 @@ func run() int {
 		fmt.Println("enetnet: FAIL net:", err)
 		return 1
 	}
-	replies := make(chan netif.MAC, burst)
+	replies := make(chan inet.MAC, burst)
 	dev.SetHandler(func(f []byte) {
 		if mac, ok := arpReplyFrom(f, gatewayIP); ok {
 			select {
@@ -77,7 +78,7 @@ func run() int {
 
 // more checks a burst (more frames than the 16-descriptor rings hold) and
 // that timers still fire when the CPU idles in WFI.
-func more(dev netif.Device, req *pkt.Buf, replies chan netif.MAC) int {
+func more(dev netif.Device, req *pkt.Buf, replies chan inet.MAC) int {
 	for len(replies) > 0 {
 		<-replies
 	}
@@ -125,8 +126,8 @@ wait:
 // ARP packet.
 const arpFrameLen = 14 + 28
 
-func encodeARPRequest(b []byte, src netif.MAC, sip, tip netip.Addr) {
-	copy(b[0:6], netif.Broadcast[:])
+func encodeARPRequest(b []byte, src inet.MAC, sip, tip netip.Addr) {
+	copy(b[0:6], inet.BroadcastMAC[:])
 	copy(b[6:12], src[:])
 	b[12], b[13] = 0x08, 0x06                    // EtherType ARP
 	copy(b[14:], []byte{0, 1, 8, 0, 6, 4, 0, 1}) // Ethernet, IPv4, hlen 6, plen 4, request
@@ -138,14 +139,14 @@ func encodeARPRequest(b []byte, src netif.MAC, sip, tip netip.Addr) {
 }
 
 // arpReplyFrom reports the sender MAC of an ARP reply from ip.
-func arpReplyFrom(f []byte, ip netip.Addr) (netif.MAC, bool) {
+func arpReplyFrom(f []byte, ip netip.Addr) (inet.MAC, bool) {
 	if len(f) < arpFrameLen || f[12] != 0x08 || f[13] != 0x06 {
-		return netif.MAC{}, false
+		return inet.MAC{}, false
 	}
 	a := f[14:]
 	want := ip.As4()
 	if !bytes.Equal(a[0:8], []byte{0, 1, 8, 0, 6, 4, 0, 2}) || !bytes.Equal(a[14:18], want[:]) {
-		return netif.MAC{}, false
+		return inet.MAC{}, false
 	}
-	return netif.MAC(a[8:14]), true
+	return inet.MAC(a[8:14]), true
 }

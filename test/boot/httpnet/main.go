@@ -30,7 +30,7 @@ import (
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/stack"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/socket"
 )
 
@@ -50,11 +50,11 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	addr, err := ipv4.ParsePrefix(buildcfg.IP)
+	addr, err := inet.ParsePrefix4(buildcfg.IP)
 	if err != nil {
 		return fmt.Errorf("buildcfg.IP: %v", err)
 	}
-	gw, err := ipv4.ParseAddr(buildcfg.GW)
+	gw, err := inet.ParseAddr4(buildcfg.GW)
 	if err != nil {
 		return fmt.Errorf("buildcfg.GW: %v", err)
 	}

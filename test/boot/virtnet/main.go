@@ -21,6 +21,7 @@ import (
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -62,7 +63,7 @@ func run() error {
 	if err != nil {
 		return fmt.Errorf("buildcfg.GW: %v", err)
 	}
-	replies := make(chan netif.MAC, 1)
+	replies := make(chan inet.MAC, 1)
 	var nreplies atomic.Int64
 	dev.SetHandler(func(f []byte) {
 		if mac, ok := arpReplyFrom(f, gw); ok {
@@ -126,9 +127,9 @@ func burst(dev netif.Device, req []byte, replies *atomic.Int64) error {
 }
 
 // arpRequest builds an ARP request (RFC 826) for ip, broadcast.
-func arpRequest(src netif.MAC, from, ip netip.Addr) []byte {
+func arpRequest(src inet.MAC, from, ip netip.Addr) []byte {
 	f := make([]byte, 42)
-	copy(f[0:6], netif.Broadcast[:])
+	copy(f[0:6], inet.BroadcastMAC[:])
 	copy(f[6:12], src[:])
 	binary.BigEndian.PutUint16(f[12:], 0x0806)
 	binary.BigEndian.PutUint16(f[14:], 1)      // htype Ethernet
@@ -143,13 +144,13 @@ func arpRequest(src netif.MAC, from, ip netip.Addr) []byte {
 }
 
 // arpReplyFrom reports the sender MAC of an ARP reply from ip.
-func arpReplyFrom(f []byte, ip netip.Addr) (netif.MAC, bool) {
+func arpReplyFrom(f []byte, ip netip.Addr) (inet.MAC, bool) {
 	if len(f) < 42 || binary.BigEndian.Uint16(f[12:]) != 0x0806 || binary.BigEndian.Uint16(f[20:]) != 2 {
-		return netif.MAC{}, false
+		return inet.MAC{}, false
 	}
 	a4 := ip.As4()
 	if !bytes.Equal(f[28:32], a4[:]) {
-		return netif.MAC{}, false
+		return inet.MAC{}, false
 	}
-	return netif.MAC(f[22:28]), true
+	return inet.MAC(f[22:28]), true
 }

@@ -1,4 +1,4 @@
-package netif
+package inet
 
 import (
 	"net"
@@ -6,7 +6,7 @@ import (
 )
 
 func TestMACStringAndParse(t *testing.T) {
-	for _, m := range []MAC{{}, Broadcast, {0x52, 0x54, 0, 0x12, 0x34, 0x56}, {0x0a, 0xb0, 0xc, 0xde, 0xf0, 0x01}} {
+	for _, m := range []MAC{{}, BroadcastMAC, {0x52, 0x54, 0, 0x12, 0x34, 0x56}, {0x0a, 0xb0, 0xc, 0xde, 0xf0, 0x01}} {
 		want := net.HardwareAddr(m[:]).String()
 		if got := m.String(); got != want {
 			t.Errorf("MAC%v.String() = %q, want %q", [6]byte(m), got, want)

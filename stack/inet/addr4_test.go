@@ -1,4 +1,4 @@
-package ipv4
+package inet
 
 import "testing"
 
@@ -17,7 +17,7 @@ func TestAddrClasses(t *testing.T) {
 		{"255.255.255.255", true, false, false},
 	}
 	for _, tc := range tests {
-		a := MustParse(tc.a)
+		a := MustParseAddr4(tc.a)
 		if a.IsReserved() != tc.reserved || a.IsMulticast() != tc.multicast || a.IsLoopback() != tc.loopback {
 			t.Errorf("%s: reserved %v multicast %v loopback %v", tc.a, a.IsReserved(), a.IsMulticast(), a.IsLoopback())
 		}
