@@ -29,6 +29,8 @@ type PipeOptions struct {
 // peer's later writes succeed and be dropped, as data arriving after
 // shutdown(SHUT_RD) is; Close on one end makes the peer's writes fail with
 // ErrPeerClosed and gives the peer EOF after the data already written.
+// Abort (flow.Aborter) is Close with a reset: the peer reads the data
+// already written, then ErrReset, and its writes fail with ErrReset.
 func Pipe(o PipeOptions) (a, b Flow) {
 	size := o.BufferSize
 	if size <= 0 {
@@ -87,6 +89,9 @@ func (e *pipeEnd) Read(p []byte) (int, error) {
 			}
 			d.mu.Unlock()
 			return n, nil
+		case d.eof && d.reset:
+			d.mu.Unlock()
+			return 0, ErrReset
 		case d.eof:
 			d.mu.Unlock()
 			return 0, io.EOF
@@ -149,6 +154,9 @@ func (e *pipeEnd) write(p []byte) (int, error) {
 		case d.eof:
 			d.mu.Unlock()
 			return total, ErrClosed
+		case d.gone && d.reset:
+			d.mu.Unlock()
+			return total, ErrReset
 		case d.gone:
 			d.mu.Unlock()
 			return total, ErrPeerClosed
@@ -208,19 +216,34 @@ func (e *pipeEnd) CloseRead() error {
 
 // Close implements net.Conn.Close. It is idempotent.
 func (e *pipeEnd) Close() error {
-	e.closeOnce.Do(func() {
-		close(e.closed)
-		e.wr.mu.Lock()
-		e.wr.eof = true
-		e.wr.signal()
-		e.wr.mu.Unlock()
-		e.rd.mu.Lock()
-		e.rd.gone = true
-		e.rd.drop()
-		e.rd.signal()
-		e.rd.mu.Unlock()
-	})
+	e.closeOnce.Do(func() { e.end(false) })
 	return nil
+}
+
+// Abort implements Aborter: Close, but the peer reads ErrReset after the
+// data already written (unless it had EOF already) and its writes fail
+// with ErrReset, as after a TCP RST. After Close it does nothing.
+func (e *pipeEnd) Abort() error {
+	e.closeOnce.Do(func() { e.end(true) })
+	return nil
+}
+
+// end closes e, with a reset if reset is set.
+func (e *pipeEnd) end(reset bool) {
+	close(e.closed)
+	e.wr.mu.Lock()
+	if !e.wr.eof {
+		e.wr.eof = true
+		e.wr.reset = reset
+	}
+	e.wr.signal()
+	e.wr.mu.Unlock()
+	e.rd.mu.Lock()
+	e.rd.gone = true
+	e.rd.reset = e.rd.reset || reset
+	e.rd.drop()
+	e.rd.signal()
+	e.rd.mu.Unlock()
 }
 
 // LocalAddr implements net.Conn.LocalAddr.

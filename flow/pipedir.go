@@ -12,6 +12,7 @@ type pipeDir struct {
 	eof     bool   // writer did CloseWrite or Close: EOF after the data
 	shut    bool   // reader did CloseRead: reads give EOF, data is dropped
 	gone    bool   // reader did Close: writes fail with ErrPeerClosed
+	reset   bool   // the end that set eof or gone did it by Abort: ErrReset instead
 	changed chan struct{}
 }
 

@@ -279,17 +279,18 @@ func (p *Proxy) handle(ctx context.Context, c *tcp.Conn, client netip.AddrPort) 
 	}
 	cs := &side{Conn: c, written: &p.bytesDown}
 	us := &side{Conn: up, written: &p.bytesUp}
-	cs.peer, us.peer = us, cs
+	// flow.Proxy passes a reset met on either side, by any call, on to
+	// the other side as a reset, and says which side it was.
 	res, err = flow.Proxy(ctx, cs, us, flow.Options{IdleTimeout: p.cfg.IdleTimeout})
 	switch {
 	case err == nil:
 	case errors.Is(err, flow.ErrIdleTimeout):
 		outcome = "idle-timeout"
 		p.idleTimeouts.Add(1)
-	case cs.wasReset.Load():
+	case res.AReset:
 		outcome = "client-reset"
 		p.resets.Add(1)
-	case us.wasReset.Load():
+	case res.BReset:
 		outcome = "upstream-reset"
 		p.resets.Add(1)
 	case ctx.Err() != nil:
@@ -326,43 +327,19 @@ func dialOutcome(err error) string {
 	return "upstream-error"
 }
 
-// side is one end of a proxied connection. A reset seen on it is passed
-// on: the other end is then closed with a RST rather than a FIN, so that
-// a truncated stream never looks complete to the peer.
+// side is one end of a proxied connection: it counts the bytes written
+// to it as they go, for the metrics. Abort, CloseWrite and the rest are
+// the *tcp.Conn's.
 type side struct {
 	*tcp.Conn
-	peer     *side
-	written  *atomic.Uint64 // bytes written to this side, for metrics
-	wasReset atomic.Bool    // this side was reset by its peer
-}
-
-func (s *side) noteErr(err error) {
-	if err != nil && errors.Is(err, tcp.ErrReset) {
-		s.wasReset.Store(true)
-	}
-}
-
-// Read implements net.Conn.Read.
-func (s *side) Read(b []byte) (int, error) {
-	n, err := s.Conn.Read(b)
-	s.noteErr(err)
-	return n, err
+	written *atomic.Uint64 // bytes written to this side
 }
 
 // Write implements net.Conn.Write.
 func (s *side) Write(b []byte) (int, error) {
 	n, err := s.Conn.Write(b)
 	s.written.Add(uint64(n))
-	s.noteErr(err)
 	return n, err
-}
-
-// Close implements net.Conn.Close: with a RST if the other side was reset.
-func (s *side) Close() error {
-	if s.peer.wasReset.Load() {
-		return s.Conn.Abort()
-	}
-	return s.Conn.Close()
 }
 
 func addrPort(a net.Addr) netip.AddrPort {

@@ -75,7 +75,8 @@ func drain(f flow.Flow) <-chan string {
 // closes or fails, the idle timeout fires or is held off by one-way
 // traffic, the context is cancelled, and a large two-way transfer. Each
 // case checks the byte counts, that Proxy closed both ends, and that no
-// goroutine leaked.
+// goroutine leaked. The reset cases (reset.go) check that a reset met on
+// one end, by any call, reaches the other as a reset.
 func RunProxy(t *testing.T, mk MakeFunc) {
 	tests := []struct {
 		name string
@@ -94,6 +95,11 @@ func RunProxy(t *testing.T, mk MakeFunc) {
 		{"OneWayTrafficIsNotIdle", testProxyNotIdle},
 		{"Cancel", testProxyCancel},
 		{"LargeBothWays", testProxyLarge},
+		{"ServerResets", func(t *testing.T, mk MakeFunc) { testProxyPeerResets(t, mk, true) }},
+		{"ClientResets", func(t *testing.T, mk MakeFunc) { testProxyPeerResets(t, mk, false) }},
+		{"ResetAfterHalfClose", testProxyResetAfterHalfClose},
+		{"CloseWriteMeetsReset", testProxyCloseWriteResets},
+		{"IdleWhileWriting", testProxyIdleWhileWriting},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,8 @@ import (
 //     below.
 //   - Close sends close_notify (unless a Write is in flight) and closes the
 //     flow below. It is idempotent.
+//   - Abort (flow.Aborter) aborts the flow below (a TCP RST) without
+//     close_notify, so the peer sees a cut stream, not a finished one.
 //
 // As with crypto/tls, a write that times out leaves the TLS state corrupt:
 // later writes fail. Read timeouts are recoverable.
@@ -168,6 +170,18 @@ func (t *Conn) Close() error {
 	t.closeOnce.Do(func() {
 		t.closed.Store(true)
 		t.Conn.Close() // an error here is only a failed close_notify
+	})
+	return nil
+}
+
+// Abort implements flow.Aborter: it aborts the flow below (flow.Abort),
+// then closes the TLS connection, whose close_notify then fails; the peer
+// sees a reset, not a finished stream. After Close it does nothing.
+func (t *Conn) Abort() error {
+	t.closeOnce.Do(func() {
+		t.closed.Store(true)
+		flow.Abort(t.under)
+		t.Conn.Close()
 	})
 	return nil
 }
