@@ -23,10 +23,11 @@ type frameDev struct {
 	sent    int
 }
 
-func (d *frameDev) MAC() inet.MAC { return inet.MAC{2, 0, 0, 0, 0, 0x0f} }
-func (d *frameDev) MTU() int      { return 1500 }
-func (d *frameDev) Headroom() int { return 0 }
-func (d *frameDev) LinkUp() bool  { return true }
+func (d *frameDev) MAC() inet.MAC            { return inet.MAC{2, 0, 0, 0, 0, 0x0f} }
+func (d *frameDev) MTU() int                 { return 1500 }
+func (d *frameDev) Headroom() int            { return 0 }
+func (d *frameDev) Offloads() netif.Offloads { return netif.Offloads{} }
+func (d *frameDev) LinkUp() bool             { return true }
 func (d *frameDev) Transmit(b *pkt.Buf) error {
 	d.mu.Lock()
 	d.sent++
@@ -41,7 +42,7 @@ func (d *frameDev) inject(f []byte) {
 	h := d.handler
 	d.mu.Unlock()
 	if h != nil {
-		h(f)
+		h(f, netif.RxMeta{})
 	}
 }
 

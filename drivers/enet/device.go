@@ -103,6 +103,10 @@ func (d *Device) MTU() int { return MTU }
 // Ethernet frame.
 func (d *Device) Headroom() int { return 0 }
 
+// Offloads implements netif.Device.Offloads: the ENET checksum and
+// segmentation accelerators are not used.
+func (d *Device) Offloads() netif.Offloads { return netif.Offloads{} }
+
 // LinkUp implements netif.Device.LinkUp. It asks the PHY over MDIO, which
 // in tamago also clears the pending receive event, so it wakes the receive
 // goroutine to make sure no frame waits for the next interrupt.
@@ -261,6 +265,6 @@ func (d *Device) deliver(f []byte) {
 		d.ctr.RxDropped.Add(1)
 		return
 	}
-	(*h)(f)
+	(*h)(f, netif.RxMeta{})
 	d.ctr.CountRx(len(f))
 }

@@ -206,7 +206,7 @@ func (*nopTx) TxReady() bool { return true }
 func TestReceiveDrainsInOrderAndRearms(t *testing.T) {
 	d, p := newTestDevice(t)
 	got := make(chan []byte, 100)
-	d.SetHandler(func(f []byte) { got <- append([]byte(nil), f...) })
+	d.SetHandler(func(f []byte, _ netif.RxMeta) { got <- append([]byte(nil), f...) })
 
 	var frames [][]byte
 	for i := range 2*rxBudget + 3 { // more than one budget
@@ -232,7 +232,7 @@ func TestReceiveDrainsInOrderAndRearms(t *testing.T) {
 func TestReceiveCountsRejectedFramesAndGoesOn(t *testing.T) {
 	d, p := newTestDevice(t)
 	got := make(chan []byte, 10)
-	d.SetHandler(func(f []byte) { got <- append([]byte(nil), f...) })
+	d.SetHandler(func(f []byte, _ netif.RxMeta) { got <- append([]byte(nil), f...) })
 	p.receive(d, frame(60, 1), nil, nil, frame(60, 2))
 	for _, fill := range []byte{1, 2} {
 		select {
@@ -251,7 +251,7 @@ func TestReceiveDropsWithoutHandlerAndRunts(t *testing.T) {
 	d, p := newTestDevice(t)
 	p.receive(d, frame(60, 1))
 	waitFor(t, "dropped without handler", func() bool { return d.Stats().RxDropped == 1 })
-	d.SetHandler(func([]byte) { t.Error("runt handed up") })
+	d.SetHandler(func([]byte, netif.RxMeta) { t.Error("runt handed up") })
 	p.receive(d, make([]byte, netif.EthernetHeaderLen-1))
 	waitFor(t, "runt dropped", func() bool { return d.Stats().RxDropped == 2 })
 	d.SetHandler(nil)
@@ -262,7 +262,7 @@ func TestReceiveDropsWithoutHandlerAndRunts(t *testing.T) {
 func TestLinkUpWakesReceive(t *testing.T) {
 	d, p := newTestDevice(t)
 	got := make(chan struct{}, 1)
-	d.SetHandler(func([]byte) { got <- struct{}{} })
+	d.SetHandler(func([]byte, netif.RxMeta) { got <- struct{}{} })
 	// A frame whose interrupt was lost (tamago's MDIO clears EIR).
 	p.mu.Lock()
 	p.rxq = append(p.rxq, frame(60, 1))

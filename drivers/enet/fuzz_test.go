@@ -38,7 +38,7 @@ func FuzzReceive(f *testing.F) {
 			step = step*3%97 + 1
 		}
 		got := 0
-		d.SetHandler(func(f []byte) {
+		d.SetHandler(func(f []byte, _ netif.RxMeta) {
 			if len(f) < netif.EthernetHeaderLen {
 				t.Fatalf("runt of %d bytes handed up", len(f))
 			}

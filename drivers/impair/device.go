@@ -46,7 +46,9 @@ func Wrap(dev netif.Device, spec Spec, clk clock.Clock) *Device {
 func WrapEach(dev netif.Device, tx, rx Spec, clk clock.Clock) *Device {
 	d := &Device{dev: dev}
 	d.input = d.receive
-	maxFrame := dev.MTU() + netif.EthernetHeaderLen
+	off := dev.Offloads()
+	maxFrame := max(dev.MTU(), off.TSO4Max, off.TSO6Max) + netif.EthernetHeaderLen
+	maxFrame = max(maxFrame, off.LargeReceive)
 	if tx.active() {
 		d.tx = newPath(tx, clk, 1, dev.Headroom(), maxFrame, d.transmit)
 	}
@@ -65,25 +67,25 @@ func (d *Device) Transmit(b *pkt.Buf) error {
 	if d.tx == nil {
 		return d.dev.Transmit(b)
 	}
-	return d.tx.input(b, nil)
+	return d.tx.input(b, nil, netif.RxMeta{})
 }
 
-func (d *Device) transmit(b *pkt.Buf, _ []byte) error { return d.dev.Transmit(b) }
+func (d *Device) transmit(b *pkt.Buf, _ []byte, _ netif.RxMeta) error { return d.dev.Transmit(b) }
 
-func (d *Device) receive(frame []byte) {
+func (d *Device) receive(frame []byte, meta netif.RxMeta) {
 	if d.rx == nil {
-		d.deliver(nil, frame)
+		d.deliver(nil, frame, meta)
 		return
 	}
-	d.rx.input(nil, frame)
+	d.rx.input(nil, frame, meta)
 }
 
-func (d *Device) deliver(b *pkt.Buf, raw []byte) error {
+func (d *Device) deliver(b *pkt.Buf, raw []byte, meta netif.RxMeta) error {
 	if raw == nil {
 		raw = b.Bytes()
 	}
 	if h := d.handler.Load(); h != nil {
-		(*h)(raw)
+		(*h)(raw, meta)
 	}
 	return nil
 }
@@ -117,6 +119,14 @@ func (d *Device) MAC() inet.MAC { return d.dev.MAC() }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return d.dev.MTU() }
+
+// Offloads implements netif.Device.Offloads: the wrapped device's. Large
+// frames are impaired whole, as a burst of segments that share one fate.
+// A frame that is corrupted has its partial checksum completed first (the
+// sender's device computed it before the wire flipped a bit), and a
+// received frame that is corrupted loses CsumVerified, so the stack's own
+// checks see every corruption.
+func (d *Device) Offloads() netif.Offloads { return d.dev.Offloads() }
 
 // Headroom implements netif.Device.Headroom.
 func (d *Device) Headroom() int { return d.dev.Headroom() }

@@ -18,13 +18,16 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 type sink struct {
 	mu   sync.Mutex
 	sent [][]byte
-	keep bool // record copies of sent frames (off for allocation tests)
+	offs []pkt.Offload // the offloads each sent frame asked for
+	keep bool          // record copies of sent frames (off for allocation tests)
 	h    netif.Handler
+	off  netif.Offloads
 }
 
 func (s *sink) MAC() inet.MAC              { return inet.MAC{2, 0, 0, 0, 0, 1} }
 func (s *sink) MTU() int                   { return 1500 }
 func (s *sink) Headroom() int              { return 0 }
+func (s *sink) Offloads() netif.Offloads   { return s.off }
 func (s *sink) LinkUp() bool               { return true }
 func (s *sink) SetHandler(h netif.Handler) { s.h = h }
 func (s *sink) Stats() netif.Stats         { return netif.Stats{} }
@@ -36,6 +39,7 @@ func (s *sink) Transmit(b *pkt.Buf) error {
 		f := make([]byte, b.Len())
 		b.CopyTo(f)
 		s.sent = append(s.sent, f)
+		s.offs = append(s.offs, b.Offload())
 	}
 	return nil
 }

@@ -215,13 +215,13 @@ func TestReceiveDirection(t *testing.T) {
 	clk := virtualClock()
 	d := Wrap(s, Spec{Delay: time.Millisecond, Dup: 1, Dir: Rx}, clk)
 	var got [][]byte
-	d.SetHandler(func(f []byte) { got = append(got, append([]byte(nil), f...)) })
+	d.SetHandler(func(f []byte, _ netif.RxMeta) { got = append(got, append([]byte(nil), f...)) })
 	d.Transmit(frame(1, 100))
 	if len(s.frames()) != 1 {
 		t.Fatal("dir=rx impaired the transmit direction")
 	}
 	in := frame(2, 100).Bytes()
-	s.h(in)
+	s.h(in, netif.RxMeta{})
 	if len(got) != 0 {
 		t.Fatal("received frame not delayed")
 	}

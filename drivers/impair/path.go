@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -23,19 +24,22 @@ type path struct {
 	size  int // buffer size: headroom + largest frame
 	room  int // headroom to keep in held frames (the inner device's, for tx)
 	burst float64
-	// out emits a frame: either b (a Buf) or raw (a received frame view).
-	out func(b *pkt.Buf, raw []byte) error
+	// out emits a frame: either b (a Buf) or raw (a received frame view,
+	// with what the device said about it).
+	out func(b *pkt.Buf, raw []byte, meta netif.RxMeta) error
 
 	mu      sync.Mutex
 	rng     *rand.Rand
 	closed  bool
 	stats   Counters
 	bufs    []*pkt.Buf // FIFO ring; buffers allocated on first use, then reused
+	metas   []netif.RxMeta
 	due     []time.Time
 	head, n int
 	lastDue time.Time
 
 	reo     *pkt.Buf // frame held for reordering
+	reoMeta netif.RxMeta
 	reoHeld bool
 	reoDue  time.Time
 
@@ -48,7 +52,7 @@ type path struct {
 	armed   bool
 }
 
-func newPath(spec Spec, clk clock.Clock, stream uint64, room, maxFrame int, out func(*pkt.Buf, []byte) error) *path {
+func newPath(spec Spec, clk clock.Clock, stream uint64, room, maxFrame int, out func(*pkt.Buf, []byte, netif.RxMeta) error) *path {
 	if spec.Limit <= 0 {
 		spec.Limit = DefaultLimit
 	}
@@ -57,9 +61,10 @@ func newPath(spec Spec, clk clock.Clock, stream uint64, room, maxFrame int, out 
 	}
 	p := &path{
 		spec: spec, clk: clk, size: room + maxFrame, room: room, out: out,
-		rng:  rand.New(rand.NewPCG(spec.Seed, stream)),
-		bufs: make([]*pkt.Buf, spec.Limit),
-		due:  make([]time.Time, spec.Limit),
+		rng:   rand.New(rand.NewPCG(spec.Seed, stream)),
+		bufs:  make([]*pkt.Buf, spec.Limit),
+		metas: make([]netif.RxMeta, spec.Limit),
+		due:   make([]time.Time, spec.Limit),
 	}
 	if spec.Rate > 0 {
 		burst := spec.Burst
@@ -73,8 +78,9 @@ func newPath(spec Spec, clk clock.Clock, stream uint64, room, maxFrame int, out 
 	return p
 }
 
-// input impairs one frame, given as b (transmit) or raw (receive).
-func (p *path) input(b *pkt.Buf, raw []byte) error {
+// input impairs one frame, given as b (transmit) or raw with meta
+// (receive).
+func (p *path) input(b *pkt.Buf, raw []byte, meta netif.RxMeta) error {
 	n := len(raw)
 	if b != nil {
 		n = b.Len()
@@ -85,7 +91,7 @@ func (p *path) input(b *pkt.Buf, raw []byte) error {
 		return nil
 	}
 	if n > p.size-p.room {
-		return p.out(b, raw) // not ours to judge: the device reports ErrTooBig
+		return p.out(b, raw, meta) // not ours to judge: the device reports ErrTooBig
 	}
 	p.stats.Frames++
 	s := &p.spec
@@ -105,6 +111,7 @@ func (p *path) input(b *pkt.Buf, raw []byte) error {
 		}
 		if n > lo {
 			flip = (lo+p.rng.IntN(n-lo))*8 + p.rng.IntN(8)
+			meta.CsumVerified = false // the receiving device saw the flipped bit
 		}
 	}
 	copies := 1
@@ -147,10 +154,11 @@ func (p *path) input(b *pkt.Buf, raw []byte) error {
 		if reorder && c == 0 && !p.reoHeld {
 			p.stats.Reordered++
 			p.reo = p.fill(p.reo, b, raw, flip)
+			p.reoMeta = meta
 			p.reoHeld, p.reoDue, held = true, due.Add(s.ReorderHold), true
 			continue
 		}
-		if e := p.send(b, raw, flip, due, now); err == nil {
+		if e := p.send(b, raw, meta, flip, due, now); err == nil {
 			err = e
 		}
 		if p.reoHeld && !held {
@@ -163,26 +171,27 @@ func (p *path) input(b *pkt.Buf, raw []byte) error {
 
 // send emits a frame now, or queues it when it is due later or frames are
 // already waiting ahead of it.
-func (p *path) send(b *pkt.Buf, raw []byte, flip int, due, now time.Time) error {
+func (p *path) send(b *pkt.Buf, raw []byte, meta netif.RxMeta, flip int, due, now time.Time) error {
 	if p.n > 0 || due.After(now) {
-		p.enqueue(b, raw, flip, due)
+		p.enqueue(b, raw, meta, flip, due)
 		return nil
 	}
 	if flip >= 0 {
 		p.scratch = p.fill(p.scratch, b, raw, flip)
-		return p.out(p.scratch, nil)
+		return p.out(p.scratch, nil, meta)
 	}
-	return p.out(b, raw)
+	return p.out(b, raw, meta)
 }
 
 // enqueue copies a frame into the FIFO.
-func (p *path) enqueue(b *pkt.Buf, raw []byte, flip int, due time.Time) {
+func (p *path) enqueue(b *pkt.Buf, raw []byte, meta netif.RxMeta, flip int, due time.Time) {
 	if p.n == len(p.bufs) {
 		p.stats.Overflow++
 		return
 	}
 	i := (p.head + p.n) % len(p.bufs)
 	p.bufs[i] = p.fill(p.bufs[i], b, raw, flip)
+	p.metas[i] = meta
 	p.due[i] = due
 	p.n++
 }
@@ -192,7 +201,7 @@ func (p *path) enqueue(b *pkt.Buf, raw []byte, flip int, due time.Time) {
 func (p *path) releaseReorder(due, now time.Time) {
 	p.reoHeld = false
 	if p.n == 0 && !due.After(now) {
-		p.out(p.reo, nil)
+		p.out(p.reo, nil, p.reoMeta)
 		return
 	}
 	if p.n == len(p.bufs) {
@@ -201,11 +210,15 @@ func (p *path) releaseReorder(due, now time.Time) {
 	}
 	i := (p.head + p.n) % len(p.bufs)
 	p.bufs[i], p.reo = p.reo, p.bufs[i]
+	p.metas[i] = p.reoMeta
 	p.due[i] = due
 	p.n++
 }
 
-// fill copies a frame into dst (allocated on first use) and flips bit flip.
+// fill copies a frame into dst (allocated on first use), with the
+// offloads it asks for, and flips bit flip. A checksum left to the device
+// is completed before the flip: on a real link the sending device
+// computes it before the wire corrupts the frame.
 func (p *path) fill(dst *pkt.Buf, b *pkt.Buf, raw []byte, flip int) *pkt.Buf {
 	if dst == nil {
 		dst = pkt.New(p.size, p.room)
@@ -214,6 +227,10 @@ func (p *path) fill(dst *pkt.Buf, b *pkt.Buf, raw []byte, flip int) *pkt.Buf {
 	if b != nil {
 		n := b.Len()
 		b.CopyTo(dst.Append(n))
+		dst.SetOffload(b.Offload())
+		if flip >= 0 {
+			dst.FinishChecksum()
+		}
 	} else {
 		copy(dst.Append(len(raw)), raw)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 // TestRealClockOverMemlink runs the impairment on the real clock, with
@@ -21,8 +22,8 @@ func TestRealClockOverMemlink(t *testing.T) {
 	defer a.Close()
 	b := sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 2}, 0) // receives the flooded broadcasts
 	got := make(chan struct{}, 4096)
-	b.SetHandler(func([]byte) { got <- struct{}{} })
-	a.SetHandler(func([]byte) {})
+	b.SetHandler(func([]byte, netif.RxMeta) { got <- struct{}{} })
+	a.SetHandler(func([]byte, netif.RxMeta) {})
 	var wg sync.WaitGroup
 	for g := range 2 {
 		wg.Add(1)

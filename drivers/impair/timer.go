@@ -48,10 +48,10 @@ func (p *path) fire() {
 // fireDue emits the queued frames that are due.
 func (p *path) fireDue(now time.Time) {
 	for p.n > 0 && !p.due[p.head].After(now) {
-		b := p.bufs[p.head]
+		b, meta := p.bufs[p.head], p.metas[p.head]
 		p.head = (p.head + 1) % len(p.bufs)
 		p.n--
-		p.out(b, nil) // the slot cannot be refilled before out returns: we hold mu
+		p.out(b, nil, meta) // the slot cannot be refilled before out returns: we hold mu
 	}
 }
 

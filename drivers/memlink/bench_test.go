@@ -20,7 +20,7 @@ func BenchmarkTransmit(b *testing.B) {
 			var got atomic.Int64
 			done := make(chan struct{})
 			want := int64(b.N)
-			rx.SetHandler(func([]byte) {
+			rx.SetHandler(func([]byte, netif.RxMeta) {
 				if got.Add(1) == want {
 					close(done)
 				}
@@ -49,9 +49,9 @@ func BenchmarkPingPong(b *testing.B) {
 	defer s.Close()
 	a, p := s.NewPort(macA, 0), s.NewPort(macB, 0)
 	reply := frame(macA, macB, make([]byte, 50), false)
-	p.SetHandler(func([]byte) { p.Transmit(reply) })
+	p.SetHandler(func([]byte, netif.RxMeta) { p.Transmit(reply) })
 	back := make(chan struct{}, 1)
-	a.SetHandler(func([]byte) { back <- struct{}{} })
+	a.SetHandler(func([]byte, netif.RxMeta) { back <- struct{}{} })
 	f := frame(macB, macA, make([]byte, 50), false)
 	b.ReportAllocs()
 	b.ResetTimer()

@@ -39,7 +39,7 @@ func frame(dst, src inet.MAC, payload []byte, attach bool) *pkt.Buf {
 // collector returns a handler that copies frames into a channel.
 func collector(n int) (netif.Handler, chan []byte) {
 	ch := make(chan []byte, n)
-	return func(f []byte) { ch <- append([]byte(nil), f...) }, ch
+	return func(f []byte, _ netif.RxMeta) { ch <- append([]byte(nil), f...) }, ch
 }
 
 func recv(t *testing.T, ch chan []byte) []byte {
@@ -105,7 +105,7 @@ func TestLearning(t *testing.T) {
 	hc, chc := collector(8)
 	b.SetHandler(hb)
 	c.SetHandler(hc)
-	a.SetHandler(func([]byte) {})
+	a.SetHandler(func([]byte, netif.RxMeta) {})
 	// A frame from a bridged host X behind C teaches the switch X's port.
 	macX := inet.MAC{2, 9, 9, 9, 9, 9}
 	if err := c.Transmit(frame(inet.BroadcastMAC, macX, nil, false)); err != nil {
@@ -154,7 +154,7 @@ func TestTailDropAndBackpressure(t *testing.T) {
 		a, b := s.NewPort(macA, 0), s.NewPort(macB, 0)
 		entered, release := make(chan struct{}), make(chan struct{})
 		got := make(chan []byte, 16)
-		b.SetHandler(func(f []byte) {
+		b.SetHandler(func(f []byte, _ netif.RxMeta) {
 			if f[14] == 0 {
 				close(entered)
 				<-release
@@ -193,7 +193,7 @@ func TestCloseStopsGoroutines(t *testing.T) {
 	s := NewSwitch(Config{})
 	for i := range 8 {
 		p := s.NewPort(inet.MAC{2, 0, 0, 0, 1, byte(i)}, 0)
-		p.SetHandler(func([]byte) {})
+		p.SetHandler(func([]byte, netif.RxMeta) {})
 	}
 	s.NewPort(macA, 0).Transmit(frame(inet.BroadcastMAC, macA, nil, false))
 	s.Close()
@@ -211,7 +211,7 @@ func TestZeroAllocs(t *testing.T) {
 	defer s.Close()
 	a, b := s.NewPort(macA, 0), s.NewPort(macB, 0)
 	done := make(chan struct{}, 1)
-	b.SetHandler(func([]byte) { done <- struct{}{} })
+	b.SetHandler(func([]byte, netif.RxMeta) { done <- struct{}{} })
 	f := frame(macB, macA, make([]byte, 1400), true)
 	allocs := testing.AllocsPerRun(1000, func() {
 		if err := a.Transmit(f); err != nil {

@@ -18,6 +18,10 @@ var _ netif.Device = (*Port)(nil)
 // header.
 var ErrShortFrame = errors.New("memlink: frame shorter than an Ethernet header")
 
+// ErrNoOffload is returned by Transmit for a frame that asks for an offload
+// the port does not do (Config.Offload is off).
+var ErrNoOffload = errors.New("memlink: offload asked of a port without offloads")
+
 // spinRounds is how many times an idle delivery goroutine yields before it
 // sleeps.
 const spinRounds = 32
@@ -37,21 +41,46 @@ type Port struct {
 	done      chan struct{} // closed by Close: stop delivering
 	exited    chan struct{} // closed by the delivery goroutine on exit
 
-	rx *ring
+	off netif.Offloads // Config.Offload
+	rx  *ring
 }
 
+// Offload limits: the largest datagram a TSO frame carries (IPv4 total
+// length; IPv6 payload length plus its header), the largest frame a port
+// then takes, and the slab that holds a port's queued frames: room for
+// a 256 KiB window of 64 KiB frames and the ACKs between them.
+const (
+	tso4Max       = 65535
+	tso6Max       = 65535 + 40
+	largeFrame    = tso6Max + netif.EthernetHeaderLen
+	largeSlabSize = 1 << 20
+)
+
 func newPort(s *Switch, mac inet.MAC, mtu, slots int) *Port {
+	frame := mtu + netif.EthernetHeaderLen
+	slab := slots * frame
+	var off netif.Offloads
+	if s.cfg.Offload {
+		off = netif.Offloads{TxChecksum: true, TSO4Max: tso4Max, TSO6Max: tso6Max, RxChecksum: true, LargeReceive: largeFrame}
+		frame, slab = largeFrame, max(slab, largeSlabSize)
+	}
 	p := &Port{
 		sw:     s,
 		mac:    mac,
 		mtu:    mtu,
+		off:    off,
 		done:   make(chan struct{}),
 		exited: make(chan struct{}),
-		rx:     newRing(slots, mtu+netif.EthernetHeaderLen),
+		rx:     newRing(slots, frame, slab),
 	}
 	p.up.Store(true)
 	return p
 }
+
+// Offloads implements netif.Device.Offloads: none, or with Config.Offload
+// checksum and segmentation offload both ways, as a virtio-net device
+// whose host passes TSO frames whole to another guest (Linux's veth).
+func (p *Port) Offloads() netif.Offloads { return p.off }
 
 // MAC implements netif.Device.MAC.
 func (p *Port) MAC() inet.MAC { return p.mac }
@@ -83,7 +112,10 @@ func (p *Port) SetHandler(h netif.Handler) {
 func (p *Port) Stats() netif.Stats { return p.ctr.Snapshot() }
 
 // Transmit implements netif.Device.Transmit. The frame is copied into the
-// receiving ports' rings before Transmit returns.
+// receiving ports' rings before Transmit returns. With Config.Offload a
+// TSO frame is carried whole and a partial checksum is left as it is: the
+// receiver is told the checksum needs no check, as the frame never
+// crossed a wire.
 func (p *Port) Transmit(b *pkt.Buf) error {
 	if p.closed.Load() {
 		return netif.ErrClosed
@@ -93,9 +125,21 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 		return netif.ErrLinkDown
 	}
 	n := b.Len()
-	if n > p.mtu+netif.EthernetHeaderLen {
+	o := b.Offload()
+	if n > p.maxTx(o) {
 		p.ctr.TxDropped.Add(1)
 		return netif.ErrTooBig
+	}
+	var meta netif.RxMeta
+	if o.NeedsCsum || o.GSO != pkt.GSONone {
+		if !p.off.TxChecksum {
+			p.ctr.TxErrors.Add(1)
+			return ErrNoOffload
+		}
+		meta.CsumVerified = o.NeedsCsum
+		if o.GSO != pkt.GSONone && n > p.mtu+netif.EthernetHeaderLen {
+			meta.SegSize = uint16(o.GSOSize)
+		}
 	}
 	if n < netif.EthernetHeaderLen {
 		p.ctr.TxErrors.Add(1)
@@ -113,7 +157,7 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 	t := p.sw.tab.Load()
 	if !dst.IsMulticast() {
 		if q := t.lookup(dst); q != nil {
-			if q != p && !q.enqueue(b, n) && p.sw.cfg.Backpressure {
+			if q != p && !q.enqueue(b, n, meta) && p.sw.cfg.Backpressure {
 				p.ctr.TxDropped.Add(1)
 				return netif.ErrBusy
 			}
@@ -123,16 +167,28 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 	}
 	for _, q := range t.ports {
 		if q != p {
-			q.enqueue(b, n)
+			q.enqueue(b, n, meta)
 		}
 	}
 	p.ctr.CountTx(n)
 	return nil
 }
 
+// maxTx is the largest frame Transmit takes with offloads o: the MTU's,
+// or with TSO the largest datagram the port segments.
+func (p *Port) maxTx(o pkt.Offload) int {
+	switch o.GSO {
+	case pkt.GSOTCPv4:
+		return max(p.off.TSO4Max, p.mtu) + netif.EthernetHeaderLen
+	case pkt.GSOTCPv6:
+		return max(p.off.TSO6Max, p.mtu) + netif.EthernetHeaderLen
+	}
+	return p.mtu + netif.EthernetHeaderLen
+}
+
 // enqueue offers a frame to q's ring. It reports false only when the ring was
 // full; under Backpressure such a frame is the sender's to count.
-func (q *Port) enqueue(b *pkt.Buf, n int) bool {
+func (q *Port) enqueue(b *pkt.Buf, n int, meta netif.RxMeta) bool {
 	if q.closed.Load() || !q.up.Load() {
 		return true // a dead port swallows frames, like an unplugged cable
 	}
@@ -141,7 +197,7 @@ func (q *Port) enqueue(b *pkt.Buf, n int) bool {
 		q.sw.dropped.Add(1)
 		return true
 	}
-	if q.rx.push(b, n) {
+	if q.rx.push(b, n, meta) {
 		return true
 	}
 	if !q.sw.cfg.Backpressure {
@@ -176,10 +232,10 @@ func (p *Port) deliver() {
 			if p.closed.Load() {
 				return
 			}
-			f := r.slot(head)
+			f, meta := r.slot(head)
 			if h := p.handler.Load(); h != nil {
 				p.ctr.CountRx(len(f))
-				(*h)(f)
+				(*h)(f, meta)
 			} else {
 				p.ctr.RxDropped.Add(1)
 			}

@@ -4,28 +4,35 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/mirago/mirago/drivers/internal/bytering"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
 // ring is a bounded multi-producer, single-consumer queue of frames held in
 // one preallocated slab. Producers serialise on mu (senders of several
 // stacks can target one port); the consumer takes no lock: it reads tail and
-// publishes head atomically, and it only frees a slot after the handler has
-// returned, so the slot can be lent to the handler without a copy.
+// publishes head atomically, and it only frees a frame after the handler
+// has returned, so the frame can be lent to the handler without a copy.
+//
+// Frames are packed into the slab by size (drivers/internal/bytering), so a
+// 64 KiB TSO frame and a 60-byte ACK each take what they need; at most size
+// frames are queued at once.
 type ring struct {
 	// Read-only after newRing. Both sides read these for every frame, so
 	// they must not share a cache line with anything written per frame,
 	// least of all the producers' mutex: every push would otherwise take
 	// the line away from the consumer.
 	slab  []byte
-	lens  []int
-	frame int    // bytes per slot
-	size  uint64 // slots
+	recs  []rec  // frame records, by position mod size
+	frame int    // largest frame
+	size  uint64 // records
 	wake  chan struct{}
 
 	_        [64]byte
 	mu       sync.Mutex // producers only
 	seenHead uint64     // producers' last look at head, guarded by mu
+	wpos     uint64     // next byte position in slab, guarded by mu
 
 	_    [64]byte // keep the producer's and consumer's words on separate cache lines
 	tail atomic.Uint64
@@ -41,19 +48,29 @@ type ring struct {
 	_        [56]byte
 }
 
-func newRing(slots, frame int) *ring {
+// rec is one queued frame: where it is in the slab and what the receiver
+// is told about it.
+type rec struct {
+	start uint64 // byte position of the frame
+	n     int
+	meta  netif.RxMeta
+}
+
+// newRing returns a ring of slots frames of up to frame bytes in a slab of
+// slabBytes (at least one largest frame).
+func newRing(slots, frame, slabBytes int) *ring {
 	return &ring{
-		slab:  make([]byte, slots*frame),
-		lens:  make([]int, slots),
+		slab:  make([]byte, max(slabBytes, frame)),
+		recs:  make([]rec, slots),
 		frame: frame,
 		size:  uint64(slots),
 		wake:  make(chan struct{}, 1),
 	}
 }
 
-// push copies b (n bytes, n <= r.frame) into the next free slot. It reports
-// false when the ring is full.
-func (r *ring) push(b *pkt.Buf, n int) bool {
+// push copies b (n bytes, n <= r.frame) into the slab, to be delivered with
+// meta. It reports false when the ring is full.
+func (r *ring) push(b *pkt.Buf, n int, meta netif.RxMeta) bool {
 	r.mu.Lock()
 	t := r.tail.Load()
 	if t-r.seenHead >= r.size {
@@ -65,8 +82,17 @@ func (r *ring) push(b *pkt.Buf, n int) bool {
 			return false
 		}
 	}
-	i := int(t % r.size)
-	r.lens[i] = b.CopyTo(r.slab[i*r.frame : i*r.frame+n])
+	start, ok := r.place(t, n)
+	if !ok {
+		r.seenHead = r.head.Load()
+		if start, ok = r.place(t, n); !ok {
+			r.mu.Unlock()
+			return false
+		}
+	}
+	off := int(start % uint64(len(r.slab)))
+	r.recs[t%r.size] = rec{start: start, n: b.CopyTo(r.slab[off : off+n]), meta: meta}
+	r.wpos = start + uint64(n)
 	r.tail.Store(t + 1)
 	r.mu.Unlock()
 	// Sequentially consistent atomics make this Dekker-style handshake
@@ -81,10 +107,21 @@ func (r *ring) push(b *pkt.Buf, n int) bool {
 	return true
 }
 
-// slot returns the frame stored at position pos.
-func (r *ring) slot(pos uint64) []byte {
-	i := int(pos % r.size)
-	return r.slab[i*r.frame : i*r.frame+r.lens[i]]
+// place finds room for n bytes after the frames up to tail, as far as the
+// producers know the consumer has freed them (seenHead), with mu held.
+func (r *ring) place(tail uint64, n int) (uint64, bool) {
+	rd := r.wpos // nothing queued: the whole slab is free
+	if r.seenHead != tail {
+		rd = r.recs[r.seenHead%r.size].start
+	}
+	return bytering.Place(len(r.slab), r.wpos, rd, n)
+}
+
+// slot returns the frame stored at position pos and what to tell about it.
+func (r *ring) slot(pos uint64) ([]byte, netif.RxMeta) {
+	e := &r.recs[pos%r.size]
+	off := int(e.start % uint64(len(r.slab)))
+	return r.slab[off : off+e.n], e.meta
 }
 
 // wait blocks the consumer until the ring is not empty at position head or

@@ -51,6 +51,12 @@ type Config struct {
 	// handler, which needs A's lock. ErrBusy lets the sender decide
 	// (retry later or drop) without holding anything.
 	Backpressure bool
+	// Offload gives every port the offloads of a virtio-net device
+	// (netif.Offloads): TSO frames of up to 64 KiB go whole to the
+	// receiving port, and checksums left partial arrive marked verified,
+	// as between two guests on one Linux host. It tests the stack's TSO
+	// and large-receive paths in one process.
+	Offload bool
 }
 
 // Switch connects ports. It is safe for concurrent use.

@@ -34,10 +34,10 @@ func Wrap(dev netif.Device, w *Writer, clk clock.Clock) *Device {
 	return d
 }
 
-func (d *Device) input(frame []byte) {
+func (d *Device) input(frame []byte, meta netif.RxMeta) {
 	d.w.WriteFrame(d.clk.Now(), frame)
 	if h := d.handler.Load(); h != nil {
-		(*h)(frame)
+		(*h)(frame, meta)
 	}
 }
 
@@ -72,6 +72,12 @@ func (d *Device) MAC() inet.MAC { return d.dev.MAC() }
 
 // MTU implements netif.Device.MTU.
 func (d *Device) MTU() int { return d.dev.MTU() }
+
+// Offloads implements netif.Device.Offloads: the wrapped device's. Frames
+// are recorded as the device takes and hands them, so a TSO frame is
+// recorded whole and a checksum left to the device as it was left, as
+// tcpdump shows them on Linux.
+func (d *Device) Offloads() netif.Offloads { return d.dev.Offloads() }
 
 // Headroom implements netif.Device.Headroom.
 func (d *Device) Headroom() int { return d.dev.Headroom() }

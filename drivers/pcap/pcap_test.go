@@ -85,6 +85,7 @@ type fakeDev struct {
 func (d *fakeDev) MAC() inet.MAC              { return inet.MAC{2, 0, 0, 0, 0, 1} }
 func (d *fakeDev) MTU() int                   { return 1500 }
 func (d *fakeDev) Headroom() int              { return 2 }
+func (d *fakeDev) Offloads() netif.Offloads   { return netif.Offloads{} }
 func (d *fakeDev) LinkUp() bool               { return true }
 func (d *fakeDev) SetHandler(h netif.Handler) { d.h = h }
 func (d *fakeDev) Stats() netif.Stats         { return netif.Stats{} }
@@ -109,9 +110,9 @@ func TestWrapAndTshark(t *testing.T) {
 	fd := &fakeDev{}
 	d := Wrap(fd, w, clk)
 	var got [][]byte
-	d.SetHandler(func(f []byte) { got = append(got, f) })
+	d.SetHandler(func(f []byte, _ netif.RxMeta) { got = append(got, f) })
 	rx := ethFrame(100, 7)
-	fd.h(rx)
+	fd.h(rx, netif.RxMeta{})
 	clk.Advance(time.Millisecond)
 	b := pkt.New(200, d.Headroom())
 	copy(b.Append(80), ethFrame(80, 9))
@@ -120,7 +121,7 @@ func TestWrapAndTshark(t *testing.T) {
 	}
 	frame := ethFrame(80, 9)
 	allocs := testing.AllocsPerRun(100, func() {
-		fd.h(rx)
+		fd.h(rx, netif.RxMeta{})
 		b.Reset(d.Headroom())
 		copy(b.Append(80), frame)
 		d.Transmit(b)

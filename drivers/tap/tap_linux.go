@@ -143,6 +143,9 @@ func (d *Device) MTU() int { return d.mtu }
 // Headroom implements netif.Device.Headroom: a TAP takes bare frames.
 func (d *Device) Headroom() int { return 0 }
 
+// Offloads implements netif.Device.Offloads.
+func (d *Device) Offloads() netif.Offloads { return netif.Offloads{} }
+
 // LinkUp implements netif.Device.LinkUp. It approximates the carrier: true
 // while open, unless the kernel refused the last frame because its
 // interface is down.
@@ -195,7 +198,7 @@ func (d *Device) readLoop() {
 			d.ctr.RxDropped.Add(1)
 		default:
 			d.ctr.CountRx(len(frame))
-			(*h)(frame)
+			(*h)(frame, netif.RxMeta{})
 		}
 	}
 }

@@ -101,7 +101,7 @@ func waitARP(t *testing.T, ch chan []byte, op uint16, spa [4]byte) []byte {
 func TestKernelAnswersARP(t *testing.T) {
 	d, kernel, ours := openTestTAP(t)
 	ch := make(chan []byte, 64)
-	d.SetHandler(func(f []byte) {
+	d.SetHandler(func(f []byte, _ netif.RxMeta) {
 		select {
 		case ch <- append([]byte(nil), f...):
 		default:
@@ -135,7 +135,7 @@ func TestKernelAnswersARP(t *testing.T) {
 func TestKernelSendsARP(t *testing.T) {
 	d, kernel, ours := openTestTAP(t)
 	ch := make(chan []byte, 64)
-	d.SetHandler(func(f []byte) {
+	d.SetHandler(func(f []byte, _ netif.RxMeta) {
 		select {
 		case ch <- append([]byte(nil), f...):
 		default:

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mirago/mirago/drivers/virtio"
 	"github.com/mirago/mirago/drivers/virtio/internal/virtiomodel"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -34,7 +35,7 @@ func newRig(t *testing.T, cfg virtio.NetConfig, tweak func(*virtiomodel.Device))
 		t.Fatalf("NewNet: %v", err)
 	}
 	r := &rig{t: t, dev: dev, net: n}
-	n.SetHandler(func(f []byte) { r.got = append(r.got, bytes.Clone(f)) })
+	n.SetHandler(func(f []byte, _ netif.RxMeta) { r.got = append(r.got, bytes.Clone(f)) })
 	return r
 }
 

@@ -159,6 +159,9 @@ func (n *Net) MTU() int { return n.mtu }
 // Headroom implements netif.Device.Headroom: room for the virtio-net header.
 func (n *Net) Headroom() int { return NetHeaderLen }
 
+// Offloads implements netif.Device.Offloads.
+func (n *Net) Offloads() netif.Offloads { return netif.Offloads{} }
+
 // LinkUp implements netif.Device.LinkUp. Without VIRTIO_NET_F_STATUS the
 // link is always up (§5.1.4.2).
 func (n *Net) LinkUp() bool { return n.link.Load() }

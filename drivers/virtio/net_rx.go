@@ -101,7 +101,7 @@ func (n *Net) receive(q *rxQueue, id, l uint32, h netif.Handler) {
 	default:
 		frame := buf[NetHeaderLen:l:l]
 		n.ctr.CountRx(len(frame))
-		h(frame)
+		h(frame, netif.RxMeta{})
 	}
 	q.r.push(i)
 	q.posted[i] = true

@@ -182,7 +182,7 @@ func TestReceiveWithoutHandler(t *testing.T) {
 func TestReceiveLendsDMABuffer(t *testing.T) {
 	r := newRig(t, virtio.NetConfig{}, nil)
 	var seen []byte
-	r.net.SetHandler(func(f []byte) { seen = f })
+	r.net.SetHandler(func(f []byte, _ netif.RxMeta) { seen = f })
 	r.dev.Receive(frame(3, 100))
 	r.net.Poll()
 	// The handler's slice is the DMA buffer itself: its capacity ends at
@@ -365,7 +365,7 @@ func TestClose(t *testing.T) {
 
 func TestNoAllocations(t *testing.T) {
 	r := newRig(t, virtio.NetConfig{RxQueueSize: 256, TxQueueSize: 256}, nil)
-	r.net.SetHandler(func([]byte) {})
+	r.net.SetHandler(func([]byte, netif.RxMeta) {})
 	f := frame(1, 1000)
 	if a := testing.AllocsPerRun(100, func() {
 		r.dev.Receive(f)

@@ -18,6 +18,7 @@ type fakeDev struct {
 func (d *fakeDev) MAC() inet.MAC            { return d.mac }
 func (d *fakeDev) MTU() int                 { return 1500 }
 func (d *fakeDev) Headroom() int            { return d.headroom }
+func (d *fakeDev) Offloads() netif.Offloads { return netif.Offloads{} }
 func (d *fakeDev) LinkUp() bool             { return true }
 func (d *fakeDev) SetHandler(netif.Handler) {}
 func (d *fakeDev) Stats() netif.Stats       { return netif.Stats{} }

@@ -34,9 +34,10 @@ var (
 	ErrTooBig   = errors.New("netif: frame larger than MTU")
 )
 
-// Handler receives one Ethernet frame (destination MAC first, no FCS). The
-// frame is valid only until Handler returns.
-type Handler func(frame []byte)
+// Handler receives one Ethernet frame (destination MAC first, no FCS) and
+// what the device says about it. The frame is valid only until Handler
+// returns.
+type Handler func(frame []byte, meta RxMeta)
 
 // Device is a network interface moving Ethernet frames.
 type Device interface {
@@ -50,7 +51,12 @@ type Device interface {
 	Headroom() int
 	// LinkUp reports whether the link is up.
 	LinkUp() bool
-	// Transmit sends b as one frame. See the package comment for ownership.
+	// Offloads says which checksum and segmentation offloads the device
+	// does (offload.go). It does not change while the device is open.
+	Offloads() Offloads
+	// Transmit sends b as one frame, or as the segments its offload
+	// metadata asks for (pkt.Buf.Offload; only offloads that Offloads
+	// advertises). See the package comment for ownership.
 	Transmit(b *pkt.Buf) error
 	// SetHandler installs the receive handler. Frames that arrive while no
 	// handler is installed are dropped and counted in RxDropped.

@@ -32,6 +32,8 @@ type Buf struct {
 	// ext holds payload carried by reference after data[head:tail].
 	ext  [2][]byte
 	next int // number of ext slices in use
+
+	off offload // work left to the device (offload.go)
 }
 
 // New returns a Buf with capacity size and headroom bytes reserved in front.
@@ -53,6 +55,7 @@ func (b *Buf) Reset(headroom int) {
 	b.head, b.tail = headroom, headroom
 	b.ext = [2][]byte{}
 	b.next = 0
+	b.off = offload{}
 }
 
 // Cap is the size of the backing array.

@@ -35,11 +35,12 @@ type fakeDev struct {
 	ctr     netif.Counters
 }
 
-func (d *fakeDev) MAC() inet.MAC { return victimMAC }
-func (d *fakeDev) MTU() int      { return 1500 }
-func (d *fakeDev) Headroom() int { return 0 }
-func (d *fakeDev) LinkUp() bool  { return true }
-func (d *fakeDev) Close() error  { return nil }
+func (d *fakeDev) MAC() inet.MAC            { return victimMAC }
+func (d *fakeDev) MTU() int                 { return 1500 }
+func (d *fakeDev) Headroom() int            { return 0 }
+func (d *fakeDev) Offloads() netif.Offloads { return netif.Offloads{} }
+func (d *fakeDev) LinkUp() bool             { return true }
+func (d *fakeDev) Close() error             { return nil }
 func (d *fakeDev) Stats() netif.Stats {
 	return d.ctr.Snapshot()
 }
@@ -114,7 +115,7 @@ func (v *victim) inject(f []byte) {
 	if h == nil {
 		v.t.Fatal("no handler installed")
 	}
-	h(f)
+	h(f, netif.RxMeta{})
 	v.flush()
 }
 
@@ -129,7 +130,7 @@ func (v *victim) flush() {
 		v.dev.replies = v.dev.replies[1:]
 		h := v.dev.h
 		v.dev.mu.Unlock()
-		h(r)
+		h(r, netif.RxMeta{})
 	}
 }
 

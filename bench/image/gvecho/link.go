@@ -41,7 +41,7 @@ func newDevLink(dev netif.Device) *devLink {
 
 // input runs on the driver's receive goroutine with a lent frame: one
 // copy into a gVisor view, which the PacketBuffer then owns.
-func (l *devLink) input(frame []byte) {
+func (l *devLink) input(frame []byte, _ netif.RxMeta) {
 	b := l.dispatcher.Load()
 	if b == nil {
 		return

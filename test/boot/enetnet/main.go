@@ -50,7 +50,7 @@ func run() int {
 		return 1
 	}
 	replies := make(chan inet.MAC, burst)
-	dev.SetHandler(func(f []byte) {
+	dev.SetHandler(func(f []byte, _ netif.RxMeta) {
 		if mac, ok := arpReplyFrom(f, gatewayIP); ok {
 			select {
 			case replies <- mac:

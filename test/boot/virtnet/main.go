@@ -65,7 +65,7 @@ func run() error {
 	}
 	replies := make(chan inet.MAC, 1)
 	var nreplies atomic.Int64
-	dev.SetHandler(func(f []byte) {
+	dev.SetHandler(func(f []byte, _ netif.RxMeta) {
 		if mac, ok := arpReplyFrom(f, gw); ok {
 			nreplies.Add(1)
 			select {
