@@ -37,8 +37,8 @@ const (
 
 const (
 	imageBoard    = "qemu-virt"
-	imageTag      = "qemuvirt"
-	imageLDFlags  = "-T 0x40010000 -R 0x1000" // mk/baremetal.mk for qemu-virt
+	imageTag      = "qemuvirt,linkcpuinit"
+	imageLDFlags  = "-T 0x40101000 -R 0x1000" // mk/baremetal.mk for qemu-virt (board/qemu-virt/layout.go)
 	imageEchoPort = "7"
 	imageBuildMax = 4 * time.Minute
 	imageReadyMax = 30 * time.Second // boot to the first echo

@@ -30,9 +30,13 @@ TAMAGO_CMD := github.com/usbarmory/tamago/cmd/tamago
 TAMAGO_VERSION = $(patsubst v%,%,$(shell $(GO) list -m -f '{{.Version}}' github.com/usbarmory/tamago))
 TAMAGO_ROOT = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tamago-go/tamago-go$(TAMAGO_VERSION)
 
-# Per board: build tag and link address (RAM base + 64 kB, see DESIGN.md).
-BOARD_TAG = $(if $(filter qemu-virt,$(BOARD)),qemuvirt,$(if $(filter usbarmory,$(BOARD)),usbarmory))
-TEXT_START = $(if $(filter qemu-virt,$(BOARD)),0x40010000,0x80010000)
+# Per board: build tags and link address. qemu-virt: text at RAM base + 1 MiB
+# + 4 KiB (the ELF headers take the page below), so
+# that QEMU copies its device tree below the image, and the board's own
+# cpuinit (tag linkcpuinit) sizes RAM from it (board/qemu-virt/layout.go).
+# usbarmory: RAM base + 64 KiB (tamago's mk2).
+BOARD_TAG = $(if $(filter qemu-virt,$(BOARD)),qemuvirt linkcpuinit,$(if $(filter usbarmory,$(BOARD)),usbarmory))
+TEXT_START = $(if $(filter qemu-virt,$(BOARD)),0x40101000,0x80010000)
 # APP=boottest is the board's boot test program under test/boot.
 APP_PKG = $(if $(filter boottest,$(APP)),./test/boot/$(if $(filter qemu-virt,$(BOARD)),virtnet,enetnet),./app/$(APP))
 

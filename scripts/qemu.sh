@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # qemu.sh boots a mirago bare-metal image under QEMU (ARM, TCG).
 #
-#   scripts/qemu.sh IMAGE [-board qemu-virt|usbarmory] [-fwd [udp:]HOSTPORT:GUESTPORT ...] [-tap NAME] [-no-semihosting] [-- QEMU ARGS...]
+#   scripts/qemu.sh IMAGE [-board qemu-virt|usbarmory] [-m SIZE] [-fwd [udp:]HOSTPORT:GUESTPORT ...] [-tap NAME] [-no-semihosting] [-- QEMU ARGS...]
 #
 # Networking is QEMU user networking (no root; the guest is 10.0.2.15/24,
 # the gateway 10.0.2.2), with each -fwd forwarding 127.0.0.1:HOSTPORT to the
@@ -12,7 +12,11 @@
 # Semihosting also lets the guest open host files: for a long-running
 # appliance facing untrusted traffic, pass -no-semihosting (Exit then halts
 # the guest instead).
-# Environment: QEMU (default qemu-system-arm), QEMU_MEM (default 512M).
+# -m is the guest RAM (QEMU's -m): by default 32M on qemu-virt, the least
+# its images are laid out for (they take the size from the device tree at
+# boot and use whatever is given), and 512M on usbarmory, the board's RAM,
+# which tamago's mk2 board assumes.
+# Environment: QEMU (default qemu-system-arm), QEMU_MEM (the -m default).
 set -euo pipefail
 
 usage() {
@@ -25,12 +29,14 @@ image=$1
 shift
 board=qemu-virt
 tap=
+mem=${QEMU_MEM:-}
 semihosting=(-semihosting)
 fwds=()
 extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	-board) [ $# -ge 2 ] || usage; board=$2; shift 2 ;;
+	-m) [ $# -ge 2 ] || usage; mem=$2; shift 2 ;;
 	-fwd) [ $# -ge 2 ] || usage; fwds+=("$2"); shift 2 ;;
 	-tap) [ $# -ge 2 ] || usage; tap=$2; shift 2 ;;
 	-no-semihosting) semihosting=(); shift ;;
@@ -74,7 +80,10 @@ else
 	done
 fi
 
-common=(-m "${QEMU_MEM:-512M}" -nographic -monitor none "${semihosting[@]}" -kernel "$image")
+if [ -z "$mem" ]; then
+	case $board in usbarmory) mem=512M ;; *) mem=32M ;; esac
+fi
+common=(-m "$mem" -nographic -monitor none "${semihosting[@]}" -kernel "$image")
 case $board in
 qemu-virt)
 	# secure=on: tamago starts in the Secure world (arm.CPU.Init writes

@@ -26,7 +26,7 @@ func hwinit1() {
 	// status through semihosting, or halt without it (see Exit).
 	goos.Exit = func(code int32) { Exit(int(code)) }
 	ARM.InitMMU()
-	ARM.ConfigureMMU(DMAStart, DMAStart+DMASize, 0, dmaSection)
+	ARM.ConfigureMMU(uint32(layout.DMAStart), uint32(layout.DMAStart+layout.DMASize), 0, dmaSection)
 	ARM.EnableCache()
 	// Secure PL1 may program CNTFRQ; QEMU's counter runs at 62.5 MHz.
 	ARM.InitGenericTimers(0, timerFreq)

@@ -7,6 +7,7 @@ package qemuvirt
 import (
 	"math"
 	"runtime/goos"
+	"strconv"
 	"sync"
 
 	"github.com/usbarmory/tamago/arm"
@@ -32,6 +33,10 @@ func Init() error {
 		gicEnable(timerIRQ)
 		go arm.ServiceInterrupts(isr)
 		goos.Idle = idle
+		limit := limitMemory()
+		l := Memory()
+		print("qemu-virt: RAM ", l.Mem>>20, " MiB (", MemorySource(), "): Go ", l.GoSize>>20, " MiB (heap room ",
+			HeapRoom()>>10, " KiB, limit ", limit>>10, " KiB), DMA ", l.DMASize>>20, " MiB at 0x", strconv.FormatUint(l.DMAStart, 16), "\n")
 		print("qemu-virt: entropy from ", entropySource, "; ", earlyReads, " early random reads before seeding\n")
 		for _, d := range Devices() {
 			print("qemu-virt: ", d, "\n")

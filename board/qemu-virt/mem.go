@@ -1,4 +1,5 @@
-// Runtime memory layout hooks and the DMA region.
+// Runtime memory hooks, sized at boot from the device tree, and the DMA
+// region.
 
 //go:build tamago && arm
 
@@ -6,22 +7,79 @@ package qemuvirt
 
 import (
 	"errors"
-	_ "unsafe"
+	"unsafe"
 
+	"github.com/mirago/mirago/board/qemu-virt/internal/fdt"
 	"github.com/mirago/mirago/drivers/virtio"
 )
 
-// Memory layout. QEMU virt places RAM at 0x40000000; the image is linked at
-// 0x40010000 (the first 64 kB hold tamago's vector table, page tables and
-// exception stacks, see arm.CPU.Init). The Go runtime owns RamSize bytes;
-// the last DMASize bytes of a 512 MB machine are kept for device DMA,
-// outside the Go heap and mapped uncached.
-const (
-	RamStart = 0x40000000
-	RamSize  = 0x1f000000 // 496 MB
-	DMAStart = RamStart + RamSize
-	DMASize  = 0x01000000 // 16 MB: needs -m 512M or more
+// The runtime's memory hooks. ramSize holds the fallback layout's value
+// until sizeRAM, called by cpuinit before anything reads it, replaces it
+// with the machine's.
+//
+//go:linkname ramStart runtime/goos.RamStart
+var ramStart uint = RamStart
+
+//go:linkname ramSize runtime/goos.RamSize
+var ramSize uint = uint(fallbackGoSize)
+
+//go:linkname ramStackOffset runtime/goos.RamStackOffset
+var ramStackOffset uint = 0x100
+
+// What sizeRAM found, for Init to report (set before the runtime starts,
+// so plain values only: no pointers, no strings).
+var (
+	layout    Layout
+	fdtFault  fdt.Fault // why the device tree gave no RAM size; fdt.None if it did
+	fdtBase   uint64    // the /memory range's base, when it is not RamStart
+	bootStack [512]uint32
 )
+
+// sizeRAM reads the RAM size from the device tree QEMU left at RamStart
+// and sets the runtime's RamSize from it (layoutFor), or from MinRAM
+// when there is no usable tree. cpuinit (cpuinit_arm.s) calls it first
+// thing, on bootStack, with the MMU and caches off: the runtime is not
+// initialised, so it must not allocate, grow its stack or panic.
+//
+//go:nosplit
+func sizeRAM() {
+	mem := uint64(MinRAM)
+	r, f := fdt.Memory(physBytes(RamStart, fdtWindow))
+	switch {
+	case f != fdt.None:
+		fdtFault = f
+	case r.Base != RamStart:
+		fdtBase = r.Base
+	default:
+		mem = r.Size
+	}
+	layout = layoutFor(mem)
+	ramSize = uint(layout.GoSize)
+}
+
+// physBytes returns the n bytes at physical address addr (flat mapping;
+// see virtio's arena for why the pointer is made this way).
+//
+//go:nosplit
+func physBytes(addr uintptr, n int) []byte {
+	p := *(*unsafe.Pointer)(unsafe.Pointer(&addr))
+	return unsafe.Slice((*byte)(p), n)
+}
+
+// Memory describes the machine's RAM as the image uses it.
+func Memory() Layout { return layout }
+
+// MemorySource says where the RAM size came from: "device tree", or why
+// the image fell back to MinRAM.
+func MemorySource() string {
+	switch {
+	case fdtFault != fdt.None:
+		return "fallback: " + fdtFault.Error()
+	case fdtBase != 0:
+		return "fallback: /memory does not start at 0x40000000"
+	}
+	return "device tree"
+}
 
 // dmaArena hands out the DMA region to the virtio drivers (rings and
 // buffers, allocated once at device bring-up). hwinit1 creates it, before
@@ -32,7 +90,7 @@ var (
 )
 
 func initDMA() {
-	dmaArena, dmaErr = virtio.NewArena(DMAStart, DMASize)
+	dmaArena, dmaErr = virtio.NewArena(layout.DMAStart, layout.DMASize)
 	if dmaErr != nil {
 		print("qemu-virt: DMA region: ", dmaErr.Error(), "\n")
 	}
@@ -50,12 +108,3 @@ func dmaMemory() (*virtio.Arena, error) {
 }
 
 var errNoDMA = errors.New("qemu-virt: DMA arena not initialised")
-
-//go:linkname ramStart runtime/goos.RamStart
-var ramStart uint = RamStart
-
-//go:linkname ramSize runtime/goos.RamSize
-var ramSize uint = RamSize
-
-//go:linkname ramStackOffset runtime/goos.RamStackOffset
-var ramStackOffset uint = 0x100

@@ -25,7 +25,7 @@ func (a *Arena) Alloc(size, align int) ([]byte, uint64, error) {
 // a flat (identity) mapping.
 //
 // The memory is not Go memory: the board keeps the DMA region outside the
-// runtime's RAM (qemu-virt: DMAStart = RamStart + RamSize, mem.go) and maps
+// runtime's RAM (qemu-virt: at the top of RAM, after RamSize, layout.go) and maps
 // it uncached in hwinit1 (hwinit.go), so the allocator never hands it out
 // and the garbage collector, which only follows pointers into heap spans,
 // never treats a pointer into it as a heap pointer: the slice stays valid

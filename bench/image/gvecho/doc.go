@@ -21,8 +21,8 @@
 // It builds only for the board (GOOS=tamago GOARCH=arm, tag qemuvirt):
 //
 //	GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=arm GOARM=7 \
-//	  $(go tool -n github.com/usbarmory/tamago/cmd/tamago) build -tags qemuvirt \
-//	  -trimpath -ldflags "-T 0x40010000 -R 0x1000" -o gvecho-qemu-virt.elf ./bench/image/gvecho
+//	  $(go tool -n github.com/usbarmory/tamago/cmd/tamago) build -tags qemuvirt,linkcpuinit \
+//	  -trimpath -ldflags "-T 0x40101000 -R 0x1000" -o gvecho-qemu-virt.elf ./bench/image/gvecho
 //
 // bench.BuildImages does that, next to `make image APP=echo`.
 package main

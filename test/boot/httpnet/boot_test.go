@@ -58,8 +58,8 @@ func TestHTTPNetBoot(t *testing.T) {
 	image := filepath.Join(t.TempDir(), "httpnet.elf")
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()
-	build := exec.CommandContext(ctx, tamago, "build", "-tags", "qemuvirt", "-trimpath",
-		"-ldflags", "-T 0x40010000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM="+upPort,
+	build := exec.CommandContext(ctx, tamago, "build", "-tags", "qemuvirt,linkcpuinit", "-trimpath",
+		"-ldflags", "-T 0x40101000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM="+upPort,
 		"-o", image, "./test/boot/httpnet")
 	build.Dir = root
 	build.Env = append(os.Environ(), "GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")

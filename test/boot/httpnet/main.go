@@ -9,8 +9,8 @@
 // user networking and port forwards, and checks all three.
 //
 //	GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=arm GOARM=7 \
-//	  $(go tool -n github.com/usbarmory/tamago/cmd/tamago) build -tags qemuvirt -trimpath \
-//	  -ldflags "-T 0x40010000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM=8000" \
+//	  $(go tool -n github.com/usbarmory/tamago/cmd/tamago) build -tags qemuvirt,linkcpuinit -trimpath \
+//	  -ldflags "-T 0x40101000 -R 0x1000 -X github.com/mirago/mirago/internal/buildcfg.UPSTREAM=8000" \
 //	  -o httpnet.elf ./test/boot/httpnet
 //	scripts/qemu.sh httpnet.elf -fwd 18080:80 -fwd udp:15353:5353
 //	curl http://127.0.0.1:18080/hello
