@@ -1,11 +1,12 @@
 # Bare-metal images built with the TamaGo toolchain. Included from the
 # Makefile; also usable alone: make -f mk/baremetal.mk image APP=boottest
 #
-#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT]   # last line: the image path
+#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT] [LOG=debug]   # last line: the image path
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
 #
 # Network settings are linked into internal/buildcfg: IP, GW, PORT,
-# UPSTREAM, ALLOW, DHCP, METRICS. The app is built with the build tag of
+# UPSTREAM, ALLOW, DHCP, METRICS, and LOG, the console's level (debug
+# adds the boot phases). The app is built with the build tag of
 # its board (qemuvirt or usbarmory) so that it can pick its board glue by
 # tag. Optional parts are linked only when asked for, as lwIP's
 # compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
@@ -21,6 +22,7 @@ UPSTREAM ?=
 ALLOW ?=
 DHCP ?=
 METRICS ?=
+LOG ?=
 FWD ?=
 TAP ?=
 
@@ -50,7 +52,7 @@ BUILDCFG := github.com/mirago/mirago/internal/buildcfg
 LDFLAGS = -T $(TEXT_START) -R 0x1000 \
 	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).PORT=$(PORT)' \
 	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)' \
-	-X '$(BUILDCFG).METRICS=$(METRICS)'
+	-X '$(BUILDCFG).METRICS=$(METRICS)' -X '$(BUILDCFG).LOG=$(LOG)'
 
 .PHONY: image qemu tamago-check
 

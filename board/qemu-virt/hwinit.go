@@ -21,6 +21,7 @@ const dmaSection = arm.TTE_AP_001<<10 | 1<<12 | arm.TTE_SECTION | arm.TTE_EXECUT
 //
 //go:linkname hwinit1 runtime/goos.Hwinit1
 func hwinit1() {
+	mark("runtime")
 	ARM.Init(RamStart)
 	// Runtime exits (main returning, a fatal panic) end QEMU with their
 	// status through semihosting, or halt without it (see Exit).
@@ -30,8 +31,12 @@ func hwinit1() {
 	ARM.EnableCache()
 	// Secure PL1 may program CNTFRQ; QEMU's counter runs at 62.5 MHz.
 	ARM.InitGenericTimers(0, timerFreq)
+	mark("mmu")
 
 	initDMA()
+	mark("dma")
 	scanVirtio()
+	mark("virtio scan")
 	seedEntropy()
+	mark("entropy")
 }

@@ -33,6 +33,7 @@ func Init() error {
 		gicEnable(timerIRQ)
 		go arm.ServiceInterrupts(isr)
 		goos.Idle = idle
+		mark("gic")
 		limit := limitMemory()
 		l := Memory()
 		print("qemu-virt: RAM ", l.Mem>>20, " MiB (", MemorySource(), "): Go ", l.GoSize>>20, " MiB (heap room ",

@@ -64,6 +64,7 @@ func startNet() (*virtio.Net, error) {
 	}
 	go receive(dev, wake)
 	gicEnable(s.irq)
+	mark("virtio-net")
 	print("qemu-virt: virtio-net ", dev.MAC().String(), " mtu ", dev.MTU(), " irq ", s.irq, "\n")
 	return dev, nil
 }

@@ -51,6 +51,8 @@ func Init() error {
 			fmt.Println("usbarmory: no hardware RNG under emulation; Rand is a ChaCha8 DRBG seeded from timer jitter (not for secrets)")
 		}
 
+		limit := limitMemory()
+		fmt.Printf("usbarmory: RAM 512 MiB: heap room %d KiB, limit %d KiB; DMA in OCRAM\n", HeapRoom()>>10, limit>>10)
 		startInterrupts()
 	})
 	return nil

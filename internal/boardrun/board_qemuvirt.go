@@ -4,6 +4,7 @@ package boardrun
 
 import (
 	"io"
+	"time"
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
 	"github.com/mirago/mirago/stack/netif"
@@ -24,6 +25,20 @@ func Open() (netif.Device, io.Reader, error) {
 	}
 	return dev, qemuvirt.Rand(), nil
 }
+
+// HeapRoom is the memory the Go heap can grow into on this machine (RAM
+// from the device tree, less the image, boot stack and DMA region); the
+// stack's limits are scaled from it (Limits).
+func HeapRoom() uint64 { return qemuvirt.HeapRoom() }
+
+// Phase is one step of bring-up and when it finished (since reset).
+type Phase = qemuvirt.Phase
+
+// BootPhases are the board's bring-up steps (hwinit1, Init, Net).
+func BootPhases() []Phase { return qemuvirt.BootPhases() }
+
+// Uptime is the time since reset (the generic timer's count).
+func Uptime() time.Duration { return qemuvirt.Uptime() }
 
 // Exit stops the board; under QEMU with -semihosting, QEMU exits with code.
 func Exit(code int) { qemuvirt.Exit(code) }

@@ -4,6 +4,8 @@ package boardrun
 
 import (
 	"io"
+	"time"
+	_ "unsafe"
 
 	"github.com/mirago/mirago/board/usbarmory"
 	"github.com/mirago/mirago/stack/netif"
@@ -26,5 +28,29 @@ func Open() (netif.Device, io.Reader, error) {
 	return dev, usbarmory.Rand(), nil
 }
 
+// HeapRoom is the memory the Go heap can grow into (the board's 512 MB
+// less the image and boot stack); the stack's limits are scaled from it
+// (Limits), which at this size gives the stack's own defaults.
+func HeapRoom() uint64 { return usbarmory.HeapRoom() }
+
+// Phase is one step of bring-up and when it finished.
+type Phase struct {
+	Name string
+	At   time.Duration
+}
+
+// BootPhases: the USB armory board records none of its own (tamago's
+// mk2 brings the SoC up before any mirago code runs).
+func BootPhases() []Phase { return nil }
+
+// Uptime is the time since the runtime started counting (tamago's mk2
+// clock), which stands in for time since reset.
+func Uptime() time.Duration { return time.Duration(runtimeNano()) }
+
 // Exit stops the board; under QEMU with -semihosting, QEMU exits with code.
 func Exit(code int) { usbarmory.Exit(code) }
+
+// runtimeNano is the runtime's monotonic clock (runtime.nanotime).
+//
+//go:linkname runtimeNano runtime.nanotime
+func runtimeNano() int64

@@ -6,19 +6,27 @@ import (
 	"context"
 	"net/netip"
 	"os"
+	"time"
 
+	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 )
 
-// Logger returns the console logger: logging.Console (log/slog's text
+// Logger returns the console logger, at the level of buildcfg.LOG (make
+// image LOG=debug; info by default): logging.Console (log/slog's text
 // format without times; a board has no wall clock) on os.Stdout, which
 // TamaGo writes to the board console through the runtime's Printk (the
 // PL011 on qemu-virt, UART2 on the USB armory). Images do not use
 // log/slog itself: it would add about 0.4 MB to every image.
 func Logger() logging.Logger {
-	return logging.NewConsole(os.Stdout, logging.LevelInfo, "board", Board)
+	level, ok := ParseLevel(buildcfg.LOG)
+	log := logging.NewConsole(os.Stdout, level, "board", Board)
+	if !ok {
+		log.Warn("bad LOG setting: want debug, info, warn or error; logging at info", "LOG", buildcfg.LOG)
+	}
+	return log
 }
 
 // Env is the running network of a bare-metal app.
@@ -48,12 +56,18 @@ func Start(log logging.Logger) (*Env, error) {
 	if err != nil {
 		return nil, xerr.Wrap(Board+": network device", err)
 	}
+	defer logBoot(log)
 	cfg := set.Stack
 	cfg.Rand = rnd
+	Limits(&cfg, HeapRoom())
+	log.Debug("stack limits", "heap_room_kib", HeapRoom()>>10, "tcp_memory_kib", cfg.TCP.MaxMemory>>10,
+		"tcp_buffer_kib", cfg.TCP.SendBuffer>>10, "time_wait", cfg.TCP.MaxTimeWait, "half_open", cfg.TCP.MaxHalfOpen,
+		"udp_buffer_kib", cfg.UDP.RecvBuffer>>10, "reasm_kib", cfg.IPv4.ReasmMemory>>10, "arp_cache", cfg.ARP.CacheSize)
 	s, err := stack.New(dev, cfg)
 	if err != nil {
 		return nil, err
 	}
+	mark("stack")
 	e := &Env{Stack: s, Settings: set, Log: log}
 	if !set.DHCP {
 		log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
@@ -73,4 +87,23 @@ func Fatal(log logging.Logger, what string, err error) {
 	Exit(1)
 	// Exit returns only if the board could not stop.
 	select {}
+}
+
+// mark records that a step of Start has just finished, after the
+// board's own phases.
+func mark(name string) {
+	phases = append(phases, Phase{Name: name, At: Uptime()})
+}
+
+var phases []Phase
+
+// logBoot logs each boot phase at debug level: the board's (BootPhases),
+// then Start's, each with its time since reset and its own duration.
+func logBoot(log logging.Logger) {
+	all := append(BootPhases(), phases...)
+	prev := time.Duration(0)
+	for _, p := range all {
+		log.Debug("boot phase", "phase", p.Name, "at", p.At.Round(10*time.Microsecond), "took", (p.At - prev).Round(10*time.Microsecond))
+		prev = p.At
+	}
 }

@@ -3,6 +3,7 @@ package boardrun
 import (
 	"testing"
 
+	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack/inet"
 )
 
@@ -53,6 +54,26 @@ func TestParseErrors(t *testing.T) {
 	} {
 		if s, err := Parse(c.ip, c.gw, ""); err == nil {
 			t.Errorf("Parse(%q, %q) = %+v, want an error", c.ip, c.gw, s)
+		}
+	}
+}
+
+func TestParseLevel(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want logging.Level
+		ok   bool
+	}{
+		{"", logging.LevelInfo, true},
+		{"debug", logging.LevelDebug, true},
+		{" DEBUG ", logging.LevelDebug, true},
+		{"info", logging.LevelInfo, true},
+		{"warn", logging.LevelWarn, true},
+		{"error", logging.LevelError, true},
+		{"verbose", logging.LevelInfo, false},
+	} {
+		if l, ok := ParseLevel(tc.in); l != tc.want || ok != tc.ok {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %v, %v", tc.in, l, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -1,6 +1,6 @@
 // Package buildcfg holds the network settings baked into a bare-metal
 // image at link time. `make image` sets them from the Makefile variables
-// IP, GW, PORT, UPSTREAM, ALLOW, DHCP and METRICS with
+// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, METRICS and LOG with
 // -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
 // (see mk/baremetal.mk). They are strings because -X sets strings only;
 // apps parse them at start-up.
@@ -26,6 +26,10 @@ var (
 	// endpoint; the image must be built with the mirago_metrics tag (make
 	// image METRICS=PORT does both).
 	METRICS = ""
+	// LOG is the console's log level: debug, info (the default), warn
+	// or error. At debug, images also log each boot phase and the
+	// stack's memory limits.
+	LOG = ""
 )
 
 // ErrNoMetrics is the apps' answer to a metrics port in an image built
