@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"strconv"
@@ -198,30 +197,5 @@ func (e *server) serveTCP(ctx context.Context, ln *tcp.Listener) {
 		}
 		mu.Unlock()
 		<-finished
-	}
-}
-
-// echoConn copies c's input back to it; at EOF it half-closes, which
-// flushes what is buffered, then closes. It adds the bytes echoed to
-// total as it goes.
-func echoConn(c *tcp.Conn, total *atomic.Uint64) (int64, error) {
-	defer c.Close()
-	buf := make([]byte, 32<<10)
-	var n64 int64
-	for {
-		n, err := c.Read(buf)
-		if n > 0 {
-			if _, werr := c.Write(buf[:n]); werr != nil {
-				return n64, werr
-			}
-			n64 += int64(n)
-			total.Add(uint64(n))
-		}
-		if err == io.EOF {
-			return n64, c.CloseWrite()
-		}
-		if err != nil {
-			return n64, err
-		}
 	}
 }

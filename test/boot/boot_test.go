@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,6 +39,11 @@ const (
 	buildWait  = 3 * time.Minute
 	probeEvery = 100 * time.Millisecond
 )
+
+// virtMem is the guest RAM of the qemu-virt boot tests: the least the
+// image is laid out for (board/qemu-virt MinRAM). The USB armory runs
+// with its 512 MB (scripts/qemu.sh's default for it).
+const virtMem = "32M"
 
 var imageDir string // images built by this test binary
 
@@ -327,7 +333,8 @@ type guest struct{ *qemurun.Guest }
 
 func (g *guest) text() string { return g.Console() }
 
-// boot starts scripts/qemu.sh image -board board args...; QEMU is killed
+// boot starts scripts/qemu.sh image -board board args... (qemu-virt with
+// -m virtMem unless args say otherwise); QEMU is killed
 // when t ends, and its console logged if t failed. With MIRAGO_BOOT_PCAP
 // set to a directory, QEMU writes the guest's traffic there, one pcap per
 // test.
@@ -337,6 +344,9 @@ func boot(t *testing.T, root, image, board string, args ...string) *guest {
 		// Debugging aid: QEMU records the guest's link in a pcap.
 		name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name()) + ".pcap"
 		args = append(args, "--", "-object", "filter-dump,id=pcap0,netdev=n0,file="+filepath.Join(dir, name))
+	}
+	if board == "qemu-virt" && !slices.Contains(args, "-m") {
+		args = append([]string{"-m", virtMem}, args...)
 	}
 	g, err := qemurun.Start(root, image, board, args...)
 	if err != nil {
