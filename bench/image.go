@@ -43,6 +43,10 @@ const (
 	imageBuildMax = 4 * time.Minute
 	imageReadyMax = 30 * time.Second // boot to the first echo
 	imageWarm     = 2 << 20          // unmeasured echo after boot
+	// imageMem is the guest RAM for both stacks' images: gvecho's
+	// image alone loads 36 MB (gVisor's tables are in its bss), past the
+	// 32 MiB that scripts/qemu.sh gives a qemu-virt image by default.
+	imageMem = "512M"
 )
 
 // imageOf is the image whose echo throughput stands for each stack.
@@ -171,7 +175,7 @@ type Guest struct {
 	Addr string // host side of the forwarded echo port: 127.0.0.1:N
 }
 
-// BootImage boots image under scripts/qemu.sh with user networking and a
+// BootImage boots image under scripts/qemu.sh (-m imageMem) with user networking and a
 // free 127.0.0.1 port forwarded to the guest's echo port, and returns once
 // a small echo has come back whole (the console's "echo serving" can come
 // before the listener answers, and a forwarded port accepts before the
@@ -181,7 +185,7 @@ func BootImage(env ImageEnv, image string) (*Guest, error) {
 	if err != nil {
 		return nil, err
 	}
-	q, err := qemurun.Start(env.Root, image, imageBoard, "-fwd", port+":"+imageEchoPort)
+	q, err := qemurun.Start(env.Root, image, imageBoard, "-m", imageMem, "-fwd", port+":"+imageEchoPort)
 	if err != nil {
 		return nil, err
 	}
