@@ -3,7 +3,7 @@
 GO ?= go
 PKGS := ./...
 
-.PHONY: all build test fmt-check vet race bench torture fuzz clean
+.PHONY: all build test fmt-check vet race norace bench torture fuzz clean
 
 # Bare-metal images: make image / make qemu (TamaGo toolchain needed).
 include mk/baremetal.mk
@@ -15,8 +15,9 @@ all: build
 build:
 	$(GO) build $(PKGS)
 
-## test: gofmt check, go vet, and the race-enabled host test suite.
-test: fmt-check vet race
+## test: gofmt check, go vet, the race-enabled host test suite, and the
+## tests that skip under the race detector, without it.
+test: fmt-check vet race norace
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -27,6 +28,15 @@ vet:
 
 race:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+
+## norace: the tests that skip under the race detector (require.NoRace:
+## allocation counts, pools, memory footprints), run without it.
+## TestNoRaceCovered (internal/testkit/require) fails unless these two
+## lines name exactly the tests that call require.NoRace.
+NORACE_PKGS := ./flow ./stack/tcp
+NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs)$$
+norace:
+	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
 
 ## bench: side-by-side benchmarks (mirago vs gVisor netstack).
 bench:

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // forceImageSkip makes the image workload skip with why until the
@@ -47,6 +49,7 @@ func TestImageSkipped(t *testing.T) {
 // TestSizeOf reads the sizes of this test binary, an ELF on Linux.
 func TestSizeOf(t *testing.T) {
 	if runtime.GOOS != "linux" {
+		// skip-ok: a platform without ELF binaries, not a missing requirement.
 		t.Skip("the test binary is not an ELF here")
 	}
 	exe, err := os.Executable()
@@ -123,14 +126,19 @@ func TestEchoThroughput(t *testing.T) {
 }
 
 // TestImage runs the image workload for real at a tiny size: both images
-// are built and booted under QEMU. It skips, saying why, without the
-// TamaGo toolchain, qemu-system-arm or make, and in -short mode.
+// are built and booted under QEMU. It skips, saying why (under
+// CI=true: fails), without the TamaGo toolchain, qemu-system-arm or make,
+// and it skips in -short mode.
 func TestImage(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("skipping: builds and boots images (not in -short mode)")
 	}
+	require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
+	require.Commands(t, "make", "make")
 	if _, why := imageProbe(); why != "" {
-		t.Skip("skipping: " + why)
+		t.Fatalf("image workload: %s", why)
 	}
 	ms, err := Run(Options{Sizes: Tiny(), Only: []string{"image"}, Log: testLog{t}})
 	if err != nil {
@@ -164,11 +172,15 @@ func (l testLog) Write(p []byte) (int, error) {
 // is allowed there, and tamago's i.MX drivers use fmt. The proxy links
 // fmt through package flow. Without the mirago_dhcp and mirago_metrics
 // tags (make image DHCP=1, METRICS=PORT) no image links the DHCP client
-// or the metrics endpoint. It skips without the TamaGo toolchain.
+// or the metrics endpoint. It skips (under CI=true: fails) without the
+// TamaGo toolchain.
 func TestImageDeps(t *testing.T) {
+	require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
+	require.Commands(t, "make", "make")
 	env, why := imageProbe()
 	if why != "" {
-		t.Skip("skipping: " + why)
+		t.Fatalf("image environment: %s", why)
 	}
 	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509",
 		"github.com/mirago/mirago/stack/dhcp", "github.com/mirago/mirago/internal/metrics"}

@@ -6,14 +6,13 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // Forward takes its copy buffer from a pool: many calls do not allocate a
 // fresh 32 KiB each.
 func TestForwardPoolsBuffers(t *testing.T) {
-	if raceEnabled {
-		t.Skip("sync.Pool drops items at random under the race detector")
-	}
+	require.NoRace(t, "sync.Pool drops items at random")
 	const runs = 200
 	fwd := func() {
 		if _, err := flow.Forward(context.Background(), flow.FromFuncs(nil, nil), flow.FromString("x"), flow.Options{}); err != nil {

@@ -173,6 +173,7 @@ func isReset(err error) bool { return err != nil && strings.Contains(err.Error()
 // its TAP, echoes over TCP, serves metrics, and exits 0 on SIGTERM.
 func TestBinary(t *testing.T) {
 	taptest.Require(t)
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("skipping the binary build in -short mode")
 	}

@@ -21,6 +21,7 @@ var (
 // buildBinary builds the proxy command once per test binary.
 func buildBinary(t *testing.T) string {
 	t.Helper()
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("skipping the binary build in -short mode")
 	}

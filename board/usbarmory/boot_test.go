@@ -7,14 +7,14 @@ package usbarmory
 import (
 	"bytes"
 	"context"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // Link address of the USB armory Mk II (tamago README: RAM at 0x80000000,
@@ -22,22 +22,24 @@ import (
 const ldflags = "-T 0x80010000 -R 0x1000"
 
 func TestBootENET(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("boot test skipped in -short mode")
 	}
-	root := moduleRoot(t)
-	gobin := tamagoGo(t, root)
+	root := require.ModuleRoot(t)
+	tamago := require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
 	qemu, err := exec.LookPath("qemu-system-arm")
 	if err != nil {
-		t.Skip("qemu-system-arm not found (Debian: apt-get install qemu-system-arm)")
+		t.Fatal(err)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	elf := filepath.Join(t.TempDir(), "enetnet.elf")
-	build := exec.CommandContext(ctx, gobin, "build", "-ldflags", ldflags, "-o", elf, "./test/boot/enetnet")
+	build := exec.CommandContext(ctx, tamago, "build", "-ldflags", ldflags, "-o", elf, "./test/boot/enetnet")
 	build.Dir = root
-	build.Env = tamagoEnv(filepath.Dir(filepath.Dir(gobin)))
+	build.Env = tamagoEnv()
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("tamago build: %v\n%s", err, out)
 	}
@@ -66,67 +68,8 @@ func TestBootENET(t *testing.T) {
 }
 
 // tamagoEnv is the environment for building for this board with the
-// TamaGo toolchain rooted at goroot.
-func tamagoEnv(goroot string) []string {
-	return append(os.Environ(),
-		"GOROOT="+goroot, "GOTOOLCHAIN=local", "GOFLAGS=",
+// tamago command (require.Toolchain), which sets GOROOT itself.
+func tamagoEnv() []string {
+	return append(os.Environ(), "GOTOOLCHAIN=local", "GOFLAGS=",
 		"GOOS=tamago", "GOOSPKG=github.com/usbarmory/tamago", "GOARCH=arm", "GOARM=7")
-}
-
-func moduleRoot(t *testing.T) string {
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ; ; dir = filepath.Dir(dir) {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		if dir == filepath.Dir(dir) {
-			t.Fatal("go.mod not found")
-		}
-	}
-}
-
-// tamagoGo returns the TamaGo go command: $TAMAGO if set, else the one
-// `go tool github.com/usbarmory/tamago/cmd/tamago` would run, which it
-// installs into the user cache dir as tamago-go/tamago-go<version> (this
-// test never installs it: that needs GitHub).
-func tamagoGo(t *testing.T, root string) string {
-	if p := os.Getenv("TAMAGO"); p != "" {
-		if _, err := os.Stat(p); err != nil {
-			t.Fatalf("TAMAGO=%s: %v", p, err)
-		}
-		return p
-	}
-	v, err := tamagoVersion(filepath.Join(root, "go.mod"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Skipf("TamaGo toolchain not found: no user cache dir (%v); set TAMAGO", err)
-	}
-	p := filepath.Join(cache, "tamago-go", "tamago-go"+v, "bin", "go")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("TamaGo toolchain tamago-go%s not found at %s: build it (the command `go tool -n github.com/usbarmory/tamago/cmd/tamago` prints installs it, from GitHub) or set TAMAGO to its bin/go", v, p)
-	}
-	return p
-}
-
-// tamagoVersion reads the tamago module version from go.mod, without the v.
-func tamagoVersion(gomod string) (string, error) {
-	b, err := os.ReadFile(gomod)
-	if err != nil {
-		return "", err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		for i := 0; i+1 < len(f); i++ {
-			if f[i] == "github.com/usbarmory/tamago" && strings.HasPrefix(f[i+1], "v") {
-				return strings.TrimPrefix(f[i+1], "v"), nil
-			}
-		}
-	}
-	return "", errors.New("github.com/usbarmory/tamago not required in " + gomod)
 }

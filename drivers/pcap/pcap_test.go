@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
@@ -142,9 +143,10 @@ func TestWrapAndTshark(t *testing.T) {
 		t.Fatalf("timestamps %v apart, want 1ms from the clock", d)
 	}
 
+	require.Commands(t, "tshark", "tshark")
 	tshark, err := exec.LookPath("tshark")
 	if err != nil {
-		t.Skip("tshark not installed; skipping the cross-check of the file with tshark")
+		t.Fatal(err)
 	}
 	out, err := exec.Command(tshark, "-r", path, "-T", "fields", "-e", "frame.len").Output()
 	if err != nil {

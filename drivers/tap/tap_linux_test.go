@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -25,15 +26,12 @@ const timeout = 5 * time.Second
 // side 10.199.X.1/24. It returns the device, the kernel's address and ours.
 func openTestTAP(t *testing.T) (d *Device, kernel, ours [4]byte) {
 	t.Helper()
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("needs /dev/net/tun: ", err)
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("needs root (CAP_NET_ADMIN) and /dev/net/tun")
-	}
+	require.TUN(t)
+	require.Root(t)
+	require.Commands(t, "iproute2", "ip")
 	ipCmd, err := exec.LookPath("ip")
 	if err != nil {
-		t.Skip("needs the ip command (iproute2)")
+		t.Fatal(err)
 	}
 	pid := os.Getpid()
 	name := fmt.Sprintf("mtap%d", pid%100000)
@@ -143,9 +141,10 @@ func TestKernelSendsARP(t *testing.T) {
 	})
 	// ping makes the kernel resolve our address; only the TAP's subnet is
 	// involved. It fails (nobody answers the echo), which is fine.
+	require.Commands(t, "iputils-ping", "ping")
 	ping := exec.Command("ping", "-c1", "-W1", fmt.Sprintf("%d.%d.%d.%d", ours[0], ours[1], ours[2], ours[3]))
 	if err := ping.Start(); err != nil {
-		t.Skip("needs the ping command: ", err)
+		t.Fatal(err)
 	}
 	defer func() {
 		ping.Process.Kill()
@@ -235,7 +234,8 @@ func capture(t *testing.T, name string) int {
 	proto := int(uint16(unix.ETH_P_ALL)<<8 | uint16(unix.ETH_P_ALL)>>8)
 	fd, err := unix.Socket(unix.AF_PACKET, unix.SOCK_RAW|unix.SOCK_CLOEXEC, proto)
 	if err != nil {
-		t.Skip("needs AF_PACKET: ", err)
+		// Root (checked by openTestTAP) may open packet sockets.
+		t.Fatalf("AF_PACKET socket: %v", err)
 	}
 	t.Cleanup(func() { unix.Close(fd) })
 	if err := unix.Bind(fd, &unix.SockaddrLinklayer{Protocol: uint16(proto), Ifindex: ifi.Index}); err != nil {

@@ -112,6 +112,7 @@ func TestParseDNS(t *testing.T) {
 // directory.
 func buildApp(t *testing.T, pkg string) string {
 	t.Helper()
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("skipping the binary build in -short mode")
 	}

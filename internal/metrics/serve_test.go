@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/memlink"
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
@@ -500,13 +501,10 @@ func TestServeShutdown(t *testing.T) {
 // Neither the package nor anything it imports links net/http or
 // log/slog: they would bloat the bare-metal images.
 func TestNoHeavyImports(t *testing.T) {
-	gobin, err := exec.LookPath("go")
+	require.Commands(t, "", "go")
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
 	if err != nil {
-		t.Skip("no go command")
-	}
-	out, err := exec.Command(gobin, "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list: %v", err)
+		t.Fatalf("go list: %v", err)
 	}
 	for _, p := range strings.Fields(string(out)) {
 		for _, bad := range []string{"net/http", "crypto/tls", "log/slog", "encoding/json"} {

@@ -9,14 +9,17 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // TestDnsmasq resolves through a real server: dnsmasq on 127.0.0.1,
 // answering test.mirago locally and nothing else (no upstream).
 func TestDnsmasq(t *testing.T) {
+	require.Commands(t, "dnsmasq-base", "dnsmasq")
 	bin, err := exec.LookPath("dnsmasq")
 	if err != nil {
-		t.Skip("dnsmasq not installed (apt-get install dnsmasq-base); skipping the real-server test")
+		t.Fatal(err)
 	}
 	// Pick a free port; dnsmasq binds UDP and TCP on it.
 	l, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})

@@ -3,6 +3,8 @@ package tcp
 import (
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // Config.InvalidAckInterval: ACKs to segments that fail the acceptability
@@ -269,9 +271,7 @@ func TestInvalidAckZeroWindowProbes(t *testing.T) {
 }
 
 func TestInvalidAckNoAllocs(t *testing.T) {
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
+	require.NoRace(t, "allocation counts differ")
 	p := newPeer(t, Config{})
 	c, iss := p.open(nil)
 	p.drain()

@@ -4,15 +4,15 @@ import (
 	"runtime"
 	"testing"
 	"unsafe"
+
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 // TestIdleConnMemory bounds the heap cost of an idle established
 // connection (target: a few hundred bytes; gVisor is ~5.8 KB).
 func TestIdleConnMemory(t *testing.T) {
 	t.Logf("sizeof(Conn) = %d", unsafe.Sizeof(Conn{}))
-	if raceEnabled {
-		t.Skip("allocation counts differ under the race detector")
-	}
+	require.NoRace(t, "allocation counts differ")
 	p := newPeer(t, Config{})
 	ln, _ := p.e.l.Listen(80)
 	_ = ln

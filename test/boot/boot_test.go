@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/qemurun"
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
@@ -67,7 +68,6 @@ func TestBootEchoUserNet(t *testing.T) {
 	root := requireEnv(t)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort})
 			tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
 			g := boot(t, root, image, board, "-fwd", tcpPort+":"+echoPort, "-fwd", "udp:"+udpPort+":"+echoPort)
@@ -89,7 +89,6 @@ func TestBootEchoDHCP(t *testing.T) {
 	root := requireEnv(t)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort, dhcp: "1"})
 			tcpPort := freePort(t, "tcp")
 			g := boot(t, root, image, board, "-fwd", tcpPort+":"+echoPort)
@@ -111,7 +110,6 @@ func TestBootEchoTAP(t *testing.T) {
 	root := requireEnv(t)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			tap, n := newTAP(t)
 			guestIP := fmt.Sprintf("10.199.%d.15", n)
 			image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort,
@@ -135,10 +133,8 @@ func TestBootEchoTAP(t *testing.T) {
 // passed through the upstream; then 8 connections at once.
 func TestBootProxyUserNet(t *testing.T) {
 	root := requireEnv(t)
-	requireProxy(t, root)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			up := startUpstream(t, "127.0.0.1:0")
 			image := buildImage(t, root, imageConfig{app: "proxy", board: board, port: proxyPort,
 				upstream: "10.0.2.2:" + up.port(), allow: "0.0.0.0/0"})
@@ -159,10 +155,8 @@ func TestBootProxyUserNet(t *testing.T) {
 // without reaching the upstream.
 func TestBootProxyTAP(t *testing.T) {
 	root := requireEnv(t)
-	requireProxy(t, root)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			tap, n := newTAP(t)
 			kernelIP, guestIP := fmt.Sprintf("10.199.%d.1", n), fmt.Sprintf("10.199.%d.15", n)
 			// A second kernel address, outside ALLOW, for the refusal.
@@ -188,10 +182,8 @@ func TestBootProxyTAP(t *testing.T) {
 // status 1 (QEMU exits through semihosting), not hang or panic.
 func TestBootProxyBadSettings(t *testing.T) {
 	root := requireEnv(t)
-	requireProxy(t, root)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			image := buildImage(t, root, imageConfig{app: "proxy", board: board, port: proxyPort})
 			g := boot(t, root, image, board)
 			g.waitFor(t, `level=ERROR msg="proxy: settings"`)
@@ -210,67 +202,20 @@ func TestBootProxyBadSettings(t *testing.T) {
 
 // --- environment ---
 
-var (
-	envOnce sync.Once
-	envRoot string
-	envSkip string
-)
-
-// requireEnv skips t unless the images can be built and booted here, and
-// returns the module root.
+// requireEnv ends t unless the images can be built and booted here: the
+// TamaGo toolchain, qemu-system-arm and make (a skip naming what is
+// missing, or under CI=true a failure). It returns the module root.
 func requireEnv(t *testing.T) string {
 	t.Helper()
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("boot tests skipped in -short mode")
 	}
-	envOnce.Do(func() { envRoot, envSkip = probeEnv() })
-	if envSkip != "" {
-		t.Skip(envSkip)
-	}
-	return envRoot
-}
-
-func probeEnv() (root, skip string) {
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		return "", fmt.Sprintf("skipping: cannot find the module root (go env GOMOD: %v)", err)
-	}
-	root = filepath.Dir(string(bytes.TrimSpace(out)))
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/usbarmory/tamago")
-	cmd.Dir = root
-	v, err := cmd.Output()
-	if err != nil {
-		return "", fmt.Sprintf("skipping: go list -m github.com/usbarmory/tamago: %v", err)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		return "", fmt.Sprintf("skipping: no user cache dir for the TamaGo toolchain: %v", err)
-	}
-	tc := filepath.Join(cache, "tamago-go", "tamago-go"+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"))
-	if _, err := os.Stat(filepath.Join(tc, "bin", "go")); err != nil {
-		return "", fmt.Sprintf("skipping: TamaGo toolchain not found at %s (see mk/baremetal.mk tamago-check)", tc)
-	}
-	if _, err := exec.LookPath("qemu-system-arm"); err != nil {
-		return "", "skipping: qemu-system-arm not found (apt-get install qemu-system-arm)"
-	}
-	if _, err := exec.LookPath("make"); err != nil {
-		return "", "skipping: make not found"
-	}
-	return root, ""
-}
-
-func requireBoard(t *testing.T, root, board string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(root, "board", board)); err != nil {
-		t.Skipf("skipping: board/%s is not in this checkout", board)
-	}
-}
-
-func requireProxy(t *testing.T, root string) {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(root, "app", "proxy", "main_tamago.go")); err != nil {
-		t.Skip("skipping: app/proxy/main_tamago.go is not in this checkout")
-	}
+	root := require.ModuleRoot(t)
+	require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
+	require.Commands(t, "make", "make")
+	return root
 }
 
 // --- images ---

@@ -2,8 +2,9 @@
 // each app (echo, proxy) is built for each board (qemu-virt, usbarmory)
 // with make image, booted under qemu-system-arm, and driven from the host
 // over QEMU user networking (forwarded ports, no root) and over a TAP
-// (root). The tests skip, naming what is missing, without the TamaGo
-// toolchain, QEMU, make, or (for the TAP tests) root and /dev/net/tun.
+// (root). Without the TamaGo toolchain, QEMU, make, or (for the TAP
+// tests) root and /dev/net/tun, the tests skip naming what is missing, or
+// under CI=true fail (internal/testkit/require).
 //
 // The board boot programs themselves live below: virtnet (qemu-virt) and
 // enetnet (usbarmory).

@@ -29,7 +29,6 @@ func TestBootEchoHostileFrames(t *testing.T) {
 	root := requireEnv(t)
 	for _, board := range boards {
 		t.Run(board, func(t *testing.T) {
-			requireBoard(t, root, board)
 			tap, n := newTAP(t)
 			kernelIP, guestIP := fmt.Sprintf("10.199.%d.1", n), fmt.Sprintf("10.199.%d.15", n)
 			image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort,

@@ -21,7 +21,6 @@ const metricsPort = "9100"
 func TestBootEchoMetrics(t *testing.T) {
 	root := requireEnv(t)
 	const board = "qemu-virt"
-	requireBoard(t, root, board)
 	lean := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort})
 	full := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort, metrics: metricsPort})
 	const serve = "github.com/mirago/mirago/internal/metrics.ServeListener"

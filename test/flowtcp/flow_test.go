@@ -55,6 +55,7 @@ func slowLink(t *testing.T) {
 // TestTCPIsAFlowLossy runs the suite over links that lose, reorder and
 // duplicate frames: retransmission must not change the semantics.
 func TestTCPIsAFlowLossy(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("lossy suite skipped in -short mode")
 	}
@@ -67,6 +68,7 @@ func TestTCPIsAFlowLossy(t *testing.T) {
 
 // TestTCPProxyLossy runs the proxy matrix over lossy links.
 func TestTCPProxyLossy(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("lossy suite skipped in -short mode")
 	}

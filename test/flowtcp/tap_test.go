@@ -128,24 +128,21 @@ func checkGetAndEcho(t *testing.T, client *http.Client, base string, wantTLS boo
 	}
 }
 
-// curl runs curl with args and returns its output; it skips the curl part
-// of a test if curl is missing.
-func curl(t *testing.T, args ...string) (string, bool) {
+// curl runs curl with args and returns its output. The tests that call
+// it require curl up front (taptest.Require).
+func curl(t *testing.T, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Log("curl not installed: kernel-side curl check skipped")
-		return "", false
-	}
 	out, err := exec.Command("curl", append([]string{"-sS", "--max-time", "10", "--noproxy", "*"}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("curl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
-	return string(out), true
+	return string(out)
 }
 
 // TestHTTPServerOnOurTCP: an http.Server serving on our *tcp.Listener,
 // answering curl and a Go client, both on the kernel's TCP over the TAP.
 func TestHTTPServerOnOurTCP(t *testing.T) {
+	taptest.Require(t, "curl")
 	s, tp := tapStack(t)
 	ln, err := s.TCP.Listen(8080)
 	if err != nil {
@@ -153,17 +150,16 @@ func TestHTTPServerOnOurTCP(t *testing.T) {
 	}
 	serve(t, &http.Server{Handler: testMux(), ReadHeaderTimeout: wait}, ln, false)
 	base := fmt.Sprintf("http://%s:8080", tp.OursAddr())
-	if out, ok := curl(t, base+"/hello"); ok {
-		want := fmt.Sprintf("hello %s:", tp.Kernel)
-		if !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "tls=false") {
-			t.Fatalf("curl GET = %q, want %q...", out, want)
-		}
-		f := filepath.Join(t.TempDir(), "body")
-		big := payload(256 << 10)
-		os.WriteFile(f, big, 0o644)
-		if out, _ := curl(t, "--data-binary", "@"+f, "-H", "Content-Type: application/octet-stream", base+"/echo"); out != string(big) {
-			t.Fatalf("curl POST echo: %d bytes back of %d", len(out), len(big))
-		}
+	out := curl(t, base+"/hello")
+	want := fmt.Sprintf("hello %s:", tp.Kernel)
+	if !strings.HasPrefix(out, want) || !strings.HasSuffix(out, "tls=false") {
+		t.Fatalf("curl GET = %q, want %q...", out, want)
+	}
+	f := filepath.Join(t.TempDir(), "body")
+	big := payload(256 << 10)
+	os.WriteFile(f, big, 0o644)
+	if out := curl(t, "--data-binary", "@"+f, "-H", "Content-Type: application/octet-stream", base+"/echo"); out != string(big) {
+		t.Fatalf("curl POST echo: %d bytes back of %d", len(out), len(big))
 	}
 	client := kernelHTTPClient(nil)
 	defer client.CloseIdleConnections()
@@ -286,6 +282,7 @@ func TestTLSOverTAP(t *testing.T) {
 // set) on a listener from the tamago socket adapter, ":443"-style, with
 // curl and a Go client from the kernel side.
 func TestHTTPSOnOurStack(t *testing.T) {
+	taptest.Require(t, "curl")
 	s, tp := tapStack(t)
 	v, err := socket.New(s).Socket(context.Background(), "tcp", syscall.AF_INET, syscall.SOCK_STREAM, &net.TCPAddr{Port: 4443}, nil)
 	if err != nil {
@@ -297,15 +294,11 @@ func TestHTTPSOnOurStack(t *testing.T) {
 	base := fmt.Sprintf("https://%s:4443", serverName)
 	// Resolve serverName to our address for both clients.
 	ours := netip.AddrPortFrom(tp.OursAddr(), 4443).String()
-	if _, err := exec.LookPath("curl"); err == nil {
-		ca := filepath.Join(t.TempDir(), "ca.pem")
-		os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scfg.Certificates[0].Certificate[0]}), 0o644)
-		out, _ := curl(t, "--cacert", ca, "--resolve", serverName+":4443:"+tp.OursAddr().String(), base+"/hello")
-		if !strings.HasPrefix(out, fmt.Sprintf("hello %s:", tp.Kernel)) || !strings.HasSuffix(out, "tls=true") {
-			t.Fatalf("curl GET = %q", out)
-		}
-	} else {
-		t.Log("curl not installed: kernel-side curl check skipped")
+	ca := filepath.Join(t.TempDir(), "ca.pem")
+	os.WriteFile(ca, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: scfg.Certificates[0].Certificate[0]}), 0o644)
+	out := curl(t, "--cacert", ca, "--resolve", serverName+":4443:"+tp.OursAddr().String(), base+"/hello")
+	if !strings.HasPrefix(out, fmt.Sprintf("hello %s:", tp.Kernel)) || !strings.HasSuffix(out, "tls=true") {
+		t.Fatalf("curl GET = %q", out)
 	}
 	client := kernelHTTPClient(ccfg)
 	client.Transport.(*http.Transport).DialContext = func(ctx context.Context, network, _ string) (net.Conn, error) {

@@ -161,6 +161,7 @@ func TestEphemeralPortsSameDestination(t *testing.T) {
 	}
 	for d, c := range count {
 		if c > len(ports)/2 {
+			// skip-ok: a known stack bug, not a requirement (issue 13 turns it into a failure).
 			t.Skipf("known bug (reported, stack/tcp): %d of %d successive ports to one destination differ by exactly %d "+
 				"(RFC 6056 algorithm 3 increments next_ephemeral by 1); want random increments (algorithm 5)", c, len(ports)-1, d)
 		}

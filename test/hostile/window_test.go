@@ -86,6 +86,7 @@ func TestZeroWindowProbes(t *testing.T) {
 		mem := v.stats().TCP.Memory
 		p.conn.Abort() // release the blocked writer
 		<-done
+		// skip-ok: a known stack bug, not a requirement (issue 13 turns it into a failure).
 		t.Skipf("known bug (reported, stack/tcp): a peer that stops answering zero-window probes is probed every "+
 			"MaxRTO forever; the connection stays %v 10 min after the %v user timeout, the 10 MiB Write stays blocked "+
 			"and %d bytes stay allocated (onRTO checks UserTimeout, onPersist does not; sndUna == sndMax while probing)",

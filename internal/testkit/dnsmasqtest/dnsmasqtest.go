@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/internal/testkit/taptest"
 )
 
@@ -40,7 +41,8 @@ type Server struct {
 	err       error
 }
 
-// Require skips t unless dnsmasq is installed.
+// Require ends t unless dnsmasq is installed (a skip, or under CI=true a
+// failure) and returns its path.
 func Require(t testing.TB) string {
 	t.Helper()
 	for _, p := range []string{"dnsmasq", "/usr/sbin/dnsmasq", "/sbin/dnsmasq"} {
@@ -48,7 +50,7 @@ func Require(t testing.TB) string {
 			return bin
 		}
 	}
-	t.Skip("skipping: needs dnsmasq (Debian package dnsmasq-base) as the DHCP/DNS server")
+	require.Missing(t, "dnsmasq (Debian package dnsmasq-base) as the DHCP/DNS server")
 	return ""
 }
 

@@ -50,7 +50,7 @@ func TestFreePort(t *testing.T) {
 func TestWaitForExit(t *testing.T) {
 	dir := t.TempDir()
 	if err := writeFailingScript(dir); err != nil {
-		t.Skip("skipping: cannot make a stand-in qemu.sh: ", err)
+		t.Fatal("cannot make a stand-in qemu.sh: ", err)
 	}
 	g, err := Start(dir, "image.elf", "qemu-virt")
 	if err != nil {

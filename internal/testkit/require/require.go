@@ -3,6 +3,11 @@
 // toolchain). When a requirement is missing the test skips with a message
 // naming it, except in CI (CI=true), where it fails instead: a green CI run
 // must mean that every TAP, QEMU and toolchain test really ran.
+//
+// Its tests keep the rule: TestSkipsGoThroughRequire reports a t.Skip
+// anywhere else in the module (except under testing.Short(), or marked
+// "// skip-ok: why" when it is no requirement), and TestNoRaceCovered
+// checks that make norace runs every test that NoRace skips under -race.
 package require
 
 import (

@@ -3,8 +3,8 @@
 // Package taptest gives tests a Linux TAP device with the kernel as the
 // peer: it creates the TAP through drivers/tap, puts the kernel side on a
 // private /24 of its own (10.199.N.1) and hands our side 10.199.N.15. It
-// skips the test, naming what is missing, unless it runs as root with
-// /dev/net/tun and iproute2.
+// skips the test (under CI=true: fails it), naming what is missing, unless
+// it runs as root with /dev/net/tun and iproute2.
 //
 // Subnets are allocated with lock files so that test binaries running in
 // parallel never share a subnet (which would confuse the kernel's routes).
@@ -19,6 +19,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/internal/testkit/require"
 	"github.com/mirago/mirago/stack/inet"
 )
 
@@ -31,19 +32,21 @@ type TAP struct {
 	N      int
 }
 
-// Require skips t unless TAP tests can run here.
+// debianPackage names the Debian package of the tools TAP tests use, for
+// the message when one is missing.
+var debianPackage = map[string]string{
+	"ip": "iproute2", "ping": "iputils-ping", "curl": "curl", "tshark": "tshark",
+}
+
+// Require ends t unless TAP tests can run here: /dev/net/tun, root and
+// iproute2's ip, plus each of tools. What is missing is named: a skip, or
+// under CI=true a failure (internal/testkit/require).
 func Require(t testing.TB, tools ...string) {
 	t.Helper()
-	if _, err := os.Stat("/dev/net/tun"); err != nil {
-		t.Skip("skipping: needs /dev/net/tun (TAP support)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("skipping: needs root (CAP_NET_ADMIN) for a TAP device")
-	}
+	require.TUN(t)
+	require.Root(t)
 	for _, tool := range append([]string{"ip"}, tools...) {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("skipping: needs %s on PATH", tool)
-		}
+		require.Commands(t, debianPackage[tool], tool)
 	}
 }
 

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/qemurun"
+	"github.com/mirago/mirago/internal/testkit/require"
 )
 
 const (
@@ -30,9 +31,10 @@ const (
 // TestHTTPNetBoot boots the image and checks net.Listen + net/http
 // (GET and a 256 KiB POST echo, from Go and from curl), net.ListenPacket
 // (UDP echo) and net/http's client (http.Get from the guest to a server
-// on the host, reached as the user-net gateway 10.0.2.2). It skips when
-// the TamaGo toolchain or QEMU is missing.
+// on the host, reached as the user-net gateway 10.0.2.2). It needs the
+// TamaGo toolchain, QEMU and curl (requireEnv).
 func TestHTTPNetBoot(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("boot test skipped in -short mode")
 	}
@@ -95,15 +97,11 @@ func TestHTTPNetBoot(t *testing.T) {
 	if err != nil || !bytes.Equal(body, big) {
 		t.Fatalf("POST /echo: %d bytes back of %d, %v", len(body), len(big), err)
 	}
-	if _, err := exec.LookPath("curl"); err == nil {
-		out, err := exec.Command("curl", "-sS", "--max-time", "60", "--noproxy", "*", base+"/hello").CombinedOutput()
-		if err != nil || !strings.HasSuffix(string(out), "via net.Listen") {
-			t.Fatalf("curl: %v\n%s", err, out)
-		}
-		t.Logf("curl: %s", out)
-	} else {
-		t.Log("curl not installed: curl check skipped")
+	out, err := exec.Command("curl", "-sS", "--max-time", "60", "--noproxy", "*", base+"/hello").CombinedOutput()
+	if err != nil || !strings.HasSuffix(string(out), "via net.Listen") {
+		t.Fatalf("curl: %v\n%s", err, out)
 	}
+	t.Logf("curl: %s", out)
 
 	// UDP echo through net.ListenPacket.
 	uc, err := net.Dial("udp", "127.0.0.1:"+udpPort)
@@ -136,39 +134,16 @@ func TestHTTPNetBoot(t *testing.T) {
 	}
 }
 
-// requireEnv skips t unless the TamaGo toolchain, QEMU and scripts/qemu.sh
-// are here; it returns the module root and the tamago command.
+// requireEnv ends t unless the TamaGo toolchain, QEMU and curl are here (a skip
+// naming what is missing, or under CI=true a failure); it returns the
+// module root and the tamago command.
 func requireEnv(t *testing.T) (root, tamago string) {
 	t.Helper()
-	out, err := exec.Command("go", "env", "GOMOD").Output()
-	if err != nil || len(bytes.TrimSpace(out)) == 0 {
-		t.Skipf("skipping: cannot find the module root (go env GOMOD: %v)", err)
-	}
-	root = filepath.Dir(string(bytes.TrimSpace(out)))
-	cmd := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/usbarmory/tamago")
-	cmd.Dir = root
-	v, err := cmd.Output()
-	if err != nil {
-		t.Skipf("skipping: go list -m github.com/usbarmory/tamago: %v", err)
-	}
-	cache, err := os.UserCacheDir()
-	if err != nil {
-		t.Skipf("skipping: no user cache dir for the TamaGo toolchain: %v", err)
-	}
-	tc := filepath.Join(cache, "tamago-go", "tamago-go"+strings.TrimPrefix(strings.TrimSpace(string(v)), "v"))
-	if _, err := os.Stat(filepath.Join(tc, "bin", "go")); err != nil {
-		t.Skipf("skipping: TamaGo toolchain not found at %s (see mk/baremetal.mk tamago-check)", tc)
-	}
-	if _, err := exec.LookPath("qemu-system-arm"); err != nil {
-		t.Skip("skipping: qemu-system-arm not found (apt-get install qemu-system-arm)")
-	}
-	cmd = exec.Command("go", "tool", "-n", "github.com/usbarmory/tamago/cmd/tamago")
-	cmd.Dir = root
-	b, err := cmd.Output()
-	if err != nil {
-		t.Skipf("skipping: go tool -n github.com/usbarmory/tamago/cmd/tamago: %v", err)
-	}
-	return root, strings.TrimSpace(string(b))
+	root = require.ModuleRoot(t)
+	tamago = require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
+	require.Commands(t, "curl", "curl")
+	return root, tamago
 }
 
 // guest is one QEMU run (internal/testkit/qemurun) with test-failing helpers.
