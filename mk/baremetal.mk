@@ -3,6 +3,7 @@
 #
 #   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT] [LOG=debug]   # last line: the image path
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
+#   make toolchain [TAMAGO_SRC=tamago-go1.26.0.src.tar.xz]             # install the TamaGo toolchain (scripts/toolchain.sh)
 #
 # Network settings are linked into internal/buildcfg: IP, GW, PORT,
 # UPSTREAM, ALLOW, DHCP, METRICS, and LOG, the console's level (debug
@@ -12,6 +13,8 @@
 # compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
 # METRICS=PORT the Prometheus endpoint (tag mirago_metrics).
 GO ?= go
+# The repository root, whichever directory make runs in.
+MIRAGO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
 APP ?= echo
 BOARD ?= qemu-virt
 OUT ?= $(CURDIR)/out
@@ -31,6 +34,11 @@ TAMAGO_CMD := github.com/usbarmory/tamago/cmd/tamago
 # from the user cache dir (os.UserCacheDir, cmd/tamago goroot()).
 TAMAGO_VERSION = $(patsubst v%,%,$(shell $(GO) list -m -f '{{.Version}}' github.com/usbarmory/tamago))
 TAMAGO_ROOT = $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/tamago-go/tamago-go$(TAMAGO_VERSION)
+# Offline installs build the toolchain from a source tarball (git archive
+# --prefix=tamago-go<version>/ of the tag), checked against this SHA-256.
+TAMAGO_SRC ?=
+TAMAGO_SRC_SHA256_1.26.0 := 789dcb61ea8234072720d97d197bb879dbf164ccc8f13011dd7705089919dd5f
+TAMAGO_SRC_SHA256 = $(TAMAGO_SRC_SHA256_$(TAMAGO_VERSION))
 
 # Per board: build tags and link address. qemu-virt: text at RAM base + 1 MiB
 # + 4 KiB (the ELF headers take the page below), so
@@ -54,21 +62,28 @@ LDFLAGS = -T $(TEXT_START) -R 0x1000 \
 	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)' \
 	-X '$(BUILDCFG).METRICS=$(METRICS)' -X '$(BUILDCFG).LOG=$(LOG)'
 
-.PHONY: image qemu tamago-check
+.PHONY: image qemu toolchain tamago-check
+
+## toolchain: make the TamaGo toolchain present in $(TAMAGO_ROOT): nothing
+## if it is there; else built from TAMAGO_SRC (SHA-256 checked) if given;
+## else fetched from GitHub by the tamago command, as it does online.
+toolchain:
+	@VERSION="$(TAMAGO_VERSION)" ROOT="$(TAMAGO_ROOT)" TAMAGO_SRC="$(TAMAGO_SRC)" \
+		SHA256="$(TAMAGO_SRC_SHA256)" GO="$(GO)" "$(MIRAGO_ROOT)/scripts/toolchain.sh"
 
 ## tamago-check: fail with instructions unless the TamaGo toolchain is installed.
 tamago-check:
 	@root="$(TAMAGO_ROOT)"; \
 	if [ ! -x "$$root/bin/go" ]; then \
 		echo "TamaGo toolchain not found: $$root/bin/go is missing." >&2; \
-		echo "It is tamago-go$(TAMAGO_VERSION) (github.com/usbarmory/tamago-go, tag tamago-go$(TAMAGO_VERSION)) built in place:" >&2; \
-		echo "  git clone --depth 1 --branch tamago-go$(TAMAGO_VERSION) https://github.com/usbarmory/tamago-go $$root" >&2; \
-		echo "  cd $$root/src && GOROOT_BOOTSTRAP=\$$(go env GOROOT) ./make.bash" >&2; \
+		echo "Install tamago-go$(TAMAGO_VERSION) with: make toolchain (online: fetched from GitHub;" >&2; \
+		echo "offline: make toolchain TAMAGO_SRC=/path/to/tamago-go$(TAMAGO_VERSION).src.tar.xz)" >&2; \
 		exit 1; \
 	fi
 
 ## image: build the bare-metal image for APP on BOARD; prints its path last.
-image: tamago-check
+## The toolchain is installed first if missing (make toolchain).
+image: toolchain
 	@[ -n "$(BOARD_TAG)" ] || { echo "BOARD must be qemu-virt or usbarmory, not \"$(BOARD)\"" >&2; exit 1; }
 	@[ -d "$(APP_PKG)" ] || { echo "no such app: $(APP_PKG) (APP=echo|proxy|boottest)" >&2; exit 1; }
 	@mkdir -p "$(OUT)"
