@@ -385,6 +385,13 @@ func (c *Conn) processAck(s *segment) bool {
 			c.backoff = 0
 		}
 	}
+	if c.tmode == tmPersist {
+		// The peer answered while we probe its zero window: it is alive,
+		// so the user timeout starts again from the next unanswered
+		// probe (RFC 9293 §3.8.6.1, MUST-37: a receiver that keeps
+		// answering keeps the connection open).
+		c.rtxStart = 0
+	}
 	return true
 }
 

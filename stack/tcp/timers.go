@@ -225,10 +225,12 @@ func (c *Conn) onPersist() {
 		c.armRTX()
 		return
 	}
-	// A peer may hold its window shut forever and pin our send buffer:
-	// like Linux (tcp_probe_timer), probing that has not reopened the
-	// window within the user timeout aborts the connection. rtxStart
-	// marks the start of the episode; an ACK of new data clears it.
+	// RFC 9293 §3.8.6.1 (MUST-37): while the peer answers the probes
+	// the connection stays open, however long its window stays shut
+	// (processAck clears rtxStart on each answer); an application bounds
+	// that with its deadlines. A peer that stops answering is dropped by
+	// the user timeout (RFC 5482), counted from the first unanswered
+	// probe.
 	now := l.now()
 	if c.rtxStart == 0 {
 		c.rtxStart = now
@@ -241,7 +243,9 @@ func (c *Conn) onPersist() {
 		c.backoff++
 	}
 	c.tmode = tmPersist
-	l.after(&c.rtx, c.backedOff())
+	// Probe no later than the user timeout, so that the abort comes on
+	// time rather than at the next backed-off probe (as onRTO does).
+	l.after(&c.rtx, min(c.backedOff(), max(c.rtxStart+l.cfg.UserTimeout-now, time.Millisecond)))
 }
 
 // onKeepalive is RFC 1122 §4.2.3.6: after KeepIdle without input, send

@@ -85,6 +85,42 @@ func TestUserTimeout(t *testing.T) {
 	}
 }
 
+// TestZeroWindowUserTimeout: probes of a zero window that the peer
+// answers keep the connection open past the user timeout (RFC 9293
+// §3.8.6.1, MUST-37); once the peer stops answering, the user timeout
+// aborts it, counted from the first unanswered probe.
+func TestZeroWindowUserTimeout(t *testing.T) {
+	const uto = 5 * time.Second
+	p := newPeer(t, Config{UserTimeout: uto, MaxRTO: 2 * time.Second})
+	c, iss := p.open(nil)
+	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK, wnd: 0})
+	p.write(c, []byte("data"))
+	// Answer every probe for six user timeouts.
+	for start := p.n.clk.Now(); p.n.clk.Now().Sub(start) < 6*uto; {
+		h, _ := p.waitSegment(time.Minute)
+		if h.Seq() != iss || len(h.Payload()) != 0 {
+			t.Fatalf("not a zero-window probe: %s", describe(h))
+		}
+		if st := p.state(c); st != Established {
+			t.Fatalf("%v after %v of answered probes", st, p.n.clk.Now().Sub(start))
+		}
+		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK, wnd: 0})
+	}
+	// Silence: the next probe is the first unanswered one.
+	_, _ = p.waitSegment(time.Minute)
+	first := p.n.clk.Now()
+	for p.state(c) != Closed && p.n.clk.Now().Sub(first) < 2*uto {
+		select {
+		case <-p.out:
+		default:
+		}
+		p.advance(10 * time.Millisecond)
+	}
+	if d := p.n.clk.Now().Sub(first); p.state(c) != Closed || d < uto || d > uto+20*time.Millisecond {
+		t.Fatalf("%v %v after the first unanswered probe, want Closed after %v", p.state(c), d, uto)
+	}
+}
+
 func TestSynRetries(t *testing.T) {
 	p := newPeer(t, Config{SynRetries: 3})
 	errc := make(chan error, 1)

@@ -34,19 +34,29 @@ func waitMemory(t *testing.T, v *victim, min int) {
 }
 
 // TestZeroWindowProbes: the peer holds a zero window while 10 MiB waits.
-// Probes back off exponentially, memory stays at the send buffer, and a
-// peer that stops answering is dropped by the user timeout, releasing
-// everything and failing the blocked Write.
+// Phase 1: for 10 virtual minutes, five times the 2-minute user timeout,
+// the peer answers every probe: the connection must stay established
+// (RFC 9293 §3.8.6.1, MUST-37: as long as the receiver keeps answering
+// the probes, the sender must let the connection stay open), probes back
+// off exponentially and memory stays at the send buffer. Phase 2: the
+// peer goes silent: the user timeout (RFC 5482) must abort the
+// connection, no sooner than the timeout after the last answer and no
+// later than the timeout after the first unanswered probe, release the
+// memory and fail the blocked Write.
 func TestZeroWindowProbes(t *testing.T) {
-	v := newVictim(t, stack.Config{TCP: tcp.Config{UserTimeout: 2 * time.Minute}})
+	const userTimeout = 2 * time.Minute
+	v := newVictim(t, stack.Config{TCP: tcp.Config{UserTimeout: userTimeout}})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
 	p.raw(seg{seq: p.sndNxt, ack: p.rcvNxt, flags: fACK, zeroWin: true})
 	sendBuf := v.s.TCP.Config().SendBuffer
+	maxRTO := v.s.TCP.Config().MaxRTO
 	done := writeAsync(p.conn, make([]byte, 10<<20))
 	waitMemory(t, v, sendBuf/2)
-	// Phase 1: probes answered with a zero window for 10 virtual minutes.
+
+	// Phase 1: every probe answered with a zero window for 10 minutes.
 	var probeTimes []time.Time
-	for i := 0; i < 6000; i++ {
+	start := v.clk.Now()
+	for v.clk.Now().Sub(start) < 10*time.Minute {
 		v.advance(100 * time.Millisecond)
 		for _, s := range p.absorb(v.sentTCP()) {
 			if s.flags&fRST != 0 {
@@ -57,6 +67,10 @@ func TestZeroWindowProbes(t *testing.T) {
 			}
 			probeTimes = append(probeTimes, v.clk.Now())
 			p.raw(seg{seq: p.sndNxt, ack: p.rcvNxt, flags: fACK, zeroWin: true})
+		}
+		if st := p.conn.State(); st != tcp.Established {
+			t.Fatalf("connection %v after %v of answered zero-window probes (user timeout %v): "+
+				"answered probes must keep it open (RFC 9293 MUST-37)", st, v.clk.Now().Sub(start), userTimeout)
 		}
 		if m := v.stats().TCP.Memory; m > 2*sendBuf {
 			t.Fatalf("TCP memory %d with a %d send buffer", m, sendBuf)
@@ -74,23 +88,43 @@ func TestZeroWindowProbes(t *testing.T) {
 			t.Errorf("probe interval shrank: %v then %v", a, b)
 		}
 	}
-	t.Logf("%d probes, last interval %v", len(probeTimes), probeTimes[len(probeTimes)-1].Sub(probeTimes[len(probeTimes)-2]))
-	if st := p.conn.State(); st != tcp.Established {
-		t.Logf("note: answered zero-window probing ended in %v after 10 min (user timeout %v)", st, 2*time.Minute)
+	lastAnswer := probeTimes[len(probeTimes)-1]
+	t.Logf("%d probes, last interval %v", len(probeTimes), lastAnswer.Sub(probeTimes[len(probeTimes)-2]))
+	select {
+	case err := <-done:
+		t.Fatalf("Write returned (%v) while the window is shut", err)
+	default:
 	}
-	// Phase 2: the peer vanishes; the user timeout reclaims the connection.
-	v.dev.record = false
-	v.advance(10 * time.Minute)
-	v.dev.record = true
-	if st := p.conn.State(); st != tcp.Closed {
-		mem := v.stats().TCP.Memory
-		p.conn.Abort() // release the blocked writer
-		<-done
-		// skip-ok: a known stack bug, not a requirement (issue 13 turns it into a failure).
-		t.Skipf("known bug (reported, stack/tcp): a peer that stops answering zero-window probes is probed every "+
-			"MaxRTO forever; the connection stays %v 10 min after the %v user timeout, the 10 MiB Write stays blocked "+
-			"and %d bytes stay allocated (onRTO checks UserTimeout, onPersist does not; sndUna == sndMax while probing)",
-			st, 2*time.Minute, mem)
+
+	// Phase 2: the peer vanishes. Probes keep coming until the abort.
+	var firstUnanswered time.Time
+	var closedAt time.Time
+	for v.clk.Now().Sub(lastAnswer) < userTimeout+maxRTO+time.Minute {
+		v.advance(100 * time.Millisecond)
+		for _, s := range v.sentTCP() {
+			if s.flags&fRST == 0 && firstUnanswered.IsZero() {
+				firstUnanswered = v.clk.Now()
+			}
+		}
+		if p.conn.State() == tcp.Closed {
+			closedAt = v.clk.Now()
+			break
+		}
+	}
+	if closedAt.IsZero() {
+		t.Fatalf("connection %v %v after the peer went silent (user timeout %v)",
+			p.conn.State(), v.clk.Now().Sub(lastAnswer), userTimeout)
+	}
+	if firstUnanswered.IsZero() {
+		t.Fatal("no probe after the peer went silent")
+	}
+	t.Logf("silent peer: first unanswered probe %v after the last answer, abort %v after it",
+		firstUnanswered.Sub(lastAnswer), closedAt.Sub(firstUnanswered))
+	if closedAt.Sub(lastAnswer) < userTimeout {
+		t.Errorf("aborted %v after the last answer, before the %v user timeout", closedAt.Sub(lastAnswer), userTimeout)
+	}
+	if late := closedAt.Sub(firstUnanswered); late > userTimeout+time.Second {
+		t.Errorf("aborted %v after the first unanswered probe, want within the %v user timeout", late, userTimeout)
 	}
 	select {
 	case err := <-done:
