@@ -210,10 +210,8 @@ func TestSYNCookieSmallWrite(t *testing.T) {
 		t.Fatalf("only %d cookie connections", v.stats().TCP.SynCookiesValid)
 	}
 	if stuck > 0 {
-		// skip-ok: a known stack bug, not a requirement (issue 13 turns it into a failure).
-		t.Skipf("known bug (reported, stack/tcp): %d of 16 SYN-cookie connections hold a 5-byte write: "+
-			"tryCookie sets iss/sndUna/sndNxt/sndMax from the cookie but leaves sndSml at newConn's random ISN, "+
-			"so Nagle (output.go: seqGT(c.sndSml, c.sndUna)) holds short segments until 2^31 bytes are acked; "+
-			"fix: c.sndSml = s.ack in tryCookie", stuck)
+		t.Errorf("%d of 16 SYN-cookie connections hold a 5-byte write: Nagle's mark (sndSml) "+
+			"must follow the cookie's ISS (tryCookie), or seqGT(c.sndSml, c.sndUna) holds short segments "+
+			"until 2^31 bytes are acked", stuck)
 	}
 }

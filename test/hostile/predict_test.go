@@ -150,7 +150,7 @@ func TestEphemeralPortsUnpredictable(t *testing.T) {
 // algorithm 3 the step is 1, so whoever learns one port (say, an on-path
 // observer of one connection, or a server that sees it) knows the next
 // ones to that destination; algorithm 5 (random increments, §3.3.5)
-// avoids it. Skipped as a known bug until stack/tcp changes.
+// avoids it, and stack/tcp's pickPort uses it.
 func TestEphemeralPortsSameDestination(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	dst := netip.AddrPortFrom(netip.AddrFrom4(inet.Addr4{198, 18, 0, 1}), 443)
@@ -161,9 +161,8 @@ func TestEphemeralPortsSameDestination(t *testing.T) {
 	}
 	for d, c := range count {
 		if c > len(ports)/2 {
-			// skip-ok: a known stack bug, not a requirement (issue 13 turns it into a failure).
-			t.Skipf("known bug (reported, stack/tcp): %d of %d successive ports to one destination differ by exactly %d "+
-				"(RFC 6056 algorithm 3 increments next_ephemeral by 1); want random increments (algorithm 5)", c, len(ports)-1, d)
+			t.Errorf("%d of %d successive ports to one destination differ by exactly %d "+
+				"(as RFC 6056 algorithm 3 does, incrementing next_ephemeral by 1); want random increments (algorithm 5)", c, len(ports)-1, d)
 		}
 	}
 }
