@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -122,42 +123,61 @@ func mutate(rng *rand.Rand, f []byte) []byte {
 	return b
 }
 
-// FuzzInput feeds arbitrary frames to a victim with open sockets. `go
-// test` runs the seeds; `go test -fuzz FuzzInput ./test/hostile` fuzzes.
+// oracle is stacktest's fuzz oracle for v, speaking as the peer (10.0.0.2),
+// with a listener on port 80 and port 81 closed. v must have been built
+// with cfg, which sets the bounds (stacktest.FuzzLimits).
+func (v *victim) oracle(cfg stack.Config) *stacktest.Oracle {
+	return &stacktest.Oracle{Stack: v.s, Config: cfg, MAC: victimMAC, IP: victimIP, PeerMAC: peerMAC, PeerIP: peerIP,
+		Inject: v.inject, Take: v.take, Advance: v.advance, Listeners: []uint16{80}, ClosedPort: 81}
+}
+
+// FuzzInput feeds arbitrary frames (each twice) to a victim with a
+// listener and an established connection, then lets a second of virtual
+// time pass. stacktest.Oracle must hold afterwards: everything the victim
+// sent parses and checksums, every bound holds, at most two half-open
+// connections came from the two frames, and the victim answers a ping
+// and SYNs. `go test` runs the seeds; `go test -fuzz FuzzInput
+// ./test/hostile` fuzzes.
 func FuzzInput(f *testing.F) {
+	cfg := stacktest.FuzzLimits(stack.Config{})
 	{
-		v := newVictim(f, stack.Config{})
+		v := newVictim(f, cfg)
 		p := establish(v, v.listen(80), peerIP, 40000, false)
 		for _, fr := range fuzzCorpus(p) {
 			f.Add(fr)
 		}
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
-		v := newVictim(t, stack.Config{})
-		p := establish(v, v.listen(80), peerIP, 40000, false)
+		v := newVictim(t, cfg)
+		establish(v, v.listen(80), peerIP, 40000, false)
+		o := v.oracle(cfg)
+		o.Take() // the handshake
 		v.inject(frame)
 		v.inject(frame)
 		v.advance(time.Second)
-		v.take()
-		_ = p
-		st := v.stats()
-		if st.TCP.States[tcp.SynReceived] > 2 {
-			t.Fatalf("%d half-open from one frame", st.TCP.States[tcp.SynReceived])
+		if n := v.stats().TCP.States[tcp.SynReceived]; n > 2 {
+			t.Fatalf("%d half-open from one frame", n)
 		}
+		o.Check(t)
 	})
 }
 
 // TestTortureFuzzFrames mutates real frames 10^6 times (MIRAGO_FUZZ_N
-// overrides) into one long-lived victim: no panic, every bound holds, and
-// the stack still serves a new connection at the end.
+// overrides) into one long-lived victim: no panic; every 100 frames,
+// everything the victim sent parses and checksums (stacktest.CheckFrames);
+// every 10,000 frames, stacktest.Oracle holds (bounds, and the victim
+// answers a ping and SYNs); and the stack still serves a new connection
+// at the end.
 func TestTortureFuzzFrames(t *testing.T) {
 	torture(t)
 	n := 1000000
 	if s := os.Getenv("MIRAGO_FUZZ_N"); s != "" {
 		n, _ = strconv.Atoi(s)
 	}
-	v := newVictim(t, stack.Config{})
+	cfg := stacktest.FuzzLimits(stack.Config{})
+	v := newVictim(t, cfg)
 	ln := v.listen(80)
+	o := v.oracle(cfg)
 	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
@@ -170,35 +190,30 @@ func TestTortureFuzzFrames(t *testing.T) {
 	seed := rng.Uint64()
 	rng = rand.New(rand.NewPCG(seed, 7))
 	t.Logf("seed %d", seed)
-	v.dev.record = false
-	cfg := v.s.TCP.Config()
+	o.Take()
 	for i := 0; i < n; i++ {
 		m := mutate(rng, corpus[rng.IntN(len(corpus))])
 		noPanic(t, "fuzz frame "+strconv.Itoa(i), m, func() { v.inject(m) })
 		if i%100 == 99 {
 			v.advance(time.Millisecond)
+			if _, err := stacktest.CheckFrames(o.Take(), victimMAC, victimIP); err != nil {
+				t.Fatalf("frames %d-%d: %v", i-98, i+1, err)
+			}
 		}
 		if i%10000 == 9999 {
-			st := v.stats()
-			if st.TCP.States[tcp.SynReceived] > cfg.MaxHalfOpen || st.ARP.CacheSize > 512 ||
-				st.IP.ReasmMemory > 256<<10 || st.TCP.Memory > cfg.MaxMemory || st.ARP.Pending > 64 {
-				t.Fatalf("bound broken after %d frames: %+v", i+1, st)
-			}
+			o.Check(t)
 			if p.conn.State() != tcp.Established {
 				// A mutated frame can legitimately end the connection
 				// (an exact RST, a FIN); open a new one.
 				p.conn.Abort()
-				v.dev.record = true
-				v.take()
+				o.Take()
 				port++
 				p = establish(v, ln, peerIP, port, false)
 				corpus = fuzzCorpus(p)
-				v.dev.record = false
 			}
 		}
 	}
-	v.dev.record = true
-	v.take()
+	o.Take()
 	q := establish(v, ln, peerIP, 60000, true)
 	q.alive()
 	t.Logf("after %d frames: %+v", n, v.stats())
