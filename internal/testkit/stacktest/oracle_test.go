@@ -41,6 +41,7 @@ func (d *testDev) MTU() int                   { return 1500 }
 func (d *testDev) Headroom() int              { return 0 }
 func (d *testDev) LinkUp() bool               { return true }
 func (d *testDev) Stats() netif.Stats         { return netif.Stats{} }
+func (d *testDev) Offloads() netif.Offloads   { return netif.Offloads{} }
 func (d *testDev) Close() error               { return nil }
 func (d *testDev) SetHandler(h netif.Handler) { d.mu.Lock(); d.h = h; d.mu.Unlock() }
 func (d *testDev) Transmit(b *pkt.Buf) error {
@@ -60,7 +61,7 @@ func (d *testDev) inject(f []byte) {
 	d.mu.Lock()
 	h := d.h
 	d.mu.Unlock()
-	h(f)
+	h(f, netif.RxMeta{})
 }
 func (d *testDev) take() [][]byte {
 	d.mu.Lock()
