@@ -27,7 +27,6 @@ const (
 func TestBootEchoIdle(t *testing.T) {
 	root := requireEnv(t)
 	const board = "qemu-virt"
-	requireBoard(t, root, board)
 	tap, n := newTAP(t)
 	guestIP := fmt.Sprintf("10.199.%d.15", n)
 	image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort,
