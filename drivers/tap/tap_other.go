@@ -29,6 +29,9 @@ func (d *Device) MTU() int { return 0 }
 // Headroom implements netif.Device.Headroom.
 func (d *Device) Headroom() int { return 0 }
 
+// Offloads implements netif.Device.Offloads.
+func (d *Device) Offloads() netif.Offloads { return netif.Offloads{} }
+
 // LinkUp implements netif.Device.LinkUp.
 func (d *Device) LinkUp() bool { return false }
 
