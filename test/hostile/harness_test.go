@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
@@ -18,8 +19,11 @@ import (
 	"github.com/mirago/mirago/stack/tcp"
 )
 
-// fakeDev is the victim's netif.Device: it records every transmitted frame
-// and lets the test inject raw frames by calling the stack's handler. It
+// fakeDev is the victim's netif.Device: it checks every transmitted frame
+// with stacktest's FrameChecker (the stack's own parsers, checksums,
+// fragments, RFC 1122 §3.2.2 for ICMP errors) whether or not it records
+// it, records it unless told not to (floods), and lets the test inject
+// raw frames by calling the stack's handler. It
 // answers ARP requests for harness-owned addresses (every on-link address
 // but the victim's) by queueing a reply that inject delivers after the
 // current frame: replying from inside Transmit would re-enter the stack
@@ -33,6 +37,8 @@ type fakeDev struct {
 	autoARP bool
 	replies [][]byte
 	ctr     netif.Counters
+	check   *stacktest.FrameChecker
+	bad     error // the first frame check failure
 }
 
 func (d *fakeDev) MAC() inet.MAC            { return victimMAC }
@@ -58,6 +64,9 @@ func (d *fakeDev) Transmit(b *pkt.Buf) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.txCount++
+	if _, err := d.check.Add(f); err != nil && d.bad == nil {
+		d.bad = err
+	}
 	if d.record {
 		d.tx = append(d.tx, f)
 	}
@@ -86,7 +95,12 @@ type victim struct {
 // cfg.Rand is set). It primes the ARP cache with the peer and the gateway.
 func newVictim(t testing.TB, cfg stack.Config) *victim {
 	t.Helper()
-	v := &victim{t: t, dev: &fakeDev{record: true, autoARP: true}}
+	v := &victim{t: t, dev: &fakeDev{record: true, autoARP: true, check: stacktest.NewFrameChecker(victimMAC, victimIP)}}
+	t.Cleanup(func() {
+		if err := v.dev.checked(); err != nil {
+			t.Errorf("victim sent a bad frame: %v", err)
+		}
+	})
 	v.clk = clock.NewVirtual(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
 	cfg.Addr = inet.Prefix4{Addr: victimIP, Bits: 24}
 	cfg.Gateway = gwIP
@@ -145,8 +159,24 @@ func (v *victim) advance(d time.Duration) {
 	}
 }
 
-// take returns and forgets the frames sent so far.
+// checked returns the first failure of the frame checker, if any: a bad
+// frame, or fragments of a datagram sent in part.
+func (d *fakeDev) checked() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bad != nil {
+		return d.bad
+	}
+	return d.check.Pending()
+}
+
+// take returns and forgets the frames sent so far. It fails the test if
+// anything sent so far, recorded or not, failed the frame checker.
 func (v *victim) take() [][]byte {
+	v.t.Helper()
+	if err := v.dev.checked(); err != nil {
+		v.t.Fatalf("victim sent a bad frame: %v", err)
+	}
 	v.dev.mu.Lock()
 	defer v.dev.mu.Unlock()
 	tx := v.dev.tx

@@ -48,20 +48,47 @@ type Sent struct {
 //   - TCP: a valid data offset, a correct checksum over the
 //     pseudo-header, never to a multicast or broadcast address.
 func CheckFrames(frames [][]byte, mac inet.MAC, ip inet.Addr4) ([]Sent, error) {
+	c := NewFrameChecker(mac, ip)
 	var out []Sent
-	frags := map[fragKey]*fragments{}
 	for i, f := range frames {
-		s, err := checkFrame(f, mac, ip, frags)
+		s, err := c.Add(f)
 		if err != nil {
-			return out, fmt.Errorf("frame %d of %d sent: %v (% x)", i+1, len(frames), err, f)
+			return out, fmt.Errorf("frame %d of %d sent: %v", i+1, len(frames), err)
 		}
 		out = append(out, s)
 	}
-	for k, fr := range frags {
-		return out, fmt.Errorf("datagram %v->%v proto %d id %d: %d bytes of fragments sent, never the whole datagram",
+	return out, c.Pending()
+}
+
+// FrameChecker applies CheckFrames' rules to frames one at a time, as a
+// device sends them, so that a test need not keep them.
+type FrameChecker struct {
+	mac   inet.MAC
+	ip    inet.Addr4
+	frags map[fragKey]*fragments
+}
+
+// NewFrameChecker checks frames sent by the stack at mac and ip.
+func NewFrameChecker(mac inet.MAC, ip inet.Addr4) *FrameChecker {
+	return &FrameChecker{mac: mac, ip: ip, frags: map[fragKey]*fragments{}}
+}
+
+// Add checks one frame and returns it parsed.
+func (c *FrameChecker) Add(f []byte) (Sent, error) {
+	s, err := checkFrame(f, c.mac, c.ip, c.frags)
+	if err != nil {
+		return s, fmt.Errorf("%v (% x)", err, f)
+	}
+	return s, nil
+}
+
+// Pending reports a datagram whose fragments were sent only in part.
+func (c *FrameChecker) Pending() error {
+	for k, fr := range c.frags {
+		return fmt.Errorf("datagram %v->%v proto %d id %d: %d bytes of fragments sent, never the whole datagram",
 			k.src, k.dst, k.proto, k.id, fr.have)
 	}
-	return out, nil
+	return nil
 }
 
 func checkFrame(f []byte, mac inet.MAC, ip inet.Addr4, frags map[fragKey]*fragments) (Sent, error) {
