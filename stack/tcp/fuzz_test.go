@@ -4,6 +4,10 @@ import (
 	"encoding/binary"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/pkt"
 )
 
 func FuzzParseOptions(f *testing.F) {
@@ -95,16 +99,67 @@ func fuzzSeeds(f *testing.F) {
 	f.Add(hdr(0, 1, FlagACK, 1000, 1, 1, 5, 10, 0, 0, 0, 2, 0, 0, 0, 4))
 }
 
-func fuzzPeer(t *testing.T) *peer {
+// checkIP is the segment fuzzers' IP layer: every segment the layer
+// sends must parse, carry a correct checksum over the pseudo-header and
+// go from addrA to addrB; it keeps them for the liveness probe.
+type checkIP struct {
+	t    *testing.T
+	sent []Header
+}
+
+func (c *checkIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+	d := make([]byte, b.Len())
+	b.CopyTo(d)
+	h, err := ParseHeader(d)
+	switch {
+	case err != nil:
+		c.t.Errorf("sent a segment that does not parse (%v): %x", err, d)
+	case checksum.Fold(checksum.Sum(d, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(d))))) != 0xffff:
+		c.t.Errorf("sent a segment with a bad checksum: %x", d)
+	case src != addrA || dst != addrB:
+		c.t.Errorf("sent a segment from %v to %v", src, dst)
+	default:
+		c.sent = append(c.sent, h)
+	}
+	return nil
+}
+func (c *checkIP) Headroom() int                         { return 34 }
+func (c *checkIP) MTU() int                              { return 1500 }
+func (c *checkIP) Source(inet.Addr4) (inet.Addr4, error) { return addrA, nil }
+
+// probe is the liveness oracle: after the fuzz input, a SYN from a fresh
+// port to port 80 must get a SYN-ACK if listening, else an RST.
+func probe(t *testing.T, p *peer, c *checkIP, listening bool) {
+	t.Helper()
+	c.sent = nil
+	var b [HeaderLen]byte
+	(&Fields{SrcPort: 6001, DstPort: 80, Seq: 77, Flags: FlagSYN, Window: 1000}).Encode(b[:], nil)
+	p.e.mu.Lock()
+	p.e.l.Deliver(addrB, addrA, fixChecksum(b[:]))
+	p.e.mu.Unlock()
+	want := uint8(FlagSYN | FlagACK)
+	if !listening {
+		want = FlagRST | FlagACK
+	}
+	for _, h := range c.sent {
+		if h.DstPort() == 6001 && h.Flags()&(FlagSYN|FlagACK|FlagRST) == want && h.Ack() == 78 {
+			return
+		}
+	}
+	t.Fatalf("no %s to a fresh SYN after the input (sent %d segments)", flagString(want), len(c.sent))
+}
+
+func fuzzPeer(t *testing.T) (*peer, *checkIP) {
 	p := newPeerN(t, Config{}, 16)
-	p.e.l.ip = &discardIP{}
-	return p
+	c := &checkIP{t: t}
+	p.e.l.ip = c
+	return p, c
 }
 
 func FuzzSegmentListen(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzPeer(t)
+		p, c := fuzzPeer(t)
 		p.e.l.Listen(80)
 		fuzzSegments(data, peerISN, 0, func(b []byte) {
 			p.e.mu.Lock()
@@ -112,18 +167,20 @@ func FuzzSegmentListen(f *testing.F) {
 			p.e.mu.Unlock()
 		})
 		p.advance(10 * time.Minute)
+		probe(t, p, c, true)
 	})
 }
 
 func FuzzSegmentClosed(f *testing.F) {
 	fuzzSeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
-		p := fuzzPeer(t)
+		p, c := fuzzPeer(t)
 		fuzzSegments(data, peerISN, 0, func(b []byte) {
 			p.e.mu.Lock()
 			p.e.l.Deliver(addrB, addrA, b)
 			p.e.mu.Unlock()
 		})
+		probe(t, p, c, false)
 	})
 }
 
@@ -132,7 +189,8 @@ func FuzzSegmentEstablished(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p := newPeerN(t, Config{}, 16)
 		c, iss := p.open(append([]byte{2, 4, 5, 180, 4, 2, 1, 3, 3, 7}, tsBytes(1000, 0)...))
-		p.e.l.ip = &discardIP{}
+		ip := &checkIP{t: t}
+		p.e.l.ip = ip
 		p.write(c, make([]byte, 5000))
 		fuzzSegments(data, peerISN+1, iss, func(b []byte) {
 			p.e.mu.Lock()
@@ -146,5 +204,6 @@ func FuzzSegmentEstablished(f *testing.F) {
 		p.advance(time.Second)
 		c.Close()
 		p.advance(10 * time.Minute)
+		probe(t, p, ip, true)
 	})
 }
