@@ -56,7 +56,9 @@ type Config struct {
 	// default 16.
 	QuickAcks int
 	// UserTimeout aborts a connection whose data stays unacknowledged this
-	// long (RFC 5482 semantics); default 5 min.
+	// long (RFC 5482 semantics), or whose zero-window probes go
+	// unanswered this long (probes the peer answers keep it open, RFC
+	// 9293 §3.8.6.1); default 5 min.
 	UserTimeout time.Duration
 	// KeepAlive turns keepalive on for new connections (default off).
 	KeepAlive bool
