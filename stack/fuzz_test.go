@@ -86,7 +86,7 @@ func ipFrame(proto uint8, payload []byte) []byte {
 // transportFrame adds the transport checksum at off of payload.
 func transportFrame(proto uint8, payload []byte, off int) []byte {
 	binary.BigEndian.PutUint16(payload[off:], 0)
-	s := checksum.Pseudo(fuzzPeer, fuzzUs, proto, uint16(len(payload)))
+	s := checksum.Pseudo(inet.AddrFrom4(fuzzPeer), inet.AddrFrom4(fuzzUs), proto, len(payload))
 	binary.BigEndian.PutUint16(payload[off:], checksum.Checksum(payload, s))
 	return ipFrame(proto, payload)
 }

@@ -62,8 +62,7 @@ type Stack struct {
 	UDP  *udp.Layer
 	TCP  *tcp.Layer
 
-	ping       pinger
-	tcpDropped uint64 // TCP segments to broadcast/multicast addresses
+	ping pinger
 
 	onConflict func(inet.Addr4, inet.MAC) // SetARPConflictHook; guarded by mu
 }
@@ -102,12 +101,19 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		ipCfg.Rand = cfg.Rand
 	}
 	s.IP = ipv4.New(s.ARP, s.timers, ipCfg)
-	s.Eth.Register(inet.EtherTypeIPv4, s.IP.Input)
 	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
-	s.UDP = udp.New(s.IP, s.ICMP, &s.mu, cfg.Rand, cfg.UDP)
+
+	// The transports send through one family-neutral network that
+	// dispatches by address family, and every network layer delivers to
+	// the same transports (docs/INTERNALS.md, "Wiring").
+	net := &network{v4: s.IP}
+	s.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
+	s.TCP = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP)
+	s.Eth.Register(inet.EtherTypeIPv4, s.IP.Input)
+	s.IP.SetICMP(s.ICMP)
+	s.IP.Register(inet.ProtoICMP, s.ICMP)
 	s.IP.Register(inet.ProtoUDP, s.UDP)
-	s.TCP = tcp.New(tcpIP{s.IP}, s.timers, &s.mu, cfg.Rand, cfg.TCP)
-	s.IP.Register(inet.ProtoTCP, tcpTransport{s.TCP, &s.tcpDropped})
+	s.IP.Register(inet.ProtoTCP, s.TCP)
 	s.initPing(cfg.Rand)
 
 	s.mu.Lock()
@@ -199,7 +205,7 @@ func (s *Stack) SetMTU(mtu int) error {
 	if err := s.IP.SetMTU(mtu); err != nil {
 		return err
 	}
-	s.TCP.SetMTU(s.IP.MTU())
+	s.TCP.SetMTU(s.IP.MTU(inet.AnyIPv4))
 	return nil
 }
 
@@ -207,7 +213,7 @@ func (s *Stack) SetMTU(mtu int) error {
 func (s *Stack) MTU() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.IP.MTU()
+	return s.IP.MTU(inet.AnyIPv4)
 }
 
 // Close stops receiving and closes the device.
@@ -225,9 +231,6 @@ type Stats struct {
 	ICMP     icmp.Stats
 	UDP      udp.Stats
 	TCP      tcp.Stats
-	// TCPBroadcastDrops counts TCP segments sent to a broadcast or
-	// multicast address.
-	TCPBroadcastDrops uint64
 }
 
 // Stats returns a consistent snapshot of all counters, taken under the
@@ -243,7 +246,5 @@ func (s *Stack) Stats() Stats {
 		ICMP:     s.ICMP.Stats(),
 		UDP:      s.UDP.Stats(),
 		TCP:      s.TCP.StatsLocked(),
-
-		TCPBroadcastDrops: s.tcpDropped,
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"encoding/binary"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -73,10 +74,8 @@ func (d *Device) buildWrite(t, h uint64) (slots, bytes int) {
 	// With NEEDS_CSUM the checksum field holds the pseudo-header sum and
 	// the kernel takes the segment as checksummed (CHECKSUM_PARTIAL);
 	// every segment's own checksum was verified above.
-	var src, dst [4]byte
-	copy(src[:], ip[12:16])
-	copy(dst[:], ip[16:20])
-	ps := checksum.Fold(checksum.Pseudo(src, dst, 6, uint16(ipLen-ipv4HeaderLen)))
+	src, dst := inet.AddrFrom4(inet.Addr4(ip[12:16])), inet.AddrFrom4(inet.Addr4(ip[16:20]))
+	ps := checksum.Fold(checksum.Pseudo(src, dst, inet.ProtoTCP, ipLen-ipv4HeaderLen))
 	binary.BigEndian.PutUint16(tcp[16:], ps)
 	hdr[0] = vnetFlagNeedsCsum
 	hdr[1] = vnetGSOTCPv4
@@ -159,9 +158,7 @@ func ipChecksumOK(f []byte) bool {
 // tcpChecksumOK verifies the TCP checksum of a frame parseSeg accepted.
 func tcpChecksumOK(f []byte) bool {
 	ip := f[netif.EthernetHeaderLen:]
-	var src, dst [4]byte
-	copy(src[:], ip[12:16])
-	copy(dst[:], ip[16:20])
+	src, dst := inet.AddrFrom4(inet.Addr4(ip[12:16])), inet.AddrFrom4(inet.Addr4(ip[16:20]))
 	tcp := ip[ipv4HeaderLen:]
-	return checksum.Fold(checksum.Sum(tcp, checksum.Pseudo(src, dst, 6, uint16(len(tcp))))) == 0xffff
+	return checksum.Fold(checksum.Sum(tcp, checksum.Pseudo(src, dst, inet.ProtoTCP, len(tcp)))) == 0xffff
 }

@@ -6,6 +6,7 @@ import (
 	"unsafe"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
 
@@ -34,10 +35,8 @@ func tcpFrame(seq, ack uint32, flags uint8, opts, payload []byte) []byte {
 	binary.BigEndian.PutUint16(tcp[14:], 512)
 	copy(tcp[20:], opts)
 	copy(tcp[thl:], payload)
-	var src, dst [4]byte
-	copy(src[:], ip[12:16])
-	copy(dst[:], ip[16:20])
-	binary.BigEndian.PutUint16(tcp[16:], checksum.Checksum(tcp, checksum.Pseudo(src, dst, 6, uint16(len(tcp)))))
+	src, dst := inet.AddrFrom4(inet.Addr4(ip[12:16])), inet.AddrFrom4(inet.Addr4(ip[16:20]))
+	binary.BigEndian.PutUint16(tcp[16:], checksum.Checksum(tcp, checksum.Pseudo(src, dst, inet.ProtoTCP, len(tcp))))
 	return f
 }
 

@@ -38,7 +38,6 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 	st.TCP.Drops[tcp.DropChecksum] = 5
 	st.ICMP.ErrorsIn[3] = 7
 	st.ARP.CacheSize = 2
-	st.TCPBroadcastDrops = 1
 	fams := Stack(st)
 	seen := map[string]Family{}
 	for _, f := range fams {
@@ -54,15 +53,14 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 		typ Type
 		val float64
 	}{
-		"mirago_ip_received":         {Counter, 42},
-		"mirago_tcp_broadcast_drops": {Counter, 1},
-		"mirago_arp_cache_size":      {Gauge, 2},
-		"mirago_ip_reasm_pending":    {Gauge, 0},
-		"mirago_udp_open_sockets":    {Gauge, 0},
-		"mirago_tcp_rto_events":      {Counter, 0},
-		"mirago_tcp_retransmits":     {Counter, 0},
-		"mirago_device_rx_frames":    {Counter, 0},
-		"mirago_ethernet_rx_runt":    {Counter, 0},
+		"mirago_ip_received":      {Counter, 42},
+		"mirago_arp_cache_size":   {Gauge, 2},
+		"mirago_ip_reasm_pending": {Gauge, 0},
+		"mirago_udp_open_sockets": {Gauge, 0},
+		"mirago_tcp_rto_events":   {Counter, 0},
+		"mirago_tcp_retransmits":  {Counter, 0},
+		"mirago_device_rx_frames": {Counter, 0},
+		"mirago_ethernet_rx_runt": {Counter, 0},
 	}
 	for name, w := range want {
 		f, ok := seen[name]

@@ -10,6 +10,8 @@ package checksum
 import (
 	"encoding/binary"
 	"math/bits"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Sum adds b to the running sum initial and returns the new running sum.
@@ -102,9 +104,25 @@ func Update(sum, old, new uint16) uint16 {
 	return ^Fold(s)
 }
 
-// Pseudo returns the running sum of the IPv4 pseudo-header (RFC 793 §3.1,
-// RFC 768): source, destination, zero, protocol, and the transport length.
-func Pseudo(src, dst [4]byte, proto uint8, length uint16) uint32 {
+// Pseudo returns the running sum of the pseudo-header the transport
+// checksums of TCP, UDP and ICMPv6 cover, by the addresses' family: for
+// IPv4 (RFC 768, RFC 9293 §3.1) source, destination, zero, protocol and
+// the transport length; for IPv6 (RFC 8200 §8.1) source, destination,
+// the 32-bit upper-layer length, zeros and the next header.
+func Pseudo(src, dst inet.Addr, proto uint8, length int) uint32 {
+	if src.Is4() && dst.Is4() {
+		return pseudo4(src.As4(), dst.As4(), proto, uint16(length))
+	}
+	a, b := src.As16(), dst.As16()
+	var s uint32
+	for i := 0; i < 16; i += 2 {
+		s += uint32(a[i])<<8 | uint32(a[i+1])
+		s += uint32(b[i])<<8 | uint32(b[i+1])
+	}
+	return s + uint32(length>>16) + uint32(length&0xffff) + uint32(proto)
+}
+
+func pseudo4(src, dst inet.Addr4, proto uint8, length uint16) uint32 {
 	s := uint32(src[0])<<8 | uint32(src[1])
 	s += uint32(src[2])<<8 | uint32(src[3])
 	s += uint32(dst[0])<<8 | uint32(dst[1])

@@ -2,7 +2,10 @@ package checksum
 
 import (
 	"math/rand/v2"
+	"net/netip"
 	"testing"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // reference is the textbook RFC 1071 loop, 16 bits at a time.
@@ -77,10 +80,18 @@ func TestUpdateIncremental(t *testing.T) {
 }
 
 func TestPseudo(t *testing.T) {
-	src, dst := [4]byte{10, 0, 2, 15}, [4]byte{10, 0, 2, 2}
+	src, dst := inet.AddrFrom4(inet.Addr4{10, 0, 2, 15}), inet.AddrFrom4(inet.Addr4{10, 0, 2, 2})
 	ph := []byte{10, 0, 2, 15, 10, 0, 2, 2, 0, 17, 0x01, 0x00}
 	if got, want := Fold(Pseudo(src, dst, 17, 256)), Fold(Sum(ph, 0)); got != want {
 		t.Fatalf("Pseudo = %#04x, want %#04x", got, want)
+	}
+	// IPv6 (RFC 8200 §8.1): addresses, 32-bit length, 3 zero bytes, next header.
+	s6 := inet.AddrFromNetip(netip.MustParseAddr("2001:db8::1"))
+	d6 := inet.AddrFromNetip(netip.MustParseAddr("fe80::2"))
+	a, b := s6.As16(), d6.As16()
+	ph6 := append(append(a[:], b[:]...), 0, 1, 0, 4, 0, 0, 0, 58)
+	if got, want := Fold(Pseudo(s6, d6, 58, 65540)), Fold(Sum(ph6, 0)); got != want {
+		t.Fatalf("Pseudo IPv6 = %#04x, want %#04x", got, want)
 	}
 }
 

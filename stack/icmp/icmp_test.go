@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 func TestGoldenEchoWire(t *testing.T) {
@@ -119,17 +120,18 @@ func TestErrorsDelivered(t *testing.T) {
 		rest      uint32
 		quote     []byte
 		qtLen     int
-		mtu       uint16
+		kind      transport.ErrorKind
+		mtu       int
 	}{
-		{TypeDestUnreachable, CodePortUnreachable, 0, orig[:28], 8, 0},
-		{TypeTimeExceeded, CodeTTLExceeded, 0, orig[:28], 8, 0},
-		{TypeParamProblem, 0, 20 << 24, orig[:28], 8, 0},
-		{TypeDestUnreachable, CodeFragNeeded, 1280, orig[:28], 8, 1280},
-		{TypeDestUnreachable, CodeFragNeeded, 0, orig[:28], 8, 68},     // quoted total 128 -> plateau below is 68
-		{TypeDestUnreachable, CodeFragNeeded, 40, orig[:28], 8, 68},    // raised to 68
-		{TypeDestUnreachable, CodeHostUnreachable, 0, orig[:24], 4, 0}, // truncated transport
-		{TypeDestUnreachable, CodeHostUnreachable, 0, orig[:20], 0, 0},
-		{TypeDestUnreachable, CodeHostUnreachable, 0, orig, 108, 0}, // whole datagram quoted
+		{TypeDestUnreachable, CodePortUnreachable, 0, orig[:28], 8, transport.PortUnreachable, 0},
+		{TypeTimeExceeded, CodeTTLExceeded, 0, orig[:28], 8, transport.TimeExceeded, 0},
+		{TypeParamProblem, 0, 20 << 24, orig[:28], 8, transport.ParamProblem, 0},
+		{TypeDestUnreachable, CodeFragNeeded, 1280, orig[:28], 8, transport.PacketTooBig, 1280},
+		{TypeDestUnreachable, CodeFragNeeded, 0, orig[:28], 8, transport.PacketTooBig, 68},        // quoted total 128 -> plateau below is 68
+		{TypeDestUnreachable, CodeFragNeeded, 40, orig[:28], 8, transport.PacketTooBig, 68},       // raised to 68
+		{TypeDestUnreachable, CodeHostUnreachable, 0, orig[:24], 4, transport.HostUnreachable, 0}, // truncated transport
+		{TypeDestUnreachable, CodeHostUnreachable, 0, orig[:20], 0, transport.HostUnreachable, 0},
+		{TypeDestUnreachable, CodeHostUnreachable, 0, orig, 108, transport.HostUnreachable, 0}, // whole datagram quoted
 	}
 	for i, c := range cases {
 		e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, c.typ, c.code, c.rest, c.quote))
@@ -137,11 +139,11 @@ func TestErrorsDelivered(t *testing.T) {
 			t.Fatalf("case %d not delivered: ip %+v icmp %+v", i, e.ip.Stats(), e.icmp.Stats())
 		}
 		g := e.udp.errs[i]
-		if g.Type != c.typ || g.Code != c.code || g.From != gwAddr || g.Src != ourAddr || g.Dst != farAddr || g.Proto != inet.ProtoUDP || g.ID != 77 || len(g.QuotedTransport) != c.qtLen || g.MTU != c.mtu {
+		if g.Kind != c.kind || g.From != inet.AddrFrom4(gwAddr) || g.Src != inet.AddrFrom4(ourAddr) || g.Dst != inet.AddrFrom4(farAddr) || g.Proto != inet.ProtoUDP || len(g.Quoted) != c.qtLen || g.MTU != c.mtu {
 			t.Errorf("case %d: %+v", i, g)
 		}
-		if c.qtLen >= 8 && !bytes.Equal(g.QuotedTransport[:8], orig[20:28]) {
-			t.Errorf("case %d: transport %x", i, g.QuotedTransport)
+		if c.qtLen >= 8 && !bytes.Equal(g.Quoted[:8], orig[20:28]) {
+			t.Errorf("case %d: transport %x", i, g.Quoted)
 		}
 	}
 	// Fewer than 20 quoted bytes, or not IPv4: dropped.

@@ -18,6 +18,7 @@ import (
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // MaxQuote is the most payload an error quotes after the IP header: an
@@ -40,22 +41,33 @@ type Config struct {
 	OnEchoReply func(from inet.Addr4, id, seq uint16, data []byte)
 }
 
+// IP is what ICMP needs from the IPv4 layer; *ipv4.Layer implements it.
+type IP interface {
+	// Write, Headroom: as transport.Network.
+	Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error
+	Headroom() int
+	// IsLocal and IsBroadcast classify an address against our own.
+	IsLocal(a inet.Addr4) bool
+	IsBroadcast(a inet.Addr4) bool
+	// DeliverError hands a received error to the transport it quotes.
+	DeliverError(typ, code uint8, mtu uint16, from inet.Addr4, quoted ipv4.Header)
+}
+
 // Layer is the ICMP layer of one stack.
 type Layer struct {
-	ip    *ipv4.Layer
+	ip    IP
 	q     *timer.Queue
 	cfg   Config
 	buf   *pkt.Buf // reply and error buffer; Write does not keep it
-	ce    ipv4.ControlError
 	stats Stats
 
 	tokens int
 	last   time.Time // time of the last refill
 }
 
-// New returns a layer that registers protocol 1 with ip and becomes ip's
-// ICMP error sender.
-func New(ip *ipv4.Layer, q *timer.Queue, cfg Config) *Layer {
+// New returns a layer sending through ip. stack.New registers it with the
+// IPv4 layer as protocol 1 and as its ICMP error sender (ipv4.ICMPSender).
+func New(ip IP, q *timer.Queue, cfg Config) *Layer {
 	if cfg.Rate <= 0 {
 		cfg.Rate = 10
 	}
@@ -69,16 +81,14 @@ func New(ip *ipv4.Layer, q *timer.Queue, cfg Config) *Layer {
 	cfg.Quote = min(cfg.Quote, MaxQuote)
 	l := &Layer{ip: ip, q: q, cfg: cfg, tokens: cfg.Burst, last: q.Now()}
 	l.buf = pkt.New(ip.Headroom()+HeaderLen+ipv4.MaxHeaderLen+MaxQuote, 0)
-	ip.Register(inet.ProtoICMP, l)
-	ip.SetICMP(l)
 	return l
 }
 
 // Stats returns a snapshot of the counters.
 func (l *Layer) Stats() Stats { return l.stats }
 
-// Deliver implements ipv4.Transport.Deliver.
-func (l *Layer) Deliver(p *ipv4.Packet) {
+// Deliver implements transport.Receiver.
+func (l *Layer) Deliver(p *transport.Packet) {
 	l.stats.Received++
 	m, err := ParseMessage(p.Payload)
 	if err != nil {
@@ -96,7 +106,7 @@ func (l *Layer) Deliver(p *ipv4.Packet) {
 	case TypeEchoReply:
 		l.stats.EchoRepliesIn++
 		if l.cfg.OnEchoReply != nil {
-			l.cfg.OnEchoReply(p.Src, m.ID(), m.Seq(), m.Body())
+			l.cfg.OnEchoReply(p.Src.As4(), m.ID(), m.Seq(), m.Body())
 		}
 	case TypeDestUnreachable, TypeTimeExceeded, TypeParamProblem, TypeSourceQuench:
 		l.stats.ErrorsIn[t]++
@@ -111,15 +121,15 @@ func (l *Layer) Deliver(p *ipv4.Packet) {
 	}
 }
 
-// Error implements ipv4.Transport.Error. We never keep state about ICMP
+// Error implements transport.Receiver. We never keep state about ICMP
 // messages we sent, so errors about them are ignored.
-func (l *Layer) Error(e *ipv4.ControlError) {}
+func (l *Layer) Error(e *transport.ControlError) {}
 
 // echo answers an echo request with the same identifier, sequence and
 // data (RFC 792). The data is attached by reference: Write copies or sends
 // it before returning. Requests to a broadcast address get no reply (RFC
 // 1122 §3.2.2.6 allows either; silence defeats Smurf amplification).
-func (l *Layer) echo(p *ipv4.Packet, m Message) {
+func (l *Layer) echo(p *transport.Packet, m Message) {
 	if p.Broadcast || p.Dst.IsMulticast() {
 		l.stats.DropBroadcastEcho++
 		return
@@ -132,29 +142,29 @@ func (l *Layer) echo(p *ipv4.Packet, m Message) {
 	SetChecksum(h, checksum.Sum(body, 0))
 	b.Attach(body)
 	src := p.Dst
-	if !l.ip.IsLocal(src) {
-		src = inet.IPv4Unspecified // accepted via AcceptAnyDst: let ip choose
+	if !l.ip.IsLocal(src.As4()) {
+		src = inet.Addr{} // accepted via AcceptAnyDst: let ip choose
 	}
-	if err := l.ip.Write(src, p.Src, inet.ProtoICMP, b, ipv4.WriteOptions{TOS: p.TOS}); err != nil {
+	if err := l.ip.Write(src, p.Src, inet.ProtoICMP, b, transport.WriteOptions{TOS: p.TOS}); err != nil {
 		l.stats.SendErrors++
 		return
 	}
 	l.stats.EchoRepliesOut++
 }
 
-// controlError parses the datagram quoted in an error and hands it to ip.
-// At least a whole IP header must be quoted (RFC 792 quotes it plus 8
-// bytes; the 8 may be missing, which the transport checks).
-func (l *Layer) controlError(p *ipv4.Packet, m Message) {
+// controlError parses the datagram quoted in an error and hands it to ip,
+// which maps its type and code for the transports. At least a whole IP
+// header must be quoted (RFC 792 quotes it plus 8 bytes; the 8 may be
+// missing, which the transport checks).
+func (l *Layer) controlError(p *transport.Packet, m Message) {
 	q, err := ipv4.ParseQuoted(m.Body())
 	if err != nil {
 		l.stats.DropBadQuote++
 		return
 	}
-	l.ce = ipv4.ControlError{Type: m.Type(), Code: m.Code(), From: p.Src, Quoted: q}
+	var mtu uint16
 	if m.Type() == TypeDestUnreachable && m.Code() == CodeFragNeeded {
-		l.ce.MTU = m.MTU()
+		mtu = m.MTU()
 	}
-	l.ip.DeliverError(&l.ce)
-	l.ce = ipv4.ControlError{}
+	l.ip.DeliverError(m.Type(), m.Code(), mtu, p.Src.As4(), q)
 }

@@ -3,7 +3,7 @@ package icmp
 import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // SendEcho sends an echo request (RFC 792) to dst carrying data. It is
@@ -15,7 +15,7 @@ func (l *Layer) SendEcho(dst inet.Addr4, id, seq uint16, data []byte) error {
 	EncodeHeader(h, TypeEchoRequest, 0, Echo(id, seq))
 	SetChecksum(h, checksum.Sum(data, 0))
 	b.Attach(data)
-	if err := l.ip.Write(inet.IPv4Unspecified, dst, inet.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
+	if err := l.ip.Write(inet.Addr{}, inet.AddrFrom4(dst), inet.ProtoICMP, b, transport.WriteOptions{}); err != nil {
 		l.stats.SendErrors++
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // SendUnreachable implements ipv4.ICMPSender: a destination unreachable
@@ -41,11 +42,11 @@ func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
 		l.stats.SendErrors++
 		return
 	}
-	src := h.Dst()
-	if !l.ip.IsLocal(src) {
-		src = inet.IPv4Unspecified
+	src := inet.AddrFrom4(h.Dst())
+	if !l.ip.IsLocal(h.Dst()) {
+		src = inet.Addr{} // let ip choose
 	}
-	if err := l.ip.Write(src, h.Src(), inet.ProtoICMP, b, ipv4.WriteOptions{}); err != nil {
+	if err := l.ip.Write(src, inet.AddrFrom4(h.Src()), inet.ProtoICMP, b, transport.WriteOptions{}); err != nil {
 		l.stats.SendErrors++
 		return
 	}

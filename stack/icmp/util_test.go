@@ -12,6 +12,7 @@ import (
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 var (
@@ -65,13 +66,12 @@ func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
 func (f *fakeLink) Headroom() int { return 14 }
 func (f *fakeLink) MTU() int      { return 1500 }
 
-type fakeTransport struct{ errs []ipv4.ControlError }
+type fakeTransport struct{ errs []transport.ControlError }
 
-func (f *fakeTransport) Deliver(p *ipv4.Packet) {}
-func (f *fakeTransport) Error(e *ipv4.ControlError) {
+func (f *fakeTransport) Deliver(p *transport.Packet) {}
+func (f *fakeTransport) Error(e *transport.ControlError) {
 	c := *e
 	c.Quoted = bytes.Clone(e.Quoted)
-	c.QuotedTransport = bytes.Clone(e.QuotedTransport)
 	f.errs = append(f.errs, c)
 }
 
@@ -94,6 +94,8 @@ func newEnv(t testing.TB, cfg Config) *env {
 	e := &env{ip: ip, link: link, clk: clk, udp: &fakeTransport{}}
 	ip.Register(inet.ProtoUDP, e.udp)
 	e.icmp = New(ip, q, cfg)
+	ip.Register(inet.ProtoICMP, e.icmp)
+	ip.SetICMP(e.icmp)
 	return e
 }
 

@@ -15,6 +15,9 @@ type Addr struct {
 	b [16]byte
 }
 
+// AnyIPv4 is 0.0.0.0 as an Addr: any of our IPv4 addresses.
+var AnyIPv4 = Addr{b: [16]byte{10: 0xff, 11: 0xff}}
+
 // v4InV6Prefix is the first 12 bytes of an IPv4-mapped address.
 var v4InV6Prefix = [12]byte{10: 0xff, 11: 0xff}
 

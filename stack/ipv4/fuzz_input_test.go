@@ -13,6 +13,7 @@ import (
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // checkLink checks every datagram the stack sends.
@@ -47,12 +48,12 @@ func (c *checkLink) MTU() int      { return 1500 }
 
 type sink struct{}
 
-func (sink) Deliver(p *ipv4.Packet) {
+func (sink) Deliver(p *transport.Packet) {
 	if len(p.Payload) > 65535-20 || len(p.Header) < 20 {
 		panic("bad packet")
 	}
 }
-func (sink) Error(e *ipv4.ControlError) { _ = e.QuotedTransport }
+func (sink) Error(e *transport.ControlError) { _ = e.Quoted }
 
 // FuzzIPv4Input feeds a sequence of datagrams through ipv4 and icmp. The
 // input is records of a 2-byte big-endian length then that many bytes; a
@@ -72,7 +73,9 @@ func runOne(t *testing.T, in []byte) {
 		ip.SetGateway(inet.MustParseAddr4("10.0.2.2"))
 		ip.Register(inet.ProtoUDP, sink{})
 		ip.Register(inet.ProtoTCP, sink{})
-		icmp.New(ip, q, icmp.Config{Quote: 64})
+		ic := icmp.New(ip, q, icmp.Config{Quote: 64})
+		ip.Register(inet.ProtoICMP, ic)
+		ip.SetICMP(ic)
 		src, dst := inet.MAC{2, 0, 0, 0, 0, 1}, inet.MAC{2, 0, 0, 0, 0, 2}
 		for len(in) >= 2 {
 			n := int(binary.BigEndian.Uint16(in))

@@ -1,6 +1,9 @@
 package ipv4
 
-import "github.com/mirago/mirago/stack/inet"
+import (
+	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/transport"
+)
 
 // Input handles one received datagram; it has the ethernet handler
 // signature and is registered for EtherType 0x0800. packet is valid only
@@ -112,11 +115,12 @@ func (l *Layer) deliver(h Header, bcast bool) {
 		return
 	}
 	p := &l.pkt
-	*p = Packet{
-		Src: h.Src(), Dst: h.Dst(), Header: h, Payload: h.Payload(),
+	*p = transport.Packet{
+		Src: inet.AddrFrom4(h.Src()), Dst: inet.AddrFrom4(h.Dst()),
+		Header: h, Payload: h.Payload(),
 		Broadcast: bcast, TTL: h.TTL(), TOS: h.TOS(),
 	}
 	l.stats.Delivered++
 	t.Deliver(p)
-	*p = Packet{} // drop references to the caller's buffer
+	*p = transport.Packet{} // drop references to the caller's buffer
 }

@@ -15,7 +15,7 @@ func TestInputDelivers(t *testing.T) {
 		t.Fatalf("delivered %d, stats %+v", len(e.udp.got), e.l.Stats())
 	}
 	g := e.udp.got[0]
-	if g.src != peerAddr || g.dst != ourAddr || g.broadcast || string(g.payload[8:]) != "hello" {
+	if g.src != inet.AddrFrom4(peerAddr) || g.dst != inet.AddrFrom4(ourAddr) || g.broadcast || string(g.payload[8:]) != "hello" {
 		t.Errorf("got %+v", g)
 	}
 	if s := e.l.Stats(); s.Received != 1 || s.Delivered != 1 {

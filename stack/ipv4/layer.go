@@ -22,6 +22,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // Output errors.
@@ -40,15 +41,6 @@ type Link interface {
 	MTU() int
 }
 
-// Transport is a protocol above IPv4 (ICMP, UDP, TCP).
-type Transport interface {
-	// Deliver hands up one datagram; p and its slices are valid only
-	// during the call.
-	Deliver(p *Packet)
-	// Error reports an ICMP error quoting a datagram of this protocol.
-	Error(e *ControlError)
-}
-
 // ICMPSender sends ICMP errors about received datagrams; the icmp layer
 // implements it. offending is the whole datagram as received (for a
 // reassembly timeout: the first fragment). It applies the RFC 1122
@@ -61,26 +53,9 @@ type ICMPSender interface {
 // ICMP codes the IP layer asks for.
 const (
 	CodeProtoUnreachable = 2 // destination unreachable, RFC 792
+	CodePortUnreachable  = 3 // destination unreachable, RFC 792
 	CodeReasmTimeout     = 1 // time exceeded: fragment reassembly time exceeded
 )
-
-// Packet is one datagram handed to a Transport. The layer reuses a single
-// Packet; nothing in it may be kept after Deliver returns.
-type Packet struct {
-	Src, Dst  inet.Addr4
-	Header    Header // whole datagram (reassembled if it was fragmented)
-	Payload   []byte // transport header and data
-	Broadcast bool   // to a broadcast address, or in a link-layer broadcast/multicast frame
-	TTL       uint8
-	TOS       uint8
-}
-
-// WriteOptions are per-datagram output settings.
-type WriteOptions struct {
-	TTL          uint8 // 0 means DefaultTTL (or Config.TTL)
-	TOS          uint8
-	DontFragment bool
-}
 
 // Config holds the layer's settings; zero values pick the defaults.
 type Config struct {
@@ -115,8 +90,9 @@ type Layer struct {
 	mtu   int // set by SetMTU; 0: the link's
 	icmp  ICMPSender
 	id    uint16
-	proto [256]Transport
-	pkt   Packet
+	proto [256]transport.Receiver
+	pkt   transport.Packet
+	ce    transport.ControlError
 	stats Stats
 	reasm reassembler
 
@@ -148,9 +124,9 @@ func New(link Link, q *timer.Queue, cfg Config) *Layer {
 	return l
 }
 
-// Register sets the transport for proto, replacing any previous one; nil
-// unregisters.
-func (l *Layer) Register(proto uint8, t Transport) { l.proto[proto] = t }
+// Register sets the receiver for proto, replacing any previous one; nil
+// unregisters. stack.New registers ICMP, UDP and TCP.
+func (l *Layer) Register(proto uint8, t transport.Receiver) { l.proto[proto] = t }
 
 // SetICMP sets the hook that sends ICMP errors.
 func (l *Layer) SetICMP(s ICMPSender) { l.icmp = s }
@@ -167,12 +143,17 @@ func (l *Layer) SetGateway(a inet.Addr4) { l.gw = a }
 // Gateway returns the default gateway.
 func (l *Layer) Gateway() inet.Addr4 { return l.gw }
 
-// Headroom is the headroom a transport reserves: the link's plus 20.
+// Headroom is the headroom a transport reserves: the link's plus 20. It
+// implements transport.Network.
 func (l *Layer) Headroom() int { return l.link.Headroom() + HeaderLen }
 
 // MTU is the IP MTU: the largest datagram, header included, sent without
-// fragmentation. It is the link MTU unless SetMTU lowered it.
-func (l *Layer) MTU() int {
+// fragmentation, to any destination (dst is not looked at: one link, one
+// MTU). It is the link MTU unless SetMTU lowered it. It implements
+// transport.Network.
+func (l *Layer) MTU(dst inet.Addr) int { return l.mtu4() }
+
+func (l *Layer) mtu4() int {
 	if l.mtu > 0 {
 		return l.mtu
 	}
@@ -223,8 +204,18 @@ func (l *Layer) hasSubnetBroadcast() bool {
 }
 
 // Source returns the source address for a datagram to dst: our address,
-// or 0.0.0.0 for a broadcast while unconfigured (DHCP, RFC 2131 §4.1).
-func (l *Layer) Source(dst inet.Addr4) (inet.Addr4, error) {
+// or 0.0.0.0 for a broadcast while unconfigured (DHCP, RFC 2131 §4.1). It
+// implements transport.Network; a dst that is not IPv4 gives
+// transport.ErrAddrFamily.
+func (l *Layer) Source(dst inet.Addr) (inet.Addr, error) {
+	if !dst.Is4() {
+		return inet.Addr{}, transport.ErrAddrFamily
+	}
+	a, err := l.source4(dst.As4())
+	return inet.AddrFrom4(a), err
+}
+
+func (l *Layer) source4(dst inet.Addr4) (inet.Addr4, error) {
 	if !l.addr.Addr.IsUnspecified() {
 		return l.addr.Addr, nil
 	}

@@ -3,6 +3,7 @@ package ipv4
 import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // route returns the next hop for dst: dst itself when it is on-link, a
@@ -18,18 +19,27 @@ func (l *Layer) route(dst inet.Addr4) (inet.Addr4, error) {
 }
 
 // Write sends b (transport header and payload, possibly with attachments)
-// to dst, prepending the IPv4 header into b's headroom. A zero src means
-// Source(dst). Datagrams larger than the MTU are fragmented (RFC 791 §3.2)
-// unless o.DontFragment is set, which gives ErrMessageTooLong. Write does
-// not keep b.
-func (l *Layer) Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o WriteOptions) error {
+// to dst, prepending the IPv4 header into b's headroom. An unspecified src
+// means Source(dst). Datagrams larger than the MTU are fragmented (RFC 791
+// §3.2) unless o.DontFragment is set, which gives ErrMessageTooLong. Write
+// does not keep b. It implements transport.Network; addresses that are not
+// IPv4 give transport.ErrAddrFamily.
+func (l *Layer) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
+	if !dst.Is4() || !src.Is4() && !src.IsUnspecified() {
+		l.stats.DropNoRoute++
+		return transport.ErrAddrFamily
+	}
+	return l.write(src.As4(), dst.As4(), proto, b, o)
+}
+
+func (l *Layer) write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	next, err := l.route(dst)
 	if err != nil {
 		l.stats.DropNoRoute++
 		return err
 	}
 	if src.IsUnspecified() {
-		if src, err = l.Source(dst); err != nil {
+		if src, err = l.source4(dst); err != nil {
 			l.stats.DropNoRoute++
 			return err
 		}
@@ -42,7 +52,7 @@ func (l *Layer) Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o WriteOptio
 		f.TTL = l.cfg.TTL
 	}
 	l.id++
-	n, mtu := b.Len(), l.MTU()
+	n, mtu := b.Len(), l.mtu4()
 	if n+HeaderLen > MaxTotalLen || (n+HeaderLen > mtu && o.DontFragment) {
 		l.stats.DropTooBig++
 		return ErrMessageTooLong

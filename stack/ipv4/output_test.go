@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 func buf(l *Layer, payload []byte) *pkt.Buf {
@@ -29,7 +30,7 @@ func TestWriteRouting(t *testing.T) {
 	}
 	for _, tc := range tests {
 		e.link.out = nil
-		if err := e.l.Write(inet.IPv4Unspecified, tc.dst, inet.ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); err != nil {
+		if err := e.l.write(inet.IPv4Unspecified, tc.dst, inet.ProtoUDP, buf(e.l, seq(10)), transport.WriteOptions{}); err != nil {
 			t.Fatalf("%v: %v", tc.dst, err)
 		}
 		if len(e.link.out) != 1 || e.link.out[0].next != tc.next {
@@ -37,7 +38,7 @@ func TestWriteRouting(t *testing.T) {
 		}
 	}
 	e.l.SetGateway(inet.IPv4Unspecified)
-	if err := e.l.Write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, buf(e.l, seq(10)), WriteOptions{}); !errors.Is(err, ErrNoRoute) {
+	if err := e.l.write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, buf(e.l, seq(10)), transport.WriteOptions{}); !errors.Is(err, ErrNoRoute) {
 		t.Errorf("no gateway: %v", err)
 	}
 	if e.l.Stats().DropNoRoute != 1 {
@@ -48,7 +49,7 @@ func TestWriteRouting(t *testing.T) {
 func TestWriteHeader(t *testing.T) {
 	e := newEnv(t, Config{})
 	b := buf(e.l, []byte("transport"))
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, b, WriteOptions{TOS: 0x10, DontFragment: true}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, b, transport.WriteOptions{TOS: 0x10, DontFragment: true}); err != nil {
 		t.Fatal(err)
 	}
 	h, err := ParseHeader(e.link.out[0].data)
@@ -58,7 +59,7 @@ func TestWriteHeader(t *testing.T) {
 	if h.Src() != ourAddr || h.Dst() != peerAddr || h.TTL() != 64 || h.TOS() != 0x10 || !h.DF() || h.Protocol() != inet.ProtoTCP || h.ID() != 0x1234 || string(h.Payload()) != "transport" {
 		t.Errorf("header %x", h)
 	}
-	e.l.Write(inet.MustParseAddr4("10.0.2.99"), peerAddr, inet.ProtoTCP, buf(e.l, nil), WriteOptions{TTL: 5})
+	e.l.write(inet.MustParseAddr4("10.0.2.99"), peerAddr, inet.ProtoTCP, buf(e.l, nil), transport.WriteOptions{TTL: 5})
 	h = Header(e.link.out[1].data)
 	if h.ID() != 0x1235 || h.TTL() != 5 || h.Src() != inet.MustParseAddr4("10.0.2.99") || h.DF() {
 		t.Errorf("second header %x", h)
@@ -67,7 +68,7 @@ func TestWriteHeader(t *testing.T) {
 	b = pkt.New(e.l.Headroom()+4, e.l.Headroom())
 	copy(b.Append(4), "head")
 	b.Attach([]byte("-tail"))
-	e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, WriteOptions{})
+	e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, transport.WriteOptions{})
 	if h = Header(e.link.out[2].data); string(h.Payload()) != "head-tail" || h.TotalLen() != 29 {
 		t.Errorf("attached: %x", h)
 	}
@@ -75,17 +76,17 @@ func TestWriteHeader(t *testing.T) {
 
 func TestSource(t *testing.T) {
 	e := newEnv(t, Config{})
-	if a, err := e.l.Source(farAddr); a != ourAddr || err != nil {
+	if a, err := e.l.source4(farAddr); a != ourAddr || err != nil {
 		t.Errorf("Source = %v %v", a, err)
 	}
 	e.l.SetAddr(inet.Prefix4{})
-	if a, err := e.l.Source(inet.IPv4Broadcast); a != inet.IPv4Unspecified || err != nil {
+	if a, err := e.l.source4(inet.IPv4Broadcast); a != inet.IPv4Unspecified || err != nil {
 		t.Errorf("unconfigured broadcast: %v %v", a, err)
 	}
-	if _, err := e.l.Source(peerAddr); err != ErrNoAddress {
+	if _, err := e.l.source4(peerAddr); err != ErrNoAddress {
 		t.Errorf("unconfigured unicast: %v", err)
 	}
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, nil), WriteOptions{}); err != ErrNoAddress {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, nil), transport.WriteOptions{}); err != ErrNoAddress {
 		t.Errorf("Write unconfigured: %v", err)
 	}
 }
@@ -98,7 +99,7 @@ func TestFragmentation(t *testing.T) {
 	copy(b.Append(7000), payload[:7000])
 	b.Attach(payload[7000:13000])
 	b.Attach(payload[13000:])
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, WriteOptions{}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, b, transport.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if n := len(e.link.out); n != 14 { // ceil(20000/1480)
@@ -133,14 +134,14 @@ func TestFragmentation(t *testing.T) {
 
 func TestWriteTooBig(t *testing.T) {
 	e := newEnv(t, Config{})
-	err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1481)), WriteOptions{DontFragment: true})
+	err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1481)), transport.WriteOptions{DontFragment: true})
 	if err != ErrMessageTooLong || len(e.link.out) != 0 {
 		t.Errorf("DF: %v, %d sent", err, len(e.link.out))
 	}
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1480)), WriteOptions{DontFragment: true}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(1480)), transport.WriteOptions{DontFragment: true}); err != nil {
 		t.Errorf("exactly MTU: %v", err)
 	}
-	err = e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(65516)), WriteOptions{})
+	err = e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(65516)), transport.WriteOptions{})
 	if err != ErrMessageTooLong {
 		t.Errorf("over 65535: %v", err)
 	}
@@ -152,7 +153,7 @@ func TestWriteTooBig(t *testing.T) {
 func TestWriteLinkError(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.link.err = errors.New("queue full")
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(3000)), WriteOptions{}); err != e.link.err {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(3000)), transport.WriteOptions{}); err != e.link.err {
 		t.Errorf("err %v", err)
 	}
 	if e.l.Stats().DropLinkError != 1 {
@@ -167,7 +168,7 @@ func TestWriteAllocs(t *testing.T) {
 	n := testing.AllocsPerRun(1000, func() {
 		b.Reset(e.l.Headroom())
 		b.Append(100)
-		if err := e.l.Write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, b, WriteOptions{}); err != nil {
+		if err := e.l.write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, b, transport.WriteOptions{}); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -183,7 +184,7 @@ func TestWriteUnaddressedBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.l.SetAddr(inet.Prefix4{})
 	e.l.SetGateway(inet.IPv4Unspecified)
-	if err := e.l.Write(inet.IPv4Unspecified, inet.IPv4Broadcast, inet.ProtoUDP, buf(e.l, seq(300)), WriteOptions{}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, inet.IPv4Broadcast, inet.ProtoUDP, buf(e.l, seq(300)), transport.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	h := Header(e.link.out[0].data)
@@ -226,14 +227,14 @@ func TestSetMTU(t *testing.T) {
 		if (err == nil) != tc.ok || (err != nil && !errors.Is(err, ErrMTU)) {
 			t.Errorf("SetMTU(%d): %v, want ok %v", tc.mtu, err, tc.ok)
 		}
-		if got := e.l.MTU(); got != tc.want {
+		if got := e.l.mtu4(); got != tc.want {
 			t.Errorf("after SetMTU(%d): MTU %d, want %d", tc.mtu, got, tc.want)
 		}
 	}
 	// Restored means following the link, not a copy of its MTU.
 	e.link.mtu = 9000
-	if e.l.MTU() != 9000 {
-		t.Errorf("restored MTU %d does not follow the link's 9000", e.l.MTU())
+	if e.l.mtu4() != 9000 {
+		t.Errorf("restored MTU %d does not follow the link's 9000", e.l.mtu4())
 	}
 }
 
@@ -247,7 +248,7 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 		t.Fatal(err)
 	}
 	payload := seq(1400 - HeaderLen)
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), transport.WriteOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	if len(e.link.out) != 2 {
@@ -271,15 +272,15 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
 		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
 	}
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), transport.WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
 		t.Errorf("DF over the set MTU: %v", err)
 	}
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen)), WriteOptions{DontFragment: true}); err != nil {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen)), transport.WriteOptions{DontFragment: true}); err != nil {
 		t.Errorf("DF at the set MTU: %v", err)
 	}
 	e.link.out = nil
 	e.l.SetMTU(0)
-	if err := e.l.Write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
+	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), transport.WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
 		t.Fatalf("after restoring: %v, %d datagrams", err, len(e.link.out))
 	}
 	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 2 || s.DropTooBig != 1 {

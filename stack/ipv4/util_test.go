@@ -10,6 +10,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 var (
@@ -54,7 +55,7 @@ func (f *fakeLink) MTU() int      { return f.mtu }
 
 // delivered is a copy of one Packet.
 type delivered struct {
-	src, dst  inet.Addr4
+	src, dst  inet.Addr
 	payload   []byte
 	hdr       []byte
 	broadcast bool
@@ -62,12 +63,12 @@ type delivered struct {
 
 type fakeTransport struct {
 	got    []delivered
-	errs   []ControlError
+	errs   []transport.ControlError
 	count  int
 	noCopy bool
 }
 
-func (f *fakeTransport) Deliver(p *Packet) {
+func (f *fakeTransport) Deliver(p *transport.Packet) {
 	f.count++
 	if f.noCopy {
 		return
@@ -75,10 +76,9 @@ func (f *fakeTransport) Deliver(p *Packet) {
 	f.got = append(f.got, delivered{p.Src, p.Dst, bytes.Clone(p.Payload), bytes.Clone(p.Header), p.Broadcast})
 }
 
-func (f *fakeTransport) Error(e *ControlError) {
+func (f *fakeTransport) Error(e *transport.ControlError) {
 	c := *e
 	c.Quoted = bytes.Clone(e.Quoted)
-	c.QuotedTransport = bytes.Clone(e.QuotedTransport)
 	f.errs = append(f.errs, c)
 }
 

@@ -58,6 +58,7 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
+	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -368,7 +369,7 @@ func udpErr(err error) error {
 		errno = syscall.EADDRINUSE
 	case errors.Is(err, udp.ErrNoPorts):
 		errno = syscall.EADDRNOTAVAIL
-	case errors.Is(err, udp.ErrNotIPv4):
+	case errors.Is(err, transport.ErrAddrFamily):
 		errno = syscall.EAFNOSUPPORT
 	default:
 		return err

@@ -8,19 +8,21 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // discardIP swallows segments (after touching the payload, as a driver
 // would).
 type discardIP struct{ n int }
 
-func (d *discardIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+func (d *discardIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	d.n += b.Len()
 	return nil
 }
-func (d *discardIP) Headroom() int                         { return 34 }
-func (d *discardIP) MTU() int                              { return 1500 }
-func (d *discardIP) Source(inet.Addr4) (inet.Addr4, error) { return addrA, nil }
+func (d *discardIP) Headroom() int                       { return 34 }
+func (d *discardIP) MTU(inet.Addr) int                   { return 1500 }
+func (d *discardIP) PortUnreachable(*transport.Packet)   {}
+func (d *discardIP) Source(inet.Addr) (inet.Addr, error) { return addrA, nil }
 
 // segBuf builds a segment into b in place (no allocation).
 func segBuf(b []byte, s seg) []byte {
@@ -29,7 +31,7 @@ func segBuf(b []byte, s seg) []byte {
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
 	f.Encode(b, s.opts)
 	copy(b[HeaderLen+len(s.opts):], s.data)
-	cs := checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, uint16(n)))
+	cs := checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, n))
 	binary.BigEndian.PutUint16(b[16:], cs)
 	return b
 }
@@ -69,13 +71,13 @@ func TestAllocsSteadyState(t *testing.T) {
 			c.tryWrite(payload)
 			ourSeq += uint32(len(payload))
 			b := segBuf(in[:], seg{sport: 5000, dport: 80, seq: peerSeq, ack: ourSeq, flags: FlagACK, wnd: 65535, opts: opts})
-			l.Deliver(addrB, addrA, b)
+			l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 			p.e.mu.Unlock()
 		}
 		recv := func() {
 			p.e.mu.Lock()
 			b := segBuf(in[:], seg{sport: 5000, dport: 80, seq: peerSeq, ack: ourSeq, flags: FlagACK | FlagPSH, wnd: 65535, opts: opts, data: payload})
-			l.Deliver(addrB, addrA, b)
+			l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 			peerSeq += uint32(len(payload))
 			c.tryRead(rbuf)
 			p.e.mu.Unlock()

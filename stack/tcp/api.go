@@ -3,7 +3,6 @@ package tcp
 import (
 	"io"
 	"net"
-	"net/netip"
 	"os"
 	"time"
 )
@@ -35,8 +34,8 @@ func (c *Conn) Read(p []byte) (int, error) {
 		if c.f&(fFinRcvd|fRdClosed) != 0 {
 			return 0, io.EOF
 		}
-		if c.err != nil {
-			return 0, c.err
+		if c.err() != nil {
+			return 0, c.err()
 		}
 		if c.state == Closed {
 			return 0, io.EOF
@@ -219,8 +218,8 @@ func (c *Conn) writeErr() error {
 	if c.f&fUserClosed != 0 {
 		return ErrClosed
 	}
-	if c.err != nil {
-		return c.err
+	if c.err() != nil {
+		return c.err()
 	}
 	if c.f&fFinQueued != 0 || (c.state != Established && c.state != CloseWait) {
 		return ErrClosed
@@ -287,8 +286,8 @@ func (c *Conn) CloseWrite() error {
 	if c.f&fUserClosed != 0 {
 		return ErrClosed
 	}
-	if c.err != nil {
-		return c.err
+	if c.err() != nil {
+		return c.err()
 	}
 	c.shutWrite()
 	c.wake(fWrWait)
@@ -402,12 +401,12 @@ func (c *Conn) setDeadline(t time.Time, rd, wr bool) {
 
 // LocalAddr returns a *net.TCPAddr. It implements net.Conn.
 func (c *Conn) LocalAddr() net.Addr {
-	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(c.id.laddr), c.id.lport))
+	return net.TCPAddrFromAddrPort(c.id.laddr.AddrPort(c.id.lport))
 }
 
 // RemoteAddr returns a *net.TCPAddr. It implements net.Conn.
 func (c *Conn) RemoteAddr() net.Addr {
-	return net.TCPAddrFromAddrPort(netip.AddrPortFrom(netip.AddrFrom4(c.id.raddr), c.id.rport))
+	return net.TCPAddrFromAddrPort(c.id.raddr.AddrPort(c.id.rport))
 }
 
 // State returns the connection's current state.

@@ -11,6 +11,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // pipeEnd is a zero-allocation in-memory link for benchmarks: segments are
@@ -18,12 +19,12 @@ import (
 type pipeEnd struct {
 	mu   sync.Mutex
 	l    *Layer
-	addr inet.Addr4
+	addr inet.Addr
 	out  *[][]byte // peer's inbound queue
 	free *[][]byte
 }
 
-func (e *pipeEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+func (e *pipeEnd) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	var p []byte
 	if n := len(*e.free); n > 0 {
 		p = (*e.free)[n-1]
@@ -36,9 +37,10 @@ func (e *pipeEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	*e.out = append(*e.out, p)
 	return nil
 }
-func (e *pipeEnd) Headroom() int                         { return 34 }
-func (e *pipeEnd) MTU() int                              { return 1500 }
-func (e *pipeEnd) Source(inet.Addr4) (inet.Addr4, error) { return e.addr, nil }
+func (e *pipeEnd) Headroom() int                       { return 34 }
+func (e *pipeEnd) MTU(inet.Addr) int                   { return 1500 }
+func (e *pipeEnd) PortUnreachable(*transport.Packet)   {}
+func (e *pipeEnd) Source(inet.Addr) (inet.Addr, error) { return e.addr, nil }
 
 // BenchmarkBulk measures one-way bulk transfer through two Layers (both
 // sides' protocol work, one goroutine, virtual clock).
@@ -59,7 +61,7 @@ func BenchmarkBulk(b *testing.B) {
 			qs[i] = nil
 			for _, p := range q {
 				e.mu.Lock()
-				e.l.Deliver(ends[1-i].addr, e.addr, p)
+				e.l.Deliver(&transport.Packet{Src: ends[1-i].addr, Dst: e.addr, Payload: p})
 				e.mu.Unlock()
 				free = append(free, p)
 				moved = true

@@ -103,6 +103,7 @@ type Conn struct {
 	rx                *rxChunk // nil when nothing received and unread
 	rtx, dack, dl     timer.Entry
 	rdCh, wrCh, wlCh  chan struct{}
+	endErr            uint8  // why the connection ended: an index into endErrs (0: not ended, or cleanly)
 	rdWaiters         uint16 // readers blocked on rdCh
 	wrWaiter          uint16 // the write-turn holder (or Dial) blocked on wrCh
 	wlWaiters         uint16 // writers blocked on wlCh for the write turn
@@ -110,8 +111,10 @@ type Conn struct {
 	tuneRead          uint32 // bytes read since tuneStart (auto-tuning)
 	oowAt, probeAt    uint32 // ms of now() of the last out-of-window ACK, of the last one to a keepalive probe
 	tuneStart         time.Duration
-	err               error
 }
+
+// err is the error the connection ended with, nil if none.
+func (c *Conn) err() error { return endErrs[c.endErr] }
 
 func (l *Layer) newConn(id tuple) *Conn {
 	c := &Conn{l: l, id: id}
@@ -222,8 +225,8 @@ func (c *Conn) finish(err error) {
 	if err == ErrTimeout && c.f&fSoftErr != 0 {
 		err = ErrUnreachable // RFC 1122 §4.2.3.9: report the soft error
 	}
-	if c.err == nil {
-		c.err = err
+	if c.endErr == 0 {
+		c.endErr = endCode(err)
 	}
 	if err != nil && err != ErrClosed {
 		if err == ErrTimeout {

@@ -8,6 +8,7 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 func FuzzParseOptions(f *testing.F) {
@@ -107,25 +108,28 @@ type checkIP struct {
 	sent []Header
 }
 
-func (c *checkIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+func (c *checkIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	d := make([]byte, b.Len())
 	b.CopyTo(d)
 	h, err := ParseHeader(d)
 	switch {
 	case err != nil:
 		c.t.Errorf("sent a segment that does not parse (%v): %x", err, d)
-	case checksum.Fold(checksum.Sum(d, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(d))))) != 0xffff:
+	case checksum.Fold(checksum.Sum(d, checksum.Pseudo(src, dst, inet.ProtoTCP, len(d)))) != 0xffff:
 		c.t.Errorf("sent a segment with a bad checksum: %x", d)
 	case src != addrA || dst != addrB:
 		c.t.Errorf("sent a segment from %v to %v", src, dst)
+	case proto != inet.ProtoTCP || !o.DontFragment:
+		c.t.Errorf("sent protocol %d, DF %v", proto, o.DontFragment)
 	default:
 		c.sent = append(c.sent, h)
 	}
 	return nil
 }
-func (c *checkIP) Headroom() int                         { return 34 }
-func (c *checkIP) MTU() int                              { return 1500 }
-func (c *checkIP) Source(inet.Addr4) (inet.Addr4, error) { return addrA, nil }
+func (c *checkIP) Headroom() int                       { return 34 }
+func (c *checkIP) MTU(inet.Addr) int                   { return 1500 }
+func (c *checkIP) PortUnreachable(*transport.Packet)   {}
+func (c *checkIP) Source(inet.Addr) (inet.Addr, error) { return addrA, nil }
 
 // probe is the liveness oracle: after the fuzz input, a SYN from a fresh
 // port to port 80 must get a SYN-ACK if listening, else an RST.
@@ -135,7 +139,7 @@ func probe(t *testing.T, p *peer, c *checkIP, listening bool) {
 	var b [HeaderLen]byte
 	(&Fields{SrcPort: 6001, DstPort: 80, Seq: 77, Flags: FlagSYN, Window: 1000}).Encode(b[:], nil)
 	p.e.mu.Lock()
-	p.e.l.Deliver(addrB, addrA, fixChecksum(b[:]))
+	p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: fixChecksum(b[:])})
 	p.e.mu.Unlock()
 	want := uint8(FlagSYN | FlagACK)
 	if !listening {
@@ -163,7 +167,7 @@ func FuzzSegmentListen(f *testing.F) {
 		p.e.l.Listen(80)
 		fuzzSegments(data, peerISN, 0, func(b []byte) {
 			p.e.mu.Lock()
-			p.e.l.Deliver(addrB, addrA, b)
+			p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 			p.e.mu.Unlock()
 		})
 		p.advance(10 * time.Minute)
@@ -177,7 +181,7 @@ func FuzzSegmentClosed(f *testing.F) {
 		p, c := fuzzPeer(t)
 		fuzzSegments(data, peerISN, 0, func(b []byte) {
 			p.e.mu.Lock()
-			p.e.l.Deliver(addrB, addrA, b)
+			p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 			p.e.mu.Unlock()
 		})
 		probe(t, p, c, false)
@@ -194,7 +198,7 @@ func FuzzSegmentEstablished(f *testing.F) {
 		p.write(c, make([]byte, 5000))
 		fuzzSegments(data, peerISN+1, iss, func(b []byte) {
 			p.e.mu.Lock()
-			p.e.l.Deliver(addrB, addrA, b)
+			p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 			p.e.mu.Unlock()
 		})
 		buf := make([]byte, 1<<16)

@@ -16,6 +16,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // The test harness: two Layers joined by an in-memory IP with a seeded
@@ -25,8 +26,8 @@ import (
 // layer from inside its own Write.
 
 var (
-	addrA = inet.MustParseAddr4("10.0.0.1")
-	addrB = inet.MustParseAddr4("10.0.0.2")
+	addrA = inet.AddrFrom4(inet.MustParseAddr4("10.0.0.1"))
+	addrB = inet.AddrFrom4(inet.MustParseAddr4("10.0.0.2"))
 )
 
 // faults configures the injector; probabilities in [0,1].
@@ -40,7 +41,7 @@ type packet struct {
 	at       time.Time
 	n        uint64
 	to       int
-	src, dst inet.Addr4
+	src, dst inet.Addr
 	data     []byte
 }
 
@@ -66,7 +67,7 @@ type endpoint struct {
 	mu   sync.Mutex
 	q    *timer.Queue
 	l    *Layer
-	addr inet.Addr4
+	addr inet.Addr
 	ip   *fakeIP
 }
 
@@ -77,15 +78,16 @@ type fakeIP struct {
 	drop bool // blackhole outbound
 }
 
-func (f *fakeIP) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+func (f *fakeIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
 	f.n.enqueue(f.side, src, dst, p, f.drop)
 	return nil
 }
-func (f *fakeIP) Headroom() int { return 34 }
-func (f *fakeIP) MTU() int      { return f.mtu }
-func (f *fakeIP) Source(dst inet.Addr4) (inet.Addr4, error) {
+func (f *fakeIP) Headroom() int                     { return 34 }
+func (f *fakeIP) MTU(inet.Addr) int                 { return f.mtu }
+func (f *fakeIP) PortUnreachable(*transport.Packet) {}
+func (f *fakeIP) Source(dst inet.Addr) (inet.Addr, error) {
 	return f.n.ends[f.side].addr, nil
 }
 
@@ -109,7 +111,7 @@ var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newTestNet(t testing.TB, seed uint64, f faults, cfgA, cfgB Config) *testNet {
 	n := &testNet{t: t, clk: clock.NewVirtual(epoch), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), f: f}
-	for i, a := range []inet.Addr4{addrA, addrB} {
+	for i, a := range []inet.Addr{addrA, addrB} {
 		e := &endpoint{addr: a}
 		e.q = timer.New(n.clk, &e.mu)
 		e.ip = &fakeIP{n: n, side: i, mtu: 1500}
@@ -129,7 +131,7 @@ func seededReader(seed uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(k)
 }
 
-func (n *testNet) enqueue(from int, src, dst inet.Addr4, p []byte, blackhole bool) {
+func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sent[from]++
@@ -188,7 +190,7 @@ func (n *testNet) step(limit time.Time) bool {
 	if p != nil {
 		e := n.ends[p.to]
 		e.mu.Lock()
-		e.l.Deliver(p.src, p.dst, p.data)
+		e.l.Deliver(&transport.Packet{Src: p.src, Dst: p.dst, Payload: p.data})
 		e.mu.Unlock()
 		return true
 	}
@@ -261,7 +263,7 @@ func (n *testNet) connect(port uint16) (client, server *Conn) {
 }
 
 // startDial is the non-blocking part of DialFrom, for virtual-time tests.
-func (l *Layer) startDial(dst inet.Addr4, port uint16) *Conn {
+func (l *Layer) startDial(dst inet.Addr, port uint16) *Conn {
 	src, _ := l.ip.Source(dst)
 	id := tuple{laddr: src, raddr: dst, rport: port}
 	p, _ := l.pickPort(id)
@@ -307,7 +309,7 @@ type seg struct {
 	data         []byte
 }
 
-func (s seg) bytes(src, dst inet.Addr4) []byte {
+func (s seg) bytes(src, dst inet.Addr) []byte {
 	opts := s.opts
 	for len(opts)%4 != 0 {
 		opts = append(opts, 0)
@@ -316,7 +318,7 @@ func (s seg) bytes(src, dst inet.Addr4) []byte {
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
 	f.Encode(b, opts)
 	copy(b[HeaderLen+len(opts):], s.data)
-	cs := checksum.Checksum(b, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(b))))
+	cs := checksum.Checksum(b, checksum.Pseudo(src, dst, inet.ProtoTCP, len(b)))
 	binary.BigEndian.PutUint16(b[16:], cs)
 	return b
 }
@@ -353,7 +355,7 @@ func newPeerN(t testing.TB, cfg Config, n int) *peer {
 func (p *peer) send(s seg) {
 	b := s.bytes(addrB, addrA)
 	p.e.mu.Lock()
-	p.e.l.Deliver(addrB, addrA, b)
+	p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 	p.e.mu.Unlock()
 }
 
@@ -452,5 +454,5 @@ func (c *Conn) debugString() string {
 func addrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 
 func checksumOf(b []byte) uint16 {
-	return checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, uint16(len(b))))
+	return checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, len(b)))
 }

@@ -3,39 +3,16 @@ package tcp
 import (
 	"encoding/binary"
 
-	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/transport"
 )
 
-// ControlKind classifies an ICMP error for TCP.
-type ControlKind uint8
-
-// ICMP error kinds (RFC 792, RFC 1122 §4.2.3.9).
-const (
-	ControlNetUnreachable   ControlKind = iota + 1 // soft
-	ControlHostUnreachable                         // soft
-	ControlProtoUnreachable                        // hard
-	ControlPortUnreachable                         // hard
-	ControlFragNeeded                              // PMTU discovery (RFC 1191)
-	ControlProhibited                              // soft (codes 9, 10, 13)
-	ControlTimeExceeded                            // soft
-)
-
-// ControlError is an ICMP error quoting a TCP segment we sent.
-type ControlError struct {
-	Kind ControlKind
-	// Src and Dst are the addresses of the quoted packet: Src is ours.
-	Src, Dst inet.Addr4
-	// Quoted holds at least the first 8 bytes of the quoted TCP header.
-	Quoted []byte
-	// MTU is the next-hop MTU of a ControlFragNeeded (0 if unknown).
-	MTU int
-}
-
-// ControlError handles an ICMP error. Called with the stack lock held.
-// RFC 5927 §4.1: it is ignored unless the quoted sequence number is in
-// SND.UNA..SND.MAX of an existing connection.
-func (l *Layer) ControlError(e ControlError) {
-	if len(e.Quoted) < 8 {
+// Error implements transport.Receiver: it handles an ICMP error quoting
+// a segment we sent, by its kind (RFC 1122 §4.2.3.9). Called with the
+// stack lock held. RFC 5927 §4.1: it is ignored unless the quoted sequence
+// number is in SND.UNA..SND.MAX of an existing connection. Parameter
+// problems and source quenches (RFC 6633) are ignored.
+func (l *Layer) Error(e *transport.ControlError) {
+	if len(e.Quoted) < 8 || e.Kind == transport.ParamProblem || e.Kind == transport.SourceQuench {
 		return
 	}
 	id := tuple{laddr: e.Src, raddr: e.Dst,
@@ -49,9 +26,9 @@ func (l *Layer) ControlError(e ControlError) {
 		return
 	}
 	switch e.Kind {
-	case ControlFragNeeded:
+	case transport.PacketTooBig:
 		c.pmtu(e.MTU)
-	case ControlPortUnreachable, ControlProtoUnreachable:
+	case transport.PortUnreachable, transport.ProtoUnreachable:
 		// Hard errors abort a connection attempt; in synchronized
 		// states they are treated as soft (RFC 5461 §4, as Linux): a
 		// forged in-window unreachable must not kill a connection.
@@ -75,7 +52,7 @@ func (c *Conn) pmtu(mtu int) {
 	if mtu <= 0 {
 		mtu = 576 // RFC 1191 §5: unknown, use a plateau
 	}
-	m := max(mtu-40, MSSFloor)
+	m := max(mtu-transport.NetworkHeaderLen(c.id.raddr)-HeaderLen, MSSFloor)
 	if m >= int(c.mss) {
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/require"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // Config.InvalidAckInterval: ACKs to segments that fail the acceptability
@@ -280,7 +281,7 @@ func TestInvalidAckNoAllocs(t *testing.T) {
 	junk := segBuf(in[:], seg{sport: 5000, dport: 80, seq: peerISN + 1 + 1<<20, ack: iss + 1, flags: FlagACK, wnd: 1000})
 	deliver := func() {
 		p.e.mu.Lock()
-		p.e.l.Deliver(addrB, addrA, junk)
+		p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: junk})
 		p.e.mu.Unlock()
 	}
 	deliver()

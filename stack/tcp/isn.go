@@ -10,16 +10,26 @@ import (
 // keyedHash is F(key, 4-tuple, a, b): SipHash-2-4 (Aumasson & Bernstein
 // 2012; stack/internal/siphash) truncated to 32 bits, the keyed PRF Linux
 // uses for the same jobs. It is the keyed hash of RFC 6528 §3, RFC 6056
-// §3.3.3, SYN cookies and timestamp offsets. It does not allocate.
+// §3.3.3, SYN cookies and timestamp offsets. An IPv4 tuple is hashed over
+// its 4-byte addresses, an IPv6 one over its 16-byte addresses. It does
+// not allocate.
 func keyedHash(key *[16]byte, id tuple, a, b uint32) uint32 {
-	var in [20]byte
-	copy(in[0:4], id.laddr[:])
-	copy(in[4:8], id.raddr[:])
-	binary.BigEndian.PutUint16(in[8:], id.lport)
-	binary.BigEndian.PutUint16(in[10:], id.rport)
-	binary.BigEndian.PutUint32(in[12:], a)
-	binary.BigEndian.PutUint32(in[16:], b)
-	return uint32(siphash.Sum64(key, in[:]))
+	var in [44]byte
+	n := 0
+	if id.laddr.Is4() && id.raddr.Is4() {
+		la, ra := id.laddr.As4(), id.raddr.As4()
+		n += copy(in[n:], la[:])
+		n += copy(in[n:], ra[:])
+	} else {
+		la, ra := id.laddr.As16(), id.raddr.As16()
+		n += copy(in[n:], la[:])
+		n += copy(in[n:], ra[:])
+	}
+	binary.BigEndian.PutUint16(in[n:], id.lport)
+	binary.BigEndian.PutUint16(in[n+2:], id.rport)
+	binary.BigEndian.PutUint32(in[n+4:], a)
+	binary.BigEndian.PutUint32(in[n+8:], b)
+	return uint32(siphash.Sum64(key, in[:n+12]))
 }
 
 // newISN is RFC 6528 §3: ISN = M + F(localip, localport, remoteip,

@@ -11,31 +11,19 @@ import (
 	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
-// IP is what TCP needs from the IP layer. The stack constructor adapts
-// *ipv4.Layer to it.
-type IP interface {
-	// WriteTCP sends b (a TCP segment with headroom for the IP header and
-	// below) from src to dst with protocol 6 and DF set. It does not keep b.
-	WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error
-	// Headroom is the number of bytes to reserve in front of the TCP header.
-	Headroom() int
-	// MTU is the IP MTU (1500 on Ethernet).
-	MTU() int
-	// Source returns the local address to use towards dst.
-	Source(dst inet.Addr4) (inet.Addr4, error)
-}
-
-// tuple identifies a connection (local and remote address and port).
+// tuple identifies a connection (local and remote address and port). Its
+// addresses are family-neutral, so one table serves IPv4 and IPv6.
 type tuple struct {
-	laddr, raddr inet.Addr4
+	laddr, raddr inet.Addr
 	lport, rport uint16
 }
 
 // Layer is the TCP protocol instance of one stack.
 type Layer struct {
-	ip       IP
+	ip       transport.Network
 	q        *timer.Queue
 	lock     sync.Locker
 	rnd      io.Reader
@@ -73,9 +61,12 @@ type Layer struct {
 
 // New returns a TCP layer sending through ip, with timers on q. lock is the
 // stack lock that protocol entry points are called with and that the user
-// API takes. rnd supplies the secrets (ISN, ports, cookies).
-func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
-	cfg.setDefaults(ip.MTU())
+// API takes. rnd supplies the secrets (ISN, ports, cookies). stack.New
+// gives it a Network for every address family and registers it with each
+// network layer.
+func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
+	// The layer-wide MSS is IPv4's until IPv6 makes it per family.
+	cfg.setDefaults(ip.MTU(inet.AnyIPv4))
 	l := &Layer{
 		ip:        ip,
 		q:         q,
@@ -87,7 +78,7 @@ func New(ip IP, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *La
 		conns:     make(map[tuple]*Conn),
 		listeners: make(map[uint16]*Listener),
 	}
-	l.mss = min(cfg.MSS, ip.MTU()-40)
+	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
 	l.pool = pkt.NewPool(l.headroom + MaxHeaderLen)
 	l.txBuf = pkt.New(l.headroom+MaxHeaderLen, 0)
 	for _, k := range []*[16]byte{&l.isnKey, &l.portKey, &l.cookieKey, &l.tsKey} {
@@ -149,9 +140,10 @@ func (l *Layer) StatsLocked() Stats { return l.stats }
 // Config returns the effective configuration (defaults filled in).
 func (l *Layer) Config() Config { return l.cfg }
 
-// Deliver handles one inbound segment seg from src to dst. seg is valid
-// only during the call. Called with the stack lock held.
-func (l *Layer) Deliver(src, dst inet.Addr4, seg []byte) {
+// Deliver implements transport.Receiver: it handles one inbound segment.
+// p is valid only during the call. Called with the stack lock held.
+func (l *Layer) Deliver(p *transport.Packet) {
+	src, dst, seg := p.Src, p.Dst, p.Payload
 	l.stats.SegmentsIn++
 	h, err := ParseHeader(seg)
 	if err != nil {
@@ -166,12 +158,15 @@ func (l *Layer) Deliver(src, dst inet.Addr4, seg []byte) {
 		l.drop(DropOther)
 		return
 	}
-	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(seg))))) != 0xffff {
+	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, inet.ProtoTCP, len(seg)))) != 0xffff {
 		l.drop(DropChecksum)
 		return
 	}
-	if src.IsBroadcast() || src.IsMulticast() || dst.IsBroadcast() || dst.IsMulticast() || src.IsUnspecified() {
-		l.drop(DropOther) // RFC 1122 §4.2.3.10
+	// TCP is unicast only (RFC 1122 §4.2.3.10): nothing to or from a
+	// broadcast or multicast address (p.Broadcast also covers our subnet's
+	// broadcast and link-layer broadcast frames), nothing from 0.0.0.0.
+	if p.Broadcast || notUnicast(dst) || notUnicast(src) || src.IsUnspecified() {
+		l.drop(DropBroadcast)
 		return
 	}
 	var s segment
@@ -268,13 +263,14 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
 	b.Attach(p1)
 	b.Attach(p2)
 	total := len(hdr) + len(p1) + len(p2)
-	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, inet.ProtoTCP, uint16(total)))
+	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, inet.ProtoTCP, total))
 	sum = checksum.SumAt(p1, len(hdr), sum)
 	sum = checksum.SumAt(p2, len(hdr)+len(p1), sum)
 	cs := ^checksum.Fold(sum)
 	hdr[16], hdr[17] = byte(cs>>8), byte(cs)
 	l.stats.SegmentsOut++
-	return l.ip.WriteTCP(id.laddr, id.raddr, b)
+	// DF: TCP sizes its segments to the path MTU (RFC 1191).
+	return l.ip.Write(id.laddr, id.raddr, inet.ProtoTCP, b, transport.WriteOptions{DontFragment: true})
 }
 
 // putBuf recycles a Buf of send, dropping its references to the rings.
@@ -313,4 +309,10 @@ func (l *Layer) challengeAllowed(c *Conn) bool {
 	}
 	l.stats.ChallengeAcks++
 	return true
+}
+
+// notUnicast reports whether a is a multicast address or the IPv4 limited
+// broadcast.
+func notUnicast(a inet.Addr) bool {
+	return a.IsMulticast() || a.Is4() && a.As4().IsBroadcast()
 }

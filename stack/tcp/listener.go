@@ -88,7 +88,7 @@ func (ln *Listener) SetFilter(f func(remote netip.AddrPort) bool) {
 
 // allowed runs the filter on id's remote end, counting a refusal.
 func (ln *Listener) allowed(id tuple) bool {
-	if ln.filter == nil || ln.filter(netip.AddrPortFrom(netip.AddrFrom4(id.raddr), id.rport)) {
+	if ln.filter == nil || ln.filter(id.raddr.AddrPort(id.rport)) {
 		return true
 	}
 	ln.l.stats.ListenFiltered++
@@ -335,8 +335,8 @@ func (l *Layer) Dial(ctx context.Context, raddr netip.AddrPort) (*Conn, error) {
 
 // DialFrom is Dial from local port lport (0: ephemeral).
 func (l *Layer) DialFrom(ctx context.Context, lport uint16, raddr netip.AddrPort) (*Conn, error) {
-	dst, ok := inet.Addr4From(raddr.Addr())
-	if !ok || raddr.Port() == 0 || dst.IsUnspecified() || dst.IsBroadcast() || dst.IsMulticast() {
+	dst := inet.AddrFromNetip(raddr.Addr())
+	if !raddr.Addr().IsValid() || raddr.Port() == 0 || dst.IsUnspecified() || notUnicast(dst) {
 		return nil, ErrInvalid
 	}
 	l.lock.Lock()
@@ -385,8 +385,8 @@ func (l *Layer) DialFrom(ctx context.Context, lport uint16, raddr netip.AddrPort
 		}
 		c.f &^= fWrWait
 	}
-	if c.state == Closed && c.err != nil {
-		return nil, c.err
+	if c.state == Closed && c.err() != nil {
+		return nil, c.err()
 	}
 	return c, nil
 }

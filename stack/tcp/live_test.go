@@ -8,6 +8,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // liveNet joins two Layers on the real clock; a goroutine per direction
@@ -21,7 +22,7 @@ type liveNet struct {
 type liveEnd struct {
 	mu   sync.Mutex
 	l    *Layer
-	addr inet.Addr4
+	addr inet.Addr
 	qmu  sync.Mutex
 	q    [][]byte
 	sig  chan struct{}
@@ -29,7 +30,7 @@ type liveEnd struct {
 	drop func([]byte) bool
 }
 
-func (e *liveEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
+func (e *liveEnd) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, _ transport.WriteOptions) error {
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
 	if e.drop != nil && e.drop(p) {
@@ -45,9 +46,10 @@ func (e *liveEnd) WriteTCP(src, dst inet.Addr4, b *pkt.Buf) error {
 	}
 	return nil
 }
-func (e *liveEnd) Headroom() int                         { return 34 }
-func (e *liveEnd) MTU() int                              { return 1500 }
-func (e *liveEnd) Source(inet.Addr4) (inet.Addr4, error) { return e.addr, nil }
+func (e *liveEnd) Headroom() int                       { return 34 }
+func (e *liveEnd) MTU(inet.Addr) int                   { return 1500 }
+func (e *liveEnd) PortUnreachable(*transport.Packet)   {}
+func (e *liveEnd) Source(inet.Addr) (inet.Addr, error) { return e.addr, nil }
 func (e *liveEnd) deliverLoop(stop chan struct{}, wg *sync.WaitGroup) {
 	defer wg.Done()
 	for {
@@ -66,7 +68,7 @@ func (e *liveEnd) deliverLoop(stop chan struct{}, wg *sync.WaitGroup) {
 			}
 			for _, p := range q {
 				e.mu.Lock()
-				e.l.Deliver(e.peer.addr, e.addr, p)
+				e.l.Deliver(&transport.Packet{Src: e.peer.addr, Dst: e.addr, Payload: p})
 				e.mu.Unlock()
 			}
 		}
@@ -75,7 +77,7 @@ func (e *liveEnd) deliverLoop(stop chan struct{}, wg *sync.WaitGroup) {
 
 func newLiveNet(t testing.TB, cfg Config) *liveNet {
 	n := &liveNet{stop: make(chan struct{})}
-	for i, a := range []inet.Addr4{addrA, addrB} {
+	for i, a := range []inet.Addr{addrA, addrB} {
 		e := &liveEnd{addr: a, sig: make(chan struct{}, 1)}
 		q := timer.New(clock.Real{}, &e.mu)
 		e.l = New(e, q, &e.mu, seededReader(uint64(i)+100), cfg)

@@ -308,7 +308,7 @@ func (c *Conn) stateLocked(n *testNet, side int) State {
 	return s
 }
 
-func (l *Layer) startDialFrom(dst inet.Addr4, lport, rport uint16) *Conn {
+func (l *Layer) startDialFrom(dst inet.Addr, lport, rport uint16) *Conn {
 	src, _ := l.ip.Source(dst)
 	id := tuple{laddr: src, raddr: dst, lport: lport, rport: rport}
 	c := l.newConn(id)

@@ -50,12 +50,13 @@ const (
 	DropMemory
 	DropBadAck
 	DropOOOFull
+	DropBroadcast // to or from a broadcast or multicast address (RFC 1122 §4.2.3.10)
 	DropOther
 	NumDropReasons
 )
 
 var dropNames = [NumDropReasons]string{"checksum", "bad-offset", "no-listener", "out-of-window",
-	"paws", "backlog-full", "memory", "bad-ack", "ooo-full", "other"}
+	"paws", "backlog-full", "memory", "bad-ack", "ooo-full", "broadcast", "other"}
 
 // String names the reason.
 func (r DropReason) String() string {

@@ -28,7 +28,7 @@ func (c *Conn) restartRTO() {
 // heap operations.
 func (c *Conn) setRTO(at time.Duration) {
 	l := c.l
-	if (c.tmode == tmRTO || c.tmode == tmPTO) && c.rtx.Pending() && !c.rtx.When().After(l.epoch.Add(at)) {
+	if (c.tmode == tmRTO || c.tmode == tmPTO) && c.rtx.Pending() && !l.q.When(&c.rtx).After(l.epoch.Add(at)) {
 		c.tmode, c.rtoAt = tmRTO, at
 		return
 	}
@@ -64,7 +64,7 @@ func (c *Conn) armRTX() {
 			now := l.now()
 			exp := now + c.rto
 			if c.tmode == tmRTO && pending {
-				exp = c.rtx.When().Sub(l.epoch)
+				exp = l.q.When(&c.rtx).Sub(l.epoch)
 				if c.rtoAt != 0 {
 					exp = c.rtoAt
 				}

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // write queues data on c from the test goroutine (non-blocking).
@@ -283,7 +285,7 @@ func TestICMPErrors(t *testing.T) {
 	q[7]++
 	q[7]++
 	p.e.mu.Lock()
-	p.e.l.ControlError(ControlError{Kind: ControlHostUnreachable, Src: addrA, Dst: addrB, Quoted: q})
+	p.e.l.Error(&transport.ControlError{Kind: transport.HostUnreachable, Src: addrA, Dst: addrB, Quoted: q})
 	p.e.mu.Unlock()
 	select {
 	case err := <-errc:
@@ -291,7 +293,7 @@ func TestICMPErrors(t *testing.T) {
 	default:
 	}
 	p.e.mu.Lock()
-	p.e.l.ControlError(ControlError{Kind: ControlHostUnreachable, Src: addrA, Dst: addrB, Quoted: h[:8]})
+	p.e.l.Error(&transport.ControlError{Kind: transport.HostUnreachable, Src: addrA, Dst: addrB, Quoted: h[:8]})
 	p.e.mu.Unlock()
 	if err := <-errc; !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("Dial: %v", err)
@@ -308,7 +310,7 @@ func TestPMTU(t *testing.T) {
 	}
 	p.drain()
 	p.e.mu.Lock()
-	p.e.l.ControlError(ControlError{Kind: ControlFragNeeded, Src: addrA, Dst: addrB, Quoted: h[:8], MTU: 1000})
+	p.e.l.Error(&transport.ControlError{Kind: transport.PacketTooBig, Src: addrA, Dst: addrB, Quoted: h[:8], MTU: 1000})
 	p.e.mu.Unlock()
 	h = p.next()
 	if h.Seq() != iss+1 || len(h.Payload()) != 960 {

@@ -83,7 +83,7 @@ func (c *Conn) setPTO(now, rtoExp time.Duration) {
 	}
 	l := c.l
 	c.rtoAt, c.ptoAt = rtoExp, usec(at)
-	if (c.tmode == tmRTO || c.tmode == tmPTO) && c.rtx.Pending() && !c.rtx.When().After(l.epoch.Add(at)) {
+	if (c.tmode == tmRTO || c.tmode == tmPTO) && c.rtx.Pending() && !l.q.When(&c.rtx).After(l.epoch.Add(at)) {
 		c.tmode = tmPTO
 		return
 	}

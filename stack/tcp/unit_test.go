@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 func TestHeaderGolden(t *testing.T) {
@@ -84,7 +87,7 @@ func TestUrgentInline(t *testing.T) {
 	b := s.bytes(addrB, addrA)
 	b[18], b[19] = 0xff, 0xff // urgent pointer far beyond the data
 	p.e.mu.Lock()
-	p.e.l.Deliver(addrB, addrA, b)
+	p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: b})
 	p.e.mu.Unlock()
 	buf := make([]byte, 10)
 	n, err := c.Read(buf)
@@ -236,4 +239,37 @@ func TestRingSizeHint(t *testing.T) {
 	if c.rcvNxt != seq {
 		t.Fatalf("rcvNxt %d, want %d", c.rcvNxt, seq)
 	}
+}
+
+// TCP is unicast only (RFC 1122 §4.2.3.10): a SYN in a broadcast (the
+// network layer's flag, which covers subnet broadcasts and link-layer
+// broadcast frames), to a multicast or the limited broadcast address, or
+// from a multicast or unspecified source, is dropped, counted once under
+// DropBroadcast, and gets no RST.
+func TestBroadcastDropped(t *testing.T) {
+	p := newPeer(t, Config{})
+	if _, err := p.e.l.Listen(80); err != nil {
+		t.Fatal(err)
+	}
+	mcast := inet.AddrFrom4(inet.MustParseAddr4("224.0.0.1"))
+	bcast := inet.AddrFrom4(inet.IPv4Broadcast)
+	zero := inet.AnyIPv4
+	syn := seg{sport: 5000, dport: 80, seq: peerISN, flags: FlagSYN, wnd: 1000}
+	for i, pk := range []transport.Packet{
+		{Src: addrB, Dst: addrA, Broadcast: true},
+		{Src: addrB, Dst: mcast},
+		{Src: addrB, Dst: bcast},
+		{Src: mcast, Dst: addrA},
+		{Src: zero, Dst: addrA},
+	} {
+		pk.Payload = syn.bytes(pk.Src, pk.Dst)
+		p.e.mu.Lock()
+		p.e.l.Deliver(&pk)
+		st := p.e.l.stats
+		p.e.mu.Unlock()
+		if st.Drops[DropBroadcast] != uint64(i+1) || st.Drops[DropOther] != 0 {
+			t.Fatalf("packet %d: drops %v", i, st.Drops)
+		}
+	}
+	p.none()
 }

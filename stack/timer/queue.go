@@ -8,6 +8,7 @@ package timer
 
 import (
 	"container/heap"
+	"math"
 	"sync"
 	"time"
 
@@ -16,10 +17,14 @@ import (
 
 // Entry is one timer. Embed it or keep it in the owning object; the zero
 // value is a stopped timer. Its callback runs with the queue's lock held.
+//
+// An Entry is 24 bytes (TCP keeps three per connection): its deadline is
+// held as nanoseconds since the queue's base time, and its heap position
+// as an int32.
 type Entry struct {
-	when  time.Time
-	index int // position in the heap, -1 when not scheduled
+	when  int64 // deadline, in ns since the queue's base
 	f     func(now time.Time)
+	index int32 // position in the heap, -1 when not scheduled
 	set   bool
 }
 
@@ -35,24 +40,28 @@ func (e *Entry) Init(f func(now time.Time)) {
 // Pending reports whether e is scheduled.
 func (e *Entry) Pending() bool { return e.set && e.index >= 0 }
 
-// When returns the deadline of a pending entry.
-func (e *Entry) When() time.Time { return e.when }
-
 // Queue is a min-heap of Entries driven by a Clock. All methods except Fire
 // (which the clock calls) must be called with the lock passed to New held;
 // callbacks run with it held too.
 type Queue struct {
 	clk   clock.Clock
 	lock  sync.Locker
+	base  time.Time // the entries' deadlines count from here
 	h     entryHeap
 	t     clock.Timer
-	armed time.Time // deadline the clock timer is armed for; zero if none
+	armed int64 // deadline the clock timer is armed for (ns since base); noTimer if none
 }
+
+// noTimer is Queue.armed while the clock timer is not armed.
+const noTimer = math.MaxInt64
 
 // New returns a queue that takes lock before running callbacks.
 func New(clk clock.Clock, lock sync.Locker) *Queue {
-	return &Queue{clk: clk, lock: lock}
+	return &Queue{clk: clk, lock: lock, base: clk.Now(), armed: noTimer}
 }
+
+// When returns the deadline of a pending entry.
+func (q *Queue) When(e *Entry) time.Time { return q.base.Add(time.Duration(e.when)) }
 
 // Now returns the clock's current time.
 func (q *Queue) Now() time.Time { return q.clk.Now() }
@@ -66,9 +75,9 @@ func (q *Queue) Schedule(e *Entry, at time.Time) {
 		e.index = -1
 		e.set = true
 	}
-	e.when = at
+	e.when = int64(at.Sub(q.base))
 	if e.index >= 0 {
-		heap.Fix(&q.h, e.index)
+		heap.Fix(&q.h, int(e.index))
 	} else {
 		heap.Push(&q.h, e)
 	}
@@ -83,7 +92,7 @@ func (q *Queue) Stop(e *Entry) {
 	if !e.set || e.index < 0 {
 		return
 	}
-	heap.Remove(&q.h, e.index)
+	heap.Remove(&q.h, int(e.index))
 	// The clock timer stays armed; when it fires early it is re-armed
 	// for the new earliest deadline. This keeps Stop cheap.
 }
@@ -99,10 +108,10 @@ func (q *Queue) rearm() {
 		return
 	}
 	first := q.h[0].when
-	if !q.armed.IsZero() && !first.Before(q.armed) {
+	if first >= q.armed {
 		return
 	}
-	d := first.Sub(q.clk.Now())
+	d := time.Duration(first) - q.clk.Now().Sub(q.base)
 	if d < 0 {
 		d = 0
 	}
@@ -119,7 +128,7 @@ func (q *Queue) rearm() {
 func (q *Queue) Fire() {
 	q.lock.Lock()
 	defer q.lock.Unlock()
-	q.armed = time.Time{}
+	q.armed = noTimer
 	q.RunDue(q.clk.Now())
 	q.rearm()
 }
@@ -127,7 +136,8 @@ func (q *Queue) Fire() {
 // RunDue runs, with the lock already held, every entry due at or before
 // now. Entries armed by callbacks for a time at or before now run too.
 func (q *Queue) RunDue(now time.Time) {
-	for len(q.h) > 0 && !q.h[0].when.After(now) {
+	at := int64(now.Sub(q.base))
+	for len(q.h) > 0 && q.h[0].when <= at {
 		e := heap.Pop(&q.h).(*Entry)
 		if e.f != nil {
 			e.f(now)
@@ -138,15 +148,15 @@ func (q *Queue) RunDue(now time.Time) {
 type entryHeap []*Entry
 
 func (h entryHeap) Len() int           { return len(h) }
-func (h entryHeap) Less(i, j int) bool { return h[i].when.Before(h[j].when) }
+func (h entryHeap) Less(i, j int) bool { return h[i].when < h[j].when }
 func (h entryHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
-	h[i].index = i
-	h[j].index = j
+	h[i].index = int32(i)
+	h[j].index = int32(j)
 }
 func (h *entryHeap) Push(x any) {
 	e := x.(*Entry)
-	e.index = len(*h)
+	e.index = int32(len(*h))
 	*h = append(*h, e)
 }
 func (h *entryHeap) Pop() any {

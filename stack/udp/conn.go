@@ -8,7 +8,7 @@ import (
 	"github.com/mirago/mirago/internal/deadline"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // Conn is a UDP socket. It implements net.PacketConn, and net.Conn when it
@@ -16,10 +16,11 @@ import (
 // for concurrent use.
 type Conn struct {
 	l         *Layer
-	local     inet.Addr4 // bound address; unspecified = any of ours
+	local     inet.Addr // bound address; unspecified = any of ours
 	port      uint16
 	connected bool
-	remote    netip.AddrPort
+	remote    inet.Addr // connected: the peer's address and port
+	rport     uint16
 	broadcast bool  // may send to 255.255.255.255
 	anySource bool  // send with source 0.0.0.0 while the stack has no address (DHCP)
 	ttl       uint8 // 0: the IP layer's default
@@ -38,7 +39,7 @@ type Conn struct {
 	rdl, wdl deadline.Deadline
 }
 
-func newConn(l *Layer, local inet.Addr4) *Conn {
+func newConn(l *Layer, local inet.Addr) *Conn {
 	return &Conn{
 		l: l, local: local,
 		readable: make(chan struct{}, 1),
@@ -47,14 +48,14 @@ func newConn(l *Layer, local inet.Addr4) *Conn {
 }
 
 // accepts reports whether a datagram may be queued on c (lock held).
-func (c *Conn) accepts(p *ipv4.Packet, h Header) bool {
+func (c *Conn) accepts(p *transport.Packet, h Header) bool {
 	if c.closed {
 		return false
 	}
 	if !c.local.IsUnspecified() && c.local != p.Dst && !p.Broadcast {
 		return false
 	}
-	if c.connected && (c.remote.Port() != h.SrcPort() || c.remote.Addr() != p.Src.Netip()) {
+	if c.connected && (c.rport != h.SrcPort() || c.remote != p.Src) {
 		return false
 	}
 	return true
@@ -153,7 +154,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 	if !c.connected {
 		return 0, ErrNoAddress
 	}
-	return c.WriteToAddrPort(p, c.remote)
+	return c.WriteToAddrPort(p, c.remote.AddrPort(c.rport))
 }
 
 // Close implements net.PacketConn. It unblocks pending reads.
@@ -172,7 +173,7 @@ func (c *Conn) Close() error {
 
 // LocalAddr implements net.PacketConn.
 func (c *Conn) LocalAddr() net.Addr {
-	return net.UDPAddrFromAddrPort(netip.AddrPortFrom(c.local.Netip(), c.port))
+	return net.UDPAddrFromAddrPort(c.local.AddrPort(c.port))
 }
 
 // RemoteAddr implements net.Conn; it is nil for an unconnected socket.
@@ -180,7 +181,7 @@ func (c *Conn) RemoteAddr() net.Addr {
 	if !c.connected {
 		return nil
 	}
-	return net.UDPAddrFromAddrPort(c.remote)
+	return net.UDPAddrFromAddrPort(c.remote.AddrPort(c.rport))
 }
 
 // SetDeadline implements net.PacketConn.

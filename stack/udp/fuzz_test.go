@@ -5,7 +5,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // FuzzUDPInput feeds arbitrary datagrams to a layer with one bound socket:
@@ -16,10 +16,10 @@ func FuzzUDPInput(f *testing.F) {
 	f.Add([]byte{0, 1, 0, 7, 0, 8, 0, 0})
 	f.Add([]byte{0, 1, 0, 7, 0xff, 0xff, 0, 0, 1})
 	f.Fuzz(func(t *testing.T, d []byte) {
-		l := New(&fakeIP{}, &fakeICMP{}, &sync.Mutex{}, nil, Config{})
+		l := New(&fakeIP{}, &sync.Mutex{}, nil, Config{})
 		c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 		l.lock.Lock()
-		l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d})
+		l.Deliver(&transport.Packet{Src: peer, Dst: us, Header: d, Payload: d})
 		n := c.qlen
 		l.lock.Unlock()
 		if n == 0 {

@@ -54,11 +54,11 @@ func (h Header) Payload() []byte { return h[HeaderLen:] }
 
 // ChecksumValid verifies the checksum over the pseudo-header and datagram.
 // A zero checksum field means none was sent and is accepted (RFC 768).
-func (h Header) ChecksumValid(src, dst inet.Addr4) bool {
+func (h Header) ChecksumValid(src, dst inet.Addr) bool {
 	if h.Checksum() == 0 {
 		return true
 	}
-	s := checksum.Pseudo(src, dst, inet.ProtoUDP, uint16(len(h)))
+	s := checksum.Pseudo(src, dst, inet.ProtoUDP, len(h))
 	return checksum.Fold(checksum.Sum(h, s)) == 0xffff
 }
 
@@ -74,8 +74,8 @@ func Encode(b []byte, srcPort, dstPort uint16, n int) {
 // SetChecksum computes and stores the checksum of datagram d (header with a
 // zero checksum field, then payload). A computed 0 is sent as 0xffff
 // (RFC 768).
-func SetChecksum(d []byte, src, dst inet.Addr4) {
-	s := checksum.Pseudo(src, dst, inet.ProtoUDP, uint16(len(d)))
+func SetChecksum(d []byte, src, dst inet.Addr) {
+	s := checksum.Pseudo(src, dst, inet.ProtoUDP, len(d))
 	c := checksum.Checksum(d, s)
 	if c == 0 {
 		c = 0xffff

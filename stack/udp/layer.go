@@ -9,8 +9,8 @@ import (
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
-	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // Errors returned by the socket API.
@@ -18,24 +18,10 @@ var (
 	ErrPortInUse   = errors.New("udp: port already bound")
 	ErrNoPorts     = errors.New("udp: no free ephemeral port")
 	ErrTooLarge    = errors.New("udp: datagram too large")
-	ErrNotIPv4     = errors.New("udp: address is not IPv4")
 	ErrNoAddress   = errors.New("udp: destination address required")
 	ErrBroadcast   = errors.New("udp: sending to broadcast needs SetBroadcast(true)")
 	ErrUnreachable = errors.New("udp: destination unreachable (ICMP)")
 )
-
-// IP is what UDP needs from the network layer; *ipv4.Layer implements it.
-type IP interface {
-	Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error
-	Headroom() int
-	Source(dst inet.Addr4) (inet.Addr4, error)
-}
-
-// Unreachable sends ICMP port unreachable about a datagram; *icmp.Layer
-// implements it and applies the RFC 1122 §3.2.2 rules and rate limit.
-type Unreachable interface {
-	SendUnreachable(code uint8, offending ipv4.Header)
-}
 
 // Config holds the layer's settings; zero values pick the defaults.
 type Config struct {
@@ -97,8 +83,7 @@ type Stats struct {
 
 // Layer is the UDP protocol instance of one stack.
 type Layer struct {
-	ip    IP
-	icmp  Unreachable
+	ip    transport.Network
 	lock  sync.Locker
 	rand  io.Reader
 	cfg   Config
@@ -108,11 +93,13 @@ type Layer struct {
 	stats Stats
 }
 
-// New returns a UDP layer. lock is the stack lock; icmp may be nil.
-func New(ip IP, icmp Unreachable, lock sync.Locker, rand io.Reader, cfg Config) *Layer {
+// New returns a UDP layer sending through ip (stack.New gives it one for
+// every address family and registers the layer with each network layer).
+// lock is the stack lock.
+func New(ip transport.Network, lock sync.Locker, rand io.Reader, cfg Config) *Layer {
 	cfg.defaults()
 	return &Layer{
-		ip: ip, icmp: icmp, lock: lock, rand: rand, cfg: cfg,
+		ip: ip, lock: lock, rand: rand, cfg: cfg,
 		ports: make(map[uint16]*Conn),
 		pool:  pkt.NewPool(2048),
 		rxMem: blockpool.New(minBlock, cfg.RecvBuffer),
@@ -128,9 +115,9 @@ func (l *Layer) Stats() Stats {
 	return s
 }
 
-// Deliver implements ipv4.Transport: it hands a datagram to the socket
-// bound to its destination port, or answers port unreachable.
-func (l *Layer) Deliver(p *ipv4.Packet) {
+// Deliver implements transport.Receiver: it hands a datagram to the
+// socket bound to its destination port, or answers port unreachable.
+func (l *Layer) Deliver(p *transport.Packet) {
 	if len(p.Payload) < HeaderLen {
 		l.stats.DropShort++
 		return
@@ -154,8 +141,8 @@ func (l *Layer) Deliver(p *ipv4.Packet) {
 		l.stats.NoPort++
 		// RFC 1122 §4.1.3.1: port unreachable, except for broadcasts
 		// (the ICMP layer re-checks the §3.2.2 rules).
-		if !p.Broadcast && l.icmp != nil {
-			l.icmp.SendUnreachable(3, p.Header)
+		if !p.Broadcast {
+			l.ip.PortUnreachable(p)
 		}
 		return
 	}
@@ -166,29 +153,25 @@ func (l *Layer) Deliver(p *ipv4.Packet) {
 	l.stats.InDatagrams++
 }
 
-// Error implements ipv4.Transport. A port or host unreachable about a
-// datagram sent by a connected socket is reported on its next Read, as BSD
-// sockets do for connected UDP.
-func (l *Layer) Error(e *ipv4.ControlError) {
+// Error implements transport.Receiver. A destination unreachable (of any
+// kind) about a datagram sent by a connected socket is reported on its
+// next Read, as BSD sockets do for connected UDP.
+func (l *Layer) Error(e *transport.ControlError) {
 	l.stats.ICMPErrors++
 	q := e.Quoted
-	ihl := 0
-	if len(q) > 0 {
-		ihl = int(q[0]&0x0f) * 4
-	}
-	if ihl < 20 || len(q) < ihl+4 {
+	if len(q) < 4 {
 		return // the quoted ports are not there
 	}
-	sport := binary.BigEndian.Uint16(q[ihl : ihl+2])
-	dport := binary.BigEndian.Uint16(q[ihl+2 : ihl+4])
+	sport := binary.BigEndian.Uint16(q[0:2])
+	dport := binary.BigEndian.Uint16(q[2:4])
 	c := l.ports[sport]
 	if c == nil || !c.connected {
 		return
 	}
-	if c.remote.Port() != dport || c.remote.Addr() != e.Dst.Netip() {
+	if c.rport != dport || c.remote != e.Dst {
 		return
 	}
-	if e.Type == 3 { // destination unreachable
+	if e.Kind.IsUnreachable() {
 		c.setError(ErrUnreachable)
 	}
 }
@@ -230,13 +213,9 @@ func (l *Layer) unbind(c *Conn) {
 // Bind opens a socket on laddr. The address must be unspecified or one of
 // ours; port 0 picks a random ephemeral port.
 func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
-	var local inet.Addr4
+	local := inet.AnyIPv4 // no address: any (IPv4 until issue 14's dual sockets)
 	if laddr.Addr().IsValid() {
-		a, ok := inet.Addr4From(laddr.Addr())
-		if !ok {
-			return nil, ErrNotIPv4
-		}
-		local = a
+		local = inet.AddrFromNetip(laddr.Addr())
 	}
 	c := newConn(l, local)
 	l.lock.Lock()
@@ -251,10 +230,7 @@ func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
 // receives only datagrams from raddr, and Read/Write work without
 // addresses (net.Conn).
 func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
-	dst, ok := inet.Addr4From(raddr.Addr())
-	if !ok {
-		return nil, ErrNotIPv4
-	}
+	dst := inet.AddrFromNetip(raddr.Addr())
 	l.lock.Lock()
 	defer l.lock.Unlock()
 	src, err := l.ip.Source(dst)
@@ -263,7 +239,7 @@ func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
 	}
 	c := newConn(l, src)
 	c.connected = true
-	c.remote = netip.AddrPortFrom(dst.Netip(), raddr.Port())
+	c.remote, c.rport = dst, raddr.Port()
 	if err := l.bind(c, 0); err != nil {
 		return nil, err
 	}
@@ -272,14 +248,11 @@ func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
 
 // send builds and writes one datagram. Called with the lock held.
 func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
-	dst, ok := inet.Addr4From(to.Addr())
-	if !ok {
-		return ErrNotIPv4
-	}
-	if len(p) > 65535-HeaderLen-20 {
+	dst := inet.AddrFromNetip(to.Addr())
+	if len(p) > 65535-HeaderLen-transport.NetworkHeaderLen(dst) {
 		return ErrTooLarge
 	}
-	if dst.IsBroadcast() && !c.broadcast {
+	if dst.Is4() && dst.As4().IsBroadcast() && !c.broadcast {
 		return ErrBroadcast
 	}
 	src := c.local
@@ -291,7 +264,7 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 		if err != nil {
 			// No address yet: a DHCP client sends from 0.0.0.0 (RFC
 			// 2131 §4.1). Once addressed it uses the address (renewal).
-			s = inet.IPv4Unspecified
+			s = inet.AnyIPv4
 		}
 		src = s
 	}
@@ -310,7 +283,7 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 	}
 	Encode(hdr, c.port, to.Port(), HeaderLen+len(p))
 	SetChecksum(b.Bytes(), src, dst)
-	if err := l.ip.Write(src, dst, inet.ProtoUDP, b, ipv4.WriteOptions{TTL: c.ttl}); err != nil {
+	if err := l.ip.Write(src, dst, inet.ProtoUDP, b, transport.WriteOptions{TTL: c.ttl}); err != nil {
 		l.stats.OutErrors++
 		return err
 	}

@@ -12,7 +12,8 @@ import (
 //
 // A socket's receive queue is one ring of bytes holding records: an
 // 8-byte header (payload length, source port, source IPv4 address)
-// followed by the payload. The ring is a block from the layer's pool,
+// followed by the payload; a datagram from an IPv6 source has a 24-byte
+// header instead (see enqueue). The ring is a block from the layer's pool,
 // sized in powers of two from minBlock up to Config.RecvBuffer (the last
 // class is RecvBuffer itself); it grows (one copy) when a datagram does
 // not fit and goes back to the pool when the queue drains. What a socket
@@ -44,37 +45,67 @@ import (
 // (1472 bytes) with its record header.
 const minBlock = 2 << 10
 
-// recHeader is the per-datagram record header in the ring.
-const recHeader = 8
+// recHeader is the record header of a datagram from an IPv4 source;
+// recHeader6 that of one from an IPv6 source, marked by wide in its first
+// two bytes (never a payload length: UDP's length field bounds those to
+// 65527).
+const (
+	recHeader  = 8
+	recHeader6 = 24
+	wide       = 0xffff
+)
 
 // maxRecvBuffer caps Config.RecvBuffer.
 const maxRecvBuffer = 1 << 30
 
-// recSize is the ring space a datagram of n payload bytes takes.
+// recSize is the ring space a datagram of n payload bytes from an IPv4
+// source takes.
 func recSize(n int) int { return n + recHeader }
+
+// recSizeFrom is the ring space a datagram of n payload bytes from src
+// takes.
+func recSizeFrom(src inet.Addr, n int) int {
+	if src.Is4() {
+		return n + recHeader
+	}
+	return n + recHeader6
+}
 
 // enqueue appends a datagram to c's receive queue, or reports false when
 // it does not fit (lock held).
-func (c *Conn) enqueue(src inet.Addr4, port uint16, payload []byte) bool {
+//
+// The record header is, for an IPv4 source, [length][port][address4];
+// for an IPv6 one, [wide][port][length][0 0][address16].
+func (c *Conn) enqueue(src inet.Addr, port uint16, payload []byte) bool {
 	l := c.l
-	need := c.rused + recSize(len(payload))
+	need := c.rused + recSizeFrom(src, len(payload))
 	if c.qlen >= l.cfg.RecvQueue || need > l.cfg.RecvBuffer {
 		return false
 	}
 	if c.rx == nil || need > len(c.rx.B) {
 		c.grow(need)
 	}
-	var h [recHeader]byte
+	var h [recHeader6]byte
 	// len(payload) <= 65535-8: the UDP length field bounds it.
+	hl := recHeader
 	binary.BigEndian.PutUint16(h[0:], uint16(len(payload)))
 	binary.BigEndian.PutUint16(h[2:], port)
-	copy(h[4:], src[:])
+	if src.Is4() {
+		a := src.As4()
+		copy(h[4:], a[:])
+	} else {
+		hl = recHeader6
+		binary.BigEndian.PutUint16(h[0:], wide)
+		binary.BigEndian.PutUint16(h[4:], uint16(len(payload)))
+		a := src.As16()
+		copy(h[8:], a[:])
+	}
 	b := c.rx.B
 	off := c.rhead + c.rused
 	if off >= len(b) {
 		off -= len(b)
 	}
-	off = ringWrite(b, off, h[:])
+	off = ringWrite(b, off, h[:hl])
 	ringWrite(b, off, payload)
 	c.rused = need
 	c.qlen++
@@ -104,15 +135,23 @@ func (c *Conn) grow(need int) {
 // it (lock held, queue not empty).
 func (c *Conn) dequeue(p []byte) (int, netip.AddrPort) {
 	b := c.rx.B
-	var h [recHeader]byte
+	var h [recHeader6]byte
 	off := ringRead(h[:], b, c.rhead, recHeader)
-	size := int(binary.BigEndian.Uint16(h[0:]))
-	from := netip.AddrPortFrom(netip.AddrFrom4([4]byte(h[4:8])), binary.BigEndian.Uint16(h[2:]))
+	size, hl := int(binary.BigEndian.Uint16(h[0:])), recHeader
+	port := binary.BigEndian.Uint16(h[2:])
+	var from netip.AddrPort
+	if size != wide {
+		from = netip.AddrPortFrom(netip.AddrFrom4([4]byte(h[4:8])), port)
+	} else {
+		off = ringRead(h[recHeader:], b, off, recHeader6-recHeader)
+		size, hl = int(binary.BigEndian.Uint16(h[4:])), recHeader6
+		from = netip.AddrPortFrom(netip.AddrFrom16([16]byte(h[8:24])), port)
+	}
 	n := min(len(p), size)
 	ringRead(p[:n], b, off, n)
 	c.qlen--
-	c.rused -= recSize(size)
-	c.rhead += recSize(size)
+	c.rused -= size + hl
+	c.rhead += size + hl
 	if c.rhead >= len(b) {
 		c.rhead -= len(b)
 	}

@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // payloadFor is datagram i's payload of n bytes.
@@ -103,7 +104,7 @@ func TestRecvMemoryBound(t *testing.T) {
 		{"RecvQueue bound", Config{RecvQueue: 3}, 1, 5, 3, 2 << 10},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			l := New(&fakeIP{}, nil, &sync.Mutex{}, nil, tc.cfg)
+			l := New(&fakeIP{}, &sync.Mutex{}, nil, tc.cfg)
 			c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 			defer c.Close()
 			for i := range tc.sent {
@@ -131,7 +132,7 @@ func TestRecvMemoryBound(t *testing.T) {
 // datagrams.
 func TestRecvQueueModel(t *testing.T) {
 	for _, cfg := range []Config{{}, {RecvBuffer: 5000, RecvQueue: 1 << 20}, {RecvBuffer: 100 << 10, RecvQueue: 40}} {
-		l := New(&fakeIP{}, nil, &sync.Mutex{}, nil, cfg)
+		l := New(&fakeIP{}, &sync.Mutex{}, nil, cfg)
 		c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 		rnd := rand.New(rand.NewPCG(1, 2))
 		type rec struct {
@@ -225,7 +226,7 @@ func TestRecvNoAllocs(t *testing.T) {
 			l, _, _ := newLayer(t)
 			c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 			d := rawDatagram(5000, 7, payloadFor(0, tc.size))
-			p := &ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d}
+			p := &transport.Packet{Src: peer, Dst: us, Header: d, Payload: d}
 			buf := make([]byte, 65536)
 			allocs := testing.AllocsPerRun(20, func() {
 				l.lock.Lock()
@@ -289,7 +290,7 @@ func TestConcurrentReadersDrain(t *testing.T) {
 		room := c.qlen < l.cfg.RecvQueue && c.rused+recSize(1500) <= l.cfg.RecvBuffer
 		if room {
 			d := rawDatagram(uint16(1000+i), 7, payloadFor(i, i%1500))
-			l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d})
+			l.Deliver(&transport.Packet{Src: peer, Dst: us, Header: d, Payload: d})
 			i++
 		}
 		l.lock.Unlock()
@@ -319,5 +320,51 @@ func TestConcurrentReadersDrain(t *testing.T) {
 	wg.Wait()
 	if _, st := held(l, c); st.RecvMemory != 0 || st.DropQueueFull != 0 {
 		t.Fatalf("RecvMemory %d, dropped %d", st.RecvMemory, st.DropQueueFull)
+	}
+}
+
+// Datagrams from IPv6 sources take 24-byte records, interleaved with
+// IPv4 ones in the same ring, and each comes back with its own source
+// address, port and payload, also across the ring's wrap.
+func TestRecordsBothFamilies(t *testing.T) {
+	l := New(&fakeIP{}, &sync.Mutex{}, nil, Config{})
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	defer c.Close()
+	v6 := inet.AddrFromNetip(netip.MustParseAddr("2001:db8::2"))
+	srcOf := func(i int) inet.Addr {
+		if i%3 == 0 {
+			return v6
+		}
+		return peer
+	}
+	buf := make([]byte, 2048)
+	next := 0 // the datagram the next read must return
+	read := func() {
+		t.Helper()
+		n, from, err := c.ReadFromAddrPort(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if from != srcOf(next).AddrPort(uint16(1000+next)) || !bytes.Equal(buf[:n], payloadFor(next, 300+next*7)) {
+			t.Fatalf("datagram %d: from %v, %d bytes", next, from, n)
+		}
+		next++
+	}
+	for i := range 40 {
+		l.lock.Lock()
+		ok := c.enqueue(srcOf(i), uint16(1000+i), payloadFor(i, 300+i*7))
+		l.lock.Unlock()
+		if !ok {
+			t.Fatalf("datagram %d not queued", i)
+		}
+		if i%2 == 1 { // keep the queue short so the ring wraps
+			read()
+		}
+	}
+	for next < 40 {
+		read()
+	}
+	if recSizeFrom(v6, 10) != 34 || recSizeFrom(peer, 10) != 18 {
+		t.Fatal("record sizes")
 	}
 }

@@ -14,37 +14,49 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 var (
-	us   = inet.MustParseAddr4("10.0.2.15")
-	peer = inet.MustParseAddr4("10.0.2.2")
+	us   = inet.AddrFrom4(inet.MustParseAddr4("10.0.2.15"))
+	peer = inet.AddrFrom4(inet.MustParseAddr4("10.0.2.2"))
+
+	unspecified = inet.AnyIPv4
+	broadcast   = inet.AddrFrom4(inet.IPv4Broadcast)
 )
 
 type sent struct {
-	src, dst inet.Addr4
+	src, dst inet.Addr
 	data     []byte
 }
 
-type fakeIP struct{ out []sent }
+type fakeIP struct {
+	out  []sent
+	icmp *fakeICMP
+}
 
-func (f *fakeIP) Write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o ipv4.WriteOptions) error {
+func (f *fakeIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	d := make([]byte, b.Len())
 	b.CopyTo(d)
 	f.out = append(f.out, sent{src, dst, d})
 	return nil
 }
-func (f *fakeIP) Headroom() int                         { return 34 }
-func (f *fakeIP) Source(inet.Addr4) (inet.Addr4, error) { return us, nil }
-func (f *fakeIP) MTU() int                              { return 1500 }
+func (f *fakeIP) Headroom() int                       { return 34 }
+func (f *fakeIP) Source(inet.Addr) (inet.Addr, error) { return us, nil }
+func (f *fakeIP) MTU(inet.Addr) int                   { return 1500 }
+func (f *fakeIP) PortUnreachable(p *transport.Packet) {
+	if f.icmp != nil {
+		f.icmp.codes = append(f.icmp.codes, 3)
+	}
+}
 
+// fakeICMP records the ICMP errors the network was asked to send.
 type fakeICMP struct{ codes []uint8 }
 
-func (f *fakeICMP) SendUnreachable(code uint8, _ ipv4.Header) { f.codes = append(f.codes, code) }
-
 func newLayer(t *testing.T) (*Layer, *fakeIP, *fakeICMP) {
-	ip, ic := &fakeIP{}, &fakeICMP{}
-	return New(ip, ic, &sync.Mutex{}, nil, Config{}), ip, ic
+	ic := &fakeICMP{}
+	ip := &fakeIP{icmp: ic}
+	return New(ip, &sync.Mutex{}, nil, Config{}), ip, ic
 }
 
 // mkDatagram builds a UDP datagram from peer with a valid checksum.
@@ -59,7 +71,7 @@ func mkDatagram(sport, dport uint16, payload string) []byte {
 func deliver(l *Layer, d []byte, bcast bool) {
 	l.lock.Lock()
 	defer l.lock.Unlock()
-	l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d, Broadcast: bcast})
+	l.Deliver(&transport.Packet{Src: peer, Dst: us, Header: d, Payload: d, Broadcast: bcast})
 }
 
 // A real datagram: 10.0.2.2:5353 -> 10.0.2.15:7, "hi", checksum computed
@@ -146,7 +158,7 @@ func TestSendBuildsChecksummedDatagram(t *testing.T) {
 		string(h.Payload()) != "pong" || h.Checksum() == 0 {
 		t.Fatalf("sent %+v err %v", o, err)
 	}
-	s := checksum.Pseudo(us, peer, 17, uint16(len(o.data)))
+	s := checksum.Pseudo(us, peer, 17, len(o.data))
 	if checksum.Fold(checksum.Sum(o.data, s)) != 0xffff {
 		t.Fatal("sent checksum does not verify")
 	}
@@ -157,7 +169,7 @@ func TestSendBuildsChecksummedDatagram(t *testing.T) {
 
 func TestQueueBound(t *testing.T) {
 	ip := &fakeIP{}
-	l := New(ip, nil, &sync.Mutex{}, nil, Config{RecvQueue: 3})
+	l := New(ip, &sync.Mutex{}, nil, Config{RecvQueue: 3})
 	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 	for i := 0; i < 5; i++ {
 		deliver(l, mkDatagram(1, 7, "d"), false)
@@ -190,7 +202,7 @@ func TestConnectedFiltersAndICMP(t *testing.T) {
 	binary.BigEndian.PutUint16(q[20:], c.Port())
 	binary.BigEndian.PutUint16(q[22:], 53)
 	l.lock.Lock()
-	l.Error(&ipv4.ControlError{Type: 3, Code: 3, Src: us, Dst: peer, Proto: 17, Quoted: q})
+	l.Error(&transport.ControlError{Kind: transport.PortUnreachable, Src: us, Dst: peer, Proto: 17, Quoted: q[20:]})
 	l.lock.Unlock()
 	if _, err := c.Read(buf); !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("read after ICMP: %v", err)
@@ -225,7 +237,7 @@ func TestDeadlineAndCloseUnblock(t *testing.T) {
 
 func TestEphemeralPortsRandomAndUnique(t *testing.T) {
 	ip := &fakeIP{}
-	l := New(ip, nil, &sync.Mutex{}, seqReader{}, Config{EphemeralLow: 50000, EphemeralHigh: 50003})
+	l := New(ip, &sync.Mutex{}, seqReader{}, Config{EphemeralLow: 50000, EphemeralHigh: 50003})
 	seen := map[uint16]bool{}
 	for i := 0; i < 4; i++ {
 		c, err := l.Dial(netip.MustParseAddrPort("10.0.2.2:53"))
@@ -256,7 +268,7 @@ func TestDeliverReadNoAllocs(t *testing.T) {
 	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 	d := mkDatagram(5000, 7, "steady state")
 	buf := make([]byte, 64)
-	p := &ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d}
+	p := &transport.Packet{Src: peer, Dst: us, Header: d, Payload: d}
 	allocs := testing.AllocsPerRun(1000, func() {
 		l.lock.Lock()
 		l.Deliver(p)
@@ -272,17 +284,17 @@ func TestDeliverReadNoAllocs(t *testing.T) {
 // ipv4.Layer: 0.0.0.0 for a broadcast while unaddressed, else ErrNoAddress.
 type addrIP struct {
 	fakeIP
-	addr inet.Addr4
+	addr inet.Addr
 }
 
-func (f *addrIP) Source(dst inet.Addr4) (inet.Addr4, error) {
+func (f *addrIP) Source(dst inet.Addr) (inet.Addr, error) {
 	if !f.addr.IsUnspecified() {
 		return f.addr, nil
 	}
-	if dst.IsBroadcast() {
-		return inet.IPv4Unspecified, nil
+	if dst == broadcast {
+		return unspecified, nil
 	}
-	return inet.IPv4Unspecified, ipv4.ErrNoAddress
+	return unspecified, ipv4.ErrNoAddress
 }
 
 // A DHCP client socket (SetUnspecifiedSource) sends from 0.0.0.0 while the
@@ -291,7 +303,7 @@ func (f *addrIP) Source(dst inet.Addr4) (inet.Addr4, error) {
 // unicast send while unaddressed fails.
 func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
 	ip := &addrIP{}
-	l := New(ip, nil, &sync.Mutex{}, nil, Config{})
+	l := New(ip, &sync.Mutex{}, nil, Config{})
 	c, err := l.Bind(netip.MustParseAddrPort("0.0.0.0:68"))
 	if err != nil {
 		t.Fatal(err)
@@ -314,9 +326,9 @@ func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
 			t.Fatalf("send to %v while addressed: %v", to, err)
 		}
 	}
-	want := []struct{ src, dst inet.Addr4 }{
-		{inet.IPv4Unspecified, inet.IPv4Broadcast}, {inet.IPv4Unspecified, peer},
-		{us, peer}, {us, inet.IPv4Broadcast},
+	want := []struct{ src, dst inet.Addr }{
+		{unspecified, broadcast}, {unspecified, peer},
+		{us, peer}, {us, broadcast},
 	}
 	if len(ip.out) != len(want) {
 		t.Fatalf("sent %d datagrams, want %d", len(ip.out), len(want))
@@ -360,7 +372,7 @@ func TestConcurrentReadersBothWake(t *testing.T) {
 	l.lock.Lock()
 	for _, s := range []string{"one", "two"} {
 		d := mkDatagram(5000, 7, s)
-		l.Deliver(&ipv4.Packet{Src: peer, Dst: us, Header: d, Payload: d})
+		l.Deliver(&transport.Packet{Src: peer, Dst: us, Header: d, Payload: d})
 	}
 	l.lock.Unlock()
 	for i := range 2 {
