@@ -114,11 +114,7 @@ func Pseudo(src, dst inet.Addr, proto uint8, length int) uint32 {
 		return pseudo4(src.As4(), dst.As4(), proto, uint16(length))
 	}
 	a, b := src.As16(), dst.As16()
-	var s uint32
-	for i := 0; i < 16; i += 2 {
-		s += uint32(a[i])<<8 | uint32(a[i+1])
-		s += uint32(b[i])<<8 | uint32(b[i+1])
-	}
+	s := Sum(b[:], Sum(a[:], 0))
 	return s + uint32(length>>16) + uint32(length&0xffff) + uint32(proto)
 }
 

@@ -15,16 +15,13 @@ import (
 // not allocate.
 func keyedHash(key *[16]byte, id tuple, a, b uint32) uint32 {
 	var in [44]byte
-	n := 0
+	la, ra := id.laddr.As16(), id.raddr.As16()
+	from := 0
 	if id.laddr.Is4() && id.raddr.Is4() {
-		la, ra := id.laddr.As4(), id.raddr.As4()
-		n += copy(in[n:], la[:])
-		n += copy(in[n:], ra[:])
-	} else {
-		la, ra := id.laddr.As16(), id.raddr.As16()
-		n += copy(in[n:], la[:])
-		n += copy(in[n:], ra[:])
+		from = 12 // the IPv4 addresses
 	}
+	n := copy(in[:], la[from:])
+	n += copy(in[n:], ra[from:])
 	binary.BigEndian.PutUint16(in[n:], id.lport)
 	binary.BigEndian.PutUint16(in[n+2:], id.rport)
 	binary.BigEndian.PutUint32(in[n+4:], a)
