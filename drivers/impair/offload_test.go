@@ -35,7 +35,7 @@ func partialFrame(n int) *pkt.Buf {
 }
 
 func pseudo(l int) uint32 {
-	return checksum.Pseudo([4]byte{1, 2, 3, 4}, [4]byte{5, 6, 7, 8}, 6, uint16(l))
+	return checksum.Pseudo(inet.AddrFrom4(inet.Addr4{1, 2, 3, 4}), inet.AddrFrom4(inet.Addr4{5, 6, 7, 8}), 6, l)
 }
 
 func tcpVerifies(f []byte) bool {

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TestOffloadOffsetsFollowPrepend: a transport marks its checksum and
@@ -48,7 +49,7 @@ func TestFinishChecksum(t *testing.T) {
 		for i := range h {
 			h[i] = byte(i * 7)
 		}
-		pseudo := checksum.Pseudo([4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 6, uint16(20+lens[0]+lens[1]))
+		pseudo := checksum.Pseudo(inet.AddrFrom4(inet.Addr4{10, 0, 0, 1}), inet.AddrFrom4(inet.Addr4{10, 0, 0, 2}), 6, 20+lens[0]+lens[1])
 		h[16], h[17] = 0, 0
 		ps := checksum.Fold(pseudo)
 		h[16], h[17] = byte(ps>>8), byte(ps)

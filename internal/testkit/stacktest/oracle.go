@@ -216,7 +216,7 @@ func (o *Oracle) synProbe(t testing.TB, port uint16, listening bool) {
 func (o *Oracle) segment(f tcp.Fields, opts []byte) []byte {
 	b := make([]byte, tcp.HeaderLen+len(opts))
 	f.Encode(b, opts)
-	s := checksum.Pseudo(o.PeerIP, o.IP, inet.ProtoTCP, uint16(len(b)))
+	s := checksum.Pseudo(inet.AddrFrom4(o.PeerIP), inet.AddrFrom4(o.IP), inet.ProtoTCP, len(b))
 	binary.BigEndian.PutUint16(b[16:], checksum.Checksum(b, s))
 	return b
 }

@@ -174,7 +174,7 @@ func checkTransport(s *Sent, h ipv4.Header) error {
 			return fmt.Errorf("udp: length field %d in a %d-byte datagram", u.Length(), len(body))
 		case u.Checksum() == 0:
 			return fmt.Errorf("udp: no checksum (the stack always computes one)")
-		case !u.ChecksumValid(src, dst):
+		case !u.ChecksumValid(inet.AddrFrom4(src), inet.AddrFrom4(dst)):
 			return fmt.Errorf("udp: bad checksum %#04x", u.Checksum())
 		}
 	case inet.ProtoTCP:
@@ -183,7 +183,7 @@ func checkTransport(s *Sent, h ipv4.Header) error {
 			return fmt.Errorf("tcp: %v", err)
 		}
 		s.TCP = t
-		sum := checksum.Pseudo(src, dst, inet.ProtoTCP, uint16(len(body)))
+		sum := checksum.Pseudo(inet.AddrFrom4(src), inet.AddrFrom4(dst), inet.ProtoTCP, len(body))
 		switch {
 		case checksum.Fold(checksum.Sum(body, sum)) != 0xffff:
 			return fmt.Errorf("tcp: bad checksum %#04x", t.Checksum())
