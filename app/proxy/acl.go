@@ -7,8 +7,9 @@ import (
 )
 
 // ParseAllow parses a comma-separated list of IPv4 CIDRs (a bare address
-// means /32). The empty string gives nil: only our own subnet is allowed.
-func ParseAllow(s string) ([]netip.Prefix, error) {
+// means /32) given as the setting called name (e.g. "-allow"). The empty
+// string gives nil: only our own subnet is allowed.
+func ParseAllow(name, s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, f := range strings.Split(s, ",") {
 		f = strings.TrimSpace(f)
@@ -26,15 +27,15 @@ func ParseAllow(s string) ([]netip.Prefix, error) {
 			}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("bad -allow entry %q: want an IPv4 CIDR such as 10.0.2.0/24", f)
+			return nil, fmt.Errorf("bad %s entry %q: want an IPv4 CIDR such as 10.0.2.0/24", name, f)
 		}
 		if !p.Addr().Is4() {
-			return nil, fmt.Errorf("bad -allow entry %q: not IPv4", f)
+			return nil, fmt.Errorf("bad %s entry %q: not IPv4", name, f)
 		}
 		out = append(out, p.Masked())
 	}
 	if len(out) == 0 && strings.TrimSpace(s) != "" {
-		return nil, fmt.Errorf("bad -allow %q: no CIDR in the list", s)
+		return nil, fmt.Errorf("bad %s %q: no CIDR in the list", name, s)
 	}
 	return out, nil
 }

@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/app/proxy/config"
 	"github.com/mirago/mirago/flow"
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/internal/testkit/taptest"
@@ -46,19 +47,19 @@ func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP) {
 
 // running is a proxy served in-process for a test.
 type running struct {
-	p      *Proxy
+	p      *Appliance
+	s      *stack.Stack
 	logs   *flow.Sink
 	cancel context.CancelFunc
 	done   chan struct{}
-	addr   netip.AddrPort // where clients connect
+	addr   netip.AddrPort // where clients connect (the first listener)
 }
 
-// startProxy serves a proxy on s with cfg (Log is set here) and stops it
-// when the test ends.
+// startProxy serves the one-listener configuration cfg on s (listener on
+// 8080 unless set, shorter timeouts) and stops it when the test ends.
 func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *running {
 	t.Helper()
-	logs := &flow.Sink{}
-	cfg.Log = slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	d := DefaultConfig()
 	if cfg.Listen == 0 {
 		cfg.Listen = 8080
 	}
@@ -68,7 +69,25 @@ func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *runn
 	if cfg.Grace == 0 {
 		cfg.Grace = 2 * time.Second
 	}
-	p, err := New(s, cfg)
+	if cfg.MaxConns == 0 && cfg.MaxPerClient == 0 {
+		cfg.MaxConns, cfg.MaxPerClient = d.MaxConns, d.MaxPerClient
+	}
+	if cfg.IdleTimeout == 0 {
+		cfg.IdleTimeout = d.IdleTimeout
+	}
+	f, err := cfg.File()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return startFile(t, s, tp, f)
+}
+
+// startFile serves f on s and stops it when the test ends.
+func startFile(t *testing.T, s *stack.Stack, tp *taptest.TAP, f *config.File) *running {
+	t.Helper()
+	logs := &flow.Sink{}
+	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	p, err := New(s, f, Options{Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,7 +95,7 @@ func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *runn
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	r := &running{p: p, logs: logs, cancel: cancel, done: make(chan struct{}), addr: netip.AddrPortFrom(tp.OursAddr(), cfg.Listen)}
+	r := &running{p: p, s: s, logs: logs, cancel: cancel, done: make(chan struct{}), addr: netip.AddrPortFrom(tp.OursAddr(), f.Listeners[0].Port)}
 	go func() { defer close(r.done); p.Serve(ctx) }()
 	t.Cleanup(func() {
 		r.stop()
@@ -90,12 +109,12 @@ func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *runn
 // remain, and the closing states while they drain).
 func checkNoLeaks(t *testing.T, r *running) {
 	t.Helper()
-	if n, clients := r.p.lim.open(); n != 0 || clients != 0 || r.p.Stats().Active != 0 {
-		t.Errorf("stopped proxy still holds %d slots of %d clients, %d active", n, clients, r.p.Stats().Active)
+	if n := r.p.openSlots(); n != 0 || r.p.Stats().Active != 0 {
+		t.Errorf("stopped proxy still holds %d slots, %d active", n, r.p.Stats().Active)
 	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
-		st := r.p.s.Stats().TCP.States
+		st := r.s.Stats().TCP.States
 		open := st[tcp.Listen] + st[tcp.SynSent] + st[tcp.SynReceived] + st[tcp.Established] + st[tcp.CloseWait] +
 			st[tcp.FinWait1] + st[tcp.Closing] + st[tcp.LastAck]
 		if open == 0 {

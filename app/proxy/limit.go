@@ -18,20 +18,27 @@ func newLimiter(max, perClient int) *limiter {
 	return &limiter{max: max, perClient: perClient, per: map[netip.Addr]int{}}
 }
 
-// acquire takes a slot for client, or says which limit refuses it
-// ("max-conns" or "max-per-client").
-func (l *limiter) acquire(client netip.Addr) (ok bool, limit string) {
+// acquire takes a slot for client, or says which limit refuses it.
+func (l *limiter) acquire(client netip.Addr) (ok bool, limit reason) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.max > 0 && l.total >= l.max {
-		return false, "max-conns"
+		return false, refMaxConns
 	}
 	if l.perClient > 0 && l.per[client] >= l.perClient {
-		return false, "max-per-client"
+		return false, refMaxPerClient
 	}
 	l.total++
 	l.per[client]++
-	return true, ""
+	return true, 0
+}
+
+// setLimits changes the limits (on reload); connections over the new
+// limits stay, new ones wait for slots.
+func (l *limiter) setLimits(max, perClient int) {
+	l.mu.Lock()
+	l.max, l.perClient = max, perClient
+	l.mu.Unlock()
 }
 
 // release gives back a slot taken by acquire.

@@ -2,13 +2,15 @@
 
 package main
 
+import "github.com/mirago/mirago/app/proxy/config"
+
 // A bare-metal image built without METRICS has no Prometheus endpoint and
-// does not link internal/metrics: Config.Validate refuses a metrics port
-// with buildcfg.ErrNoMetrics, so serveMetrics is never called.
+// does not link internal/metrics: config.Validate refuses a metrics port
+// (Options.Metrics false), so these never have one to serve.
 const metricsBuilt = false
 
-// serveMetrics is unreachable (see above); it logs rather than panics.
-func (p *Proxy) serveMetrics() (stop func()) {
-	p.log.Error("proxy: metrics endpoint not built into this image")
-	return func() {}
-}
+type metricsEndpoint struct{}
+
+func (a *Appliance) reloadMetrics(config.Metrics) (*metricsEndpoint, error) { return nil, nil }
+
+func (a *Appliance) swapMetrics(*metricsEndpoint) {}

@@ -87,11 +87,13 @@ func testDownload(t *testing.T, spec string, size int64) *running {
 		t.Errorf("proxy stats: %+v", st)
 	}
 	m := metricstest.Scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
-	if m["mirago_proxy_accepted"] != 1 || m["mirago_proxy_bytes_down"] < float64(size) || m["mirago_ip_received"] <= 0 ||
-		m["mirago_tcp_segments_in"] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 || m["mirago_device_rx_frames"] <= 0 {
-		t.Errorf("metrics implausible: accepted %v, bytes_down %v, ip_received %v, tcp_segments_in %v, listen %v",
-			m["mirago_proxy_accepted"], m["mirago_proxy_bytes_down"], m["mirago_ip_received"], m["mirago_tcp_segments_in"],
-			m[`mirago_tcp_states{state="LISTEN"}`])
+	ul := `{pool="main",upstream="` + up + `"}`
+	if m[`mirago_proxy_listener_connections{listener="main"}`] != 1 || m[`mirago_proxy_listener_bytes_out{listener="main"}`] < float64(size) ||
+		m[`mirago_proxy_upstream_bytes_received`+ul] < float64(size) || m[`mirago_proxy_upstream_connect_seconds_count`+ul] != 1 ||
+		m[`mirago_proxy_upstream_up`+ul] != 1 || m[`mirago_proxy_pool_connections{pool="main"}`] != 1 ||
+		m["mirago_ip_received"] <= 0 || m["mirago_tcp_segments_in"] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 ||
+		m["mirago_device_rx_frames"] <= 0 {
+		t.Errorf("metrics implausible: %v", m)
 	}
 	return r
 }
@@ -301,7 +303,7 @@ func TestProxyLimits(t *testing.T) {
 	}
 }
 
-// An upstream that refuses: the client is closed at once.
+// An upstream that refuses: the client is reset at once.
 func TestProxyUpstreamDown(t *testing.T) {
 	flowtest.CheckGoroutines(t)
 	s, tp := tapStack(t, "")
@@ -309,14 +311,9 @@ func TestProxyUpstreamDown(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now: the kernel answers RST
 	r := startProxy(t, s, tp, Config{Upstream: addr})
-	c, err := net.DialTimeout("tcp4", r.addr.String(), 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	n, err, took := readErr(t, c, 5*time.Second)
-	if n != 0 || err != io.EOF || took > 2*time.Second {
-		t.Fatalf("client read %d bytes, %v after %v; want EOF at once", n, err, took)
+	start := time.Now()
+	if err := dialReset(t, r.addr); !errors.Is(err, syscall.ECONNRESET) || time.Since(start) > 2*time.Second {
+		t.Fatalf("client: %v after %v; want a reset at once", err, time.Since(start))
 	}
 	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=upstream-refused") {
@@ -327,7 +324,7 @@ func TestProxyUpstreamDown(t *testing.T) {
 	}
 }
 
-// An upstream that does not answer at all: the connect timeout closes the
+// An upstream that does not answer at all: the connect timeout resets the
 // client.
 func TestProxyUpstreamConnectTimeout(t *testing.T) {
 	flowtest.CheckGoroutines(t)
@@ -341,8 +338,8 @@ func TestProxyUpstreamConnectTimeout(t *testing.T) {
 	}
 	defer c.Close()
 	_, err, took := readErr(t, c, 10*time.Second)
-	if err != io.EOF || took < 500*time.Millisecond || took > 3*time.Second {
-		t.Fatalf("client read: %v after %v; want EOF after the 700ms connect timeout", err, took)
+	if !errors.Is(err, syscall.ECONNRESET) || took < 500*time.Millisecond || took > 3*time.Second {
+		t.Fatalf("client read: %v after %v; want a reset after the 700ms connect timeout", err, took)
 	}
 	stacktest.WaitFor(t, "the log line", 5*time.Second, func() bool { return strings.Contains(r.logs.String(), "proxy conn closed") })
 	if l := logLine(r.logs.String(), "proxy conn closed"); !strings.Contains(l, "outcome=connect-timeout") {

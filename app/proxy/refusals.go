@@ -25,8 +25,9 @@ type refusalLog struct {
 }
 
 type refusal struct {
-	client netip.AddrPort
-	reason string
+	client   netip.AddrPort
+	listener string
+	reason   string
 }
 
 const (
@@ -41,9 +42,9 @@ func newRefusalLog() *refusalLog {
 
 // note queues a refusal to be logged. It never blocks and does not
 // allocate, so the accept filter may call it under the stack lock.
-func (r *refusalLog) note(client netip.AddrPort, reason string) {
+func (r *refusalLog) note(client netip.AddrPort, listener, reason string) {
 	select {
-	case r.ch <- refusal{client, reason}:
+	case r.ch <- refusal{client, listener, reason}:
 	default:
 		r.lost.Add(1)
 	}
@@ -62,7 +63,7 @@ func (r *refusalLog) run(log logging.Logger, stop <-chan struct{}) {
 		last = now
 		if tokens >= 1 {
 			tokens--
-			log.Warn("proxy refused", "client", x.client, "reason", x.reason)
+			log.Warn("proxy refused", "client", x.client, "listener", x.listener, "reason", x.reason)
 		} else {
 			skipped++
 		}

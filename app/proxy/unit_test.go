@@ -11,11 +11,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/app/proxy/config"
 	"github.com/mirago/mirago/internal/hostrun"
 )
 
 func TestParseAllow(t *testing.T) {
-	got, err := ParseAllow(" 10.0.0.0/8, 192.168.1.7 ,172.16.5.9/12,")
+	got, err := ParseAllow("-allow", " 10.0.0.0/8, 192.168.1.7 ,172.16.5.9/12,")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -32,11 +33,11 @@ func TestParseAllow(t *testing.T) {
 			t.Fatalf("ParseAllow = %v, want %v", got, want)
 		}
 	}
-	if got, err := ParseAllow(""); err != nil || got != nil {
+	if got, err := ParseAllow("-allow", ""); err != nil || got != nil {
 		t.Fatalf("ParseAllow(\"\") = %v, %v", got, err)
 	}
 	for _, bad := range []string{"10.0.0.0/33", "10.0.0/8", "banana", "::1/128", "10.0.0.1/8/2", " , "} {
-		_, err := ParseAllow(bad)
+		_, err := ParseAllow("-allow", bad)
 		if err == nil {
 			t.Errorf("ParseAllow(%q) accepted", bad)
 			continue
@@ -78,13 +79,13 @@ func TestLimiter(t *testing.T) {
 	for _, step := range []struct {
 		addr  netip.Addr
 		ok    bool
-		limit string
+		limit reason
 	}{
-		{a, true, ""}, {a, true, ""}, {a, false, "max-per-client"},
-		{b, true, ""}, {c, false, "max-conns"}, {b, false, "max-conns"},
+		{a, true, 0}, {a, true, 0}, {a, false, refMaxPerClient},
+		{b, true, 0}, {c, false, refMaxConns}, {b, false, refMaxConns},
 	} {
 		if ok, limit := l.acquire(step.addr); ok != step.ok || limit != step.limit {
-			t.Fatalf("acquire(%v) = %v, %q; want %v, %q", step.addr, ok, limit, step.ok, step.limit)
+			t.Fatalf("acquire(%v) = %v, %v; want %v, %v", step.addr, ok, limit, step.ok, step.limit)
 		}
 	}
 	if n, clients := l.open(); n != 3 || clients != 2 {
@@ -110,15 +111,21 @@ func TestLimiter(t *testing.T) {
 
 func TestParseFlags(t *testing.T) {
 	var hf hostrun.Flags
-	cfg, err := parseFlags(&hf, []string{"-tap", "t0", "-listen", "8080", "-upstream", "10.0.2.2:80",
+	a, err := parseFlags(&hf, []string{"-tap", "t0", "-listen", "8080", "-upstream", "10.0.2.2:80, 10.0.2.3:80",
+		"-balance", "leastconn", "-check", "2s", "-send-proxy", "v2", "-accept-proxy", "-proxy-from", "10.0.2.1",
 		"-allow", "10.0.0.0/8", "-max-conns", "5", "-max-per-client", "1", "-connect-timeout", "2s",
-		"-idle-timeout", "1m", "-grace", "3s", "-metrics", "9100"}, nil)
+		"-idle-timeout", "1m", "-grace", "3s", "-metrics", "9100", "-metrics-allow", "10.0.2.0/24"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if cfg.Listen != 8080 || cfg.Upstream != "10.0.2.2:80" || len(cfg.Allow) != 1 || cfg.MaxConns != 5 || cfg.MaxPerClient != 1 ||
-		cfg.ConnectTimeout != 2*time.Second || cfg.IdleTimeout != time.Minute || cfg.Grace != 3*time.Second || cfg.Metrics != 9100 || hf.TAP != "t0" {
-		t.Fatalf("parseFlags = %+v", cfg)
+	f := a.file
+	l, p := f.Listener("main"), f.Pool("main")
+	if l == nil || p == nil || l.Port != 8080 || len(p.Upstreams) != 2 || p.Upstreams[1].Addr != "10.0.2.3:80" ||
+		p.Balance != config.LeastConn || p.Check.Interval != 2*time.Second || p.SendProxy != 2 || !l.AcceptProxy ||
+		len(l.ProxyFrom) != 1 || len(l.Allow) != 1 || l.MaxConns != 5 || l.MaxPerClient != 1 ||
+		p.ConnectTimeout != 2*time.Second || l.IdleTimeout != time.Minute || f.Grace != 3*time.Second ||
+		f.Metrics.Port != 9100 || len(f.Metrics.Allow) != 1 || hf.TAP != "t0" {
+		t.Fatalf("parseFlags = %+v\n%+v\n%+v", f, l, p)
 	}
 	for _, tc := range []struct {
 		args []string
@@ -128,18 +135,24 @@ func TestParseFlags(t *testing.T) {
 		{[]string{"-listen", "80"}, "missing -upstream"},
 		{[]string{"-listen", "0", "-upstream", "10.0.0.1:80"}, "bad -listen"},
 		{[]string{"-listen", "70000", "-upstream", "10.0.0.1:80"}, "bad -listen"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1"}, "bad -upstream"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:0"}, "bad -upstream"},
-		{[]string{"-listen", "80", "-upstream", "224.0.0.1:80"}, "bad -upstream"},
-		{[]string{"-listen", "80", "-upstream", "example.com:80"}, "names need a DNS resolver"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1"}, "-upstream: bad upstream"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:0"}, "-upstream: bad upstream"},
+		{[]string{"-listen", "80", "-upstream", "224.0.0.1:80"}, "-upstream: bad upstream"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80,"}, "-upstream: bad upstream"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-balance", "random"}, "bad -balance"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-send-proxy", "v3"}, "bad -send-proxy"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-check", "-1s"}, "-check: interval"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-proxy-from", "10.0.0.1"}, "-proxy-from without -accept-proxy"},
 		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-allow", "10.0.0.0/40"}, "bad -allow"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-max-conns", "-1"}, "bad -max-conns"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-max-per-client", "-1"}, "bad -max-per-client"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-connect-timeout", "0s"}, "bad -connect-timeout"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-idle-timeout", "-1s"}, "bad -idle-timeout"},
-		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-metrics", "80"}, "bad -metrics"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-max-conns", "-1"}, "max_conns"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-connect-timeout", "0s"}, "-connect-timeout: connect_timeout must be positive"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-idle-timeout", "-1s"}, "-idle-timeout"},
+		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-metrics", "80"}, "-listen: port 80 is also metrics"},
 		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "-metrics", "x"}, "bad -metrics"},
 		{[]string{"-listen", "80", "-upstream", "10.0.0.1:80", "extra"}, "unexpected argument"},
+		{[]string{"-config", "x.toml", "-listen", "80"}, "-listen with -config"},
+		{[]string{"-check-config"}, "-check-config needs -config"},
+		{[]string{"-config", "/nonexistent/x.toml"}, "no such file"},
 		{[]string{"-nosuchflag"}, "not defined"},
 	} {
 		var hf hostrun.Flags
@@ -150,28 +163,22 @@ func TestParseFlags(t *testing.T) {
 	}
 }
 
-// With a resolver plugged in, names are accepted and resolved per
-// connection; literals bypass it.
-func TestUpstreamResolverHook(t *testing.T) {
-	saved := upstreamResolver
-	defer func() { upstreamResolver = saved }()
+// Names are resolved per connection through the resolver; literals
+// bypass it.
+func TestResolveUpstream(t *testing.T) {
 	calls := 0
-	upstreamResolver = func(ctx context.Context, hostport string) (netip.AddrPort, error) {
+	resolve := func(ctx context.Context, hostport string) (netip.AddrPort, error) {
 		calls++
 		if hostport != "upstream.test:80" {
 			t.Errorf("resolver asked for %q", hostport)
 		}
 		return netip.MustParseAddrPort("10.0.0.9:80"), nil
 	}
-	cfg := Config{Listen: 80, Upstream: "upstream.test:80", ConnectTimeout: time.Second}
-	if err := cfg.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	ap, err := resolveUpstream(context.Background(), cfg.Upstream, upstreamResolver)
+	ap, err := resolveUpstream(context.Background(), "upstream.test:80", resolve)
 	if err != nil || ap != netip.MustParseAddrPort("10.0.0.9:80") {
 		t.Fatalf("resolveUpstream = %v, %v", ap, err)
 	}
-	if ap, err := resolveUpstream(context.Background(), "10.1.1.1:7", upstreamResolver); err != nil || ap.Port() != 7 || calls != 1 {
+	if ap, err := resolveUpstream(context.Background(), "10.1.1.1:7", resolve); err != nil || ap.Port() != 7 || calls != 1 {
 		t.Fatalf("literal: %v, %v, %d calls", ap, err, calls)
 	}
 	if _, err := resolveUpstream(context.Background(), "x.test:1", nil); err == nil {
@@ -185,16 +192,16 @@ func TestDialOutcome(t *testing.T) {
 	}
 }
 
-func TestNewConfig(t *testing.T) {
-	cfg, err := NewConfig(8080, "10.0.2.2:80", "10.0.0.0/8")
-	if err != nil || cfg.Listen != 8080 || len(cfg.Allow) != 1 || cfg.MaxConns != DefaultMaxConns || cfg.ConnectTimeout != DefaultConnectTimeout {
-		t.Fatalf("NewConfig = %+v, %v", cfg, err)
+func TestFileFromBuild(t *testing.T) {
+	if _, err := FileFromBuild(); err == nil {
+		t.Fatal("FileFromBuild accepted the default build settings, which have no UPSTREAM")
 	}
-	if _, err := NewConfig(8080, "", ""); err == nil {
-		t.Fatal("NewConfig accepted an empty upstream")
-	}
-	if _, err := ConfigFromBuild(); err == nil {
-		t.Fatal("ConfigFromBuild accepted the default build settings, which have no UPSTREAM")
+	saved := linkedConfig
+	defer func() { linkedConfig = saved }()
+	want := &config.File{Grace: time.Second}
+	linkedConfig = func() *config.File { return want }
+	if f, err := FileFromBuild(); err != nil || f != want {
+		t.Fatalf("linked config not used: %v, %v", f, err)
 	}
 }
 
@@ -228,9 +235,9 @@ func TestRefusalLog(t *testing.T) {
 	client := netip.MustParseAddrPort("192.0.2.1:40000")
 	const n = 1000
 	for range n { // no reader yet: 64 queued, the rest lost
-		r.note(client, "acl")
+		r.note(client, "web", "acl")
 	}
-	if a := testing.AllocsPerRun(100, func() { r.note(client, "acl") }); a != 0 {
+	if a := testing.AllocsPerRun(100, func() { r.note(client, "web", "acl") }); a != 0 {
 		t.Errorf("note allocates %v", a)
 	}
 	total := len(r.ch) + int(r.lost.Load())
@@ -270,7 +277,7 @@ func TestRefusalLog(t *testing.T) {
 	}
 	// Later refusals are logged once the budget refills.
 	time.Sleep(time.Second / refusalRate * 2)
-	r.note(client, "max-conns")
+	r.note(client, "web", "max-conns")
 	close(stop)
 	<-done
 	if l := log.lines(); !strings.Contains(l[len(l)-1], "max-conns") {

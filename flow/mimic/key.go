@@ -34,3 +34,9 @@ func (k Key[T]) Name() string {
 
 // String implements fmt.Stringer.
 func (k Key[T]) String() string { return k.Name() }
+
+// ServerName is the key of the server name a TLS client asked for (RFC
+// 6066 §3, lower case), as flow/mimic/tlshello reads it from the
+// ClientHello of an accepted flow without terminating TLS. A router binds
+// it (With) and derives from it, e.g. which pool serves the flow.
+var ServerName = NewKey[string]("tls.server_name")

@@ -9,8 +9,9 @@
 // type. Signed integers and the snapshot fields listed in gaugeFields are
 // gauges; everything else is a counter.
 //
-// Not done: histograms and summaries; metric names are not suffixed with
-// _total, so that they read as the Go field names do.
+// Apps add histograms (Type Histogram, samples with Suffix "_bucket",
+// "_sum" and "_count"). Not done: summaries; metric names are not
+// suffixed with _total, so that they read as the Go field names do.
 package metrics
 
 import (
@@ -32,8 +33,9 @@ type Type string
 
 // Metric types used here.
 const (
-	Counter Type = "counter"
-	Gauge   Type = "gauge"
+	Counter   Type = "counter"
+	Gauge     Type = "gauge"
+	Histogram Type = "histogram"
 )
 
 // Label is one name="value" pair of a sample.
@@ -44,6 +46,9 @@ type Label struct {
 // Sample is one value of a family, told apart from its siblings by its
 // labels.
 type Sample struct {
+	// Suffix follows the family's name: "_bucket", "_sum" or "_count"
+	// in a histogram, "" otherwise.
+	Suffix string
 	Labels []Label
 	Value  float64
 }
@@ -207,6 +212,7 @@ func Write(w io.Writer, fams []Family) error {
 		fmt.Fprintf(bw, "# HELP %s %s\n# TYPE %s %s\n", f.Name, escapeHelp(f.Help), f.Name, f.Type)
 		for _, s := range f.Samples {
 			bw.WriteString(f.Name)
+			bw.WriteString(s.Suffix)
 			if len(s.Labels) > 0 {
 				bw.WriteByte('{')
 				for i, l := range s.Labels {
@@ -264,4 +270,22 @@ func escape(s string, quote bool) string {
 		}
 	}
 	return b.String()
+}
+
+// HistogramSamples returns the samples of one histogram series with the
+// given labels: a bucket per upper bound (cum holds the cumulative counts,
+// one more than bounds: the last is +Inf, the total), the sum and the
+// count.
+func HistogramSamples(labels []Label, bounds []float64, cum []uint64, sum float64) []Sample {
+	out := make([]Sample, 0, len(cum)+2)
+	for i, n := range cum {
+		le := "+Inf"
+		if i < len(bounds) {
+			le = formatValue(bounds[i])
+		}
+		l := append(append(make([]Label, 0, len(labels)+1), labels...), Label{"le", le})
+		out = append(out, Sample{Suffix: "_bucket", Labels: l, Value: float64(n)})
+	}
+	out = append(out, Sample{Suffix: "_sum", Labels: labels, Value: sum}, Sample{Suffix: "_count", Labels: labels, Value: float64(cum[len(cum)-1])})
+	return out
 }

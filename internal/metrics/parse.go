@@ -48,6 +48,13 @@ func Parse(r io.Reader) (map[string]float64, error) {
 			name = key[:j]
 		}
 		if !typed[name] {
+			for _, suf := range []string{"_bucket", "_sum", "_count"} {
+				if base, ok := strings.CutSuffix(name, suf); ok && typed[base] {
+					name = base
+				}
+			}
+		}
+		if !typed[name] {
 			return nil, fmt.Errorf("line %d: sample %s before its TYPE line", line, name)
 		}
 		if _, dup := out[key]; dup {

@@ -197,6 +197,7 @@ const (
 	DefaultFall           = 3
 	DefaultWeight         = 1
 	MaxWeight             = 256
+	MaxUpstreams          = 64 // per pool
 )
 
 // NewListener returns a listener with the default settings.

@@ -173,6 +173,9 @@ func (f *File) checkPool(es *Errors, p *Pool, o Options) {
 	if len(p.Upstreams) == 0 {
 		f.Errorf(es, at+".upstreams", "no upstream")
 	}
+	if len(p.Upstreams) > MaxUpstreams {
+		f.Errorf(es, at+".upstreams", "more than "+strconv.Itoa(MaxUpstreams)+" upstreams")
+	}
 	for i, u := range p.Upstreams {
 		uat := at + ".upstreams[" + strconv.Itoa(i) + "]"
 		if msg := CheckAddr(u.Addr, o.Names); msg != "" {
