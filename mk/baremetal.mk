@@ -2,6 +2,7 @@
 # Makefile; also usable alone: make -f mk/baremetal.mk image APP=boottest
 #
 #   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT] [LOG=debug]   # last line: the image path
+#   make image APP=proxy CONFIG=proxy.toml [BOARD=...] [DHCP=1]   # the proxy's configuration file, linked in
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
 #   make toolchain [TAMAGO_SRC=tamago-go1.26.0.src.tar.xz]             # install the TamaGo toolchain (scripts/toolchain.sh)
 #
@@ -12,6 +13,14 @@
 # tag. Optional parts are linked only when asked for, as lwIP's
 # compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
 # METRICS=PORT the Prometheus endpoint (tag mirago_metrics).
+#
+# CONFIG=FILE (APP=proxy) links a proxy configuration file (TOML, the
+# format of the host's -config) into the image: app/proxy/cmd/proxyconf
+# checks it (faults with their lines stop the build) and writes it as Go
+# source, added to the build with go build -overlay, so the image has the
+# settings but no TOML parser; the file's TLS listeners add the tag
+# mirago_tls (crypto/tls is linked only then) and its [metrics] table
+# mirago_metrics. PORT, UPSTREAM and ALLOW are then unused.
 GO ?= go
 # The repository root, whichever directory make runs in.
 MIRAGO_ROOT := $(abspath $(dir $(lastword $(MAKEFILE_LIST)))..)
@@ -26,6 +35,7 @@ ALLOW ?=
 DHCP ?=
 METRICS ?=
 LOG ?=
+CONFIG ?=
 FWD ?=
 TAP ?=
 
@@ -87,10 +97,19 @@ image: toolchain
 	@[ -n "$(BOARD_TAG)" ] || { echo "BOARD must be qemu-virt or usbarmory, not \"$(BOARD)\"" >&2; exit 1; }
 	@[ -d "$(APP_PKG)" ] || { echo "no such app: $(APP_PKG) (APP=echo|proxy|boottest)" >&2; exit 1; }
 	@mkdir -p "$(OUT)"
-	@tamago=$$($(GO) tool -n $(TAMAGO_CMD)) || { echo "go tool -n $(TAMAGO_CMD) failed: is the tool line in go.mod?" >&2; exit 1; }; \
-	echo "building $(APP_PKG) for $(BOARD) with $$tamago (tamago-go$(TAMAGO_VERSION))" >&2; \
+	@tags="$(BUILD_TAGS)"; overlay=""; \
+	if [ -n "$(CONFIG)" ]; then \
+		[ "$(APP)" = proxy ] || { echo "CONFIG is for APP=proxy" >&2; exit 1; }; \
+		$(GO) run ./app/proxy/cmd/proxyconf $(if $(DHCP),-dhcp) -go "$(OUT)/proxyconf-$(BOARD).go" \
+			-overlay "$(OUT)/proxyconf-$(BOARD).json" "$(CONFIG)" || exit 1; \
+		extra=$$($(GO) run ./app/proxy/cmd/proxyconf $(if $(DHCP),-dhcp) -tags "$(CONFIG)") || exit 1; \
+		for t in $$extra; do case ",$$tags," in *",$$t,"*) ;; *) tags="$$tags,$$t";; esac; done; \
+		overlay="-overlay=$(OUT)/proxyconf-$(BOARD).json"; \
+	fi; \
+	tamago=$$($(GO) tool -n $(TAMAGO_CMD)) || { echo "go tool -n $(TAMAGO_CMD) failed: is the tool line in go.mod?" >&2; exit 1; }; \
+	echo "building $(APP_PKG) for $(BOARD) with $$tamago (tamago-go$(TAMAGO_VERSION)), tags $$tags" >&2; \
 	GOOS=tamago GOOSPKG=github.com/usbarmory/tamago GOARCH=arm GOARM=7 \
-		"$$tamago" build -tags $(BUILD_TAGS) -trimpath -ldflags "$(LDFLAGS)" -o "$(IMAGE)" "$(APP_PKG)"
+		"$$tamago" build -tags $$tags $$overlay -trimpath -ldflags "$(LDFLAGS)" -o "$(IMAGE)" "$(APP_PKG)"
 	@echo "$(IMAGE)"
 
 ## qemu: build the image, then boot it under QEMU (scripts/qemu.sh).
