@@ -36,7 +36,12 @@ func bigSize() int64 {
 // tapStack puts a stack on a fresh TAP, optionally impaired.
 func tapStack(t *testing.T, spec string) (*stack.Stack, *taptest.TAP) {
 	t.Helper()
-	tp := taptest.New(t)
+	return tapStackOn(t, taptest.New(t), spec)
+}
+
+// tapStackOn puts a stack on tp, optionally impaired.
+func tapStackOn(t *testing.T, tp *taptest.TAP, spec string) (*stack.Stack, *taptest.TAP) {
+	t.Helper()
 	s, err := stack.New(stacktest.Impair(t, tp.Dev, spec, 0), stack.Config{Addr: tp.Ours})
 	if err != nil {
 		t.Fatal(err)

@@ -36,6 +36,7 @@ type TAP struct {
 // the message when one is missing.
 var debianPackage = map[string]string{
 	"ip": "iproute2", "ping": "iputils-ping", "curl": "curl", "tshark": "tshark",
+	"haproxy": "haproxy", "nginx": "nginx-light", "openssl": "openssl",
 }
 
 // Require ends t unless TAP tests can run here: /dev/net/tun, root and
