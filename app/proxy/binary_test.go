@@ -3,6 +3,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
@@ -61,5 +62,32 @@ func TestBinaryBadFlags(t *testing.T) {
 		if out := stderr.String(); strings.Count(out, "\n") != 1 || !strings.HasPrefix(out, "proxy: ") {
 			t.Errorf("proxy %q: stderr is not one line: %q", args, out)
 		}
+	}
+}
+
+// -check-config prints every fault of a file, one per line with its
+// line number, and exits 1; a good file (the example) exits 0.
+func TestBinaryCheckConfig(t *testing.T) {
+	bin := buildBinary(t)
+	bad := filepath.Join(t.TempDir(), "bad.toml")
+	os.WriteFile(bad, []byte("[listener.a]\nport = 80\npool = \"nope\"\ncolour = 1\n[pool.p]\nupstreams = [\"10.0.0.1\"]\n"), 0o600)
+	cmd := exec.Command(bin, "-check-config", "-config", bad)
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 {
+		t.Fatalf("bad file: %v, want exit status 1\n%s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	want := []string{bad + ":3: no pool called \"nope\"", bad + ":4: unknown setting \"colour\"", bad + ":6: bad upstream \"10.0.0.1\""}
+	if len(lines) != len(want) {
+		t.Fatalf("bad file: %d lines, want %d:\n%s", len(lines), len(want), out)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("line %d: %q, want %q...", i+1, lines[i], w)
+		}
+	}
+	out, err = exec.Command(bin, "-check-config", "-config", "proxy.example.toml").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "ok: 3 listeners, 2 pools") {
+		t.Fatalf("the example: %v\n%s", err, out)
 	}
 }
