@@ -38,9 +38,10 @@ NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory
 norace:
 	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
 
-## bench: side-by-side benchmarks (mirago vs gVisor netstack).
+## bench: side-by-side benchmarks (mirago vs gVisor netstack; mirago's proxy vs HAProxy).
 bench:
 	$(GO) run ./bench/cmd/benchall
+	$(GO) run ./bench/cmd/proxybench
 
 ## torture: long hostile-input, fuzz and soak runs (test/hostile).
 ## MIRAGO_SOAK=2m shortens the soak.
