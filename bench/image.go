@@ -114,20 +114,11 @@ func BuildImages(ctx context.Context, env ImageEnv, dir string) (map[string]stri
 	ctx, cancel := context.WithTimeout(ctx, imageBuildMax)
 	defer cancel()
 	paths := map[string]string{}
-	// app/echo exactly as `make image` builds it.
-	out := filepath.Join(dir, ImageEcho)
-	cmd := exec.CommandContext(ctx, "make", "-s", "-f", "mk/baremetal.mk", "image",
-		"APP=echo", "BOARD="+imageBoard, "OUT="+out, "PORT="+imageEchoPort)
-	cmd.Dir = env.Root
-	b, err := cmd.CombinedOutput()
+	echo, err := buildEchoImage(ctx, env, dir)
 	if err != nil {
-		return nil, fmt.Errorf("make image APP=echo: %v\n%s", err, b)
+		return nil, err
 	}
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	paths[ImageEcho] = lines[len(lines)-1]
-	if _, err := os.Stat(paths[ImageEcho]); err != nil {
-		return nil, fmt.Errorf("make image APP=echo: last line %q is not the image\n%s", paths[ImageEcho], b)
-	}
+	paths[ImageEcho] = echo
 	// gvecho and miecho with the same toolchain, tag and link flags.
 	for _, name := range []string{ImageGVEcho, ImageMiEcho} {
 		p := filepath.Join(dir, name+"-"+imageBoard+".elf")
@@ -141,6 +132,26 @@ func BuildImages(ctx context.Context, env ImageEnv, dir string) (map[string]stri
 		paths[name] = p
 	}
 	return paths, nil
+}
+
+// buildEchoImage builds app/echo exactly as `make image` does, into
+// dir/echo, with further make settings (IP=..., GW=...) if given, and
+// returns its path.
+func buildEchoImage(ctx context.Context, env ImageEnv, dir string, settings ...string) (string, error) {
+	args := append([]string{"-s", "-f", "mk/baremetal.mk", "image",
+		"APP=echo", "BOARD=" + imageBoard, "OUT=" + filepath.Join(dir, ImageEcho), "PORT=" + imageEchoPort}, settings...)
+	cmd := exec.CommandContext(ctx, "make", args...)
+	cmd.Dir = env.Root
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		return "", fmt.Errorf("make image APP=echo: %v\n%s", err, b)
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	p := lines[len(lines)-1]
+	if _, err := os.Stat(p); err != nil {
+		return "", fmt.Errorf("make image APP=echo: last line %q is not the image\n%s", p, b)
+	}
+	return p, nil
 }
 
 // ImageSize is the size of an ELF image.

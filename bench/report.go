@@ -32,12 +32,22 @@ type Metric struct {
 	Kind   TargetKind
 	Target float64
 	Note   string // why it was not measured, or how it was measured
+	Anchor string // what mirago is compared with: "gvisor" when empty, "linux" for the guest rows
 }
 
-// Ratio is mirago's value over gVisor's, or NaN.
+// anchor is the name of the figure mirago's is compared with.
+func (m Metric) anchor() string {
+	if m.Anchor == "" {
+		return "gvisor"
+	}
+	return m.Anchor
+}
+
+// Ratio is mirago's value over its anchor's (gVisor's, or the Linux
+// guest's), or NaN.
 func (m Metric) Ratio() float64 {
 	a, ok1 := m.Values["mirago"]
-	b, ok2 := m.Values["gvisor"]
+	b, ok2 := m.Values[m.anchor()]
 	if !ok1 || !ok2 || b == 0 {
 		return math.NaN()
 	}
@@ -97,7 +107,7 @@ func fmtValue(v float64) string {
 // WriteTable prints the metrics as a readable table.
 func WriteTable(w io.Writer, ms []Metric) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "bench\tunit\tmirago\tgvisor\tratio (mirago/gvisor)\ttarget\tmet")
+	fmt.Fprintln(tw, "bench\tunit\tmirago\tgvisor (or anchor)\tratio (mirago/anchor)\ttarget\tmet")
 	for _, m := range ms {
 		if len(m.Values) == 0 {
 			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\t%s\n", m.Bench, m.Unit, m.targetString(), m.Note)
@@ -120,7 +130,11 @@ func WriteTable(w io.Writer, ms []Metric) error {
 		if m.Note != "" {
 			met += " (" + m.Note + ")"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Bench, m.Unit, cell("mirago"), cell("gvisor"), ratio, m.targetString(), met)
+		other := cell(m.anchor())
+		if m.anchor() != "gvisor" {
+			other += " (" + m.anchor() + ")"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Bench, m.Unit, cell("mirago"), other, ratio, m.targetString(), met)
 	}
 	return tw.Flush()
 }
@@ -128,7 +142,7 @@ func WriteTable(w io.Writer, ms []Metric) error {
 // Line is one machine-readable result.
 type Line struct {
 	Bench string   `json:"bench"`
-	Stack string   `json:"stack"` // "mirago", "gvisor" or "ratio" (mirago/gvisor)
+	Stack string   `json:"stack"` // "mirago", "gvisor", "linux" (guest rows) or "ratio" (mirago/anchor)
 	Value *float64 `json:"value"` // null: not measured
 	Unit  string   `json:"unit"`
 	Note  string   `json:"note,omitempty"`
@@ -142,7 +156,7 @@ func Lines(ms []Metric) []Line {
 			out = append(out, Line{Bench: m.Bench, Stack: "mirago", Unit: m.Unit, Note: m.Note})
 			continue
 		}
-		for _, st := range []string{"mirago", "gvisor"} {
+		for _, st := range []string{"mirago", m.anchor()} {
 			if v, ok := m.Values[st]; ok {
 				out = append(out, Line{Bench: m.Bench, Stack: st, Value: &v, Unit: m.Unit})
 			}
@@ -166,7 +180,7 @@ func WriteJSON(w io.Writer, ms []Metric) error {
 }
 
 // Workloads are the names -only accepts, in run order.
-var Workloads = []string{"bulk", "rr", "conn", "idle", "tap", "image"}
+var Workloads = []string{"bulk", "rr", "conn", "idle", "tap", "image", "guest"}
 
 // Options selects what Run does.
 type Options struct {
@@ -334,6 +348,14 @@ func Run(o Options) ([]Metric, error) {
 		if err != nil {
 			o.logf("image: %v", err)
 			errs = append(errs, fmt.Sprintf("image: %v", err))
+		}
+	}
+	if o.wants("guest") {
+		m, err := runGuests(o)
+		ms = append(ms, m...)
+		if err != nil {
+			o.logf("guest: %v", err)
+			errs = append(errs, fmt.Sprintf("guest: %v", err))
 		}
 	}
 	if len(errs) > 0 {

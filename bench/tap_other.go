@@ -17,3 +17,8 @@ type TAPResult struct {
 func TAP(kind string, sz Sizes) (TAPResult, error) {
 	return TAPResult{}, errors.New("bench: TAP needs Linux")
 }
+
+// runGuestTAP is not available here.
+func runGuestTAP(env GuestEnv, guest, image string, sz Sizes) (guestRun, error) {
+	return guestRun{}, errors.New("bench: TAP needs Linux")
+}

@@ -30,19 +30,20 @@ import (
 
 // Sizes sets how much work each workload does.
 type Sizes struct {
-	BulkBytes  int64         // bulk: bytes sent one way, after BulkWarm
-	BulkWarm   int64         // bulk: bytes sent before measuring
-	WriteSize  int           // bulk and TAP: bytes per Write (and per Read buffer)
-	RRCount    int           // request/response: measured round trips
-	RRWarm     int           // request/response: round trips before measuring
-	RRSize     int           // request/response: message size
-	Conns      int           // connection rate: measured connections
-	ConnWarm   int           // connection rate: connections before measuring
-	Idle       int           // idle footprint: connections held open
-	TAPBytes   int64         // TAP: bytes per direction
-	ImageBytes int64         // image: bytes pushed through each image's TCP echo under QEMU
-	Reps       int           // runs of each workload per stack (median reported)
-	Timeout    time.Duration // per run
+	BulkBytes    int64         // bulk: bytes sent one way, after BulkWarm
+	BulkWarm     int64         // bulk: bytes sent before measuring
+	WriteSize    int           // bulk and TAP: bytes per Write (and per Read buffer)
+	RRCount      int           // request/response: measured round trips
+	RRWarm       int           // request/response: round trips before measuring
+	RRSize       int           // request/response: message size
+	Conns        int           // connection rate: measured connections
+	ConnWarm     int           // connection rate: connections before measuring
+	Idle         int           // idle footprint: connections held open
+	TAPBytes     int64         // TAP: bytes per direction
+	ImageBytes   int64         // image, guest: bytes pushed through each image's TCP echo under QEMU
+	GuestRAMStep int           // guest: the smallest -m is found to within this many MiB
+	Reps         int           // runs of each workload per stack (median reported)
+	Timeout      time.Duration // per run
 }
 
 // Full is the size of `make bench`.
@@ -51,11 +52,12 @@ func Full() Sizes {
 		BulkBytes: 1 << 30, BulkWarm: 16 << 20, WriteSize: 128 << 10,
 		RRCount: 20000, RRWarm: 2000, RRSize: 64,
 		Conns: 10000, ConnWarm: 200,
-		Idle:       1000,
-		TAPBytes:   512 << 20,
-		ImageBytes: 16 << 20,
-		Reps:       3,
-		Timeout:    5 * time.Minute,
+		Idle:         1000,
+		TAPBytes:     512 << 20,
+		ImageBytes:   16 << 20,
+		GuestRAMStep: 1,
+		Reps:         3,
+		Timeout:      5 * time.Minute,
 	}
 }
 
@@ -65,11 +67,12 @@ func Quick() Sizes {
 		BulkBytes: 64 << 20, BulkWarm: 4 << 20, WriteSize: 128 << 10,
 		RRCount: 2000, RRWarm: 200, RRSize: 64,
 		Conns: 1000, ConnWarm: 50,
-		Idle:       200,
-		TAPBytes:   64 << 20,
-		ImageBytes: 4 << 20,
-		Reps:       1,
-		Timeout:    2 * time.Minute,
+		Idle:         200,
+		TAPBytes:     64 << 20,
+		ImageBytes:   4 << 20,
+		GuestRAMStep: 4,
+		Reps:         1,
+		Timeout:      2 * time.Minute,
 	}
 }
 
@@ -80,11 +83,12 @@ func Tiny() Sizes {
 		BulkBytes: 2 << 20, BulkWarm: 256 << 10, WriteSize: 128 << 10,
 		RRCount: 100, RRWarm: 10, RRSize: 64,
 		Conns: 20, ConnWarm: 2,
-		Idle:       10,
-		TAPBytes:   4 << 20,
-		ImageBytes: 256 << 10,
-		Reps:       1,
-		Timeout:    time.Minute,
+		Idle:         10,
+		TAPBytes:     4 << 20,
+		ImageBytes:   256 << 10,
+		GuestRAMStep: 64,
+		Reps:         1,
+		Timeout:      time.Minute,
 	}
 }
 

@@ -3,7 +3,7 @@
 // and the ratio (mirago/gvisor): first as a table, then as JSON lines
 // ({"bench","stack","value","unit"}). `make bench` runs it.
 //
-//	go run ./bench/cmd/benchall [-quick] [-only bulk,rr,conn,allocs,idle,tap,image]
+//	go run ./bench/cmd/benchall [-quick] [-only bulk,rr,conn,allocs,idle,tap,image,guest]
 //	    [-stacks mirago,gvisor] [-json FILE] [-cpuprofile FILE] [-memprofile FILE]
 //	    [-reps N] [-bulk-mib N] [-rr-count N] [-conns N] [-idle N] [-tap-mib N] [-image-kib N]
 //

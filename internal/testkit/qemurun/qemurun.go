@@ -29,12 +29,19 @@ type Guest struct {
 // script for -fwd, -tap and "--" QEMU arguments). The caller must Stop
 // the guest.
 func Start(root, image, board string, args ...string) (*Guest, error) {
+	return StartCommand(filepath.Join(root, "scripts", "qemu.sh"), append([]string{image, "-board", board}, args...)...)
+}
+
+// StartCommand runs QEMU (or a script that execs it) as name args...,
+// for guests that scripts/qemu.sh does not boot (the benchmark's Linux
+// guest). The caller must Stop the guest.
+func StartCommand(name string, args ...string) (*Guest, error) {
 	g := &Guest{done: make(chan struct{})}
-	g.cmd = exec.Command(filepath.Join(root, "scripts", "qemu.sh"), append([]string{image, "-board", board}, args...)...)
+	g.cmd = exec.Command(name, args...)
 	g.cmd.Stdout, g.cmd.Stderr = g, g
 	g.cmd.WaitDelay = 5 * time.Second
 	if err := g.cmd.Start(); err != nil {
-		return nil, errors.New("qemu.sh: " + err.Error())
+		return nil, errors.New(filepath.Base(name) + ": " + err.Error())
 	}
 	go func() {
 		g.err = g.cmd.Wait()
@@ -69,6 +76,10 @@ func (g *Guest) Err() error {
 		return nil
 	}
 }
+
+// Pid is the process id of QEMU (scripts/qemu.sh execs it), for reading
+// its memory use from /proc.
+func (g *Guest) Pid() int { return g.cmd.Process.Pid }
 
 // Stop kills QEMU (qemu.sh execs it) and waits for it to exit.
 func (g *Guest) Stop() {
