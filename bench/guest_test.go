@@ -1,0 +1,100 @@
+package bench
+
+import (
+	"math"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/mirago/mirago/internal/testkit/require"
+)
+
+// TestGuestSkipped: without the Linux guest (or the toolchain, or QEMU)
+// every guest row is reported skipped, with the reason, and no error.
+func TestGuestSkipped(t *testing.T) {
+	saved := guestProbe
+	guestProbe = func() (GuestEnv, string) { return GuestEnv{}, "the Linux guest cannot be had: test" }
+	defer func() { guestProbe = saved }()
+	ms, err := Run(Options{Sizes: Tiny(), Only: []string{"guest"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ms) != len(guestMetrics()) {
+		t.Fatalf("%d rows, want %d", len(ms), len(guestMetrics()))
+	}
+	for _, m := range ms {
+		if len(m.Values) != 0 || !strings.HasPrefix(m.Note, "skipped: ") || m.Anchor != GuestLinux {
+			t.Errorf("%s: values %v, note %q, anchor %q", m.Bench, m.Values, m.Note, m.Anchor)
+		}
+	}
+}
+
+// TestAnchorRatio: a row anchored on the Linux guest divides by the
+// guest's figure, names it in the JSON lines and is judged by it.
+func TestAnchorRatio(t *testing.T) {
+	m := Metric{Bench: "guest.boot", Kind: RatioAtMost, Target: 0.1, Anchor: GuestLinux,
+		Values: map[string]float64{"mirago": 0.2, "linux": 5, "gvisor": 1}}
+	if r := m.Ratio(); math.Abs(r-0.04) > 1e-9 {
+		t.Fatalf("ratio %v, want 0.04", r)
+	}
+	if met, ok := m.Met(); !met || !ok {
+		t.Fatalf("Met = %v, %v", met, ok)
+	}
+	var stacks []string
+	for _, l := range Lines([]Metric{m}) {
+		stacks = append(stacks, l.Stack)
+	}
+	if strings.Join(stacks, ",") != "mirago,linux,ratio" {
+		t.Fatalf("JSON lines for stacks %v", stacks)
+	}
+	var b strings.Builder
+	WriteTable(&b, []Metric{m})
+	if !strings.Contains(b.String(), "5.00 (linux)") {
+		t.Fatalf("table does not name the anchor:\n%s", b.String())
+	}
+}
+
+func TestQEMUMemory(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("skipping: reads /proc")
+	}
+	rss, hwm, err := qemuMemory(os.Getpid())
+	if err != nil || rss == 0 || hwm < rss {
+		t.Fatalf("qemuMemory(self) = %d, %d, %v", rss, hwm, err)
+	}
+	if _, _, err := qemuMemory(-1); err == nil {
+		t.Fatal("no error for a process that does not exist")
+	}
+}
+
+// TestGuest runs the guest workload for real at a tiny size: the mirago
+// image and the Linux guest (built from Debian packages by
+// bench/linuxguest/build.sh) are booted under QEMU, echo through user
+// networking (and a TAP, as root), and have their smallest RAM bisected
+// coarsely. Without the packages, the toolchain or QEMU it skips, or
+// fails under CI=true.
+func TestGuest(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipping: boots a Linux guest (not in -short mode)")
+	}
+	if _, why := guestProbe(); why != "" {
+		require.Missing(t, why)
+	}
+	ms, err := Run(Options{Sizes: Tiny(), Only: []string{"guest"}, Log: testLog{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if strings.HasPrefix(m.Note, "skipped: ") {
+			t.Logf("%s: %s", m.Bench, m.Note)
+			continue
+		}
+		for _, g := range []string{GuestMirago, GuestLinux} {
+			if v, ok := m.Values[g]; !ok || v <= 0 {
+				t.Errorf("%s: no %s value (%v)", m.Bench, g, m.Values)
+			}
+		}
+		t.Logf("%s: mirago %.3g linux %.3g ratio %.2f %s", m.Bench, m.Values[GuestMirago], m.Values[GuestLinux], m.Ratio(), m.Unit)
+	}
+}
