@@ -12,7 +12,8 @@
 # its board (qemuvirt or usbarmory) so that it can pick its board glue by
 # tag. Optional parts are linked only when asked for, as lwIP's
 # compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
-# METRICS=PORT the Prometheus endpoint (tag mirago_metrics).
+# METRICS=PORT the Prometheus endpoint (tag mirago_metrics); on qemu-virt
+# PROF=1 adds the sampling profiler (tag mirago_prof, bench/cmd/armprof).
 #
 # CONFIG=FILE (APP=proxy) links a proxy configuration file (TOML, the
 # format of the host's -config) into the image: app/proxy/cmd/proxyconf
@@ -36,6 +37,7 @@ DHCP ?=
 METRICS ?=
 LOG ?=
 CONFIG ?=
+PROF ?=
 FWD ?=
 TAP ?=
 
@@ -63,7 +65,7 @@ APP_PKG = $(if $(filter boottest,$(APP)),./test/boot/$(if $(filter qemu-virt,$(B
 comma := ,
 empty :=
 space := $(empty) $(empty)
-BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(METRICS),mirago_metrics)))
+BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(METRICS),mirago_metrics) $(if $(PROF),mirago_prof)))
 
 IMAGE = $(OUT)/$(APP)-$(BOARD).elf
 BUILDCFG := github.com/mirago/mirago/internal/buildcfg

@@ -33,6 +33,7 @@ func Init() error {
 		gicEnable(timerIRQ)
 		go arm.ServiceInterrupts(isr)
 		goos.Idle = idle
+		startProfiler()
 		mark("gic")
 		limit := limitMemory()
 		l := Memory()

@@ -19,7 +19,16 @@ var ARM = &arm.CPU{
 // CNTFRQ of QEMU's ARM generic timer (target/arm: GTIMER_SCALE 16 ns).
 const timerFreq = 62500000
 
+// nanotime is ARM.GetTime in integer arithmetic: at 62.5 MHz a count is
+// exactly 16 ns, and GetTime's float64 multiply costs two runtime
+// conversions on 32-bit ARM (uint64 to float64 and back) on every clock
+// read, and the scheduler and the stack read the clock for every
+// segment. SetAlarm, which still divides by ARM.TimerMultiplier (16),
+// agrees. What remains is the counter read itself, which under TCG is a
+// call into QEMU's clock (the board profiler, PROF=1, charges it several
+// per cent of the guest's CPU under echo traffic).
+//
 //go:linkname nanotime runtime/goos.Nanotime
 func nanotime() int64 {
-	return ARM.GetTime()
+	return int64(ARM.Counter())*(1e9/timerFreq) + ARM.TimerOffset
 }

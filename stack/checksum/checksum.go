@@ -24,7 +24,19 @@ import (
 // reversing all eight bytes of the accumulator swaps every 16-bit lane
 // (lane order does not matter, as 2^16 = 1 mod 2^16-1). So the initial
 // sum goes in reversed and the result comes out reversed back.
+//
+// On 32-bit platforms (the ARM boards) Sum is sum32 instead: 64-bit
+// adds with carry and byte-assembled 64-bit loads cost several times
+// more there than 32-bit loads into a 64-bit accumulator (sum32.go).
 func Sum(b []byte, initial uint32) uint32 {
+	if bits.UintSize == 32 {
+		return sum32(b, initial)
+	}
+	return sum64(b, initial)
+}
+
+// sum64 is Sum for 64-bit platforms.
+func sum64(b []byte, initial uint32) uint32 {
 	acc, carry := bits.ReverseBytes64(uint64(initial)), uint64(0)
 	for len(b) >= 64 {
 		acc, carry = bits.Add64(acc, binary.LittleEndian.Uint64(b[0:8]), 0)
