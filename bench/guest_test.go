@@ -57,6 +57,7 @@ func TestAnchorRatio(t *testing.T) {
 
 func TestQEMUMemory(t *testing.T) {
 	if runtime.GOOS != "linux" {
+		// skip-ok: a platform without /proc, not a missing requirement.
 		t.Skip("skipping: reads /proc")
 	}
 	rss, hwm, err := qemuMemory(os.Getpid())
@@ -75,9 +76,13 @@ func TestQEMUMemory(t *testing.T) {
 // coarsely. Without the packages, the toolchain or QEMU it skips, or
 // fails under CI=true.
 func TestGuest(t *testing.T) {
+	// -short is for quick runs by hand; CI and make test never set it.
 	if testing.Short() {
 		t.Skip("skipping: boots a Linux guest (not in -short mode)")
 	}
+	require.Toolchain(t)
+	require.Commands(t, "qemu-system-arm", "qemu-system-arm")
+	require.Commands(t, "make", "make")
 	if _, why := guestProbe(); why != "" {
 		require.Missing(t, why)
 	}
