@@ -30,5 +30,5 @@
 // RAM gives a larger heap (internal/boardrun scales the stack's limits
 // with it) and a larger DMA region, up to MaxRAM.
 //
-// Only the host-testable DRBG builds without GOOS=tamago.
+// Only the host-testable DRBG and memory layout build without GOOS=tamago.
 package qemuvirt
