@@ -147,7 +147,7 @@ func (h *harness) take() []sentFrame {
 // arpFrame builds an Ethernet frame carrying an ARP packet.
 func arpFrame(dst inet.MAC, f Fields) []byte {
 	b := make([]byte, ethernet.HeaderLen+PacketLen)
-	ethernet.EncodeHeader(b, dst, f.SenderMAC, inet.EtherTypeARP)
+	(&ethernet.Fields{Dst: dst, Src: f.SenderMAC, Type: inet.EtherTypeARP}).Encode(b)
 	if _, err := f.Encode(b[ethernet.HeaderLen:]); err != nil {
 		panic(err)
 	}

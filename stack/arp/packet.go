@@ -95,11 +95,14 @@ func (p Packet) Fields() Fields {
 	return Fields{p.Op(), p.SenderMAC(), p.SenderIP(), p.TargetMAC(), p.TargetIP()}
 }
 
+// Len is the length Encode writes: PacketLen.
+func (f *Fields) Len() int { return PacketLen }
+
 // Encode writes f as an Ethernet/IPv4 ARP packet into b[:PacketLen] and
-// returns that view, or ErrShort if b is too small.
-func (f *Fields) Encode(b []byte) (Packet, error) {
+// returns PacketLen, or inet.ErrBufTooSmall if b is shorter.
+func (f *Fields) Encode(b []byte) (int, error) {
 	if len(b) < PacketLen {
-		return nil, ErrShort
+		return 0, inet.ErrBufTooSmall
 	}
 	binary.BigEndian.PutUint16(b[0:2], HardwareEthernet)
 	binary.BigEndian.PutUint16(b[2:4], inet.EtherTypeIPv4)
@@ -109,7 +112,7 @@ func (f *Fields) Encode(b []byte) (Packet, error) {
 	copy(b[14:18], f.SenderIP[:])
 	copy(b[18:24], f.TargetMAC[:])
 	copy(b[24:28], f.TargetIP[:])
-	return Packet(b[:PacketLen]), nil
+	return PacketLen, nil
 }
 
 // IsGratuitous reports whether p announces its sender's own binding

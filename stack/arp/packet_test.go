@@ -71,7 +71,7 @@ func TestPacketGoldenBothWays(t *testing.T) {
 			}
 		})
 	}
-	if _, err := goldenFields[0].f.Encode(make([]byte, PacketLen-1)); !errors.Is(err, ErrShort) {
+	if _, err := goldenFields[0].f.Encode(make([]byte, PacketLen-1)); !errors.Is(err, inet.ErrBufTooSmall) {
 		t.Fatalf("short encode: %v", err)
 	}
 }

@@ -140,7 +140,7 @@ func (h *harness) reply(req *Message, t MessageType, edit ...func(*Message)) {
 	for _, e := range edit {
 		e(m)
 	}
-	h.c.Input(m.Append(nil))
+	h.c.Input(encode(m))
 	h.c.sync()
 }
 

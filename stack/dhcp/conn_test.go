@@ -53,7 +53,7 @@ func TestOverLoopback(t *testing.T) {
 		r := &Message{Op: OpReply, HType: 1, HLen: 6, XID: m.XID, CHAddr: m.CHAddr, YIAddr: leasedIP, Options: Options{
 			{OptMessageType, []byte{byte(reply)}}, {OptServerID, serverIP[:]}, {OptLeaseTime, u32(3600)},
 		}}
-		if _, err := srv.WriteTo(r.Append(nil), from); err != nil {
+		if _, err := srv.WriteTo(encode(r), from); err != nil {
 			t.Fatal(err)
 		}
 	}

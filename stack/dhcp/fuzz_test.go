@@ -30,7 +30,7 @@ func FuzzParseMessage(f *testing.F) {
 		if l, ok := leaseFrom(m, testStart, m.SIAddr); ok && (l.T1 > l.T2 || l.T2 > l.LeaseTime) {
 			t.Fatalf("lease timers out of order: %+v", l)
 		}
-		m2, err := ParseMessage(m.Append(nil))
+		m2, err := ParseMessage(encode(m))
 		if err != nil {
 			t.Fatalf("re-encoded message does not parse: %v", err)
 		}

@@ -223,7 +223,9 @@ func (c *Client) addParams(m *Message) {
 
 // send encodes and transmits m; errors are left to retransmission.
 func (c *Client) send(dst inet.Addr4, m *Message) {
-	c.cfg.Transport.Send(dst, m.Append(make([]byte, 0, 320)))
+	b := make([]byte, m.Len())
+	m.Encode(b)
+	c.cfg.Transport.Send(dst, b)
 }
 
 // backoff is the §4.1 retransmission delay for attempt n (0-based): 4 s

@@ -124,9 +124,30 @@ func ParseMessage(b []byte) (*Message, error) {
 	return m, nil
 }
 
-// Append encodes m (sname and file empty) followed by its options and the
-// end option, padded to the 300-byte BOOTP minimum.
-func (m *Message) Append(b []byte) []byte {
+// Len is the length Encode writes: the fixed part, the magic cookie, the
+// options (each longer than 255 bytes split, RFC 3396) and the end
+// option, padded to the 300-byte BOOTP minimum.
+func (m *Message) Len() int {
+	n := minLen + 1
+	for _, x := range m.Options {
+		n += len(x.Data) + 2*max(1, (len(x.Data)+254)/255)
+	}
+	return max(n, minSize)
+}
+
+// Encode writes m (sname and file empty) into b[:m.Len()] and returns
+// m.Len(), or inet.ErrBufTooSmall if b is shorter.
+func (m *Message) Encode(b []byte) (int, error) {
+	n := m.Len()
+	if len(b) < n {
+		return 0, inet.ErrBufTooSmall
+	}
+	m.appendTo(b[:0])
+	return n, nil
+}
+
+// appendTo appends m's encoding to b (Encode gives it room for all of it).
+func (m *Message) appendTo(b []byte) []byte {
 	start := len(b)
 	b = append(b, m.Op, m.HType, m.HLen, m.Hops)
 	b = binary.BigEndian.AppendUint32(b, m.XID)

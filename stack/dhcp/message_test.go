@@ -83,7 +83,7 @@ func TestGoldenEncode(t *testing.T) {
 		}}, ackFrame(t)},
 	}
 	for _, tt := range tests {
-		if got := tt.m.Append(nil); !bytes.Equal(got, tt.want) {
+		if got := encode(&tt.m); !bytes.Equal(got, tt.want) {
 			t.Errorf("%s:\n got %x\nwant %x", tt.name, got, tt.want)
 		}
 	}
@@ -149,7 +149,11 @@ func TestParseDuplicatesAndOverload(t *testing.T) {
 	}
 	// Long options are split on encode and joined on decode.
 	long := bytes.Repeat([]byte("x"), 300)
-	enc := (&Message{Op: OpRequest, Options: Options{{OptHostname, long}}}).Append(nil)
+	m = &Message{Op: OpRequest, Options: Options{{OptHostname, long}}}
+	enc := encode(m)
+	if _, err := m.Encode(enc[:len(enc)-1]); err != inet.ErrBufTooSmall {
+		t.Fatalf("short buffer: %v", err)
+	}
 	m, err = ParseMessage(enc)
 	if h, _ := m.Options.Get(OptHostname); err != nil || !bytes.Equal(h, long) {
 		t.Errorf("long option: %v, %d bytes", err, len(h))
@@ -253,4 +257,16 @@ func TestLeaseRejectsUnusableAddresses(t *testing.T) {
 			t.Errorf("lease of %s/%s accepted %v, want %v", tc.addr, tc.mask, ok, tc.ok)
 		}
 	}
+}
+
+// encode returns m's encoding (Len bytes).
+func encode(m *Message) []byte {
+	b := make([]byte, m.Len())
+	if n, err := m.Encode(b); err != nil || n != len(b) {
+		panic("dhcp: Encode failed")
+	}
+	if !bytes.Equal(m.appendTo(nil), b) { // Len is exact
+		panic("dhcp: Len disagrees with the encoding")
+	}
+	return b
 }

@@ -57,13 +57,26 @@ func (f Frame) IsTagged() bool {
 // Payload is everything after the header, padding included.
 func (f Frame) Payload() []byte { return f[HeaderLen:] }
 
-// EncodeHeader writes an Ethernet II header into b[:HeaderLen]. b must be
-// at least HeaderLen bytes long; a shorter b is left unchanged.
-func EncodeHeader(b []byte, dst, src inet.MAC, etype uint16) {
+// Fields are the values of an untagged Ethernet II header.
+type Fields struct {
+	Dst, Src inet.MAC
+	Type     uint16 // EtherType (inet.EtherType*)
+}
+
+// Fields returns f's header values.
+func (f Frame) Fields() Fields { return Fields{Dst: f.Dst(), Src: f.Src(), Type: f.Type()} }
+
+// Len is the header length Encode writes: HeaderLen.
+func (h *Fields) Len() int { return HeaderLen }
+
+// Encode writes the header into b[:HeaderLen] and returns HeaderLen, or
+// inet.ErrBufTooSmall (writing nothing) if b is shorter.
+func (h *Fields) Encode(b []byte) (int, error) {
 	if len(b) < HeaderLen {
-		return
+		return 0, inet.ErrBufTooSmall
 	}
-	copy(b[0:6], dst[:])
-	copy(b[6:12], src[:])
-	binary.BigEndian.PutUint16(b[12:14], etype)
+	copy(b[0:6], h.Dst[:])
+	copy(b[6:12], h.Src[:])
+	binary.BigEndian.PutUint16(b[12:14], h.Type)
+	return HeaderLen, nil
 }

@@ -63,12 +63,20 @@ func TestParseFrameGolden(t *testing.T) {
 
 func TestEncodeHeaderGolden(t *testing.T) {
 	b := make([]byte, HeaderLen)
-	EncodeHeader(b, inet.BroadcastMAC, macHost, inet.EtherTypeARP)
+	f := Fields{Dst: inet.BroadcastMAC, Src: macHost, Type: inet.EtherTypeARP}
+	if n, err := f.Encode(b); n != HeaderLen || err != nil || f.Len() != HeaderLen {
+		t.Fatalf("Encode = %d, %v", n, err)
+	}
 	if !bytes.Equal(b, arpRequest[:HeaderLen]) {
 		t.Fatalf("header % x, want % x", b, arpRequest[:HeaderLen])
 	}
+	if got := Frame(arpRequest).Fields(); got != f {
+		t.Fatalf("Fields() = %+v, want %+v", got, f)
+	}
 	short := []byte{1, 2, 3}
-	EncodeHeader(short, inet.BroadcastMAC, macHost, inet.EtherTypeARP)
+	if _, err := f.Encode(short); err != inet.ErrBufTooSmall {
+		t.Fatalf("short buffer: %v", err)
+	}
 	if !bytes.Equal(short, []byte{1, 2, 3}) {
 		t.Fatalf("short slice modified: % x", short)
 	}

@@ -110,7 +110,8 @@ func (l *Layer) Write(dst inet.MAC, etype uint16, b *pkt.Buf) error {
 		l.stats.TxErrors++
 		return err
 	}
-	EncodeHeader(h, dst, l.mac, etype)
+	f := Fields{Dst: dst, Src: l.mac, Type: etype}
+	f.Encode(h)
 	if err := l.dev.Transmit(b); err != nil {
 		l.stats.TxErrors++
 		return err

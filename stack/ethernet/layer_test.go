@@ -29,7 +29,7 @@ func newTestLayer() (*Layer, *fakeDev, *got) {
 
 func frame(dst, src inet.MAC, etype uint16, payload ...byte) []byte {
 	b := make([]byte, HeaderLen+len(payload))
-	EncodeHeader(b, dst, src, etype)
+	(&Fields{Dst: dst, Src: src, Type: etype}).Encode(b)
 	copy(b[HeaderLen:], payload)
 	return b
 }

@@ -17,13 +17,17 @@ func TestGoldenEchoWire(t *testing.T) {
 		t.Fatalf("parse: %v %x", err, m[:8])
 	}
 	b := make([]byte, len(req))
-	if n := Encode(b, TypeEchoRequest, 0, Echo(0x2a, 1), req[8:]); n != len(req) || !bytes.Equal(b, req) {
+	f := Fields{Type: TypeEchoRequest, Rest: Echo(0x2a, 1), Body: req[8:]}
+	if n, err := f.Encode(b); n != len(req) || err != nil || f.Len() != len(req) || !bytes.Equal(b, req) {
 		t.Errorf("encode request %x", b)
 	}
-	if n := Encode(b, TypeEchoReply, 0, Echo(0x2a, 1), req[8:]); n != len(req) || !bytes.Equal(b, goldenReply) {
+	if got := m.Fields(); got.Type != f.Type || got.Code != 0 || got.Rest != f.Rest || !bytes.Equal(got.Body, f.Body) {
+		t.Errorf("Fields() = %+v", got)
+	}
+	if n, err := (&Fields{Type: TypeEchoReply, Rest: Echo(0x2a, 1), Body: req[8:]}).Encode(b); n != len(req) || err != nil || !bytes.Equal(b, goldenReply) {
 		t.Errorf("encode reply %x", b)
 	}
-	if Encode(b[:7], 0, 0, 0, nil) != 0 {
+	if _, err := (&Fields{}).Encode(b[:7]); err != inet.ErrBufTooSmall {
 		t.Error("short buffer")
 	}
 	if _, err := ParseMessage(req[:7]); err != ErrShort {
@@ -49,7 +53,7 @@ func TestEchoReply(t *testing.T) {
 func TestEchoReplyFragmented(t *testing.T) {
 	e := newEnv(t, Config{})
 	m := make([]byte, 4008)
-	Encode(m, TypeEchoRequest, 0, Echo(7, 9), seq(4000))
+	(&Fields{Type: TypeEchoRequest, Rest: Echo(7, 9), Body: seq(4000)}).Encode(m)
 
 	for off := 0; off < len(m); off += 1480 {
 		end := min(off+1480, len(m))
@@ -79,7 +83,7 @@ func TestEchoReplyFragmented(t *testing.T) {
 func TestNoEchoToBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
 	m := make([]byte, 16)
-	Encode(m, TypeEchoRequest, 0, Echo(1, 1), seq(8))
+	(&Fields{Type: TypeEchoRequest, Rest: Echo(1, 1), Body: seq(8)}).Encode(m)
 	for _, dst := range []inet.Addr4{inet.IPv4Broadcast, inet.MustParseAddr4("10.0.2.255")} {
 		e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m))
 	}
@@ -188,9 +192,9 @@ func TestSendUnreachable(t *testing.T) {
 
 func TestUnreachableRules(t *testing.T) {
 	echoReq := make([]byte, 16)
-	Encode(echoReq, TypeEchoRequest, 0, 0, seq(8))
+	(&Fields{Type: TypeEchoRequest, Body: seq(8)}).Encode(echoReq)
 	errMsg := make([]byte, 36)
-	Encode(errMsg, TypeDestUnreachable, 3, 0, seq(28))
+	(&Fields{Type: TypeDestUnreachable, Code: 3, Rest: 0, Body: seq(28)}).Encode(errMsg)
 	tests := []struct {
 		name string
 		o    ipv4.Header

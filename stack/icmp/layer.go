@@ -137,7 +137,7 @@ func (l *Layer) echo(p *transport.Packet, m Message) {
 	b := l.buf
 	b.Reset(l.ip.Headroom())
 	h := b.Append(HeaderLen)
-	EncodeHeader(h, TypeEchoReply, 0, m.Rest())
+	(&Fields{Type: TypeEchoReply, Rest: m.Rest()}).Encode(h)
 	body := m.Body()
 	SetChecksum(h, checksum.Sum(body, 0))
 	b.Attach(body)

@@ -12,7 +12,7 @@ func (l *Layer) SendEcho(dst inet.Addr4, id, seq uint16, data []byte) error {
 	b := l.buf
 	b.Reset(l.ip.Headroom())
 	h := b.Append(HeaderLen)
-	EncodeHeader(h, TypeEchoRequest, 0, Echo(id, seq))
+	(&Fields{Type: TypeEchoRequest, Rest: Echo(id, seq)}).Encode(h)
 	SetChecksum(h, checksum.Sum(data, 0))
 	b.Attach(data)
 	if err := l.ip.Write(inet.Addr{}, inet.AddrFrom4(dst), inet.ProtoICMP, b, transport.WriteOptions{}); err != nil {

@@ -37,8 +37,8 @@ func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
 	quote := h[:min(len(h), h.HeaderLen()+l.cfg.Quote)]
 	b := l.buf
 	b.Reset(l.ip.Headroom())
-	m := b.Append(HeaderLen + len(quote))
-	if m == nil || Encode(m, typ, code, rest, quote) == 0 {
+	f := Fields{Type: typ, Code: code, Rest: rest, Body: quote}
+	if _, err := f.Encode(b.Append(f.Len())); err != nil {
 		l.stats.SendErrors++
 		return
 	}

@@ -105,7 +105,7 @@ func datagram(f ipv4.Fields, payload []byte) []byte {
 	if f.TTL == 0 {
 		f.TTL = 64
 	}
-	ipv4.Encode(b, f)
+	f.Encode(b)
 	copy(b[f.Len():], payload)
 	return b
 }
@@ -113,7 +113,7 @@ func datagram(f ipv4.Fields, payload []byte) []byte {
 // icmpFrom wraps an ICMP message from src to our address.
 func icmpFrom(src, dst inet.Addr4, typ, code uint8, rest uint32, body []byte) []byte {
 	m := make([]byte, HeaderLen+len(body))
-	Encode(m, typ, code, rest, body)
+	(&Fields{Type: typ, Code: code, Rest: rest, Body: body}).Encode(m)
 	return datagram(ipv4.Fields{Protocol: inet.ProtoICMP, Src: src, Dst: dst}, m)
 }
 

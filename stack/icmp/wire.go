@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Message types (RFC 792).
@@ -97,31 +98,43 @@ func IsError(t uint8) bool {
 	return false
 }
 
-// Encode writes a message of type typ and code, rest as bytes 4-7, and
-// body after them into b, with the checksum. It returns the length
-// written, or 0 when b is too short.
-func Encode(b []byte, typ, code uint8, rest uint32, body []byte) int {
-	n := HeaderLen + len(body)
+// Fields are the values of an ICMP message: the 8-byte header (type,
+// code, and the type-specific bytes 4-7 as Rest) and the body after it.
+type Fields struct {
+	Type, Code uint8
+	Rest       uint32
+	Body       []byte
+}
+
+// Fields returns m's values (Body is a view into m).
+func (m Message) Fields() Fields {
+	return Fields{Type: m.Type(), Code: m.Code(), Rest: m.Rest(), Body: m.Body()}
+}
+
+// Len is the length Encode writes: the header and the body.
+func (f *Fields) Len() int { return HeaderLen + len(f.Body) }
+
+// Encode writes the message into b[:f.Len()], checksum included, and
+// returns f.Len(), or inet.ErrBufTooSmall if b is shorter. For a body sent
+// by reference instead (pkt.Buf.Attach), encode the header alone (Body
+// nil) and then SetChecksum with the body's sum.
+func (f *Fields) Encode(b []byte) (int, error) {
+	n := f.Len()
 	if len(b) < n {
-		return 0
+		return 0, inet.ErrBufTooSmall
 	}
-	EncodeHeader(b, typ, code, rest)
-	copy(b[HeaderLen:], body)
+	b[0], b[1], b[2], b[3] = f.Type, f.Code, 0, 0
+	binary.BigEndian.PutUint32(b[4:], f.Rest)
+	copy(b[HeaderLen:n], f.Body)
 	SetChecksum(b[:n], 0)
-	return n
+	return n, nil
 }
 
-// EncodeHeader writes the 8-byte header with a zero checksum; finish with
-// SetChecksum once the body is in place.
-func EncodeHeader(b []byte, typ, code uint8, rest uint32) {
-	b[0], b[1], b[2], b[3] = typ, code, 0, 0
-	binary.BigEndian.PutUint32(b[4:], rest)
-}
-
-// SetChecksum stores the checksum of header m[:8+...] plus the running sum
-// of any body carried elsewhere (checksum.Sum of it; 0 if none). m must
-// start with a header whose checksum field is zero.
+// SetChecksum stores the checksum of message m (header, and any body in
+// m) plus the running sum of a body carried elsewhere (checksum.Sum of it;
+// 0 if none).
 func SetChecksum(m []byte, body uint32) {
+	m[2], m[3] = 0, 0
 	binary.BigEndian.PutUint16(m[2:], checksum.Checksum(m, body))
 }
 

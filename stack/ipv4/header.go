@@ -24,12 +24,11 @@ const (
 
 // Parse errors. Each maps to one drop counter in Stats.
 var (
-	ErrShort       = errors.New("ipv4: packet shorter than header")
-	ErrVersion     = errors.New("ipv4: version is not 4")
-	ErrIHL         = errors.New("ipv4: bad header length")
-	ErrLength      = errors.New("ipv4: bad total length")
-	ErrChecksum    = errors.New("ipv4: bad header checksum")
-	ErrBufTooSmall = errors.New("ipv4: encode buffer too small")
+	ErrShort    = errors.New("ipv4: packet shorter than header")
+	ErrVersion  = errors.New("ipv4: version is not 4")
+	ErrIHL      = errors.New("ipv4: bad header length")
+	ErrLength   = errors.New("ipv4: bad total length")
+	ErrChecksum = errors.New("ipv4: bad header checksum")
 )
 
 // Header is a view of an IPv4 datagram: header, options and payload. A
@@ -152,19 +151,27 @@ type Fields struct {
 	Options    []byte // length must be a multiple of 4, at most 40
 }
 
+// Fields returns h's header values (Options is a view into h).
+func (h Header) Fields() Fields {
+	return Fields{TOS: h.TOS(), TotalLen: h.TotalLen(), ID: h.ID(), DF: h.DF(), MF: h.MF(),
+		FragOffset: h.FragOffset(), TTL: h.TTL(), Protocol: h.Protocol(), Src: h.Src(), Dst: h.Dst(),
+		Options: h.Options()}
+}
+
 // Len is the header length Encode writes for f.
 func (f *Fields) Len() int { return HeaderLen + len(f.Options) }
 
 // Encode writes the header described by f into b[:f.Len()], checksum
-// included. It returns ErrBufTooSmall if b is shorter, or ErrIHL if the
-// options are not a multiple of 4 bytes or longer than 40.
-func Encode(b []byte, f Fields) error {
+// included, and returns f.Len(). It returns inet.ErrBufTooSmall if b is
+// shorter, or ErrIHL if the options are not a multiple of 4 bytes or
+// longer than 40.
+func (f *Fields) Encode(b []byte) (int, error) {
 	n := f.Len()
 	if len(f.Options)%4 != 0 || n > MaxHeaderLen {
-		return ErrIHL
+		return 0, ErrIHL
 	}
 	if len(b) < n {
-		return ErrBufTooSmall
+		return 0, inet.ErrBufTooSmall
 	}
 	b[0] = 0x40 | byte(n/4)
 	b[1] = f.TOS
@@ -185,5 +192,5 @@ func Encode(b []byte, f Fields) error {
 	copy(b[16:20], f.Dst[:])
 	copy(b[HeaderLen:n], f.Options)
 	binary.BigEndian.PutUint16(b[10:], checksum.Checksum(b[:n], 0))
-	return nil
+	return n, nil
 }

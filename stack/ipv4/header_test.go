@@ -64,8 +64,8 @@ func TestGoldenParse(t *testing.T) {
 
 func TestGoldenEncode(t *testing.T) {
 	b := make([]byte, 20)
-	err := Encode(b, Fields{TotalLen: 0x73, DF: true, TTL: 64, Protocol: 17,
-		Src: inet.MustParseAddr4("192.168.0.1"), Dst: inet.MustParseAddr4("192.168.0.199")})
+	_, err := (&Fields{TotalLen: 0x73, DF: true, TTL: 64, Protocol: 17,
+		Src: inet.MustParseAddr4("192.168.0.1"), Dst: inet.MustParseAddr4("192.168.0.199")}).Encode(b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func TestGoldenEncode(t *testing.T) {
 		t.Errorf("Encode = %x, want %x", b, goldenUDP)
 	}
 	b = make([]byte, 20)
-	Encode(b, Fields{TotalLen: 84, ID: 0xa6f2, DF: true, TTL: 64, Protocol: 1, Src: peerAddr, Dst: ourAddr})
+	(&Fields{TotalLen: 84, ID: 0xa6f2, DF: true, TTL: 64, Protocol: 1, Src: peerAddr, Dst: ourAddr}).Encode(b)
 	if !bytes.Equal(b, goldenPing[:20]) {
 		t.Errorf("Encode ping = %x, want %x", b, goldenPing[:20])
 	}
@@ -82,17 +82,17 @@ func TestGoldenEncode(t *testing.T) {
 func TestEncodeFragmentAndOptions(t *testing.T) {
 	b := make([]byte, 24)
 	opts := []byte{OptNOP, OptRR, 3, 4} // record route with no room
-	if err := Encode(b, Fields{TotalLen: 100, ID: 9, MF: true, FragOffset: 1480, TTL: 1, Protocol: 6, Options: opts}); err != nil {
+	if n, err := (&Fields{TotalLen: 100, ID: 9, MF: true, FragOffset: 1480, TTL: 1, Protocol: 6, Options: opts}).Encode(b); err != nil || n != 24 {
 		t.Fatal(err)
 	}
 	h := Header(b)
 	if h.HeaderLen() != 24 || !h.MF() || h.DF() || h.FragOffset() != 1480 || !h.IsFragment() || !bytes.Equal(h.Options(), opts) || !h.ValidChecksum() {
 		t.Errorf("bad encode: %x", b)
 	}
-	if Encode(make([]byte, 19), Fields{}) != ErrBufTooSmall {
+	if _, err := (&Fields{}).Encode(make([]byte, 19)); err != inet.ErrBufTooSmall {
 		t.Error("short buffer accepted")
 	}
-	if Encode(b, Fields{Options: []byte{1}}) != ErrIHL {
+	if _, err := (&Fields{Options: []byte{1}}).Encode(b); err != ErrIHL {
 		t.Error("unaligned options accepted")
 	}
 }

@@ -81,7 +81,8 @@ func TestInputDrops(t *testing.T) {
 	mod := func(f func(b []byte) []byte) []byte {
 		b := f(bytes.Clone(good))
 		b[10], b[11] = 0, 0
-		Encode(b, fieldsOf(Header(b)))
+		hf := Header(b).Fields()
+		hf.Encode(b)
 		return b
 	}
 	raw := func(f func(b []byte)) []byte { b := bytes.Clone(good); f(b); return b }
@@ -153,12 +154,6 @@ func TestInputDrops(t *testing.T) {
 	if len(e.udp.got) != 2 {
 		t.Errorf("record route / timestamp not accepted: %+v", e.l.Stats())
 	}
-}
-
-func fieldsOf(h Header) Fields {
-	return Fields{TOS: h.TOS(), TotalLen: h.TotalLen(), ID: h.ID(), DF: h.DF(), MF: h.MF(),
-		FragOffset: h.FragOffset(), TTL: h.TTL(), Protocol: h.Protocol(), Src: h.Src(), Dst: h.Dst(),
-		Options: h.Options()}
 }
 
 func TestUnknownProtocolICMP(t *testing.T) {

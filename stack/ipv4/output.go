@@ -65,7 +65,7 @@ func (l *Layer) write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o transport.
 	if err != nil {
 		return err
 	}
-	Encode(hdr, f)
+	f.Encode(hdr)
 	return l.output(next, b)
 }
 
@@ -103,7 +103,7 @@ func (l *Layer) fragment(next inet.Addr4, b *pkt.Buf, f Fields, mtu int) error {
 		f.TotalLen = uint16(HeaderLen + n)
 		hdr, err := fb.Prepend(HeaderLen)
 		if err == nil {
-			Encode(hdr, f)
+			f.Encode(hdr)
 			err = l.output(next, fb)
 		}
 		l.fragPool.Put(fb)

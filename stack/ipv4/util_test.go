@@ -130,7 +130,7 @@ func datagram(f Fields, payload []byte) []byte {
 	if f.TTL == 0 {
 		f.TTL = 64
 	}
-	if err := Encode(b, f); err != nil {
+	if _, err := f.Encode(b); err != nil {
 		panic(err)
 	}
 	copy(b[f.Len():], payload)

@@ -127,7 +127,9 @@ func (f *fakeServer) serveDHCP(c interface {
 		if !m.CIAddr.IsUnspecified() {
 			to = netip.AddrPortFrom(m.CIAddr.Netip(), 68)
 		}
-		c.WriteToAddrPort(r.Append(nil), to)
+		b := make([]byte, r.Len())
+		r.Encode(b)
+		c.WriteToAddrPort(b, to)
 	}
 }
 

@@ -29,7 +29,8 @@ func segBuf(b []byte, s seg) []byte {
 	n := HeaderLen + len(s.opts) + len(s.data)
 	b = b[:n]
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
-	f.Encode(b, s.opts)
+	f.Options = s.opts
+	f.Encode(b)
 	copy(b[HeaderLen+len(s.opts):], s.data)
 	cs := checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, n))
 	binary.BigEndian.PutUint16(b[16:], cs)

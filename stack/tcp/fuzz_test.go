@@ -20,8 +20,7 @@ func FuzzParseOptions(f *testing.F) {
 	f.Add([]byte{2, 0})
 	f.Add([]byte{8, 10, 0})
 	f.Fuzz(func(t *testing.T, data []byte) {
-		var o Options
-		ParseOptions(data, &o)
+		o, _ := ParseOptions(data)
 		if o.HasWS && o.WScale > maxWScale {
 			t.Fatalf("window scale %d", o.WScale)
 		}
@@ -36,8 +35,7 @@ func FuzzParseOptions(f *testing.F) {
 				ws = int(o.WScale)
 			}
 			n := synOptions(b[:], o.MSS, ws, o.SACKOK, true, o.TSVal, o.TSEcr)
-			var o2 Options
-			ParseOptions(b[:n], &o2)
+			o2, _ := ParseOptions(b[:n])
 			if o2.MSS != o.MSS || o2.TSVal != o.TSVal || o2.TSEcr != o.TSEcr || o2.SACKOK != o.SACKOK || o2.HasWS != o.HasWS || o2.WScale != o.WScale {
 				t.Fatalf("round trip %+v -> %+v", o, o2)
 			}
@@ -88,7 +86,7 @@ func fuzzSeeds(f *testing.F) {
 			opts = append(opts, 0)
 		}
 		b := make([]byte, HeaderLen+len(opts))
-		(&Fields{Seq: seq, Ack: ack, Flags: flags, Window: wnd}).Encode(b, opts)
+		(&Fields{Seq: seq, Ack: ack, Flags: flags, Window: wnd, Options: opts}).Encode(b)
 		return b
 	}
 	f.Add(hdr(0, 0, FlagSYN, 65535, 2, 4, 5, 180, 4, 2, 1, 3, 3, 7))
@@ -137,7 +135,7 @@ func probe(t *testing.T, p *peer, c *checkIP, listening bool) {
 	t.Helper()
 	c.sent = nil
 	var b [HeaderLen]byte
-	(&Fields{SrcPort: 6001, DstPort: 80, Seq: 77, Flags: FlagSYN, Window: 1000}).Encode(b[:], nil)
+	(&Fields{SrcPort: 6001, DstPort: 80, Seq: 77, Flags: FlagSYN, Window: 1000}).Encode(b[:])
 	p.e.mu.Lock()
 	p.e.l.Deliver(&transport.Packet{Src: addrB, Dst: addrA, Payload: fixChecksum(b[:])})
 	p.e.mu.Unlock()

@@ -316,7 +316,8 @@ func (s seg) bytes(src, dst inet.Addr) []byte {
 	}
 	b := make([]byte, HeaderLen+len(opts)+len(s.data))
 	f := Fields{SrcPort: s.sport, DstPort: s.dport, Seq: s.seq, Ack: s.ack, Flags: s.flags, Window: s.wnd}
-	f.Encode(b, opts)
+	f.Options = opts
+	f.Encode(b)
 	copy(b[HeaderLen+len(opts):], s.data)
 	cs := checksum.Checksum(b, checksum.Pseudo(src, dst, inet.ProtoTCP, len(b)))
 	binary.BigEndian.PutUint16(b[16:], cs)

@@ -3,6 +3,9 @@ package tcp
 import (
 	"encoding/binary"
 	"errors"
+
+	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // TCP header flags (RFC 9293 §3.1).
@@ -23,9 +26,10 @@ const HeaderLen = 20
 // MaxHeaderLen is the longest TCP header (data offset 15).
 const MaxHeaderLen = 60
 
+// Parse errors (and ErrBadOffset from Fields.Encode for bad options).
 var (
-	errShort     = errors.New("tcp: segment too short")
-	errBadOffset = errors.New("tcp: bad data offset")
+	ErrShort     = errors.New("tcp: segment too short")
+	ErrBadOffset = errors.New("tcp: bad data offset")
 )
 
 // Header is a view of a TCP segment. ParseHeader checks its length, after
@@ -35,11 +39,11 @@ type Header []byte
 // ParseHeader checks that b holds a TCP header whose data offset fits.
 func ParseHeader(b []byte) (Header, error) {
 	if len(b) < HeaderLen {
-		return nil, errShort
+		return nil, ErrShort
 	}
 	off := int(b[12]>>4) * 4
 	if off < HeaderLen || off > len(b) {
-		return nil, errBadOffset
+		return nil, ErrBadOffset
 	}
 	return Header(b), nil
 }
@@ -77,21 +81,45 @@ func (h Header) Options() []byte { return h[HeaderLen:h.DataOffset()] }
 // Payload returns the data after the header.
 func (h Header) Payload() []byte { return h[h.DataOffset():] }
 
-// Fields are the fixed header fields, for encoding.
+// ValidChecksum verifies the checksum of segment h (header and payload)
+// over the pseudo-header of src and dst (RFC 9293 §3.1).
+func (h Header) ValidChecksum(src, dst inet.Addr) bool {
+	return checksum.Fold(checksum.Sum(h, checksum.Pseudo(src, dst, inet.ProtoTCP, len(h)))) == 0xffff
+}
+
+// Fields are the values of a TCP header: the fixed fields and the encoded
+// options (see ParseOptions for reading them).
 type Fields struct {
 	SrcPort, DstPort uint16
 	Seq, Ack         uint32
 	Flags            uint8
 	Window           uint16
 	Urgent           uint16
+	Options          []byte // a multiple of 4 bytes, at most 40
 }
 
-// Encode writes the 20-byte fixed header plus options into b, which must be
-// at least HeaderLen+len(opts) long (len(opts) a multiple of 4). The
-// checksum field is zero.
-func (f *Fields) Encode(b []byte, opts []byte) int {
-	n := HeaderLen + len(opts)
-	_ = b[n-1]
+// Fields returns h's values (Options is a view into h).
+func (h Header) Fields() Fields {
+	return Fields{SrcPort: h.SrcPort(), DstPort: h.DstPort(), Seq: h.Seq(), Ack: h.Ack(),
+		Flags: h.Flags(), Window: h.Window(), Urgent: h.Urgent(), Options: h.Options()}
+}
+
+// Len is the header length Encode writes: HeaderLen plus the options.
+func (f *Fields) Len() int { return HeaderLen + len(f.Options) }
+
+// Encode writes the header, options included, into b[:f.Len()] with the
+// checksum field zero (the sender sums the payload into it) and returns
+// f.Len(). It returns inet.ErrBufTooSmall if b is shorter, or
+// ErrBadOffset if the options are not a multiple of 4 bytes or longer
+// than 40.
+func (f *Fields) Encode(b []byte) (int, error) {
+	n := f.Len()
+	if len(f.Options)%4 != 0 || n > MaxHeaderLen {
+		return 0, ErrBadOffset
+	}
+	if len(b) < n {
+		return 0, inet.ErrBufTooSmall
+	}
 	binary.BigEndian.PutUint16(b[0:], f.SrcPort)
 	binary.BigEndian.PutUint16(b[2:], f.DstPort)
 	binary.BigEndian.PutUint32(b[4:], f.Seq)
@@ -101,6 +129,6 @@ func (f *Fields) Encode(b []byte, opts []byte) int {
 	binary.BigEndian.PutUint16(b[14:], f.Window)
 	b[16], b[17] = 0, 0
 	binary.BigEndian.PutUint16(b[18:], f.Urgent)
-	copy(b[HeaderLen:], opts)
-	return n
+	copy(b[HeaderLen:n], f.Options)
+	return n, nil
 }

@@ -147,7 +147,7 @@ func (l *Layer) Deliver(p *transport.Packet) {
 	l.stats.SegmentsIn++
 	h, err := ParseHeader(seg)
 	if err != nil {
-		if err == errShort {
+		if err == ErrShort {
 			l.drop(DropOther)
 		} else {
 			l.drop(DropBadOffset)
@@ -158,7 +158,7 @@ func (l *Layer) Deliver(p *transport.Packet) {
 		l.drop(DropOther)
 		return
 	}
-	if checksum.Fold(checksum.Sum(seg, checksum.Pseudo(src, dst, inet.ProtoTCP, len(seg)))) != 0xffff {
+	if !h.ValidChecksum(src, dst) {
 		l.drop(DropChecksum)
 		return
 	}
@@ -203,7 +203,7 @@ type segment struct {
 func (s *segment) parse(h Header) {
 	s.seq, s.ack, s.flags, s.wnd = h.Seq(), h.Ack(), h.Flags(), h.Window()
 	s.payload = h.Payload()
-	ParseOptions(h.Options(), &s.opt)
+	s.opt, _ = ParseOptions(h.Options())
 }
 
 // seqLen is the segment's length in sequence space (SEG.LEN).
@@ -259,7 +259,9 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
 	if err != nil {
 		return err
 	}
-	f.Encode(hdr, opts)
+	hf := *f // a local copy: storing opts through f would move every caller's options buffer to the heap
+	hf.Options = opts
+	hf.Encode(hdr)
 	b.Attach(p1)
 	b.Attach(p2)
 	total := len(hdr) + len(p1) + len(p2)

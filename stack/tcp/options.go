@@ -1,6 +1,9 @@
 package tcp
 
-import "encoding/binary"
+import (
+	"encoding/binary"
+	"errors"
+)
 
 // Option kinds (RFC 9293 §3.2, RFC 7323, RFC 2018).
 const (
@@ -25,49 +28,49 @@ type span struct{ start, end uint32 }
 
 // Options holds the parsed TCP options of one segment.
 type Options struct {
-	MSS       uint16
-	HasMSS    bool
-	WScale    uint8
-	HasWS     bool
-	SACKOK    bool
-	HasTS     bool
-	TSVal     uint32
-	TSEcr     uint32
-	NumSACK   int
-	SACK      [maxSACKBlocks]span
-	Malformed bool // parsing stopped at a malformed option
+	MSS     uint16
+	HasMSS  bool
+	WScale  uint8
+	HasWS   bool
+	SACKOK  bool
+	HasTS   bool
+	TSVal   uint32
+	TSEcr   uint32
+	NumSACK int
+	SACK    [maxSACKBlocks]span
 }
 
-// ParseOptions parses b into o. A malformed option (bad length) stops the
-// parse and sets Malformed; options parsed before it are kept. It never
-// panics.
-func ParseOptions(b []byte, o *Options) {
-	*o = Options{}
+// ErrOptions is ParseOptions' error for a malformed option.
+var ErrOptions = errors.New("tcp: malformed option")
+
+// ParseOptions parses the options b of a header (Header.Options). A
+// malformed option (bad length) stops the parse with ErrOptions; the
+// options parsed before it are returned. It never panics.
+func ParseOptions(b []byte) (Options, error) {
+	var o Options
 	if len(b) == 12 && b[0] == optNOP && b[1] == optNOP && b[2] == optTimestamp && b[3] == 10 {
 		// The layout of nearly every segment on a timestamp connection
 		// (RFC 7323 Appendix A).
 		o.HasTS = true
 		o.TSVal = binary.BigEndian.Uint32(b[4:])
 		o.TSEcr = binary.BigEndian.Uint32(b[8:])
-		return
+		return o, nil
 	}
 	for len(b) > 0 {
 		kind := b[0]
 		switch kind {
 		case optEOL:
-			return
+			return o, nil
 		case optNOP:
 			b = b[1:]
 			continue
 		}
 		if len(b) < 2 {
-			o.Malformed = true
-			return
+			return o, ErrOptions
 		}
 		l := int(b[1])
 		if l < 2 || l > len(b) {
-			o.Malformed = true
-			return
+			return o, ErrOptions
 		}
 		v := b[2:l]
 		switch kind {
@@ -99,6 +102,7 @@ func ParseOptions(b []byte, o *Options) {
 		}
 		b = b[l:]
 	}
+	return o, nil
 }
 
 // synOptions encodes the options of a SYN or SYN-ACK into b (at least 20

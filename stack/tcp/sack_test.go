@@ -16,21 +16,20 @@ func TestSACKReceiver(t *testing.T) {
 	}
 	send(100, 100) // hole 0..100
 	h := p.expect(FlagACK, nil, u32(base))
-	var o Options
-	ParseOptions(h.Options(), &o)
+	o, _ := ParseOptions(h.Options())
 	if o.NumSACK != 1 || o.SACK[0] != (span{base + 100, base + 200}) {
 		t.Fatalf("SACK %+v", o)
 	}
 	send(300, 100)
 	h = p.expect(FlagACK, nil, u32(base))
-	ParseOptions(h.Options(), &o)
+	o, _ = ParseOptions(h.Options())
 	// Most recent block first (RFC 2018 §4).
 	if o.NumSACK != 2 || o.SACK[0] != (span{base + 300, base + 400}) || o.SACK[1] != (span{base + 100, base + 200}) {
 		t.Fatalf("SACK %+v", o.SACK[:o.NumSACK])
 	}
 	send(0, 100)
 	h = p.expect(FlagACK, nil, u32(base+200))
-	ParseOptions(h.Options(), &o)
+	o, _ = ParseOptions(h.Options())
 	if o.NumSACK != 1 || o.SACK[0] != (span{base + 300, base + 400}) {
 		t.Fatalf("SACK %+v", o.SACK[:o.NumSACK])
 	}
@@ -132,8 +131,7 @@ func TestEifelUndo(t *testing.T) {
 	for i := 0; i < 8; i++ {
 		h := p.next()
 		if i == 0 {
-			var o Options
-			ParseOptions(h.Options(), &o)
+			o, _ := ParseOptions(h.Options())
 			firstTS = o.TSVal
 		}
 	}

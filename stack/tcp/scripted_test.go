@@ -45,8 +45,7 @@ func tsOpt(opts []byte, val uint32, h Header) []byte {
 	if opts == nil {
 		return nil
 	}
-	var o Options
-	ParseOptions(h.Options(), &o)
+	o, _ := ParseOptions(h.Options())
 	return tsBytes(val, o.TSVal)
 }
 
@@ -236,8 +235,7 @@ func TestSynCookies(t *testing.T) {
 	p.send(seg{sport: 5001, dport: 80, seq: 500, flags: FlagSYN, wnd: 1000, opts: syn})
 	h := p.expect(FlagSYN|FlagACK, nil, u32(501))
 	cookie := h.Seq()
-	var o Options
-	ParseOptions(h.Options(), &o)
+	o, _ := ParseOptions(h.Options())
 	if !o.HasTS || !o.HasWS || !o.SACKOK {
 		t.Fatalf("cookie SYN-ACK options %+v", o)
 	}
@@ -474,8 +472,7 @@ func TestSynSentRules(t *testing.T) {
 	}()
 	syn := p.expect(FlagSYN, nil, nil)
 	iss, lport := syn.Seq(), syn.SrcPort()
-	var o Options
-	ParseOptions(syn.Options(), &o)
+	o, _ := ParseOptions(syn.Options())
 	if !o.HasMSS || o.MSS != 1460 || !o.HasWS || !o.SACKOK || !o.HasTS {
 		t.Fatalf("SYN options %+v", o)
 	}
@@ -493,8 +490,7 @@ func TestSynSentRules(t *testing.T) {
 	opts := append([]byte{2, 4, 5, 180, 1, 3, 3, 2, 4, 2}, tsBytes(900, o.TSVal)...)
 	p.send(seg{sport: 80, dport: lport, seq: 500, ack: iss + 1, flags: FlagSYN | FlagACK, wnd: 1000, opts: opts})
 	h := p.expect(FlagACK, u32(iss+1), u32(501))
-	var o2 Options
-	ParseOptions(h.Options(), &o2)
+	o2, _ := ParseOptions(h.Options())
 	if !o2.HasTS || o2.TSEcr != 900 {
 		t.Fatalf("ACK options %+v", o2)
 	}

@@ -13,16 +13,24 @@ func TestHeaderGolden(t *testing.T) {
 	// SYN 1234->80 seq=1 win=65535, MSS 1460 (checksum left zero).
 	golden := []byte{0x04, 0xd2, 0x00, 0x50, 0, 0, 0, 1, 0, 0, 0, 0, 0x60, 0x02, 0xff, 0xff, 0, 0, 0, 0, 2, 4, 5, 180}
 	b := make([]byte, 24)
-	f := Fields{SrcPort: 1234, DstPort: 80, Seq: 1, Flags: FlagSYN, Window: 65535}
-	if n := f.Encode(b, []byte{2, 4, 5, 180}); n != 24 || !bytes.Equal(b, golden) {
-		t.Fatalf("Encode = % x", b)
+	f := Fields{SrcPort: 1234, DstPort: 80, Seq: 1, Flags: FlagSYN, Window: 65535, Options: []byte{2, 4, 5, 180}}
+	if n, err := f.Encode(b); n != 24 || err != nil || f.Len() != 24 || !bytes.Equal(b, golden) {
+		t.Fatalf("Encode = % x (%d, %v)", b, n, err)
+	}
+	if _, err := f.Encode(b[:23]); err != inet.ErrBufTooSmall {
+		t.Fatalf("short buffer: %v", err)
+	}
+	if _, err := (&Fields{Options: []byte{1}}).Encode(b); err != ErrBadOffset {
+		t.Fatalf("unaligned options: %v", err)
 	}
 	h, err := ParseHeader(golden)
+	if g := h.Fields(); g.SrcPort != 1234 || g.DstPort != 80 || g.Seq != 1 || g.Flags != FlagSYN || g.Window != 65535 || !bytes.Equal(g.Options, f.Options) {
+		t.Fatalf("Fields() = %+v", g)
+	}
 	if err != nil || h.SrcPort() != 1234 || h.DstPort() != 80 || h.Seq() != 1 || h.Flags() != FlagSYN || h.Window() != 65535 || h.DataOffset() != 24 || len(h.Payload()) != 0 {
 		t.Fatalf("ParseHeader: %v %v", h, err)
 	}
-	var o Options
-	ParseOptions(h.Options(), &o)
+	o, _ := ParseOptions(h.Options())
 	if !o.HasMSS || o.MSS != 1460 {
 		t.Fatalf("options %+v", o)
 	}
@@ -37,20 +45,18 @@ func TestHeaderGolden(t *testing.T) {
 }
 
 func TestOptionsParse(t *testing.T) {
-	var o Options
-	ParseOptions([]byte{1, 3, 3, 20, 4, 2, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 0, 2, 4}, &o)
+	o, err := ParseOptions([]byte{1, 3, 3, 20, 4, 2, 8, 10, 0, 0, 0, 5, 0, 0, 0, 6, 0, 2, 4})
 	if !o.HasWS || o.WScale != 14 {
 		t.Fatalf("shift 20 must be treated as 14: %+v", o)
 	}
-	if !o.SACKOK || !o.HasTS || o.TSVal != 5 || o.TSEcr != 6 || o.HasMSS || o.Malformed {
-		t.Fatalf("%+v", o)
+	if !o.SACKOK || !o.HasTS || o.TSVal != 5 || o.TSEcr != 6 || o.HasMSS || err != nil {
+		t.Fatalf("%+v %v", o, err)
 	}
-	ParseOptions([]byte{2, 4, 5, 180, 8, 99}, &o)
-	if !o.HasMSS || !o.Malformed || o.HasTS {
-		t.Fatalf("malformed: %+v", o)
+	o, err = ParseOptions([]byte{2, 4, 5, 180, 8, 99})
+	if !o.HasMSS || err != ErrOptions || o.HasTS {
+		t.Fatalf("malformed: %+v %v", o, err)
 	}
-	ParseOptions([]byte{2, 0, 1}, &o)
-	if !o.Malformed {
+	if _, err = ParseOptions([]byte{2, 0, 1}); err != ErrOptions {
 		t.Fatal("length 0 not rejected")
 	}
 }

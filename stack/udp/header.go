@@ -52,9 +52,9 @@ func (h Header) Checksum() uint16 { return binary.BigEndian.Uint16(h[6:8]) }
 // Payload is the data after the header.
 func (h Header) Payload() []byte { return h[HeaderLen:] }
 
-// ChecksumValid verifies the checksum over the pseudo-header and datagram.
+// ValidChecksum verifies the checksum over the pseudo-header and datagram.
 // A zero checksum field means none was sent and is accepted (RFC 768).
-func (h Header) ChecksumValid(src, dst inet.Addr) bool {
+func (h Header) ValidChecksum(src, dst inet.Addr) bool {
 	if h.Checksum() == 0 {
 		return true
 	}
@@ -62,13 +62,32 @@ func (h Header) ChecksumValid(src, dst inet.Addr) bool {
 	return checksum.Fold(checksum.Sum(h, s)) == 0xffff
 }
 
-// Encode writes a header into b[:8] for a datagram of total length n
-// (header included), with the checksum field zero; see SetChecksum.
-func Encode(b []byte, srcPort, dstPort uint16, n int) {
-	binary.BigEndian.PutUint16(b[0:2], srcPort)
-	binary.BigEndian.PutUint16(b[2:4], dstPort)
-	binary.BigEndian.PutUint16(b[4:6], uint16(n))
+// Fields are the values of a UDP header.
+type Fields struct {
+	SrcPort, DstPort uint16
+	Length           uint16 // header and payload
+}
+
+// Fields returns h's values.
+func (h Header) Fields() Fields {
+	return Fields{SrcPort: h.SrcPort(), DstPort: h.DstPort(), Length: h.Length()}
+}
+
+// Len is the length Encode writes: HeaderLen.
+func (f *Fields) Len() int { return HeaderLen }
+
+// Encode writes the header into b[:HeaderLen] with the checksum field zero
+// (SetChecksum fills it once the payload follows it) and returns
+// HeaderLen, or inet.ErrBufTooSmall if b is shorter.
+func (f *Fields) Encode(b []byte) (int, error) {
+	if len(b) < HeaderLen {
+		return 0, inet.ErrBufTooSmall
+	}
+	binary.BigEndian.PutUint16(b[0:2], f.SrcPort)
+	binary.BigEndian.PutUint16(b[2:4], f.DstPort)
+	binary.BigEndian.PutUint16(b[4:6], f.Length)
 	b[6], b[7] = 0, 0
+	return HeaderLen, nil
 }
 
 // SetChecksum computes and stores the checksum of datagram d (header with a

@@ -129,7 +129,7 @@ func (l *Layer) Deliver(p *transport.Packet) {
 	}
 	if h.Checksum() == 0 {
 		l.stats.ZeroChecksumIn++
-	} else if !h.ChecksumValid(p.Src, p.Dst) {
+	} else if !h.ValidChecksum(p.Src, p.Dst) {
 		l.stats.DropChecksum++
 		return
 	}
@@ -281,7 +281,8 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 	if err != nil {
 		return err
 	}
-	Encode(hdr, c.port, to.Port(), HeaderLen+len(p))
+	f := Fields{SrcPort: c.port, DstPort: to.Port(), Length: uint16(HeaderLen + len(p))}
+	f.Encode(hdr)
 	SetChecksum(b.Bytes(), src, dst)
 	if err := l.ip.Write(src, dst, inet.ProtoUDP, b, transport.WriteOptions{TTL: c.ttl}); err != nil {
 		l.stats.OutErrors++

@@ -24,7 +24,7 @@ func payloadFor(i, n int) []byte {
 // rawDatagram builds a UDP datagram from peer:sport carrying p.
 func rawDatagram(sport, dport uint16, p []byte) []byte {
 	d := make([]byte, HeaderLen+len(p))
-	Encode(d, sport, dport, len(d))
+	(&Fields{SrcPort: sport, DstPort: dport, Length: uint16(len(d))}).Encode(d)
 	copy(d[HeaderLen:], p)
 	SetChecksum(d, peer, us)
 	return d

@@ -62,7 +62,7 @@ func newLayer(t *testing.T) (*Layer, *fakeIP, *fakeICMP) {
 // mkDatagram builds a UDP datagram from peer with a valid checksum.
 func mkDatagram(sport, dport uint16, payload string) []byte {
 	d := make([]byte, HeaderLen+len(payload))
-	Encode(d, sport, dport, len(d))
+	(&Fields{SrcPort: sport, DstPort: dport, Length: uint16(len(d))}).Encode(d)
 	copy(d[HeaderLen:], payload)
 	SetChecksum(d, peer, us)
 	return d
@@ -88,8 +88,11 @@ func TestGoldenDatagram(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h.SrcPort() != 5353 || h.DstPort() != 7 || string(h.Payload()) != "hi" || !h.ChecksumValid(peer, us) {
-		t.Fatalf("parse: %d %d %q valid=%v", h.SrcPort(), h.DstPort(), h.Payload(), h.ChecksumValid(peer, us))
+	if h.Fields() != (Fields{SrcPort: 5353, DstPort: 7, Length: 10}) {
+		t.Fatalf("Fields() = %+v", h.Fields())
+	}
+	if h.SrcPort() != 5353 || h.DstPort() != 7 || string(h.Payload()) != "hi" || !h.ValidChecksum(peer, us) {
+		t.Fatalf("parse: %d %d %q valid=%v", h.SrcPort(), h.DstPort(), h.Payload(), h.ValidChecksum(peer, us))
 	}
 }
 
@@ -339,7 +342,7 @@ func TestUnspecifiedSourceFollowsAddress(t *testing.T) {
 			t.Errorf("datagram %d: %v -> %v, want %v -> %v", i, got.src, got.dst, w.src, w.dst)
 		}
 		h, err := ParseHeader(got.data)
-		if err != nil || !h.ChecksumValid(got.src, got.dst) || h.SrcPort() != 68 || h.DstPort() != 67 {
+		if err != nil || !h.ValidChecksum(got.src, got.dst) || h.SrcPort() != 68 || h.DstPort() != 67 {
 			t.Errorf("datagram %d: bad header (err %v)", i, err)
 		}
 	}

@@ -160,7 +160,7 @@ func (o *Oracle) ping(t testing.TB) {
 	id, seq := uint16(0x0ace), o.probe
 	data := fmt.Appendf(nil, "oracle probe %d", o.probe)
 	m := make([]byte, icmp.HeaderLen+len(data))
-	icmp.Encode(m, icmp.TypeEchoRequest, 0, icmp.Echo(id, seq), data)
+	(&icmp.Fields{Type: icmp.TypeEchoRequest, Rest: icmp.Echo(id, seq), Body: data}).Encode(m)
 	_, ok := o.exchange(t, o.ipFrame(inet.ProtoICMP, m), func(s []Sent) bool {
 		for _, x := range s {
 			if x.ICMP != nil && x.IP.Dst() == o.PeerIP && x.ICMP.Type() == icmp.TypeEchoReply &&
@@ -215,7 +215,8 @@ func (o *Oracle) synProbe(t testing.TB, port uint16, listening bool) {
 // included.
 func (o *Oracle) segment(f tcp.Fields, opts []byte) []byte {
 	b := make([]byte, tcp.HeaderLen+len(opts))
-	f.Encode(b, opts)
+	f.Options = opts
+	f.Encode(b)
 	s := checksum.Pseudo(inet.AddrFrom4(o.PeerIP), inet.AddrFrom4(o.IP), inet.ProtoTCP, len(b))
 	binary.BigEndian.PutUint16(b[16:], checksum.Checksum(b, s))
 	return b
@@ -224,9 +225,9 @@ func (o *Oracle) segment(f tcp.Fields, opts []byte) []byte {
 // ipFrame wraps a transport message from the peer to the stack.
 func (o *Oracle) ipFrame(proto uint8, payload []byte) []byte {
 	f := make([]byte, ethernet.HeaderLen+ipv4.HeaderLen+len(payload))
-	ethernet.EncodeHeader(f, o.MAC, o.PeerMAC, inet.EtherTypeIPv4)
-	ipv4.Encode(f[ethernet.HeaderLen:], ipv4.Fields{TotalLen: uint16(ipv4.HeaderLen + len(payload)),
-		ID: o.probe, TTL: 64, Protocol: proto, Src: o.PeerIP, Dst: o.IP})
+	(&ethernet.Fields{Dst: o.MAC, Src: o.PeerMAC, Type: inet.EtherTypeIPv4}).Encode(f)
+	(&ipv4.Fields{TotalLen: uint16(ipv4.HeaderLen + len(payload)),
+		ID: o.probe, TTL: 64, Protocol: proto, Src: o.PeerIP, Dst: o.IP}).Encode(f[ethernet.HeaderLen:])
 	copy(f[ethernet.HeaderLen+ipv4.HeaderLen:], payload)
 	return f
 }
@@ -234,7 +235,7 @@ func (o *Oracle) ipFrame(proto uint8, payload []byte) []byte {
 // arpReply is the peer's ARP reply to the stack.
 func (o *Oracle) arpReply() []byte {
 	f := make([]byte, ethernet.HeaderLen+arp.PacketLen)
-	ethernet.EncodeHeader(f, o.MAC, o.PeerMAC, inet.EtherTypeARP)
+	(&ethernet.Fields{Dst: o.MAC, Src: o.PeerMAC, Type: inet.EtherTypeARP}).Encode(f)
 	(&arp.Fields{Op: arp.OpReply, SenderMAC: o.PeerMAC, SenderIP: o.PeerIP, TargetMAC: o.MAC, TargetIP: o.IP}).Encode(f[ethernet.HeaderLen:])
 	return f
 }

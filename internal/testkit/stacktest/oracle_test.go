@@ -161,7 +161,7 @@ func TestOracleFailures(t *testing.T) {
 			// A request aimed at us makes the stack learn its sender.
 			f := make([]byte, ethernet.HeaderLen+arp.PacketLen)
 			other := inet.MAC{2, 0, 0, 0, 0, 3}
-			ethernet.EncodeHeader(f, inet.BroadcastMAC, other, inet.EtherTypeARP)
+			(&ethernet.Fields{Dst: inet.BroadcastMAC, Src: other, Type: inet.EtherTypeARP}).Encode(f)
 			(&arp.Fields{Op: arp.OpRequest, SenderMAC: other, SenderIP: inet.Addr4{10, 0, 0, 3}, TargetIP: usIP}).Encode(f[ethernet.HeaderLen:])
 			d.inject(f)
 		}},
@@ -183,9 +183,9 @@ func TestOracleFailures(t *testing.T) {
 // frame builds an IPv4 frame from us with the given transport payload.
 func frame(dst inet.Addr4, proto uint8, id uint16, mf bool, off int, payload []byte) []byte {
 	f := make([]byte, ethernet.HeaderLen+ipv4.HeaderLen+len(payload))
-	ethernet.EncodeHeader(f, peerMAC, usMAC, inet.EtherTypeIPv4)
-	ipv4.Encode(f[ethernet.HeaderLen:], ipv4.Fields{TotalLen: uint16(ipv4.HeaderLen + len(payload)), ID: id,
-		MF: mf, FragOffset: off, TTL: 64, Protocol: proto, Src: usIP, Dst: dst})
+	(&ethernet.Fields{Dst: peerMAC, Src: usMAC, Type: inet.EtherTypeIPv4}).Encode(f)
+	(&ipv4.Fields{TotalLen: uint16(ipv4.HeaderLen + len(payload)), ID: id,
+		MF: mf, FragOffset: off, TTL: 64, Protocol: proto, Src: usIP, Dst: dst}).Encode(f[ethernet.HeaderLen:])
 	copy(f[ethernet.HeaderLen+ipv4.HeaderLen:], payload)
 	return f
 }
@@ -195,7 +195,7 @@ func echo(n int) []byte {
 	for i := range m[icmp.HeaderLen:] {
 		m[icmp.HeaderLen+i] = byte(i)
 	}
-	icmp.Encode(m, icmp.TypeEchoReply, 0, icmp.Echo(1, 1), m[icmp.HeaderLen:])
+	(&icmp.Fields{Type: icmp.TypeEchoReply, Rest: icmp.Echo(1, 1), Body: m[icmp.HeaderLen:]}).Encode(m)
 	return m
 }
 
@@ -203,7 +203,7 @@ func TestCheckFrames(t *testing.T) {
 	whole := echo(2000)
 	unreach := func(quoted []byte) []byte {
 		m := make([]byte, icmp.HeaderLen+len(quoted))
-		icmp.Encode(m, 3, 3, 0, quoted)
+		(&icmp.Fields{Type: 3, Code: 3, Rest: 0, Body: quoted}).Encode(m)
 		return m
 	}
 	quotedErr := frame(usIP, inet.ProtoICMP, 9, false, 0, unreach(nil))[ethernet.HeaderLen:]

@@ -43,8 +43,7 @@ func (p *RecordingPort) Transmit(b *pkt.Buf) error {
 				if th, err := tcp.ParseHeader(h.Payload()); err == nil {
 					o.Payload = len(th.Payload())
 					if o.SYN = th.Flags()&tcp.FlagSYN != 0; o.SYN {
-						var opts tcp.Options
-						tcp.ParseOptions(th.Options(), &opts)
+						opts, _ := tcp.ParseOptions(th.Options())
 						o.MSS = int(opts.MSS)
 					}
 				}

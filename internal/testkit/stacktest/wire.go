@@ -174,7 +174,7 @@ func checkTransport(s *Sent, h ipv4.Header) error {
 			return fmt.Errorf("udp: length field %d in a %d-byte datagram", u.Length(), len(body))
 		case u.Checksum() == 0:
 			return fmt.Errorf("udp: no checksum (the stack always computes one)")
-		case !u.ChecksumValid(inet.AddrFrom4(src), inet.AddrFrom4(dst)):
+		case !u.ValidChecksum(inet.AddrFrom4(src), inet.AddrFrom4(dst)):
 			return fmt.Errorf("udp: bad checksum %#04x", u.Checksum())
 		}
 	case inet.ProtoTCP:
