@@ -11,6 +11,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"syscall"
 
 	"github.com/mirago/mirago/app/proxy/conffile"
@@ -57,7 +58,9 @@ func main() {
 	ctx, cancel := hostrun.SignalContext()
 	defer cancel()
 	stopReload := reloadOnHUP(ap, a.path, env.Log)
+	stopProfile := profile(a.cpuProfile, env.Log)
 	ap.Serve(ctx)
+	stopProfile()
 	stopReload()
 	env.Log.Info("shutting down")
 	if err := env.Close(); err != nil {
@@ -118,8 +121,9 @@ func reloadOnHUP(a *Appliance, path string, log interface {
 // args are the parsed flags.
 type args struct {
 	file      *config.File
-	path      string // -config
-	checkOnly bool   // -check-config
+	path       string // -config
+	checkOnly  bool   // -check-config
+	cpuProfile string // -cpuprofile
 }
 
 // parseFlags parses the host flags (common ones into hf): either -config
@@ -147,6 +151,7 @@ func parseFlags(hf *hostrun.Flags, args_ []string, usage io.Writer) (args, error
 	grace := fs.Duration("grace", d.Grace, "on SIGINT/SIGTERM, how long open connections may finish")
 	metricsPort := fs.String("metrics", "", "TCP port of the Prometheus metrics endpoint on our stack (default: off)")
 	metricsAllow := fs.String("metrics-allow", "", "CIDRs allowed to scrape the metrics (default: our own subnet)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile (runtime/pprof) to this file until exit")
 	if err := fs.Parse(args_); err != nil {
 		if err == flag.ErrHelp {
 			fs.SetOutput(usage)
@@ -176,7 +181,7 @@ func parseFlags(hf *hostrun.Flags, args_ []string, usage io.Writer) (args, error
 			return args{path: *path, checkOnly: true}, nil
 		}
 		f, err := conffile.Load(*path, hostOptions)
-		return args{file: f, path: *path}, err
+		return args{file: f, path: *path, cpuProfile: *cpuProfile}, err
 	}
 	if *listen == "" {
 		return args{}, errors.New("missing -listen PORT (or -config FILE)")
@@ -211,5 +216,21 @@ func parseFlags(hf *hostrun.Flags, args_ []string, usage io.Writer) (args, error
 	if err := f.Validate(hostOptions).Err(); err != nil {
 		return args{}, err
 	}
-	return args{file: f}, nil
+	return args{file: f, cpuProfile: *cpuProfile}, nil
+}
+
+// profile writes a CPU profile to path (if set) until stop is called.
+func profile(path string, log interface{ Warn(string, ...any) }) (stop func()) {
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err == nil {
+		err = pprof.StartCPUProfile(f)
+	}
+	if err != nil {
+		log.Warn("cpuprofile", "err", err)
+		return func() {}
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }
 }

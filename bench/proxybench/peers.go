@@ -142,10 +142,11 @@ backend up
 // startMirago runs the proxy binary on its own TAP (it creates it), with
 // the kernel side at kernel/24 and the proxy at ours, forwarding port
 // 8080 to upstream, without limits; it returns once the proxy answers.
-func startMirago(bin, tapName string, kernel, ours, upstream string) (*process, error) {
-	p, err := start(bin, "-tap", tapName, "-ip", ours+"/24", "-gw", "", "-log", "warn",
+func startMirago(bin, tapName string, kernel, ours, upstream string, extra []string) (*process, error) {
+	args := append([]string{"-tap", tapName, "-ip", ours + "/24", "-gw", "", "-log", "warn",
 		"-listen", "8080", "-upstream", upstream, "-allow", "0.0.0.0/0",
-		"-max-conns", "0", "-max-per-client", "0", "-idle-timeout", "0", "-connect-timeout", "5s")
+		"-max-conns", "0", "-max-per-client", "0", "-idle-timeout", "0", "-connect-timeout", "5s"}, extra...)
+	p, err := start(bin, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -22,6 +22,8 @@ type Options struct {
 	Reps     int           // measurements per workload and target (median)
 	Log      io.Writer     // progress
 	Only     []string      // targets, default all: direct, haproxy, mirago
+	Work     []string      // workloads, default all: conn, req, big
+	Mirago   []string      // extra flags for mirago's proxy (-cpuprofile FILE)
 }
 
 // Workloads: what users measure a TCP proxy with.
@@ -78,7 +80,7 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	// mirago first: it creates the TAP, whose kernel address nginx then
 	// listens on, so that both proxies reach the same upstream.
-	mp, err := startMirago(bin, tapName, kernel, ours, kernel+":8000")
+	mp, err := startMirago(bin, tapName, kernel, ours, kernel+":8000", o.Mirago)
 	if err != nil {
 		return nil, err
 	}
@@ -101,6 +103,9 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	var rows []Row
 	for _, w := range workloads {
+		if len(o.Work) > 0 && !slices.Contains(o.Work, w.name) {
+			continue
+		}
 		row := Row{Workload: w.name, Rate: map[string]float64{}, P99: map[string]time.Duration{}, Errors: map[string]int64{}}
 		rates := map[string][]float64{}
 		p99s := map[string][]time.Duration{}

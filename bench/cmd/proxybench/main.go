@@ -8,7 +8,8 @@
 // HAProxy's stays on the kernel's loopback paths. `make bench` runs it
 // after benchall.
 //
-//	go run ./bench/cmd/proxybench [-quick] [-d 10s] [-reps 3] [-only direct,haproxy,mirago]
+//	go run ./bench/cmd/proxybench [-quick] [-d 10s] [-reps 3] [-only direct,haproxy,mirago] [-work conn,req,big]
+//	    [-mirago-args "-cpuprofile /tmp/cpu.prof"]
 //
 // It needs root, nginx, haproxy and ip; without them it says so and exits
 // 0 (it is a benchmark, not a test).
@@ -31,6 +32,8 @@ func main() {
 	d := flag.Duration("d", 10*time.Second, "duration of each measurement")
 	reps := flag.Int("reps", 3, "measurements per workload and target (median)")
 	only := flag.String("only", "", "targets: direct, haproxy, mirago (default all)")
+	work := flag.String("work", "", "workloads: conn, req, big (default all)")
+	margs := flag.String("mirago-args", "", "extra flags for mirago's proxy, space-separated (e.g. -cpuprofile /tmp/cpu.prof)")
 	flag.Parse()
 	if why := proxybench.Unavailable(); why != "" {
 		fmt.Printf("# proxybench skipped: %s\n", why)
@@ -43,6 +46,10 @@ func main() {
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
 	}
+	if *work != "" {
+		o.Work = strings.Split(*work, ",")
+	}
+	o.Mirago = strings.Fields(*margs)
 	fmt.Printf("# mirago proxy vs HAProxy %s, %s, GOMAXPROCS=%d, %d s per measurement, median of %d, %s\n",
 		haproxyVersion(), runtime.Version(), runtime.GOMAXPROCS(0), int(o.Duration.Seconds()), o.Reps,
 		time.Now().UTC().Format(time.RFC3339))
