@@ -8,6 +8,7 @@ package proxybench
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"context"
 	"errors"
@@ -29,6 +30,11 @@ type Load struct {
 	Conc      int
 	Duration  time.Duration
 	KeepAlive bool
+	// Sources are local addresses the workers dial from, in turn (none:
+	// the kernel's choice). Several spread the connections over more
+	// 4-tuples, so that new connections do not run into their
+	// predecessors' TIME_WAIT at the server.
+	Sources []string
 }
 
 // Result is what a Load measured.
@@ -36,6 +42,7 @@ type Result struct {
 	Requests int64         // completed requests
 	Bytes    int64         // response body bytes
 	Errors   int64         // failed requests (each ends its connection)
+	FirstErr error         // the first of them
 	Elapsed  time.Duration // measured window
 	P50, P99 time.Duration // request latency, dial included for a new connection
 }
@@ -50,6 +57,7 @@ func (l Load) Run(ctx context.Context) Result {
 	type worker struct {
 		lat             []time.Duration
 		n, bytes, fails int64
+		err             error
 	}
 	ws := make([]worker, l.Conc)
 	req := []byte("GET " + l.Path + " HTTP/1.1\r\nHost: bench\r\n\r\n")
@@ -69,6 +77,9 @@ func (l Load) Run(ctx context.Context) Result {
 				}
 			}()
 			d := net.Dialer{Timeout: 5 * time.Second}
+			if len(l.Sources) > 0 {
+				d.LocalAddr = &net.TCPAddr{IP: net.ParseIP(l.Sources[i%len(l.Sources)])}
+			}
 			for ctx.Err() == nil {
 				t0 := time.Now()
 				if c == nil {
@@ -76,6 +87,7 @@ func (l Load) Run(ctx context.Context) Result {
 					if c, err = d.DialContext(ctx, "tcp4", l.Addr); err != nil {
 						if ctx.Err() == nil {
 							w.fails++
+							w.err = cmp.Or(w.err, err)
 						}
 						c = nil
 						continue
@@ -84,9 +96,13 @@ func (l Load) Run(ctx context.Context) Result {
 				}
 				c.SetDeadline(time.Now().Add(10 * time.Second))
 				n, err := exchange(c, br, req)
+				if err != nil && ctx.Err() == nil && w.err == nil {
+					err = fmt.Errorf("exchange after %v: %w", time.Since(t0), err)
+				}
 				if err != nil {
 					if ctx.Err() == nil {
 						w.fails++
+						w.err = cmp.Or(w.err, err)
 					}
 					c.Close()
 					c = nil
@@ -96,11 +112,9 @@ func (l Load) Run(ctx context.Context) Result {
 				w.n++
 				w.bytes += n
 				if !l.KeepAlive {
-					// Wait for the server's FIN, so that TIME_WAIT
-					// stays on the server side, as with real
-					// clients of Connection: close, and the client
-					// does not run out of ports.
-					io.Copy(io.Discard, br)
+					// The whole response is in: the client closes
+					// first, as HTTP clients do, so TIME_WAIT stays
+					// on its side, where connect() avoids it.
 					c.Close()
 					c = nil
 				}
@@ -114,6 +128,7 @@ func (l Load) Run(ctx context.Context) Result {
 		r.Requests += w.n
 		r.Bytes += w.bytes
 		r.Errors += w.fails
+		r.FirstErr = cmp.Or(r.FirstErr, w.err)
 		lat = append(lat, w.lat...)
 	}
 	if len(lat) > 0 {

@@ -18,12 +18,13 @@ import (
 
 // Options of a run.
 type Options struct {
-	Duration time.Duration // per measurement
-	Reps     int           // measurements per workload and target (median)
-	Log      io.Writer     // progress
-	Only     []string      // targets, default all: direct, haproxy, mirago
-	Work     []string      // workloads, default all: conn, req, big
-	Mirago   []string      // extra flags for mirago's proxy (-cpuprofile FILE)
+	Duration  time.Duration // per measurement
+	Reps      int           // measurements per workload and target (median)
+	Log       io.Writer     // progress
+	Only      []string      // targets, default all: direct, haproxy, mirago
+	Work      []string      // workloads, default all: conn, req, big
+	Mirago    []string      // extra flags for mirago's proxy (-cpuprofile FILE)
+	MiragoLog io.Writer     // if set, gets mirago's log when it stops
 }
 
 // Workloads: what users measure a TCP proxy with.
@@ -84,7 +85,12 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	if err != nil {
 		return nil, err
 	}
-	defer mp.stop()
+	defer func() {
+		mp.stop()
+		if o.MiragoLog != nil {
+			io.WriteString(o.MiragoLog, mp.out.String())
+		}
+	}()
 	up := kernel + ":8000"
 	ng, err := startNginx(dir, up)
 	if err != nil {
@@ -97,6 +103,23 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	defer hp.stop()
 	targets := map[string]string{"direct": up, "haproxy": "127.0.0.1:8001", "mirago": ours + ":8080"}
+	// 32 client addresses for each path (loopback ones for HAProxy,
+	// aliases on the TAP for mirago and the upstream): the clients close
+	// first, and each address has only the ephemeral port range for its
+	// connections in TIME_WAIT.
+	sources := map[string][]string{}
+	for i := 1; i <= 32; i++ {
+		sources["haproxy"] = append(sources["haproxy"], fmt.Sprintf("127.0.0.%d", i))
+		a := kernel
+		if i > 1 {
+			a = fmt.Sprintf("10.199.%d.%d", n, 100+i) // clear of ours (.15)
+			if out, err := exec.Command("ip", "addr", "add", a+"/32", "dev", tapName).CombinedOutput(); err != nil {
+				return nil, fmt.Errorf("ip addr add %s: %v: %s", a, err, out)
+			}
+		}
+		sources["mirago"] = append(sources["mirago"], a)
+	}
+	sources["direct"] = sources["mirago"]
 	order := []string{"direct", "haproxy", "mirago"}
 	if len(o.Only) > 0 {
 		order = o.Only
@@ -117,7 +140,7 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 				slices.Reverse(seq)
 			}
 			for _, t := range seq {
-				l := Load{Addr: targets[t], Path: w.path, Conc: w.conc, Duration: o.Duration, KeepAlive: w.keepAlive}
+				l := Load{Addr: targets[t], Path: w.path, Conc: w.conc, Duration: o.Duration, KeepAlive: w.keepAlive, Sources: sources[t]}
 				r := l.Run(ctx)
 				rate := r.PerSec(r.Requests)
 				if w.name == "big" {
@@ -126,8 +149,8 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 				rates[t] = append(rates[t], rate)
 				p99s[t] = append(p99s[t], r.P99)
 				row.Errors[t] += r.Errors
-				fmt.Fprintf(o.Log, "proxybench: %s %s rep %d: %.0f/s, p50 %v, p99 %v, errors %d\n", w.name, t, rep+1, rate,
-					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors)
+				fmt.Fprintf(o.Log, "proxybench: %s %s rep %d: %.0f/s, p50 %v, p99 %v, errors %d %v\n", w.name, t, rep+1, rate,
+					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors, r.FirstErr)
 				if ctx.Err() != nil {
 					return rows, ctx.Err()
 				}

@@ -33,6 +33,7 @@ func main() {
 	reps := flag.Int("reps", 3, "measurements per workload and target (median)")
 	only := flag.String("only", "", "targets: direct, haproxy, mirago (default all)")
 	work := flag.String("work", "", "workloads: conn, req, big (default all)")
+	mlog := flag.Bool("mirago-log", false, "print mirago's log (stderr) when it stops")
 	margs := flag.String("mirago-args", "", "extra flags for mirago's proxy, space-separated (e.g. -cpuprofile /tmp/cpu.prof)")
 	flag.Parse()
 	if why := proxybench.Unavailable(); why != "" {
@@ -50,6 +51,9 @@ func main() {
 		o.Work = strings.Split(*work, ",")
 	}
 	o.Mirago = strings.Fields(*margs)
+	if *mlog {
+		o.MiragoLog = os.Stderr
+	}
 	fmt.Printf("# mirago proxy vs HAProxy %s, %s, GOMAXPROCS=%d, %d s per measurement, median of %d, %s\n",
 		haproxyVersion(), runtime.Version(), runtime.GOMAXPROCS(0), int(o.Duration.Seconds()), o.Reps,
 		time.Now().UTC().Format(time.RFC3339))
