@@ -133,6 +133,11 @@ func (l *listener) handle(c *tcp.Conn, peer netip.AddrPort, set *listenerSet) {
 		return
 	}
 	defer u.done()
+	// As HAProxy and nginx's stream module: no Nagle on either side. The
+	// proxy writes what it has just read; holding a small write back for
+	// an ACK only adds the peer's delayed-ACK time to every exchange.
+	c.SetNoDelay(true)
+	up.SetNoDelay(true)
 	pl.conns.Add(1)
 	pl.active.Add(1)
 	defer pl.active.Add(-1)

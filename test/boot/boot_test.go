@@ -226,6 +226,7 @@ type imageConfig struct {
 	upstream, allow  string
 	dhcp             string // non-empty: DHCP=dhcp
 	metrics          string // non-empty: METRICS=metrics
+	config           string // non-empty: CONFIG=config (a proxy configuration file)
 }
 
 var (
@@ -253,6 +254,9 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.metrics != "" {
 		args = append(args, "METRICS="+c.metrics)
+	}
+	if c.config != "" {
+		args = append(args, "CONFIG="+c.config)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()
