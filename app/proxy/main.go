@@ -120,7 +120,7 @@ func reloadOnHUP(a *Appliance, path string, log interface {
 
 // args are the parsed flags.
 type args struct {
-	file      *config.File
+	file       *config.File
 	path       string // -config
 	checkOnly  bool   // -check-config
 	cpuProfile string // -cpuprofile
