@@ -141,8 +141,11 @@ func (p *pool) dial(ctx context.Context, d dialer, client netip.Addr) (*tcp.Conn
 		lastUp = u
 		tried |= 1 << i
 		attempts++
-		deadline, _ := ctx.Deadline()
-		share := time.Until(deadline) / time.Duration(left)
+		share := time.Duration(0) // the whole time left: the last candidate
+		if left > 1 {
+			deadline, _ := ctx.Deadline()
+			share = time.Until(deadline) / time.Duration(left)
+		}
 		c, err := u.connect(ctx, d, share)
 		if err == nil {
 			return c, u, attempts, nil
@@ -154,12 +157,16 @@ func (p *pool) dial(ctx context.Context, d dialer, client netip.Addr) (*tcp.Conn
 	}
 }
 
-// connect makes one attempt at u within share; on success u.active
-// counts the connection.
+// connect makes one attempt at u within share (0: ctx's own deadline,
+// without a timer of its own); on success u.active counts the connection.
 func (u *upstream) connect(ctx context.Context, d dialer, share time.Duration) (*tcp.Conn, error) {
 	u.active.Add(1)
-	actx, cancel := context.WithTimeout(ctx, share)
-	defer cancel()
+	actx := ctx
+	if share > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, share)
+		defer cancel()
+	}
 	start := time.Now()
 	addr, err := resolveUpstream(actx, u.addr, d.resolve)
 	var c *tcp.Conn
