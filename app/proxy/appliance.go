@@ -21,6 +21,10 @@ type Options struct {
 	// Resolve turns NAME:PORT upstreams into addresses (per connection
 	// and per health check); nil means IP:PORT upstreams only.
 	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
+	// Now is the wall clock of TLS (certificate validity, session
+	// tickets); nil means time.Now, the process clock, which an SNTP
+	// client is to set on a board. Logs use the process clock too.
+	Now func() time.Time
 }
 
 // Appliance is the running proxy: listeners, pools, health checks and
@@ -31,6 +35,7 @@ type Appliance struct {
 	log      logging.Logger
 	dialer   dialer
 	refusals *refusalLog
+	now      func() time.Time
 
 	mu        sync.Mutex // Start, Reload, Serve's shutdown
 	file      *config.File
@@ -48,8 +53,11 @@ type Appliance struct {
 // New checks f and returns an appliance for it on s; Start opens its
 // ports.
 func New(s *stack.Stack, f *config.File, o Options) (*Appliance, error) {
-	a := &Appliance{s: s, log: logging.OrDiscard(o.Log), refusals: newRefusalLog(),
+	a := &Appliance{s: s, log: logging.OrDiscard(o.Log), refusals: newRefusalLog(), now: o.Now,
 		dialer: dialer{tcp: s.TCP, resolve: o.Resolve}, listeners: map[uint16]*listener{}, pools: map[string]*pool{}}
+	if a.now == nil {
+		a.now = time.Now
+	}
 	if err := f.Validate(a.validateOptions()).Err(); err != nil {
 		return nil, err
 	}
@@ -104,7 +112,7 @@ func (a *Appliance) apply(f *config.File) error {
 			set.router = newRouter(lc.SNI, pools, set.pool)
 		}
 		if lc.TLS != nil {
-			t, err := newTLSTerm(lc.TLS)
+			t, err := newTLSTerm(lc.TLS, a.now)
 			if err != nil {
 				return fmt.Errorf("listener %s: tls: %w", lc.Name, err)
 			}

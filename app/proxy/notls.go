@@ -20,7 +20,7 @@ type tlsTerm struct{}
 
 var errNoTLS = errors.New("TLS termination is not built into this image")
 
-func newTLSTerm(*config.TLS) (*tlsTerm, error) { return nil, errNoTLS }
+func newTLSTerm(*config.TLS, func() time.Time) (*tlsTerm, error) { return nil, errNoTLS }
 
 func (t *tlsTerm) handshake(context.Context, flow.Flow, time.Duration) (flow.Flow, string, error) {
 	return nil, "", errNoTLS

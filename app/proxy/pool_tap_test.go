@@ -4,12 +4,14 @@ package main
 
 import (
 	"bufio"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/netip"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -260,5 +262,49 @@ fall = 1
 		if got := tally(t, r.addr, c, 2); got[home[c]] != 2 {
 			t.Fatalf("u2 back: client %v (home %s) went to %v", c, home[c], got)
 		}
+	}
+}
+
+// When no upstream of the pool is healthy, a client is refused at once
+// and counted: at SYN time (connection refused) on a plain listener, with
+// a RST right after the ClientHello on an SNI listener, whose pool is
+// known only then. When the upstream comes back, clients are served.
+func TestProxyNoHealthyUpstream(t *testing.T) {
+	tp := taptest.New(t)
+	up := newNameServer(t, tp, "up")
+	r := startTOML(t, tp, fmt.Sprintf(`
+[listener.plain]
+port = 8080
+pool = "p"
+[listener.sni]
+port = 8443
+pool = "p"
+[listener.sni.sni]
+"a.test" = "p"
+[pool.p]
+upstreams = [%q]
+[pool.p.check]
+interval = "100ms"
+rise = 1
+fall = 1
+`, up.addr))
+	pl := r.p.pools["p"]
+	up.stop()
+	stacktest.WaitFor(t, "the upstream marked down", 5*time.Second, func() bool { return pl.healthy() == 0 })
+	start := time.Now()
+	if _, _, err := greet(netip.AddrPortFrom(tp.OursAddr(), 8080), netip.Addr{}); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("plain listener: %v, want connection refused", err)
+	}
+	err, _ := sendAndRead(t, netip.AddrPortFrom(tp.OursAddr(), 8443), clientHello(t, "a.test"), false)
+	if !errors.Is(err, syscall.ECONNRESET) || time.Since(start) > 2*time.Second {
+		t.Fatalf("SNI listener: %v after %v, want a reset at once", err, time.Since(start))
+	}
+	stacktest.WaitFor(t, "the refusals counted", 5*time.Second, func() bool {
+		return r.p.Stats().RefusedNoUp == 2 && pl.refused.Load() == 2
+	})
+	up.start()
+	stacktest.WaitFor(t, "the upstream marked up", 5*time.Second, func() bool { return pl.healthy() == 1 })
+	if got := tally(t, netip.AddrPortFrom(tp.OursAddr(), 8080), netip.Addr{}, 2); got["up"] != 2 {
+		t.Fatalf("after recovery: %v", got)
 	}
 }

@@ -22,12 +22,13 @@ type tlsTerm struct {
 	cfg *tls.Config
 }
 
-func newTLSTerm(c *config.TLS) (*tlsTerm, error) {
+// newTLSTerm parses the certificate and key; now is TLS's wall clock.
+func newTLSTerm(c *config.TLS, now func() time.Time) (*tlsTerm, error) {
 	cert, err := tls.X509KeyPair(c.Cert, c.Key)
 	if err != nil {
 		return nil, err
 	}
-	return &tlsTerm{cfg: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}, nil
+	return &tlsTerm{cfg: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, Time: now}}, nil
 }
 
 // handshake runs the server side of a TLS handshake over f within

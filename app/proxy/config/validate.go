@@ -52,6 +52,12 @@ func (f *File) Errorf(es *Errors, path, msg string) {
 
 // where names path as the File's Where does, trying its parents.
 func (f *File) where(path string) string {
+	if w, ok := f.Where[path]; ok {
+		return w
+	}
+	if path == "" {
+		return "(top level)"
+	}
 	for p := path; p != ""; {
 		if w, ok := f.Where[p]; ok {
 			return w
