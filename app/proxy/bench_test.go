@@ -122,4 +122,3 @@ func BenchmarkProxyPath1KiB(b *testing.B) {
 		}
 	}
 }
-
