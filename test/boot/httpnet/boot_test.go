@@ -70,7 +70,9 @@ func TestHTTPNetBoot(t *testing.T) {
 	}
 
 	tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
-	g := boot(t, root, image, "-fwd", tcpPort+":80", "-fwd", "udp:"+udpPort+":5353")
+	// -m 256M: with net/http and its dependencies the image loads about
+	// 40 MB (most of it bss), past scripts/qemu.sh's 32M default.
+	g := boot(t, root, image, "-m", "256M", "-fwd", tcpPort+":80", "-fwd", "udp:"+udpPort+":5353")
 	g.waitFor(t, "httpnet: listener deadline ok")
 	g.waitFor(t, "httpnet: serving http on :80, udp on :5353")
 
