@@ -1,6 +1,7 @@
 package dhcp
 
 import (
+	"bytes"
 	"math/rand/v2"
 	"sync"
 	"testing"
@@ -135,6 +136,7 @@ func (h *harness) reply(req *Message, t MessageType, edit ...func(*Message)) {
 		m.Options = append(m.Options, Options{
 			{OptLeaseTime, u32(3600)}, {OptSubnetMask, addr("255.255.255.0")}, {OptRouter, serverIP[:]},
 			{OptDNS, addr("10.0.2.3")}, {OptInterfaceMTU, []byte{0x05, 0xdc}},
+			{OptNTP, append(addr("10.0.2.4"), addr("10.0.2.5")...)},
 		}...)
 	}
 	for _, e := range edit {
@@ -158,8 +160,8 @@ func (h *harness) bind() Lease {
 	if d.Flags != FlagBroadcast || !d.CIAddr.IsUnspecified() || d.CHAddr != [16]byte{0x02, 0, 0, 0, 0, 0x15} {
 		h.t.Errorf("discover header = %+v", d)
 	}
-	if prl, _ := d.Options.Get(OptParamRequest); len(prl) == 0 {
-		h.t.Errorf("discover without parameter request list")
+	if prl, _ := d.Options.Get(OptParamRequest); !bytes.Contains(prl, []byte{OptNTP}) || !bytes.Contains(prl, []byte{OptDNS}) {
+		h.t.Errorf("discover's parameter request list %v lacks DNS or NTP", prl)
 	}
 	if id, _ := d.Options.Get(OptClientID); string(id) != "\x01\x02\x00\x00\x00\x00\x15" {
 		h.t.Errorf("client id = %x", id)
@@ -186,7 +188,7 @@ func TestAcquire(t *testing.T) {
 	h := newHarness(t)
 	l := h.bind()
 	want := Lease{Addr: inet.Prefix4{Addr: leasedIP, Bits: 24}, Router: serverIP, DNS: []inet.Addr4{inet.MustParseAddr4("10.0.2.3")},
-		MTU: 1500, LeaseTime: time.Hour, T1: 30 * time.Minute, T2: 3150 * time.Second, Server: serverIP, Start: testStart}
+		NTP: []inet.Addr4{inet.MustParseAddr4("10.0.2.4"), inet.MustParseAddr4("10.0.2.5")}, MTU: 1500, LeaseTime: time.Hour, T1: 30 * time.Minute, T2: 3150 * time.Second, Server: serverIP, Start: testStart}
 	if !leaseEqual(l, want) {
 		t.Errorf("lease = %+v\nwant    %+v", l, want)
 	}

@@ -17,6 +17,7 @@ type Lease struct {
 	Addr      inet.Prefix4  // yiaddr with the subnet mask (option 1)
 	Router    inet.Addr4    // first router (option 3); zero if none
 	DNS       []inet.Addr4  // DNS servers (option 6)
+	NTP       []inet.Addr4  // NTP servers (option 42, RFC 2132 §8.3)
 	MTU       int           // interface MTU (option 26); 0 if not given
 	LeaseTime time.Duration // option 51, or Infinite
 	T1, T2    time.Duration // renewal and rebinding times (options 58, 59 or the §4.4.5 defaults)
@@ -44,7 +45,7 @@ func leaseFrom(m *Message, start time.Time, server inet.Addr4) (Lease, bool) {
 	if !ok || secs == 0 {
 		return Lease{}, false
 	}
-	l := Lease{Addr: inet.Prefix4{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), Server: server, Start: start}
+	l := Lease{Addr: inet.Prefix4{Addr: a, Bits: maskBits(m.Options, a)}, DNS: m.Options.Addrs(OptDNS), NTP: m.Options.Addrs(OptNTP), Server: server, Start: start}
 	if !usableHost(l.Addr) {
 		return Lease{}, false
 	}

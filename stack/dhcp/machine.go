@@ -24,8 +24,15 @@ func (c *Client) startDiscover() {
 // onTimer handles retransmissions and the lease timers.
 func (c *Client) onTimer() {
 	now := c.cfg.Clock.Now()
-	if c.deadline.IsZero() || now.Before(c.deadline) {
-		return // stale wake-up from a timer that was reset
+	if c.deadline.IsZero() {
+		return
+	}
+	if now.Before(c.deadline) {
+		// A stale wake-up from a timer that was reset, or one that fired
+		// early because the clock was stepped forward under it (a board
+		// setting its clock from NTP): wait for what is left.
+		c.timer.Reset(c.deadline.Sub(now))
+		return
 	}
 	switch c.state {
 	case StateSelecting:
@@ -211,8 +218,9 @@ func (c *Client) message(t MessageType) *Message {
 	return m
 }
 
-// paramRequest is option 55: mask, router, DNS, MTU, lease, server, T1, T2.
-var paramRequest = []byte{OptSubnetMask, OptRouter, OptDNS, OptInterfaceMTU, OptLeaseTime, OptServerID, OptRenewalTime, OptRebindingTime}
+// paramRequest is option 55: mask, router, DNS, MTU, NTP, lease, server,
+// T1, T2.
+var paramRequest = []byte{OptSubnetMask, OptRouter, OptDNS, OptInterfaceMTU, OptNTP, OptLeaseTime, OptServerID, OptRenewalTime, OptRebindingTime}
 
 func (c *Client) addParams(m *Message) {
 	m.Options.Add(OptParamRequest, paramRequest)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -185,6 +186,7 @@ func TestParseMalformed(t *testing.T) {
 		{"lease time 3 bytes", opts("350105 3303000e10 ff"), ErrOptionLength},
 		{"router 6 bytes", opts("350105 0306 0a0002020a00 ff"), ErrOptionLength},
 		{"zero-length DNS", opts("350105 0600 ff"), ErrOptionLength},
+		{"NTP 5 bytes", opts("350105 2a05 0a0002020a ff"), ErrOptionLength},
 		{"MTU 67", opts("350105 1a020043 ff"), ErrOptionLength},
 		{"overload 4", opts("350105 340104 ff"), ErrOptionLength},
 		{"zero-length client id", opts("350101 3d00 ff"), ErrOptionLength},
@@ -224,15 +226,10 @@ func TestLeaseDefaults(t *testing.T) {
 }
 
 func leaseEqual(a, b Lease) bool {
-	if len(a.DNS) != len(b.DNS) {
+	if !slices.Equal(a.DNS, b.DNS) || !slices.Equal(a.NTP, b.NTP) {
 		return false
 	}
-	for i := range a.DNS {
-		if a.DNS[i] != b.DNS[i] {
-			return false
-		}
-	}
-	a.DNS, b.DNS = nil, nil
+	a.DNS, b.DNS, a.NTP, b.NTP = nil, nil, nil, nil
 	return a.Addr == b.Addr && a.Router == b.Router && a.MTU == b.MTU && a.LeaseTime == b.LeaseTime &&
 		a.T1 == b.T1 && a.T2 == b.T2 && a.Server == b.Server && a.Start.Equal(b.Start)
 }

@@ -15,6 +15,7 @@ const (
 	OptDNS           uint8 = 6  // §3.8
 	OptHostname      uint8 = 12 // §3.14
 	OptInterfaceMTU  uint8 = 26 // §5.1
+	OptNTP           uint8 = 42 // §8.3, NTP servers
 	OptRequestedIP   uint8 = 50 // §9.1
 	OptLeaseTime     uint8 = 51 // §9.2
 	OptOverload      uint8 = 52 // §9.3
@@ -93,7 +94,7 @@ func (o Options) Addr(code uint8) (inet.Addr4, bool) {
 	return inet.Addr4(d), true
 }
 
-// Addrs returns an address-list option (router, DNS).
+// Addrs returns an address-list option (router, DNS, NTP).
 func (o Options) Addrs(code uint8) []inet.Addr4 {
 	d, _ := o.Get(code)
 	var as []inet.Addr4
@@ -161,7 +162,7 @@ func checkOptions(o Options) error {
 			ok = l == 1 && x.Data[0] >= 1 && x.Data[0] <= 8
 		case OptSubnetMask, OptRequestedIP, OptServerID, OptLeaseTime, OptRenewalTime, OptRebindingTime:
 			ok = l == 4
-		case OptRouter, OptDNS:
+		case OptRouter, OptDNS, OptNTP:
 			ok = l >= 4 && l%4 == 0
 		case OptInterfaceMTU:
 			ok = l == 2 && binary.BigEndian.Uint16(x.Data) >= 68
