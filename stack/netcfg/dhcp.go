@@ -123,7 +123,7 @@ func (d *DHCP) onBound(l dhcp.Lease) {
 	if renewal {
 		level = logging.LevelDebug
 	}
-	d.logf(level, "dhcp lease", "addr", l.Addr.String(), "router", l.Router.String(), "dns", addrsString(l.DNS),
+	d.logf(level, "dhcp lease", "addr", l.Addr.String(), "router", l.Router.String(), "dns", addrsString(l.DNS), "ntp", addrsString(l.NTP),
 		"mtu", l.MTU, "ip_mtu", d.s.MTU(), "lease", leaseTime(l), "server", l.Server.String(), "renewal", renewal)
 	if servers := dnsServers(l); len(servers) > 0 && netHook != nil {
 		netHook(d.s, servers)
@@ -293,11 +293,26 @@ func (d *DHCP) DNSServers() []netip.AddrPort {
 }
 
 // dnsServers is the usable DNS servers of l at port 53.
-func dnsServers(l dhcp.Lease) []netip.AddrPort {
-	out := make([]netip.AddrPort, 0, len(l.DNS))
-	for _, a := range l.DNS {
+func dnsServers(l dhcp.Lease) []netip.AddrPort { return servers(l.DNS, 53) }
+
+// NTPServers returns the lease's NTP servers (option 42, RFC 2132 §8.3)
+// at port 123, or nil: an sntp.Config.Servers function (NTPServers
+// below adds them to static ones).
+func (d *DHCP) NTPServers() []netip.AddrPort {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.bound {
+		return nil
+	}
+	return servers(d.lease.NTP, 123)
+}
+
+// servers is the usable addresses of as at port.
+func servers(as []inet.Addr4, port uint16) []netip.AddrPort {
+	out := make([]netip.AddrPort, 0, len(as))
+	for _, a := range as {
 		if !a.IsUnspecified() && !a.IsBroadcast() && !a.IsMulticast() {
-			out = append(out, netip.AddrPortFrom(a.Netip(), 53))
+			out = append(out, netip.AddrPortFrom(a.Netip(), port))
 		}
 	}
 	return slices.Clip(out)

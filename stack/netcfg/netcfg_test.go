@@ -120,6 +120,7 @@ func (f *fakeServer) serveDHCP(c interface {
 		r.Options.Add(dhcp.OptSubnetMask, []byte{255, 255, 255, 0})
 		r.Options.Add(dhcp.OptRouter, serverAddr[:])
 		r.Options.Add(dhcp.OptDNS, serverAddr[:])
+		r.Options.Add(dhcp.OptNTP, serverAddr[:])
 		if mtu := f.mtu.Load(); mtu != 0 {
 			r.Options.Add(dhcp.OptInterfaceMTU, []byte{byte(mtu >> 8), byte(mtu)})
 		}

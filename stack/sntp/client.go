@@ -1,6 +1,7 @@
 package sntp
 
 import (
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -88,12 +89,15 @@ type Client struct {
 	ctl  chan func() bool
 	stop chan struct{}
 	done chan struct{}
+	// firstSync is closed at the first sync.
+	firstSync chan struct{}
 
 	mu       sync.Mutex // guards the fields below
 	stats    Stats
 	status   Status
 	started  bool
 	stopping bool
+	closer   func() // closes the socket StartUDP opened
 
 	// Owned by the client goroutine.
 	timer    clock.Timer
@@ -150,15 +154,16 @@ func New(cfg Config) (*Client, error) {
 		cfg.PanicThreshold = DefaultPanic
 	}
 	c := &Client{
-		cfg:     cfg,
-		in:      make(chan datagram, inputQueue),
-		wake:    make(chan struct{}, 1),
-		ctl:     make(chan func() bool),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
-		poll:    cfg.MinPoll,
-		denied:  make(map[netip.AddrPort]bool),
-		holdoff: make(map[netip.AddrPort]time.Time),
+		cfg:       cfg,
+		in:        make(chan datagram, inputQueue),
+		wake:      make(chan struct{}, 1),
+		ctl:       make(chan func() bool),
+		stop:      make(chan struct{}),
+		done:      make(chan struct{}),
+		firstSync: make(chan struct{}),
+		poll:      cfg.MinPoll,
+		denied:    make(map[netip.AddrPort]bool),
+		holdoff:   make(map[netip.AddrPort]time.Time),
 	}
 	c.status.Poll = c.poll
 	return c, nil
@@ -180,20 +185,23 @@ func (c *Client) Start() {
 }
 
 // Stop stops the client and waits for its goroutine to exit. The caller
-// closes the Conn (which ends ReadLoop).
+// closes the Conn it gave New (which ends ReadLoop); StartUDP's socket is
+// closed here. Calling it again has no effect.
 func (c *Client) Stop() {
 	c.mu.Lock()
 	if c.stopping {
 		c.mu.Unlock()
-		<-c.done
 		return
 	}
 	c.stopping = true
-	started := c.started
+	started, closer := c.started, c.closer
 	c.mu.Unlock()
 	close(c.stop)
 	if started {
 		<-c.done
+	}
+	if closer != nil {
+		closer()
 	}
 }
 
@@ -220,6 +228,23 @@ func (c *Client) ReadLoop(conn Conn) error {
 			return err
 		}
 		c.Input(buf[:n], from)
+	}
+}
+
+// ErrStopped is returned by WaitSynced after Stop.
+var ErrStopped = errors.New("sntp: client stopped")
+
+// WaitSynced blocks until the first sync and returns the status then
+// in force; it returns ctx's error if ctx ends first, and ErrStopped
+// after Stop.
+func (c *Client) WaitSynced(ctx context.Context) (Status, error) {
+	select {
+	case <-c.firstSync:
+		return c.Status(), nil
+	case <-c.stop:
+		return Status{}, ErrStopped
+	case <-ctx.Done():
+		return Status{}, ctx.Err()
 	}
 }
 
@@ -510,8 +535,12 @@ func (c *Client) input(d datagram) {
 	st.Poll = c.poll
 	c.mu.Lock()
 	c.stats.Replies++
+	first := !c.status.Synced
 	c.status = st
 	c.mu.Unlock()
+	if first {
+		close(c.firstSync)
+	}
 	if c.cfg.OnSync != nil {
 		c.cfg.OnSync(st)
 	}
