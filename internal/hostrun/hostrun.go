@@ -11,12 +11,14 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/netip"
 	"os"
 	"os/signal"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -28,6 +30,7 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netcfg"
 	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/sntp"
 )
 
 // Flags are the host-runner flags common to every app.
@@ -46,6 +49,12 @@ type Flags struct {
 	// DNS lists name servers (IP or IP:port, comma-separated); empty
 	// means the DHCP lease's.
 	DNS string
+	// NTP lists SNTP servers (sntp.ParseServers: addresses, names, and
+	// "dhcp" for the lease's); empty runs no SNTP client.
+	NTP string
+	// LogNTPTime stamps log lines with the SNTP clock instead of the
+	// host's (the host's clock is never changed).
+	LogNTPTime bool
 }
 
 // Register adds the common flags to fs.
@@ -60,6 +69,8 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Log, "log", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&f.DHCPTimeout, "dhcp-timeout", 30*time.Second, "with -dhcp, how long to wait for a lease before giving up")
 	fs.StringVar(&f.DNS, "dns", "", "DNS servers for name lookups (comma-separated IP or IP:port; default: the DHCP lease's)")
+	fs.StringVar(&f.NTP, "ntp", "", "SNTP servers to keep time from (comma-separated HOST or HOST:PORT; dhcp: the lease's); the host's clock is never set")
+	fs.BoolVar(&f.LogNTPTime, "log-ntp-time", false, "with -ntp, stamp log lines with the SNTP clock instead of the host's")
 }
 
 // Env is a running stack on a host device.
@@ -69,7 +80,11 @@ type Env struct {
 	Config stack.Config
 	// DHCP is the running DHCP client with -dhcp (it holds a lease when
 	// Start returns), nil otherwise.
-	DHCP   *netcfg.DHCP
+	DHCP *netcfg.DHCP
+	// NTP is the SNTP client with -ntp, nil otherwise; Clock is the wall
+	// clock it disciplines (the host's own clock is left alone).
+	NTP    *sntp.Client
+	Clock  *sntp.Clock
 	closer []func() error
 
 	dns          []netip.AddrPort // -dns
@@ -159,10 +174,20 @@ func (f *Flags) Start() (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	log, logClock := newLogger(os.Stderr, level, f.LogNTPTime)
 	cfg, err := f.StackConfig()
 	if err != nil {
 		return nil, err
+	}
+	ntpServers, ntpLease, err := sntp.ParseServers(f.NTP)
+	if err != nil {
+		return nil, fmt.Errorf("bad -ntp: %v", err)
+	}
+	if ntpLease && !f.DHCP {
+		return nil, fmt.Errorf("bad -ntp %q: %s (the lease's servers) needs -dhcp", f.NTP, sntp.LeaseServers)
+	}
+	if f.LogNTPTime && f.NTP == "" {
+		return nil, errors.New("bad -log-ntp-time: needs -ntp")
 	}
 	dnsServers, err := ParseDNS(f.DNS)
 	if err != nil {
@@ -227,7 +252,53 @@ func (f *Flags) Start() (*Env, error) {
 	} else {
 		log.Info("stack up", "tap", f.TAP, "mac", dev.MAC().String(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
 	}
+	if len(ntpServers) > 0 || ntpLease {
+		if err := env.startNTP(ntpServers, ntpLease); err != nil {
+			env.Close()
+			return nil, err
+		}
+		logClock.Store(env.Clock)
+	}
 	return env, nil
+}
+
+// newLogger returns the runner's logger (log/slog text on w). With
+// ntpTime, once a clock is stored in the returned pointer, each record's
+// time is that clock's instead of the host's.
+func newLogger(w io.Writer, level slog.Level, ntpTime bool) (*slog.Logger, *atomic.Pointer[sntp.Clock]) {
+	clk := new(atomic.Pointer[sntp.Clock])
+	opts := &slog.HandlerOptions{Level: level}
+	if ntpTime {
+		opts.ReplaceAttr = func(groups []string, a slog.Attr) slog.Attr {
+			if c := clk.Load(); c != nil && a.Key == slog.TimeKey && len(groups) == 0 {
+				a.Value = slog.TimeValue(c.Now())
+			}
+			return a
+		}
+	}
+	return slog.New(slog.NewTextHandler(w, opts)), clk
+}
+
+// startNTP runs the SNTP client on the stack (stack/sntp): it disciplines
+// env.Clock, a software wall clock; the host's clock is never touched.
+// It does not wait for the first sync.
+func (e *Env) startNTP(servers []string, lease bool) error {
+	var leaseServers func() []netip.AddrPort
+	if lease {
+		leaseServers = e.DHCP.NTPServers
+	}
+	clk := e.Stack.Timers().Clock()
+	e.Clock = sntp.NewClock(clk)
+	c, err := sntp.StartUDP(e.Stack.UDP, sntp.Config{
+		Servers: sntp.Servers(servers, e.Resolver().Resolve, leaseServers),
+		Clock:   clk, Rand: e.Stack.Rand(), Target: e.Clock, Log: e.Log,
+	})
+	if err != nil {
+		return fmt.Errorf("ntp: %v", err)
+	}
+	e.NTP = c
+	e.Log.Info("ntp: client started", "servers", servers, "lease", lease)
+	return nil
 }
 
 // startDHCP runs the DHCP client and waits up to timeout (or a signal) for
@@ -258,6 +329,9 @@ func (e *Env) startDHCP(tapName string, timeout time.Duration) error {
 
 // Close shuts the stack and the middleware down.
 func (e *Env) Close() error {
+	if e.NTP != nil {
+		e.NTP.Stop()
+	}
 	if e.DHCP != nil {
 		e.DHCP.Stop() // DHCPRELEASE while the device is still open
 	}
