@@ -30,11 +30,12 @@ race:
 	$(GO) test -race -count=1 -timeout 20m $(PKGS)
 
 ## norace: the tests that skip under the race detector (require.NoRace:
-## allocation counts, pools, memory footprints), run without it.
+## allocation counts, pools, memory footprints) or shrink under it
+## (require.FullSize: 100 MiB to and from the kernel), run without it.
 ## TestNoRaceCovered (internal/testkit/require) fails unless these two
-## lines name exactly the tests that call require.NoRace.
-NORACE_PKGS := ./flow ./stack/tcp
-NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs)$$
+## lines name exactly the tests that call require.NoRace or FullSize.
+NORACE_PKGS := ./flow ./stack ./stack/tcp
+NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired)$$
 norace:
 	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
 

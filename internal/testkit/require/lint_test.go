@@ -206,8 +206,9 @@ func failsOrRequires(n ast.Node) bool {
 }
 
 // TestNoRaceCovered checks that the Makefile's norace target (NORACE_PKGS,
-// NORACE_RUN) runs every test that calls NoRace, and nothing more, so a
-// test that skips under the race detector cannot be forgotten.
+// NORACE_RUN) runs every test that calls NoRace or FullSize, and nothing
+// more, so a test that skips or shrinks under the race detector cannot
+// be forgotten.
 func TestNoRaceCovered(t *testing.T) {
 	root, files := moduleFiles(t)
 	want := map[string][]string{} // package dir (./x/y) -> tests
@@ -224,13 +225,13 @@ func TestNoRaceCovered(t *testing.T) {
 			}
 			calls := contains(fn.Body, func(n ast.Node) bool {
 				e, ok := n.(ast.Expr)
-				return ok && isCall(e, "require", "NoRace")
+				return ok && isCall(e, "require", "NoRace", "FullSize")
 			})
 			if !calls {
 				continue
 			}
 			if !strings.HasPrefix(fn.Name.Name, "Test") || fn.Recv != nil {
-				bad = append(bad, g.fset.Position(fn.Pos()).String()+": require.NoRace must be called in the test function itself, so make norace can name it")
+				bad = append(bad, g.fset.Position(fn.Pos()).String()+": require.NoRace and FullSize must be called in the test function itself, so make norace can name it")
 				continue
 			}
 			want[dir] = append(want[dir], fn.Name.Name)
