@@ -2,6 +2,9 @@
 # TamaGo toolchain (see README).
 GO ?= go
 PKGS := ./...
+# TESTFLAGS adds go test flags to race and norace (.ci/run passes -v to
+# list every skipped test).
+TESTFLAGS ?=
 
 .PHONY: all build test fmt-check vet race norace bench torture fuzz clean
 
@@ -27,7 +30,7 @@ vet:
 	$(GO) vet $(PKGS)
 
 race:
-	$(GO) test -race -count=1 -timeout 20m $(PKGS)
+	$(GO) test -race -count=1 -timeout 20m $(TESTFLAGS) $(PKGS)
 
 ## norace: the tests that skip under the race detector (require.NoRace:
 ## allocation counts, pools, memory footprints) or shrink under it
@@ -37,7 +40,7 @@ race:
 NORACE_PKGS := ./flow ./stack ./stack/tcp
 NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired)$$
 norace:
-	$(GO) test -count=1 -run '$(NORACE_RUN)' $(NORACE_PKGS)
+	$(GO) test -count=1 $(TESTFLAGS) -run '$(NORACE_RUN)' $(NORACE_PKGS)
 
 ## bench: side-by-side benchmarks (mirago vs gVisor netstack; mirago's proxy vs HAProxy).
 bench:
