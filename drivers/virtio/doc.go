@@ -15,12 +15,23 @@
 //     Net is the network device (§5.1) and RNG the entropy device (§5.4).
 //
 // Nothing here polls while idle: the board acknowledges the device
-// interrupt (Net.AckInterrupt) and calls Net.Poll from a goroutine, and
-// transmit completions are reclaimed lazily by Transmit.
+// interrupt (Net.AckInterrupt) and calls Net.Poll from a goroutine, which
+// drains a whole batch with interrupts off; transmit completions are
+// reclaimed lazily by Transmit, without interrupts.
 //
-// Not supported: packed virtqueues, event index (VIRTIO_F_EVENT_IDX),
-// indirect descriptors, mergeable receive buffers, checksum and
-// segmentation offloads, multiqueue, the control queue. Descriptor, ring and
+// The network device negotiates what the device offers, as Linux's
+// driver does (NetOffloadFeatures, each of which NetConfig.Disable turns
+// off): checksum offload both ways (CSUM, GUEST_CSUM), TSO on transmit
+// (HOST_TSO4/6), large receive (GUEST_TSO4/6, with mergeable receive
+// buffers), and event index (VIRTIO_F_RING_EVENT_IDX) to suppress
+// notifications and interrupts. It passes them to the stack as
+// netif.Offloads. QEMU offers the checksum and TSO features only with a
+// TAP backend (a vnet header), not under user networking; without them
+// the stack does all the work, as before.
+//
+// Not supported: packed virtqueues, indirect descriptors, large receive
+// without mergeable buffers (64 KiB "big packet" buffers), ECN and UDP
+// segmentation, multiqueue, the control queue. Descriptor, ring and
 // header fields are little-endian and are written with native stores, so the
 // package supports little-endian CPUs only (arm, arm64, amd64, riscv64).
 //

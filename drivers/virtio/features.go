@@ -6,12 +6,42 @@ package virtio
 const (
 	// FeatureVersion1 marks a virtio 1.x device (virtio 1.1 §6).
 	FeatureVersion1 uint64 = 1 << 32
+	// FeatureEventIdx is VIRTIO_F_RING_EVENT_IDX: each side says, by ring
+	// index, when it next wants to be notified (§2.7.7, §2.7.10), which
+	// suppresses most notifications and interrupts.
+	FeatureEventIdx uint64 = 1 << 29
 
 	// Network device feature bits (virtio 1.1 §5.1.3).
-	FeatureNetMTU    uint64 = 1 << 3  // config mtu is valid
-	FeatureNetMAC    uint64 = 1 << 5  // config mac is valid
-	FeatureNetStatus uint64 = 1 << 16 // config status is valid
+	FeatureNetCsum      uint64 = 1 << 0  // device completes partial checksums we send
+	FeatureNetGuestCsum uint64 = 1 << 1  // device may hand us partial or verified checksums
+	FeatureNetMTU       uint64 = 1 << 3  // config mtu is valid
+	FeatureNetMAC       uint64 = 1 << 5  // config mac is valid
+	FeatureNetGuestTSO4 uint64 = 1 << 7  // device may hand us merged TCP/IPv4 segments
+	FeatureNetGuestTSO6 uint64 = 1 << 8  // the same for IPv6
+	FeatureNetHostTSO4  uint64 = 1 << 11 // device segments TCP/IPv4 we send
+	FeatureNetHostTSO6  uint64 = 1 << 12 // the same for IPv6
+	FeatureNetMrgRxbuf  uint64 = 1 << 15 // a received frame may span several buffers
+	FeatureNetStatus    uint64 = 1 << 16 // config status is valid
+
+	// NetOffloadFeatures are the offload features NewNet negotiates when
+	// the device offers them; NetConfig.Disable turns any of them off.
+	NetOffloadFeatures = FeatureNetCsum | FeatureNetGuestCsum | FeatureNetHostTSO4 | FeatureNetHostTSO6 |
+		FeatureNetGuestTSO4 | FeatureNetGuestTSO6 | FeatureNetMrgRxbuf | FeatureEventIdx
 )
+
+// netFeatures closes a set of offered network features under the
+// dependencies of virtio 1.1 §5.1.3.1: TSO needs the matching checksum
+// offload, and large receive needs mergeable receive buffers, since this
+// driver does not post 64 KiB receive buffers ("big packets").
+func netFeatures(f uint64) uint64 {
+	if f&FeatureNetCsum == 0 {
+		f &^= FeatureNetHostTSO4 | FeatureNetHostTSO6
+	}
+	if f&FeatureNetGuestCsum == 0 || f&FeatureNetMrgRxbuf == 0 {
+		f &^= FeatureNetGuestTSO4 | FeatureNetGuestTSO6
+	}
+	return f
+}
 
 // Network device configuration layout (virtio 1.1 §5.1.4).
 const (
@@ -20,4 +50,24 @@ const (
 	netCfgMTU    = 10 // le16 mtu
 
 	netStatusLinkUp = 1 // VIRTIO_NET_S_LINK_UP
+)
+
+// struct virtio_net_hdr (virtio 1.1 §5.1.6): flags, gso_type, hdr_len,
+// gso_size, csum_start, csum_offset, num_buffers; little-endian.
+const (
+	hdrFlags      = 0
+	hdrGSOType    = 1
+	hdrHdrLen     = 2
+	hdrGSOSize    = 4
+	hdrCsumStart  = 6
+	hdrCsumOffset = 8
+	hdrNumBuffers = 10
+
+	hdrFNeedsCsum = 1 // VIRTIO_NET_HDR_F_NEEDS_CSUM
+	hdrFDataValid = 2 // VIRTIO_NET_HDR_F_DATA_VALID
+
+	gsoNone  = 0    // VIRTIO_NET_HDR_GSO_NONE
+	gsoTCPv4 = 1    // VIRTIO_NET_HDR_GSO_TCPV4
+	gsoTCPv6 = 4    // VIRTIO_NET_HDR_GSO_TCPV6
+	gsoECN   = 0x80 // VIRTIO_NET_HDR_GSO_ECN
 )

@@ -11,12 +11,18 @@ import (
 )
 
 // TestHostileDevice mixes good traffic with random used-ring entries (ids
-// and lengths anywhere in uint32) on both queues. The driver must never
-// panic, must keep delivering good frames and must keep the ring usable.
+// and lengths anywhere in uint32) on both queues, with the plain feature
+// set and with QEMU's TAP offloads (mergeable buffers, whose stale
+// headers then claim any number of buffers). The driver must never panic,
+// must keep delivering good frames and must keep the ring usable.
 func TestHostileDevice(t *testing.T) {
-	for seed := range uint64(20) {
+	for seed := range uint64(40) {
 		rnd := rand.New(rand.NewPCG(seed, 1))
-		r := newRig(t, virtio.NetConfig{RxQueueSize: 16, TxQueueSize: 8}, nil)
+		r := newRig(t, virtio.NetConfig{RxQueueSize: 16, TxQueueSize: 8}, func(d *virtiomodel.Device) {
+			if seed%2 == 1 {
+				d.Features |= virtiomodel.QEMUTAPFeatures
+			}
+		})
 		for step := range 500 {
 			switch rnd.IntN(6) {
 			case 0:

@@ -22,8 +22,8 @@ const (
 
 // NetConfig configures a Net device. The zero value is usable.
 type NetConfig struct {
-	// RxQueueSize is the receive ring size (power of two; default 128,
-	// clamped to the device maximum).
+	// RxQueueSize is the receive ring size (power of two; default 128, or
+	// 256 with large receive, clamped to the device maximum).
 	RxQueueSize int
 	// TxQueueSize is the transmit ring size (power of two; default 64).
 	TxQueueSize int
@@ -31,23 +31,37 @@ type NetConfig struct {
 	MAC inet.MAC
 	// MaxMTU caps the MTU taken from the device (default 1500).
 	MaxMTU int
+	// Disable lists offload features (NetOffloadFeatures) not to
+	// negotiate even when the device offers them; the features that
+	// depend on one (TSO on checksum offload, large receive on
+	// mergeable buffers) go with it. NetOffloadFeatures turns every
+	// offload off.
+	Disable uint64
 }
 
 // Net is a virtio-net device (virtio 1.1 §5.1). It implements
 // netif.Device.
 //
-// Receive: every receive descriptor owns one fixed DMA buffer; Poll hands
-// each completed buffer to the handler in place (lent) and puts it straight
-// back on the ring. Transmit: Transmit gathers the frame (the virtio-net
-// header prepended in the Buf's headroom, the contiguous bytes, then the
-// attached payload) into one DMA buffer per descriptor, because the netif
+// Receive: every receive descriptor owns one fixed DMA buffer, and the
+// buffers lie in ring order in one DMA block. Poll hands each completed
+// frame to the handler in place (lent) and puts its buffers straight back
+// on the ring; a frame that spans several buffers (mergeable buffers) is
+// lent in place too when they are consecutive, and is gathered into one
+// buffer otherwise. Transmit: Transmit copies the frame (the virtio-net
+// header, the contiguous bytes, then the attached payload) into a DMA ring
+// of variable-size frames, one descriptor per frame, because the netif
 // contract lets the caller reuse the Buf as soon as Transmit returns.
+//
+// Offloads (netif.Offloads) follow the negotiated features: checksum
+// offload both ways (CSUM, GUEST_CSUM), TSO (HOST_TSO4/6), large receive
+// (GUEST_TSO4/6 with MRG_RXBUF), and event index to suppress
+// notifications and interrupts.
 type Net struct {
 	t        *Transport
 	mac      inet.MAC
 	mtu      int
-	bufSize  int
 	hasState bool // VIRTIO_NET_F_STATUS negotiated
+	off      netif.Offloads
 
 	rx rxQueue
 	tx txQueue
@@ -57,41 +71,65 @@ type Net struct {
 	handler   atomic.Pointer[netif.Handler]
 	ctr       netif.Counters
 	malformed atomic.Uint64
+	gathered  atomic.Uint64
 }
 
 var _ netif.Device = (*Net)(nil)
 
+// Receive and transmit buffer sizes. Without mergeable buffers each
+// receive buffer holds a whole frame: header, Ethernet header, MTU and a
+// VLAN tag (§5.1.6.3.1). With them, buffers are mrgBufSize bytes and a
+// frame takes as many as it needs, up to maxLargeFrame with large
+// receive. A TSO frame is at most a 64 KiB IPv6 datagram plus headers.
+const (
+	mrgBufSize    = 2048
+	maxLargeFrame = netif.EthernetHeaderLen + 40 + 65535
+	tso4Max       = 65535
+	tso6Max       = 65535 + 40
+)
+
 // NewNet brings up the virtio-net device behind t: it negotiates
-// VERSION_1 plus MAC, MTU and STATUS when offered, sets up the receive and
-// transmit queues, fills the receive ring and sets DRIVER_OK. On error the
-// device is left FAILED or reset.
+// VERSION_1 plus MAC, MTU and STATUS when offered, and the offloads of
+// NetOffloadFeatures the device offers and cfg.Disable leaves, sets up
+// the receive and transmit queues, fills the receive ring and sets
+// DRIVER_OK. On error the device is left FAILED or reset.
 func NewNet(t *Transport, mem Memory, cfg NetConfig) (*Net, error) {
 	if t.DeviceID != DeviceNet {
 		return nil, errors.New("virtio: not a network device")
 	}
-	want := FeatureVersion1 | FeatureNetMAC | FeatureNetMTU | FeatureNetStatus
-	if err := t.Negotiate(want, FeatureVersion1); err != nil {
+	want := FeatureVersion1 | FeatureNetMAC | FeatureNetMTU | FeatureNetStatus | NetOffloadFeatures&^cfg.Disable
+	choose := func(offered uint64) uint64 { return netFeatures(offered & want) }
+	if err := t.NegotiateFunc(choose, FeatureVersion1); err != nil {
 		return nil, err
 	}
-	n := &Net{t: t, hasState: t.Features&FeatureNetStatus != 0}
+	f := t.Features
+	n := &Net{t: t, hasState: f&FeatureNetStatus != 0}
 
 	n.mtu = 1500
 	if cfg.MaxMTU > 0 {
 		n.mtu = cfg.MaxMTU
 	}
-	if t.Features&FeatureNetMTU != 0 {
+	if f&FeatureNetMTU != 0 {
 		if m := int(t.config16(netCfgMTU)); m >= 68 && m < n.mtu {
 			n.mtu = m
 		}
 	}
-	// Without mergeable buffers each receive buffer must hold a whole
-	// frame: header, Ethernet header, MTU and a VLAN tag (§5.1.6.3.1).
-	n.bufSize = (NetHeaderLen + netif.EthernetHeaderLen + 4 + n.mtu + 63) &^ 63
-	if n.bufSize < 1536 {
-		n.bufSize = 1536
+	n.off = netOffloads(f)
+	frameMax := netif.EthernetHeaderLen + 4 + n.mtu
+	rxBuf := max((NetHeaderLen+frameMax+63)&^63, 1536)
+	rxDef := 128
+	if f&FeatureNetMrgRxbuf != 0 {
+		rxBuf = mrgBufSize
+		if n.off.LargeReceive > 0 {
+			frameMax, rxDef = n.off.LargeReceive, 256
+		}
+	}
+	txFrame := max((NetHeaderLen+netif.EthernetHeaderLen+4+n.mtu+63)&^63, 1536)
+	if n.off.TSO4Max > 0 || n.off.TSO6Max > 0 {
+		txFrame = (NetHeaderLen + maxLargeFrame + 63) &^ 63
 	}
 
-	if t.Features&FeatureNetMAC != 0 {
+	if f&FeatureNetMAC != 0 {
 		t.configBytes(netCfgMAC, n.mac[:])
 	} else if !cfg.MAC.IsZero() {
 		n.mac = cfg.MAC
@@ -100,17 +138,18 @@ func NewNet(t *Transport, mem Memory, cfg NetConfig) (*Net, error) {
 		return nil, errors.New("virtio: device has no MAC and NetConfig.MAC is unset")
 	}
 
-	rxSize := queueSize(cfg.RxQueueSize, 128, t.QueueMax(netRxQueue))
+	rxSize := queueSize(cfg.RxQueueSize, rxDef, t.QueueMax(netRxQueue))
 	txSize := queueSize(cfg.TxQueueSize, 64, t.QueueMax(netTxQueue))
 	if rxSize == 0 || txSize == 0 {
 		t.Fail()
 		return nil, ErrNoQueue
 	}
-	if err := n.rx.init(mem, rxSize, n.bufSize); err != nil {
+	eventIdx := f&FeatureEventIdx != 0
+	if err := n.rx.init(mem, rxSize, rxBuf, frameMax, f&FeatureNetMrgRxbuf != 0, eventIdx); err != nil {
 		t.Fail()
 		return nil, err
 	}
-	if err := n.tx.init(mem, txSize, n.bufSize); err != nil {
+	if err := n.tx.init(mem, txSize, txFrame, eventIdx); err != nil {
 		t.Fail()
 		return nil, err
 	}
@@ -126,6 +165,23 @@ func NewNet(t *Transport, mem Memory, cfg NetConfig) (*Net, error) {
 	t.DriverOK()
 	t.Notify(netRxQueue)
 	return n, nil
+}
+
+// netOffloads are the offloads the negotiated features give the stack.
+func netOffloads(f uint64) netif.Offloads {
+	var o netif.Offloads
+	o.TxChecksum = f&FeatureNetCsum != 0
+	if f&FeatureNetHostTSO4 != 0 {
+		o.TSO4Max = tso4Max
+	}
+	if f&FeatureNetHostTSO6 != 0 {
+		o.TSO6Max = tso6Max
+	}
+	o.RxChecksum = f&FeatureNetGuestCsum != 0
+	if f&(FeatureNetGuestTSO4|FeatureNetGuestTSO6) != 0 {
+		o.LargeReceive = maxLargeFrame
+	}
+	return o
 }
 
 // queueSize picks the largest power of two no larger than the request (or
@@ -159,8 +215,12 @@ func (n *Net) MTU() int { return n.mtu }
 // Headroom implements netif.Device.Headroom: room for the virtio-net header.
 func (n *Net) Headroom() int { return NetHeaderLen }
 
-// Offloads implements netif.Device.Offloads.
-func (n *Net) Offloads() netif.Offloads { return netif.Offloads{} }
+// Offloads implements netif.Device.Offloads: what the negotiated features
+// give (see Net).
+func (n *Net) Offloads() netif.Offloads { return n.off }
+
+// Features returns the negotiated feature bits.
+func (n *Net) Features() uint64 { return n.t.Features }
 
 // LinkUp implements netif.Device.LinkUp. Without VIRTIO_NET_F_STATUS the
 // link is always up (§5.1.4.2).
@@ -179,8 +239,13 @@ func (n *Net) SetHandler(h netif.Handler) {
 func (n *Net) Stats() netif.Stats { return n.ctr.Snapshot() }
 
 // Malformed is how many used-ring entries the device returned with a bad
-// descriptor id or length. They are also counted in RxErrors or TxErrors.
+// descriptor id or length, or a bad virtio-net header. They are also
+// counted in RxErrors or TxErrors.
 func (n *Net) Malformed() uint64 { return n.malformed.Load() }
+
+// Gathered is how many received frames spanned buffers that were not
+// consecutive in memory and so were copied into one before delivery.
+func (n *Net) Gathered() uint64 { return n.gathered.Load() }
 
 // Close implements netif.Device.Close: it resets the device, which stops
 // all DMA (§4.2.3.1.1), after which Transmit returns netif.ErrClosed.

@@ -1,75 +1,112 @@
-// virtio-net transmit path: gather into DMA, backpressure, completion
-// reclaim (virtio 1.1 §5.1.6.2).
+// virtio-net transmit path: the virtio-net header with the transmit
+// offloads, copy into a DMA ring, backpressure, completion reclaim (virtio
+// 1.1 §5.1.6.2).
 
 package virtio
 
 import (
+	"encoding/binary"
 	"sync"
 
+	"github.com/mirago/mirago/drivers/internal/bytering"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
-// txQueue is the transmit queue: descriptor i always describes buffer i,
-// and free lists the descriptors the device does not own.
+// txQueue is the transmit queue. Frames are packed into one DMA block in
+// the order they are sent (drivers/internal/bytering), each described by
+// one descriptor, so a 64 KiB TSO frame and a bare ACK each take what they
+// need. A completed descriptor is free at once; the space of its frame is
+// freed once every frame sent before it is complete too.
 type txQueue struct {
-	mu       sync.Mutex
-	r        *ring
-	bufs     []byte
-	bufLen   int
-	free     []uint16 // stack of free descriptor ids
-	inflight []bool   // descriptor i is owned by the device
+	mu      sync.Mutex
+	r       *ring
+	slab    []byte
+	bus     uint64
+	wpos    uint64   // next free byte position in slab
+	rpos    uint64   // start of the oldest frame in flight (wpos when none)
+	free    []uint16 // stack of free descriptor ids
+	sent    []bool   // descriptor i is owned by the device
+	slot    []int    // descriptor i's entry in frames
+	frames  []txFrame
+	head, n int // the ring of frames: oldest entry and count
 }
 
-func (q *txQueue) init(mem Memory, size, bufLen int) error {
+// txFrame is one frame in the DMA ring, in the order sent.
+type txFrame struct {
+	end  uint64 // byte position after the frame
+	done bool   // the device completed it
+}
+
+func (q *txQueue) init(mem Memory, size, frame int, eventIdx bool) error {
 	r, err := newRing(mem, size)
 	if err != nil {
 		return err
 	}
-	bufs, bus, err := mem.Alloc(size*bufLen, 64)
+	// Room for a full ring of frames the size of the MTU, and for four
+	// TSO frames with TSO.
+	slabLen := max(size*1536, 4*frame)
+	slab, bus, err := mem.Alloc(slabLen, 64)
 	if err != nil {
 		return err
 	}
-	// Completions are reclaimed by Transmit: no interrupt needed.
+	// Completions are reclaimed by Transmit: no interrupt needed. With
+	// event index the device ignores the flag, and used_event is kept
+	// behind the completions instead (reclaim).
+	r.eventIdx = eventIdx
 	r.availFlags = availFNoInterrupt
 	r.publish()
-	q.r, q.bufs, q.bufLen = r, bufs, bufLen
+	r.setUsedEvent(0xffff)
+	q.r, q.slab, q.bus = r, slab, bus
 	q.free = make([]uint16, 0, size)
-	q.inflight = make([]bool, size)
+	q.sent = make([]bool, size)
+	q.slot = make([]int, size)
+	q.frames = make([]txFrame, 2*size) // completions out of order leave gaps
 	for i := size - 1; i >= 0; i-- {
-		r.setDesc(uint16(i), bus+uint64(i*bufLen), 0, 0, 0)
 		q.free = append(q.free, uint16(i))
 	}
 	return nil
 }
 
-func (q *txQueue) buf(id uint16) []byte {
-	o := int(id) * q.bufLen
-	return q.bufs[o : o+q.bufLen : o+q.bufLen]
-}
-
-// reclaim takes back every descriptor the device has finished with.
+// reclaim takes back every descriptor the device has finished with, and
+// the space of every frame sent before the oldest one still in flight.
 func (n *Net) reclaim(q *txQueue) {
-	for budget := int(q.r.size); budget > 0; budget-- {
-		if q.r.usedIdx == q.r.usedIndex() {
-			return
-		}
+	got := false
+	for budget := int(q.r.size); budget > 0 && q.r.pending() > 0; budget-- {
 		id, _ := q.r.usedElem(q.r.usedIdx)
 		q.r.usedIdx++
-		if id >= uint32(q.r.size) || !q.inflight[id] {
+		got = true
+		if id >= uint32(q.r.size) || !q.sent[id] {
 			n.malformed.Add(1)
 			n.ctr.TxErrors.Add(1)
 			continue
 		}
-		q.inflight[id] = false
+		q.sent[id] = false
+		q.frames[q.slot[id]].done = true
 		q.free = append(q.free, uint16(id))
+	}
+	if !got {
+		return
+	}
+	if q.r.eventIdx {
+		q.r.setUsedEvent(q.r.usedIdx - 1) // stay behind: no interrupts
+	}
+	for q.n > 0 && q.frames[q.head].done {
+		q.rpos = q.frames[q.head].end
+		q.head = (q.head + 1) % len(q.frames)
+		q.n--
+	}
+	if q.n == 0 {
+		q.rpos = q.wpos
 	}
 }
 
 // Transmit implements netif.Device.Transmit. The frame is copied once into
-// a DMA buffer (header from the Buf's headroom, contiguous bytes, attached
-// payload), so b is untouched and free again when Transmit returns. A full
-// ring gives netif.ErrBusy.
+// the DMA ring behind its virtio-net header, so b is untouched (but for a
+// checksum the device cannot do, which is completed in b) and free again
+// when Transmit returns. The header carries the offloads b asks for
+// (pkt.Buf.Offload) that were negotiated. A full ring gives
+// netif.ErrBusy.
 func (n *Net) Transmit(b *pkt.Buf) error {
 	if n.closed.Load() {
 		n.ctr.TxDropped.Add(1)
@@ -80,9 +117,19 @@ func (n *Net) Transmit(b *pkt.Buf) error {
 		return netif.ErrLinkDown
 	}
 	l := b.Len()
-	if l > n.mtu+netif.EthernetHeaderLen {
+	o := b.Offload()
+	if l > n.maxTx(o.GSO) {
 		n.ctr.TxDropped.Add(1)
 		return netif.ErrTooBig
+	}
+	if o.NeedsCsum && !n.off.TxChecksum {
+		// Not asked for by a stack that reads Offloads; done here so
+		// that the frame still goes out right.
+		if !b.FinishChecksum() {
+			n.ctr.TxErrors.Add(1)
+			return netif.ErrTooBig
+		}
+		o.NeedsCsum = false
 	}
 	q := &n.tx
 	q.mu.Lock()
@@ -92,32 +139,65 @@ func (n *Net) Transmit(b *pkt.Buf) error {
 		return netif.ErrClosed
 	}
 	n.reclaim(q)
-	if len(q.free) == 0 {
+	need := NetHeaderLen + l
+	start, ok := bytering.Place(len(q.slab), q.wpos, q.rpos, need)
+	if len(q.free) == 0 || q.n == len(q.frames) || !ok {
 		n.ctr.TxDropped.Add(1)
 		return netif.ErrBusy
 	}
 	id := q.free[len(q.free)-1]
 	q.free = q.free[:len(q.free)-1]
-	slot := q.buf(id)
-
-	var m int
-	if hdr, err := b.Prepend(NetHeaderLen); err == nil {
-		// The header in place in front of the frame (§5.1.6: all
-		// zero, no offloads; num_buffers is unused on transmit).
-		clear(hdr)
-		m = b.CopyTo(slot)
-		b.TrimFront(NetHeaderLen)
-	} else {
-		clear(slot[:NetHeaderLen])
-		m = NetHeaderLen + b.CopyTo(slot[NetHeaderLen:])
-	}
-	q.r.setDescLen(id, uint32(m))
+	off := int(start % uint64(len(q.slab)))
+	slot := q.slab[off : off+need : off+need]
+	putTxHeader(slot[:NetHeaderLen], o, l)
+	b.CopyTo(slot[NetHeaderLen:])
+	q.wpos = start + uint64(need)
+	k := (q.head + q.n) % len(q.frames)
+	q.frames[k] = txFrame{end: q.wpos}
+	q.slot[id], q.sent[id] = k, true
+	q.n++
+	q.r.setDesc(id, q.bus+uint64(off), uint32(need), 0, 0)
 	q.r.push(id)
-	q.inflight[id] = true
 	q.r.publish()
-	if !q.r.deviceNoNotify() {
+	if q.r.needNotify() {
 		n.t.Notify(netTxQueue)
 	}
 	n.ctr.CountTx(l)
 	return nil
+}
+
+// maxTx is the largest frame Transmit takes with segmentation t: the
+// MTU's, or with TSO the largest datagram the device segments.
+func (n *Net) maxTx(t pkt.GSOType) int {
+	switch {
+	case t == pkt.GSOTCPv4 && n.off.TSO4Max > 0:
+		return n.off.TSO4Max + netif.EthernetHeaderLen
+	case t == pkt.GSOTCPv6 && n.off.TSO6Max > 0:
+		return n.off.TSO6Max + netif.EthernetHeaderLen
+	}
+	return n.mtu + netif.EthernetHeaderLen
+}
+
+// putTxHeader writes the virtio-net header of a frame of l bytes with
+// offloads o (§5.1.6.2): a partial checksum from csum_start, and TSO for
+// a frame larger than one segment. num_buffers is unused on transmit.
+func putTxHeader(h []byte, o pkt.Offload, l int) {
+	clear(h)
+	le := binary.LittleEndian
+	if o.NeedsCsum {
+		h[hdrFlags] = hdrFNeedsCsum
+		le.PutUint16(h[hdrCsumStart:], uint16(o.CsumStart))
+		le.PutUint16(h[hdrCsumOffset:], uint16(o.CsumOffset))
+	}
+	if o.GSO == pkt.GSONone || l <= o.HdrLen+o.GSOSize {
+		return
+	}
+	switch o.GSO {
+	case pkt.GSOTCPv4:
+		h[hdrGSOType] = gsoTCPv4
+	case pkt.GSOTCPv6:
+		h[hdrGSOType] = gsoTCPv6
+	}
+	le.PutUint16(h[hdrHdrLen:], uint16(o.HdrLen))
+	le.PutUint16(h[hdrGSOSize:], uint16(o.GSOSize))
 }

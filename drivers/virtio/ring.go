@@ -47,15 +47,23 @@ type ring struct {
 	availFlags uint16 // driver's avail.flags
 	availIdx   uint16 // next free avail slot (free-running)
 	usedIdx    uint16 // next used entry to consume (free-running)
+
+	// With VIRTIO_F_RING_EVENT_IDX (§2.7.7.2, §2.7.10.2): the device
+	// reads used_event from the end of the available ring and writes
+	// avail_event at the end of the used ring.
+	eventIdx  bool
+	kickedIdx uint16 // availIdx when the last notification was decided
 }
 
 // ringLayout places the parts of a queue of size n in one allocation:
 // descriptors, then the available ring, then the used ring at a 4-aligned
-// offset.
+// offset. The available ring ends with used_event and the used ring with
+// avail_event (§2.7.6, §2.7.8); total is rounded up so that avail_event
+// can be read as part of an aligned 32-bit word.
 func ringLayout(n int) (availOff, usedOff, total int) {
 	availOff = descSize * n
 	usedOff = (availOff + 6 + 2*n + usedAlign - 1) &^ (usedAlign - 1)
-	total = usedOff + 6 + 8*n
+	total = (usedOff + 6 + 8*n + 3) &^ 3
 	return
 }
 
@@ -75,7 +83,7 @@ func newRing(mem Memory, n int) (*ring, error) {
 	return &ring{
 		size:     uint16(n),
 		desc:     b[:availOff:availOff],
-		avail:    b[availOff : availOff+6+2*n : availOff+6+2*n],
+		avail:    b[availOff : availOff+6+2*n : usedOff],
 		used:     b[usedOff:total:total],
 		descBus:  bus,
 		availBus: bus + uint64(availOff),
@@ -120,6 +128,74 @@ func (r *ring) usedIndex() uint16 {
 func (r *ring) deviceNoNotify() bool {
 	return atomic.LoadUint32(word(r.used))&usedFNoNotify != 0
 }
+
+// needNotify decides, after publish, whether the device must be notified
+// of the entries published since the last decision: with event index
+// when they pass the device's avail_event (§2.7.10.2), otherwise unless
+// the device set VIRTQ_USED_F_NO_NOTIFY (§2.7.10.1). The sequentially
+// consistent atomics order the read after publish's store of idx, as the
+// spec's memory barrier does.
+func (r *ring) needNotify() bool {
+	old := r.kickedIdx
+	r.kickedIdx = r.availIdx
+	if !r.eventIdx {
+		return !r.deviceNoNotify()
+	}
+	return needEvent(r.availEvent(), r.availIdx, old)
+}
+
+// needEvent is vring_need_event (§2.7.10.2): whether moving an index from
+// old to new passes event.
+func needEvent(event, new, old uint16) bool { return new-event-1 < new-old }
+
+// availEvent loads avail_event, which the device writes after the used
+// ring entries.
+func (r *ring) availEvent() uint16 {
+	return uint16(atomic.LoadUint32(word(r.used[4+8*int(r.size):])))
+}
+
+// setUsedEvent stores used_event, which follows the available ring
+// entries: the device interrupts when it publishes the used entry at index
+// v (§2.7.7.2). The store is a 32-bit atomic on the aligned word that
+// holds it; the other half is the ring's last entry (queue size 1) or
+// padding, and is written back unchanged.
+func (r *ring) setUsedEvent(v uint16) {
+	off := 4 + 2*int(r.size)
+	w := (*uint32)(unsafe.Pointer(&r.avail[off&^3]))
+	old := atomic.LoadUint32(w)
+	if off&3 == 0 {
+		atomic.StoreUint32(w, old&0xffff0000|uint32(v))
+	} else {
+		atomic.StoreUint32(w, old&0xffff|uint32(v)<<16)
+	}
+}
+
+// interruptsOn (re)enables used-buffer interrupts for the entries after
+// the last consumed one and reports whether any arrived meanwhile, in
+// which case the caller consumes them rather than wait for an interrupt
+// that may not come. interruptsOff suppresses them: with event index by
+// leaving used_event behind (the device interrupts only when it passes
+// it), otherwise with VIRTQ_AVAIL_F_NO_INTERRUPT, a hint (§2.7.7).
+func (r *ring) interruptsOn() (more bool) {
+	if r.eventIdx {
+		r.setUsedEvent(r.usedIdx)
+	} else if r.availFlags&availFNoInterrupt != 0 {
+		r.availFlags &^= availFNoInterrupt
+		r.publish()
+	}
+	return r.usedIndex() != r.usedIdx
+}
+
+func (r *ring) interruptsOff() {
+	if !r.eventIdx && r.availFlags&availFNoInterrupt == 0 {
+		r.availFlags |= availFNoInterrupt
+		r.publish()
+	}
+}
+
+// pending is how many used entries the device has published that the
+// driver has not consumed.
+func (r *ring) pending() int { return int(r.usedIndex() - r.usedIdx) }
 
 // usedElem returns used.ring[i mod size]: the chain head id and the number
 // of bytes the device wrote. Both are untrusted.

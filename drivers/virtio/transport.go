@@ -80,6 +80,13 @@ func (t *Transport) Fail() { t.setStatus(StatusFailed) }
 // accepts the features in want that the device offers and fails if any of
 // required is missing or the device does not keep FEATURES_OK set.
 func (t *Transport) Negotiate(want, required uint64) error {
+	return t.NegotiateFunc(func(offered uint64) uint64 { return offered & want }, required)
+}
+
+// NegotiateFunc is Negotiate with the accepted features chosen by choose
+// from those the device offers, for drivers whose features depend on one
+// another. choose must return a subset of offered.
+func (t *Transport) NegotiateFunc(choose func(offered uint64) uint64, required uint64) error {
 	if err := t.Reset(); err != nil {
 		return err
 	}
@@ -91,7 +98,7 @@ func (t *Transport) Negotiate(want, required uint64) error {
 	t.regs.Write32(RegDeviceFeaturesSel, 1)
 	offered |= uint64(t.regs.Read32(RegDeviceFeatures)) << 32
 
-	accepted := offered & want
+	accepted := choose(offered) & offered
 	if missing := required &^ accepted; missing != 0 {
 		t.Fail()
 		return errors.New("virtio: device lacks required features 0x" + strconv.FormatUint(missing, 16))

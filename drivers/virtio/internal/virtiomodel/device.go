@@ -32,6 +32,9 @@ type Device struct {
 
 	// Notifies counts QueueNotify writes per queue.
 	Notifies [4]int
+	// Interrupts counts used-buffer interrupts raised per queue, as
+	// VIRTQ_AVAIL_F_NO_INTERRUPT or, with event index, used_event allow.
+	Interrupts [4]int
 	// DriverFeatures is what the driver accepted.
 	DriverFeatures uint64
 
@@ -42,6 +45,11 @@ type Device struct {
 	isr        uint32
 	generation uint32
 	Queues     [4]Queue
+
+	// Receive scratch (ReceiveHdr), so that it does not allocate.
+	rxIDs  [64]uint16
+	rxLens [64]uint32
+	rxHdr  []byte
 }
 
 // Queue is the device's view of one virtqueue.
@@ -50,7 +58,8 @@ type Queue struct {
 	Ready                bool
 	Desc, Driver, Device uint64
 	lastAvail            uint16 // next avail entry to consume
-	usedIdx              uint16 // next used entry to produce
+	usedIdx              uint16 // next used entry to publish
+	unpublished          uint16 // entries written after usedIdx, not yet published
 }
 
 // New returns a device of the given type over mem, offering features.

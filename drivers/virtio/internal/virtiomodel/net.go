@@ -27,6 +27,37 @@ func NewNet(mem *Mem) *Device {
 	return d
 }
 
+// QEMU's virtio-net features by backend (checked with the monitor's
+// `info virtio-status`, see DESIGN.md): over a TAP (a vnet header) it
+// offers every checksum and segmentation offload; under user networking
+// it clears them and keeps mergeable buffers and event index. ECN and UFO
+// are offered too; the driver must leave them.
+const (
+	featGuestECN = 1 << 9
+	featGuestUFO = 1 << 10
+	featHostECN  = 1 << 13
+	featHostUFO  = 1 << 14
+
+	QEMUUserFeatures = virtio.FeatureNetMrgRxbuf | virtio.FeatureEventIdx
+	QEMUTAPFeatures  = QEMUUserFeatures | virtio.FeatureNetCsum | virtio.FeatureNetGuestCsum |
+		virtio.FeatureNetHostTSO4 | virtio.FeatureNetHostTSO6 | virtio.FeatureNetGuestTSO4 | virtio.FeatureNetGuestTSO6 |
+		featGuestECN | featGuestUFO | featHostECN | featHostUFO
+)
+
+// NewNetTAP is NewNet offering what QEMU offers with -netdev tap.
+func NewNetTAP(mem *Mem) *Device {
+	d := NewNet(mem)
+	d.Features |= QEMUTAPFeatures
+	return d
+}
+
+// NewNetUser is NewNet offering what QEMU offers with -netdev user.
+func NewNetUser(mem *Mem) *Device {
+	d := NewNet(mem)
+	d.Features |= QEMUUserFeatures
+	return d
+}
+
 // SetLink sets VIRTIO_NET_S_LINK_UP in config status and raises the
 // configuration-change interrupt (§5.1.4).
 func (d *Device) SetLink(up bool) {
@@ -38,30 +69,106 @@ func (d *Device) SetLink(up bool) {
 	d.SetConfigChanged()
 }
 
-// Receive delivers frame to the driver: it takes the next receive buffer,
-// writes a virtio-net header (num_buffers = 1) and the frame, and returns
-// the buffer as used.
-func (d *Device) Receive(frame []byte) error {
-	id, b, writable, err := d.PopOne(RxQueue)
-	if err != nil {
-		return err
+// NetHdr is struct virtio_net_hdr (virtio 1.1 §5.1.6).
+type NetHdr struct {
+	Flags      uint8
+	GSOType    uint8
+	HdrLen     uint16
+	GSOSize    uint16
+	CsumStart  uint16
+	CsumOffset uint16
+	NumBuffers uint16
+}
+
+// virtio_net_hdr flags and GSO types (virtio 1.1 §5.1.6).
+const (
+	FlagNeedsCsum = 1
+	FlagDataValid = 2
+	GSONone       = 0
+	GSOTCPv4      = 1
+	GSOUDP        = 3
+	GSOTCPv6      = 4
+	GSOECN        = 0x80
+)
+
+// ParseNetHdr reads a virtio-net header.
+func ParseNetHdr(b []byte) NetHdr {
+	le := binary.LittleEndian
+	return NetHdr{
+		Flags: b[0], GSOType: b[1], HdrLen: le.Uint16(b[2:]), GSOSize: le.Uint16(b[4:]),
+		CsumStart: le.Uint16(b[6:]), CsumOffset: le.Uint16(b[8:]), NumBuffers: le.Uint16(b[10:]),
 	}
-	if !writable {
-		return errors.New("virtiomodel: receive buffer is not writable")
+}
+
+// Put writes h into b.
+func (h NetHdr) Put(b []byte) {
+	le := binary.LittleEndian
+	b[0], b[1] = h.Flags, h.GSOType
+	le.PutUint16(b[2:], h.HdrLen)
+	le.PutUint16(b[4:], h.GSOSize)
+	le.PutUint16(b[6:], h.CsumStart)
+	le.PutUint16(b[8:], h.CsumOffset)
+	le.PutUint16(b[10:], h.NumBuffers)
+}
+
+// Receive delivers frame to the driver with an empty header (no
+// offloads); see ReceiveHdr.
+func (d *Device) Receive(frame []byte) error { return d.ReceiveHdr(frame, NetHdr{}) }
+
+// ReceiveHdr delivers frame to the driver behind header h. Without
+// VIRTIO_NET_F_MRG_RXBUF it takes one receive buffer, which must hold the
+// whole frame. With it, as QEMU does, it fills as many buffers as the
+// frame needs, each to the brim but the last, sets num_buffers, and makes
+// them used all at once (§5.1.6.4.2). It does not allocate.
+func (d *Device) ReceiveHdr(frame []byte, h NetHdr) error {
+	mrg := d.DriverFeatures&virtio.FeatureNetMrgRxbuf != 0
+	h.NumBuffers = 1
+	rest := frame
+	n := 0
+	for first := true; first || len(rest) > 0; first = false {
+		if n == len(d.rxIDs) {
+			return errors.New("virtiomodel: frame needs too many receive buffers")
+		}
+		id, b, writable, err := d.PopOne(RxQueue)
+		if err != nil {
+			d.unpop(RxQueue, n)
+			return err
+		}
+		if !writable {
+			return errors.New("virtiomodel: receive buffer is not writable")
+		}
+		used := 0
+		if first {
+			if len(b) < hdrLen {
+				return errors.New("virtiomodel: receive buffer shorter than the header")
+			}
+			used = hdrLen
+		}
+		c := copy(b[used:], rest)
+		rest = rest[c:]
+		d.rxIDs[n], d.rxLens[n] = id, uint32(used+c)
+		n++
+		if len(rest) > 0 && !mrg {
+			d.unpop(RxQueue, n)
+			return errors.New("virtiomodel: receive buffer too small")
+		}
+		if first {
+			d.rxHdr = b[:hdrLen]
+		}
 	}
-	if len(b) < hdrLen+len(frame) {
-		return errors.New("virtiomodel: receive buffer too small")
+	h.NumBuffers = uint16(n)
+	h.Put(d.rxHdr)
+	for i := range n {
+		d.putUsed(RxQueue, uint32(d.rxIDs[i]), d.rxLens[i])
 	}
-	clear(b[:hdrLen])
-	binary.LittleEndian.PutUint16(b[10:], 1) // num_buffers
-	copy(b[hdrLen:], frame)
-	return d.PushUsed(RxQueue, uint32(id), uint32(hdrLen+len(frame)))
+	return d.publishUsed(RxQueue, n)
 }
 
 // TxFrame is one frame the driver sent, header stripped.
 type TxFrame struct {
 	ID     uint16
 	Header []byte
+	Hdr    NetHdr // Header, parsed
 	Frame  []byte
 }
 
@@ -86,7 +193,7 @@ func (d *Device) Transmit(max int, complete bool) ([]TxFrame, error) {
 		if len(all) < hdrLen {
 			return out, errors.New("virtiomodel: transmit chain shorter than the header")
 		}
-		out = append(out, TxFrame{ID: id, Header: all[:hdrLen], Frame: all[hdrLen:]})
+		out = append(out, TxFrame{ID: id, Header: all[:hdrLen], Hdr: ParseNetHdr(all), Frame: all[hdrLen:]})
 		if complete {
 			if err := d.PushUsed(TxQueue, uint32(id), 0); err != nil {
 				return out, err

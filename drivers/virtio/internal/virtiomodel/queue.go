@@ -123,6 +123,15 @@ var errBadChain = errors.New("virtiomodel: expected a single-descriptor chain")
 // the used-buffer interrupt unless the driver suppressed it. Tests use it
 // directly to inject malformed entries.
 func (d *Device) PushUsed(qi int, id, n uint32) error {
+	if err := d.putUsed(qi, id, n); err != nil {
+		return err
+	}
+	return d.publishUsed(qi, 1)
+}
+
+// putUsed writes {id, n} into the next used entry of queue qi without
+// publishing it.
+func (d *Device) putUsed(qi int, id, n uint32) error {
 	q := &d.Queues[qi]
 	if q.Num == 0 {
 		return fmt.Errorf("virtiomodel: queue %d not set up", qi)
@@ -131,16 +140,74 @@ func (d *Device) PushUsed(qi int, id, n uint32) error {
 	if err != nil {
 		return err
 	}
-	e := used[4+8*(uint32(q.usedIdx)%q.Num):]
+	e := used[4+8*(uint32(q.usedIdx+q.unpublished)%q.Num):]
 	binary.LittleEndian.PutUint32(e, id)
 	binary.LittleEndian.PutUint32(e[4:], n)
-	q.usedIdx++
+	q.unpublished++
+	return nil
+}
+
+// publishUsed makes the last k entries written by putUsed visible with one
+// store of used.idx, and raises the used-buffer interrupt unless the
+// driver suppressed it: with event index when used.idx passes used_event
+// (§2.7.7.2), otherwise unless VIRTQ_AVAIL_F_NO_INTERRUPT is set.
+func (d *Device) publishUsed(qi, k int) error {
+	q := &d.Queues[qi]
+	used, err := d.Mem.Slice(q.Device, 4)
+	if err != nil {
+		return err
+	}
+	old := q.usedIdx
+	q.usedIdx += uint16(k)
+	q.unpublished -= uint16(k)
 	binary.LittleEndian.PutUint16(used[2:], q.usedIdx)
-	if d.AvailFlags(qi)&1 == 0 { // VIRTQ_AVAIL_F_NO_INTERRUPT
+	var fire bool
+	if d.DriverFeatures&virtio.FeatureEventIdx != 0 {
+		ev := d.UsedEvent(qi)
+		fire = q.usedIdx-ev-1 < q.usedIdx-old
+	} else {
+		fire = d.AvailFlags(qi)&1 == 0 // VIRTQ_AVAIL_F_NO_INTERRUPT
+	}
+	if fire {
 		d.isr |= virtio.IntUsedBuffer
+		d.Interrupts[qi]++
 	}
 	return nil
 }
+
+// UsedEvent is the driver's used_event for queue qi: the used index at
+// which it wants the next interrupt (§2.7.7.2).
+func (d *Device) UsedEvent(qi int) uint16 {
+	q := &d.Queues[qi]
+	b, err := d.Mem.Slice(q.Driver+4+2*uint64(q.Num), 2)
+	if err != nil {
+		return 0
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+// SetAvailEvent writes avail_event of queue qi: the driver notifies once
+// it makes the available entry at index v available (§2.7.10.2).
+func (d *Device) SetAvailEvent(qi int, v uint16) error {
+	q := &d.Queues[qi]
+	b, err := d.Mem.Slice(q.Device+4+8*uint64(q.Num), 2)
+	if err != nil {
+		return err
+	}
+	binary.LittleEndian.PutUint16(b, v)
+	return nil
+}
+
+// NotifyOnNext asks, with event index, to be notified of the next buffer
+// the driver makes available on queue qi (QEMU's
+// virtio_queue_set_notification(vq, 1)).
+func (d *Device) NotifyOnNext(qi int) error {
+	return d.SetAvailEvent(qi, d.Queues[qi].lastAvail+uint16(d.Avail(qi)))
+}
+
+// unpop gives back the last k entries taken from queue qi's available
+// ring (a receive that found too few buffers).
+func (d *Device) unpop(qi, k int) { d.Queues[qi].lastAvail -= uint16(k) }
 
 // SetUsedFlags writes used.flags of queue qi (e.g. VIRTQ_USED_F_NO_NOTIFY).
 func (d *Device) SetUsedFlags(qi int, flags uint16) error {
