@@ -42,6 +42,30 @@ func attach(fd int, name string, vnet bool) (string, error) {
 	return ifr.Name(), nil
 }
 
+// setOffload asks the kernel, with TUNSETOFFLOAD, to hand us partial
+// checksums and merged TCP segments (TSO4, and TSO6 for IPv6 to come)
+// instead of completing and segmenting them for us, and returns the flags
+// it took. Options.NoTSO asks for checksums only; a kernel that refuses
+// the TSO flags is asked for checksums alone, and one that refuses that
+// too for nothing. TUNSETOFFLOAD does not govern the other direction:
+// the kernel takes the offloads of the header on every frame we write.
+func setOffload(fd int, name string, opts Options) (int, error) {
+	tries := []int{tunFCsum | tunFTSO4 | tunFTSO6, tunFCsum, 0}
+	if opts.NoTSO {
+		tries = tries[1:]
+	}
+	var err error
+	for _, f := range tries {
+		if err = unix.IoctlSetInt(fd, unix.TUNSETOFFLOAD, f); err == nil {
+			return f, nil
+		}
+		if !errors.Is(err, unix.EINVAL) {
+			break
+		}
+	}
+	return 0, fmt.Errorf("tap: TUNSETOFFLOAD %q: %w", name, err)
+}
+
 // configure sets the kernel-side MTU and brings the interface up, through
 // an AF_INET datagram socket as ifconfig does.
 func configure(name string, opts Options) error {

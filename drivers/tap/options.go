@@ -5,11 +5,14 @@
 // stack's) is distinct and is chosen by Options.MAC, as if our stack were a
 // separate machine plugged into the kernel's interface.
 //
-// Frames go out through a transmit ring drained by a writer goroutine,
-// which coalesces consecutive TCP segments of one connection into one
-// large GSO segment (IFF_VNET_HDR, as a virtio-net guest doing TSO), so
-// that a bulk send costs one write system call per 64 KiB rather than per
-// frame; see tx_linux.go. Options.PlainFrames turns the coalescing off.
+// Frames carry a virtio-net header (IFF_VNET_HDR), and the device offers
+// the stack the offloads a VM gets from it (netif.Offloads): the kernel
+// completes the checksums we leave partial and cuts our TSO segments of up
+// to 64 KiB, and, asked with TUNSETOFFLOAD, hands us partial checksums and
+// TCP segments it has not cut (up to 64 KiB), so that a bulk transfer
+// costs one system call per 64 KiB either way. Frames go out through a
+// transmit ring drained by a writer goroutine; see tx_linux.go.
+// Options.PlainFrames turns the header, and with it every offload, off.
 //
 // On systems other than Linux, Open returns ErrUnsupported.
 package tap
@@ -39,9 +42,10 @@ type Options struct {
 	// BringUp sets the kernel-side interface administratively up
 	// (SIOCSIFFLAGS, IFF_UP), like `ip link set NAME up`.
 	BringUp bool
-	// PlainFrames turns off IFF_VNET_HDR: every frame is written on its
-	// own. By default frames carry a virtio-net header, which lets the
-	// transmit path coalesce consecutive TCP segments of one connection
-	// into one large (GSO) write to the kernel.
+	// PlainFrames turns off IFF_VNET_HDR: frames of at most the MTU, with
+	// every checksum computed by the stack and the kernel, both ways.
 	PlainFrames bool
+	// NoTSO keeps the header and checksum offload but turns TSO off
+	// both ways: frames of at most the MTU.
+	NoTSO bool
 }

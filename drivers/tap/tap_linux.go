@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 )
@@ -22,10 +21,20 @@ import (
 // Device implements netif.Device (checked at compile time).
 var _ netif.Device = (*Device)(nil)
 
-// maxRead is the receive buffer size: the largest frame the kernel can hand
-// us (a 64 KiB MTU plus header), so that no frame is truncated silently;
-// frames above our MTU are then dropped and counted.
-const maxRead = 65535 + netif.EthernetHeaderLen
+// maxFrame is the largest frame the kernel can hand us, and the largest
+// TSO frame we hand it: a 64 KiB IPv6 payload (IPv4's total length is
+// shorter) behind its headers. The receive buffer holds one, so that no
+// frame is truncated silently; frames above our MTU that the kernel did
+// not merge (GSO) are dropped and counted.
+const maxFrame = netif.EthernetHeaderLen + 40 + 65535
+
+// Offload flags of TUNSETOFFLOAD (include/uapi/linux/if_tun.h): what the
+// reader of the TAP takes from the kernel.
+const (
+	tunFCsum = 0x01 // TUN_F_CSUM: partial checksums
+	tunFTSO4 = 0x02 // TUN_F_TSO4: TCP/IPv4 segments up to 64 KiB
+	tunFTSO6 = 0x04 // TUN_F_TSO6: the same over IPv6
+)
 
 // Device is an open TAP interface. It implements netif.Device.
 type Device struct {
@@ -39,8 +48,10 @@ type Device struct {
 	handler  atomic.Pointer[netif.Handler]
 	ctr      netif.Counters
 	closed   atomic.Bool
-	linkDown atomic.Bool   // the kernel refused the last write with EIO (interface down)
-	vnet     bool          // frames carry a virtio-net header (IFF_VNET_HDR)
+	linkDown atomic.Bool // the kernel refused the last write with EIO (interface down)
+	vnet     bool        // frames carry a virtio-net header (IFF_VNET_HDR)
+	tunOff   int         // the TUNSETOFFLOAD flags the kernel took
+	off      netif.Offloads
 	done     chan struct{} // closed when the read loop ends
 	once     sync.Once
 
@@ -57,14 +68,17 @@ type Device struct {
 	stop       chan struct{} // closed by Close
 	wdone      chan struct{} // closed when the writer ends
 	lastErr    atomic.Pointer[error]
-	coalesced  atomic.Uint64
+	rxBad      atomic.Uint64
+	rxLarge    atomic.Uint64
+	txTSO      atomic.Uint64
 
 	// Writer state, guarded by wMu: held by the writer goroutine, or by
 	// a Transmit that finds the ring full, for each write. The iovec
 	// array and the writev closure are built once so that sending does
 	// not allocate.
 	wMu     sync.Mutex
-	iov     [maxRunSegs]unix.Iovec
+	nowHdr  [vnetHdrLen]byte // the header of a frame written at once
+	iov     [4]unix.Iovec
 	niov    int
 	written int
 	werr    unix.Errno
@@ -95,8 +109,12 @@ func Open(name string, opts Options) (*Device, error) {
 	vnet := !opts.PlainFrames
 	ifname, err := attach(fd, name, vnet)
 	if err != nil && vnet && errors.Is(err, unix.EINVAL) {
-		vnet = false // no IFF_VNET_HDR here: plain frames, no coalescing
+		vnet = false // no IFF_VNET_HDR here: plain frames, no offloads
 		ifname, err = attach(fd, name, vnet)
+	}
+	tunOff := 0
+	if err == nil && vnet {
+		tunOff, err = setOffload(fd, ifname, opts)
 	}
 	if err == nil {
 		err = configure(ifname, opts)
@@ -115,8 +133,9 @@ func Open(name string, opts Options) (*Device, error) {
 	}
 	d := &Device{
 		name: ifname, mac: mac, mtu: opts.MTU, f: f, rc: rc, vnet: vnet,
+		tunOff: tunOff, off: offloads(vnet, tunOff),
 		done:  make(chan struct{}),
-		tx:    newTxRing(opts.MTU, vnet),
+		tx:    newTxRing(vnet),
 		kick:  make(chan struct{}, 1),
 		space: make(chan struct{}, 1),
 		timer: time.NewTimer(time.Hour),
@@ -143,8 +162,41 @@ func (d *Device) MTU() int { return d.mtu }
 // Headroom implements netif.Device.Headroom: a TAP takes bare frames.
 func (d *Device) Headroom() int { return 0 }
 
-// Offloads implements netif.Device.Offloads.
-func (d *Device) Offloads() netif.Offloads { return netif.Offloads{} }
+// Offloads implements netif.Device.Offloads. With a virtio-net header the
+// kernel completes the checksums we leave partial and segments our TSO
+// frames, as for a VM; and it hands us partial checksums and merged
+// segments. TSO is offered both ways when TUNSETOFFLOAD took it (not with
+// Options.NoTSO).
+func (d *Device) Offloads() netif.Offloads { return d.off }
+
+// offloads are a TAP's offloads given its header and TUNSETOFFLOAD flags.
+func offloads(vnet bool, tunOff int) netif.Offloads {
+	if !vnet {
+		return netif.Offloads{}
+	}
+	o := netif.Offloads{TxChecksum: true, RxChecksum: tunOff&tunFCsum != 0}
+	if tunOff&tunFTSO4 != 0 {
+		o.TSO4Max, o.LargeReceive = 65535, maxFrame
+	}
+	if tunOff&tunFTSO6 != 0 {
+		o.TSO6Max, o.LargeReceive = 65535+40, maxFrame
+	}
+	return o
+}
+
+// RxRefused is how many received frames were dropped for a virtio-net
+// header the negotiated offloads do not allow (a GSO type we did not ask
+// for, a checksum offset outside the frame). They also count in
+// RxDropped.
+func (d *Device) RxRefused() uint64 { return d.rxBad.Load() }
+
+// LargeReceived is how many frames the kernel handed us merged from
+// several TCP segments (GSO).
+func (d *Device) LargeReceived() uint64 { return d.rxLarge.Load() }
+
+// TSOSent is how many TSO frames Transmit took (each larger than one
+// segment, for the kernel to cut).
+func (d *Device) TSOSent() uint64 { return d.txTSO.Load() }
 
 // LinkUp implements netif.Device.LinkUp. It approximates the carrier: true
 // while open, unless the kernel refused the last frame because its
@@ -172,7 +224,7 @@ func (d *Device) readLoop() {
 	if d.vnet {
 		hdr = vnetHdrLen
 	}
-	buf := make([]byte, hdr+maxRead)
+	buf := make([]byte, hdr+maxFrame)
 	for {
 		n, err := d.f.Read(buf)
 		if err != nil {
@@ -188,44 +240,71 @@ func (d *Device) readLoop() {
 			d.linkDown.Store(true)
 			return
 		}
-		if n < hdr || !d.rxHeader(buf[:n]) {
+		if n < hdr {
 			d.ctr.RxDropped.Add(1)
 			continue
 		}
 		frame := buf[hdr:n]
+		meta, ok := d.rxMeta(buf[:hdr], len(frame))
+		if !ok {
+			d.rxBad.Add(1)
+			d.ctr.RxDropped.Add(1)
+			continue
+		}
+		limit := d.mtu + netif.EthernetHeaderLen
+		if meta.SegSize != 0 {
+			limit = maxFrame
+		}
 		switch h := d.handler.Load(); {
-		case len(frame) < netif.EthernetHeaderLen || len(frame) > d.mtu+netif.EthernetHeaderLen || h == nil:
+		case len(frame) < netif.EthernetHeaderLen || len(frame) > limit || h == nil:
 			d.ctr.RxDropped.Add(1)
 		default:
+			if meta.SegSize != 0 {
+				d.rxLarge.Add(1)
+			}
 			d.ctr.CountRx(len(frame))
-			(*h)(frame, netif.RxMeta{})
+			(*h)(frame, meta)
 		}
 	}
 }
 
-// rxHeader applies the virtio-net header in front of a received frame, if
-// any. The kernel only sets one up for offloads that TUNSETOFFLOAD
-// enables, and Open enables none, so the header is normally empty; a
-// partial checksum is completed in software all the same, and a GSO frame
-// (which we never asked for) is refused.
-func (d *Device) rxHeader(b []byte) bool {
-	if !d.vnet {
-		return true
+// rxMeta reads the virtio-net header in front of a received frame of l
+// bytes, if any: a partial checksum (NEEDS_CSUM; the kernel only sends
+// those after TUN_F_CSUM) or one it verified (DATA_VALID) makes the frame
+// CsumVerified, and a TCP segment merged by the kernel (GSO, after
+// TUN_F_TSO4/6) gives its segment size. It reports false for what we did
+// not ask for.
+func (d *Device) rxMeta(h []byte, l int) (netif.RxMeta, bool) {
+	var m netif.RxMeta
+	if len(h) < vnetHdrLen {
+		return m, true
 	}
-	if b[1] != vnetGSONone {
-		return false
-	}
-	if b[0]&vnetFlagNeedsCsum != 0 {
-		f := b[vnetHdrLen:]
-		start := int(binary.NativeEndian.Uint16(b[6:]))
-		at := start + int(binary.NativeEndian.Uint16(b[8:]))
-		if at+2 > len(f) {
-			return false
+	ne := binary.NativeEndian
+	if h[0]&(vnetFlagNeedsCsum|vnetFlagDataValid) != 0 {
+		if d.tunOff&tunFCsum == 0 {
+			return m, false
 		}
-		cs := checksum.Checksum(f[start:], 0)
-		binary.BigEndian.PutUint16(f[at:], cs)
+		if h[0]&vnetFlagNeedsCsum != 0 && int(ne.Uint16(h[6:]))+int(ne.Uint16(h[8:]))+2 > l {
+			return m, false
+		}
+		m.CsumVerified = true
 	}
-	return true
+	switch h[1] {
+	case vnetGSONone:
+		return m, true
+	case vnetGSOTCPv4:
+		if d.tunOff&tunFTSO4 == 0 {
+			return m, false
+		}
+	case vnetGSOTCPv6:
+		if d.tunOff&tunFTSO6 == 0 {
+			return m, false
+		}
+	default:
+		return m, false // UDP, or ECN, which we never ask for
+	}
+	m.SegSize = ne.Uint16(h[4:])
+	return m, m.SegSize != 0
 }
 
 // Close implements netif.Device.Close. It first writes the frames still in
