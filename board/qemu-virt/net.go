@@ -18,6 +18,10 @@ var (
 	netErr  error
 )
 
+// NetConfig configures the virtio-net driver; set it before the first
+// call to Net. boardrun sets Disable from the NOOFFLOAD build setting.
+var NetConfig virtio.NetConfig
+
 // Net returns the machine's network interface: the first virtio-net device
 // (-device virtio-net-device), brought up on first call with
 // interrupt-driven receive. The handler installed with SetHandler runs on
@@ -48,7 +52,7 @@ func startNet() (*virtio.Net, error) {
 	if err != nil {
 		return nil, err
 	}
-	dev, err := virtio.NewNet(s.t, mem, virtio.NetConfig{})
+	dev, err := virtio.NewNet(s.t, mem, NetConfig)
 	if err != nil {
 		return nil, err
 	}
@@ -65,7 +69,8 @@ func startNet() (*virtio.Net, error) {
 	go receive(dev, wake)
 	gicEnable(s.irq)
 	mark("virtio-net")
-	print("qemu-virt: virtio-net ", dev.MAC().String(), " mtu ", dev.MTU(), " irq ", s.irq, "\n")
+	print("qemu-virt: virtio-net ", dev.MAC().String(), " mtu ", dev.MTU(), " irq ", s.irq,
+		" offloads ", virtio.OffloadNames(dev.Features()), "\n")
 	return dev, nil
 }
 

@@ -2,6 +2,12 @@
 
 package virtio
 
+import (
+	"errors"
+	"strconv"
+	"strings"
+)
+
 // Feature bits used by this package.
 const (
 	// FeatureVersion1 marks a virtio 1.x device (virtio 1.1 §6).
@@ -71,3 +77,73 @@ const (
 	gsoTCPv6 = 4    // VIRTIO_NET_HDR_GSO_TCPV6
 	gsoECN   = 0x80 // VIRTIO_NET_HDR_GSO_ECN
 )
+
+// netFeatureNames names the offload features as QEMU's virtio-net device
+// properties do, for NetConfig.Disable from a build setting and for the
+// console.
+var netFeatureNames = [...]struct {
+	bit  uint64
+	name string
+}{
+	{FeatureNetCsum, "csum"},
+	{FeatureNetGuestCsum, "guest_csum"},
+	{FeatureNetHostTSO4, "host_tso4"},
+	{FeatureNetHostTSO6, "host_tso6"},
+	{FeatureNetGuestTSO4, "guest_tso4"},
+	{FeatureNetGuestTSO6, "guest_tso6"},
+	{FeatureNetMrgRxbuf, "mrg_rxbuf"},
+	{FeatureEventIdx, "event_idx"},
+}
+
+// ParseOffloads turns a comma-separated list of offload feature names
+// (csum, guest_csum, host_tso4, host_tso6, guest_tso4, guest_tso6,
+// mrg_rxbuf, event_idx) into their bits; "all" is NetOffloadFeatures and
+// "" none. The images' NOOFFLOAD build setting goes through it into
+// NetConfig.Disable.
+func ParseOffloads(s string) (uint64, error) {
+	var f uint64
+	for len(s) > 0 {
+		name := s
+		if i := strings.IndexByte(s, ','); i >= 0 {
+			name, s = s[:i], s[i+1:]
+		} else {
+			s = ""
+		}
+		name = strings.TrimSpace(name)
+		if name == "" {
+			continue
+		}
+		if name == "all" {
+			f |= NetOffloadFeatures
+			continue
+		}
+		known := false
+		for _, n := range netFeatureNames {
+			if n.name == name {
+				f, known = f|n.bit, true
+			}
+		}
+		if !known {
+			return 0, errors.New("virtio: unknown offload " + strconv.Quote(name) + " (want all, or some of csum, guest_csum, host_tso4, host_tso6, guest_tso4, guest_tso6, mrg_rxbuf, event_idx)")
+		}
+	}
+	return f, nil
+}
+
+// OffloadNames lists the offload features set in f, comma-separated, in
+// the order of ParseOffloads's names ("none" when there are none).
+func OffloadNames(f uint64) string {
+	s := ""
+	for _, n := range netFeatureNames {
+		if f&n.bit != 0 {
+			if s != "" {
+				s += ","
+			}
+			s += n.name
+		}
+	}
+	if s == "" {
+		return "none"
+	}
+	return s
+}

@@ -493,3 +493,30 @@ func TestOffloadNoAllocations(t *testing.T) {
 		t.Errorf("TSO transmit: %v allocs per frame", a)
 	}
 }
+
+func TestParseOffloads(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want uint64
+		ok   bool
+	}{
+		{"", 0, true},
+		{"all", virtio.NetOffloadFeatures, true},
+		{"csum", virtio.FeatureNetCsum, true},
+		{" host_tso4 , event_idx,", virtio.FeatureNetHostTSO4 | virtio.FeatureEventIdx, true},
+		{"guest_csum,guest_tso4,guest_tso6,mrg_rxbuf,host_tso6", virtio.FeatureNetGuestCsum | virtio.FeatureNetGuestTSO4 | virtio.FeatureNetGuestTSO6 | virtio.FeatureNetMrgRxbuf | virtio.FeatureNetHostTSO6, true},
+		{"tso", 0, false},
+		{"csum,ufo", 0, false},
+	} {
+		got, err := virtio.ParseOffloads(tc.in)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseOffloads(%q) = %#x, %v; want %#x, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	if s := virtio.OffloadNames(virtio.NetOffloadFeatures | virtio.FeatureNetMAC); s != "csum,guest_csum,host_tso4,host_tso6,guest_tso4,guest_tso6,mrg_rxbuf,event_idx" {
+		t.Errorf("OffloadNames(all) = %q", s)
+	}
+	if s := virtio.OffloadNames(virtio.FeatureNetMAC); s != "none" {
+		t.Errorf("OffloadNames(none) = %q", s)
+	}
+}

@@ -3,19 +3,28 @@
 package boardrun
 
 import (
+	"errors"
 	"io"
 	"time"
 
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
+	"github.com/mirago/mirago/drivers/virtio"
+	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/stack/netif"
 )
 
 // Board names the board this image is built for.
 const Board = "qemu-virt"
 
-// Open brings the board up and returns its network device (virtio-net)
-// and entropy source (the DRBG seeded from virtio-rng).
+// Open brings the board up and returns its network device (virtio-net,
+// with the offloads the device offers but NOOFFLOAD) and entropy source
+// (the DRBG seeded from virtio-rng).
 func Open() (netif.Device, io.Reader, error) {
+	off, err := virtio.ParseOffloads(buildcfg.NOOFFLOAD)
+	if err != nil {
+		return nil, nil, errors.New("bad NOOFFLOAD: " + err.Error())
+	}
+	qemuvirt.NetConfig.Disable = off
 	if err := qemuvirt.Init(); err != nil {
 		return nil, nil, err
 	}

@@ -1,6 +1,6 @@
 // Package buildcfg holds the network settings baked into a bare-metal
 // image at link time. `make image` sets them from the Makefile variables
-// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, METRICS and LOG with
+// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, METRICS, LOG and NOOFFLOAD with
 // -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
 // (see mk/baremetal.mk). They are strings because -X sets strings only;
 // apps parse them at start-up.
@@ -30,6 +30,11 @@ var (
 	// or error. At debug, images also log each boot phase and the
 	// stack's memory limits.
 	LOG = ""
+	// NOOFFLOAD lists the virtio-net offloads not to negotiate on
+	// qemu-virt (virtio.ParseOffloads: "all", or some of csum,
+	// guest_csum, host_tso4, host_tso6, guest_tso4, guest_tso6,
+	// mrg_rxbuf, event_idx); empty uses every one the device offers.
+	NOOFFLOAD = ""
 )
 
 // ErrNoMetrics is the apps' answer to a metrics port in an image built
