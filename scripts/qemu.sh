@@ -58,7 +58,7 @@ fi
 
 if [ -n "$tap" ]; then
 	[ ${#fwds[@]} -eq 0 ] || { echo "qemu.sh: -fwd works with user networking only, not with -tap" >&2; exit 2; }
-	netdev="tap,id=n0,ifname=$tap,script=no,downscript=no"
+	netdev="tap,id=n0,ifname=$tap,script=no,downscript=no,vnet_hdr=on"
 	reach="guest on TAP $tap: give the host side an address in the guest's subnet (e.g. ip addr add 10.0.2.2/24 dev $tap; ip link set $tap up), then use the guest's address (default 10.0.2.15)"
 else
 	netdev="user,id=n0"
