@@ -38,7 +38,7 @@ race:
 ## TestNoRaceCovered (internal/testkit/require) fails unless these two
 ## lines name exactly the tests that call require.NoRace or FullSize.
 NORACE_PKGS := ./flow ./stack ./stack/tcp
-NORACE_RUN := ^(TestAllocsSteadyState|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired)$$
+NORACE_RUN := ^(TestAllocsSteadyState|TestAllocsTSO|TestForwardPoolsBuffers|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestKernelClientToOurListenerNoOffload|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired|TestOurClientToKernelListenerNoOffload)$$
 norace:
 	$(GO) test -count=1 $(TESTFLAGS) -run '$(NORACE_RUN)' $(NORACE_PKGS)
 

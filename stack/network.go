@@ -3,6 +3,7 @@ package stack
 import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
 )
@@ -27,6 +28,9 @@ func (n *network) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport
 
 // Headroom implements transport.Network: the largest of the families'.
 func (n *network) Headroom() int { return n.v4.Headroom() }
+
+// Offloads implements transport.Network: one device under every family.
+func (n *network) Offloads() netif.Offloads { return n.v4.Offloads() }
 
 // MTU implements transport.Network.
 func (n *network) MTU(dst inet.Addr) int { return n.v4.MTU(dst) }

@@ -130,7 +130,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 // input is the device's receive handler: one frame, under the stack lock.
 func (s *Stack) input(frame []byte, meta netif.RxMeta) {
 	s.mu.Lock()
-	s.Eth.Input(frame)
+	s.Eth.Input(frame, meta)
 	s.mu.Unlock()
 }
 

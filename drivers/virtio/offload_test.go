@@ -12,6 +12,7 @@ import (
 	"github.com/mirago/mirago/drivers/virtio"
 	"github.com/mirago/mirago/drivers/virtio/internal/virtiomodel"
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -110,14 +111,19 @@ func tcpFrame(n int, seed byte) []byte {
 	for i := 54; i < len(f); i++ {
 		f[i] = byte(i) ^ seed
 	}
-	ps := checksum.Fold(checksum.Pseudo([4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 6, uint16(20+n)))
+	ps := checksum.Fold(pseudo(20 + n))
 	f[50], f[51] = byte(ps>>8), byte(ps)
 	return f
 }
 
 // tcpChecksumOK verifies the TCP checksum of a tcpFrame.
 func tcpChecksumOK(f []byte) bool {
-	return checksum.Fold(checksum.Sum(f[34:], checksum.Pseudo([4]byte{10, 0, 0, 1}, [4]byte{10, 0, 0, 2}, 6, uint16(len(f)-34)))) == 0xffff
+	return checksum.Fold(checksum.Sum(f[34:], pseudo(len(f)-34))) == 0xffff
+}
+
+// pseudo is the pseudo-header sum of a tcpFrame's segment of l bytes.
+func pseudo(l int) uint32 {
+	return checksum.Pseudo(inet.AddrFrom4(inet.Addr4{10, 0, 0, 1}), inet.AddrFrom4(inet.Addr4{10, 0, 0, 2}), 6, l)
 }
 
 func TestMergeableReceive(t *testing.T) {

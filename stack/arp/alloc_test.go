@@ -3,6 +3,7 @@ package arp
 import (
 	"testing"
 
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -27,8 +28,8 @@ func TestNoAllocsInSteadyState(t *testing.T) {
 				t.Fatal(err)
 			}
 		}},
-		{"reply input", func() { h.eth.Input(rep) }},
-		{"request input and reply", func() { h.eth.Input(req) }},
+		{"reply input", func() { h.eth.Input(rep, netif.RxMeta{}) }},
+		{"request input and reply", func() { h.eth.Input(req, netif.RxMeta{}) }},
 	}
 	for _, tc := range tests {
 		if n := testing.AllocsPerRun(1000, tc.f); n != 0 {

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 // FuzzARPInput feeds arbitrary bytes to the layer, first as one ARP
@@ -29,7 +30,7 @@ func FuzzARPInput(f *testing.F) {
 		h.dev.record = false
 		h.mu.Lock()
 		h.arp.AddIP(ipUs)
-		h.arp.Input(macGW, macUs, b)
+		h.arp.Input(macGW, macUs, b, netif.RxMeta{})
 		h.mu.Unlock()
 		for off := 0; off < len(b); off += 1 + PacketLen {
 			cmd := b[off]
@@ -37,7 +38,7 @@ func FuzzARPInput(f *testing.F) {
 			h.mu.Lock()
 			switch cmd % 4 {
 			case 0:
-				h.arp.Input(macGW, macUs, chunk)
+				h.arp.Input(macGW, macUs, chunk, netif.RxMeta{})
 			case 1:
 				if len(chunk) >= PacketLen {
 					_ = h.arp.Output(Packet(chunk).TargetIP(), newBuf(h, len(chunk)))
@@ -48,7 +49,7 @@ func FuzzARPInput(f *testing.F) {
 				h.mu.Lock()
 			case 3:
 				p := append([]byte{0, 1, 8, 0, 6, 4, 0, 1 + cmd>>7}, chunk[min(8, len(chunk)):]...)
-				h.arp.Input(macGW, macUs, p)
+				h.arp.Input(macGW, macUs, p, netif.RxMeta{})
 			}
 			checkInvariants(t, h)
 			h.mu.Unlock()

@@ -109,7 +109,7 @@ func (h *harness) withOurIP() *harness {
 func (h *harness) input(frame []byte) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.eth.Input(frame)
+	h.eth.Input(frame, netif.RxMeta{})
 }
 
 // output sends an IPv4 packet with payload p to next hop a.

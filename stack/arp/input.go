@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 // Input handles one ARP packet; New registers it with Ethernet for
@@ -15,7 +16,7 @@ import (
 // not asked for: it is dropped and counted as DropUnsolicited, the mark of
 // an ARP spoofing or cache poisoning attempt. Replies aimed at other
 // addresses, gratuitous replies among them, are counted as Ignored.
-func (l *Layer) Input(src, dst inet.MAC, payload []byte) {
+func (l *Layer) Input(src, dst inet.MAC, payload []byte, _ netif.RxMeta) {
 	p, err := ParsePacket(payload)
 	if err != nil {
 		l.countParseError(err)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -132,6 +133,9 @@ func (l *Layer) Headroom() int { return l.eth.Headroom() }
 
 // MTU implements ipv4.Link.MTU.
 func (l *Layer) MTU() int { return l.eth.MTU() }
+
+// Offloads implements ipv4.Link.Offloads: the device's.
+func (l *Layer) Offloads() netif.Offloads { return l.eth.Offloads() }
 
 // send builds an ARP packet, padded to the Ethernet minimum, and sends it
 // to dst.

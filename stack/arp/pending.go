@@ -28,7 +28,9 @@ func newPendingPool(total, headroom, mtu int) pendingPool {
 	return p
 }
 
-// get copies b into a free slot and returns it, or none if all are taken.
+// get copies b, with the offloads it asks of the device, into a free slot
+// and returns it, or none if all are taken. (A TSO segment does not fit a
+// slot: Output drops it, and TCP sends it again once resolved.)
 func (p *pendingPool) get(b *pkt.Buf) int32 {
 	i := p.free
 	if i == none {
@@ -40,6 +42,7 @@ func (p *pendingPool) get(b *pkt.Buf) int32 {
 	}
 	s.buf.Reset(p.headroom)
 	b.CopyTo(s.buf.Append(b.Len()))
+	s.buf.SetOffload(b.Offload()) // a checksum left to the device stays so
 	p.free = s.next
 	s.next = none
 	p.used++

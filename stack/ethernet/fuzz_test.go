@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 // FuzzParseFrame checks that parsing and dispatch never panic and that the
@@ -23,9 +24,9 @@ func FuzzParseFrame(f *testing.F) {
 		}
 		l := New(&fakeDev{mac: macGuest})
 		l.SetAcceptMulticast(len(b)%2 == 0)
-		l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {})
-		l.Register(inet.EtherTypeIPv4, func(src, dst inet.MAC, p []byte) {})
-		l.Input(b)
+		l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
+		l.Register(inet.EtherTypeIPv4, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
+		l.Input(b, netif.RxMeta{})
 		s := l.Stats()
 		if s.RxFrames != 1 || s.RxDelivered+s.RxRunt+s.RxNotForUs+s.RxBadSource+s.RxUnknownType+s.RxVLAN != 1 {
 			t.Fatalf("counters do not add up: %+v", s)

@@ -6,9 +6,10 @@ import (
 	"github.com/mirago/mirago/stack/pkt"
 )
 
-// Handler receives the payload of a frame of a registered EtherType. The
-// payload is valid only during the call.
-type Handler func(src, dst inet.MAC, payload []byte)
+// Handler receives the payload of a frame of a registered EtherType and
+// what the device said about the frame. The payload is valid only during
+// the call.
+type Handler func(src, dst inet.MAC, payload []byte, meta netif.RxMeta)
 
 // Stats counts frames. Drops are split by reason.
 type Stats struct {
@@ -69,7 +70,7 @@ func (l *Layer) SetAcceptMulticast(on bool) { l.multicast = on }
 // Input handles one received frame: it checks the length and the
 // destination and hands the payload to the EtherType's handler. Anything
 // else is counted and dropped.
-func (l *Layer) Input(frame []byte) {
+func (l *Layer) Input(frame []byte, meta netif.RxMeta) {
 	l.stats.RxFrames++
 	f, err := ParseFrame(frame)
 	if err != nil {
@@ -94,7 +95,7 @@ func (l *Layer) Input(frame []byte) {
 	for i := range l.handlers {
 		if l.handlers[i].etype == t {
 			l.stats.RxDelivered++
-			l.handlers[i].h(src, dst, f.Payload())
+			l.handlers[i].h(src, dst, f.Payload(), meta)
 			return
 		}
 	}
@@ -126,6 +127,9 @@ func (l *Layer) MAC() inet.MAC { return l.mac }
 // MTU is the largest payload of one frame (the device MTU, 1500 on
 // Ethernet).
 func (l *Layer) MTU() int { return l.dev.MTU() }
+
+// Offloads are the device's (netif.Offloads).
+func (l *Layer) Offloads() netif.Offloads { return l.dev.Offloads() }
 
 // Headroom is the headroom a Buf needs in front of an Ethernet payload: the
 // device's own plus HeaderLen.

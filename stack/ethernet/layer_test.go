@@ -20,7 +20,7 @@ func newTestLayer() (*Layer, *fakeDev, *got) {
 	d := &fakeDev{mac: macGuest, headroom: 12, record: true}
 	l := New(d)
 	g := &got{}
-	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {
 		g.n++
 		g.src, g.dst, g.payload = src, dst, append([]byte(nil), p...)
 	})
@@ -59,7 +59,7 @@ func TestInputDispatchAndDrops(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			l, _, g := newTestLayer()
 			l.SetAcceptMulticast(tc.multicast)
-			l.Input(tc.in)
+			l.Input(tc.in, netif.RxMeta{})
 			if (g.n == 1) != tc.delivered {
 				t.Fatalf("delivered %d times, want %v", g.n, tc.delivered)
 			}
@@ -79,13 +79,13 @@ func TestInputDispatchAndDrops(t *testing.T) {
 func TestRegisterReplaceAndRemove(t *testing.T) {
 	l, _, g := newTestLayer()
 	n2 := 0
-	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) { n2++ })
-	l.Input(arpRequest)
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) { n2++ })
+	l.Input(arpRequest, netif.RxMeta{})
 	if g.n != 0 || n2 != 1 {
 		t.Fatalf("replaced handler: old %d new %d", g.n, n2)
 	}
 	l.Register(inet.EtherTypeARP, nil)
-	l.Input(arpRequest)
+	l.Input(arpRequest, netif.RxMeta{})
 	if n2 != 1 || l.Stats().RxUnknownType != 1 {
 		t.Fatalf("after unregister: calls %d stats %+v", n2, l.Stats())
 	}
@@ -131,9 +131,9 @@ func TestWriteErrors(t *testing.T) {
 func TestNoAllocs(t *testing.T) {
 	d := &fakeDev{mac: macGuest}
 	l := New(d)
-	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte) {})
+	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 	b := pkt.New(200, l.Headroom())
-	if n := testing.AllocsPerRun(100, func() { l.Input(arpRequest) }); n != 0 {
+	if n := testing.AllocsPerRun(100, func() { l.Input(arpRequest, netif.RxMeta{}) }); n != 0 {
 		t.Errorf("Input allocates %v times", n)
 	}
 	if n := testing.AllocsPerRun(100, func() {

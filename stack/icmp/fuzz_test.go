@@ -7,6 +7,7 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 // FuzzICMP feeds b as the ICMP payload of a datagram to us. When fix is
@@ -34,7 +35,7 @@ func FuzzICMP(f *testing.F) {
 		if len(b) > 1400 {
 			b = b[:1400]
 		}
-		e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: inet.ProtoICMP, Src: peerAddr, Dst: dst}, b))
+		e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: inet.ProtoICMP, Src: peerAddr, Dst: dst}, b), netif.RxMeta{})
 		for _, o := range e.link.out {
 			h, err := ipv4.ParseHeader(o.data)
 			if err != nil || !h.ValidChecksum() || h.Dst() != peerAddr {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/transport"
 )
 
@@ -37,7 +38,7 @@ func TestGoldenEchoWire(t *testing.T) {
 
 func TestEchoReply(t *testing.T) {
 	e := newEnv(t, Config{})
-	e.ip.Input(peerMAC, ourMAC, goldenPing)
+	e.ip.Input(peerMAC, ourMAC, goldenPing, netif.RxMeta{})
 	h, m := e.lastICMP(t)
 	if !bytes.Equal(m, goldenReply) {
 		t.Errorf("reply %x\nwant  %x", []byte(m), goldenReply)
@@ -58,7 +59,7 @@ func TestEchoReplyFragmented(t *testing.T) {
 	for off := 0; off < len(m); off += 1480 {
 		end := min(off+1480, len(m))
 		f := datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr, ID: 3, FragOffset: off, MF: end < len(m)}, m[off:end])
-		e.ip.Input(peerMAC, ourMAC, f)
+		e.ip.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.link.out) != 3 {
 		t.Fatalf("%d datagrams sent, ip %+v", len(e.link.out), e.ip.Stats())
@@ -73,7 +74,7 @@ func TestEchoReplyFragmented(t *testing.T) {
 		}
 	}
 	for _, o := range e.link.out {
-		peer.ip.Input(ourMAC, peerMAC, o.data)
+		peer.ip.Input(ourMAC, peerMAC, o.data, netif.RxMeta{})
 	}
 	if !bytes.Equal(got, seq(4000)) {
 		t.Errorf("reply data mismatch (%d bytes), peer %+v", len(got), peer.icmp.Stats())
@@ -85,13 +86,13 @@ func TestNoEchoToBroadcast(t *testing.T) {
 	m := make([]byte, 16)
 	(&Fields{Type: TypeEchoRequest, Rest: Echo(1, 1), Body: seq(8)}).Encode(m)
 	for _, dst := range []inet.Addr4{inet.IPv4Broadcast, inet.MustParseAddr4("10.0.2.255")} {
-		e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m))
+		e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m), netif.RxMeta{})
 	}
-	e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m))
+	e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m), netif.RxMeta{})
 	if len(e.link.out) != 0 || e.icmp.Stats().DropBroadcastEcho != 3 {
 		t.Errorf("sent %d, stats %+v", len(e.link.out), e.icmp.Stats())
 	}
-	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m))
+	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m), netif.RxMeta{})
 	if len(e.link.out) != 1 {
 		t.Error("unicast echo not answered")
 	}
@@ -101,9 +102,9 @@ func TestInputDrops(t *testing.T) {
 	e := newEnv(t, Config{})
 	bad := bytes.Clone(goldenPing)
 	bad[30]++
-	e.ip.Input(peerMAC, ourMAC, bad)
-	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, []byte{8, 0, 0xf7, 0xff, 0, 0, 0}))
-	e.ip.Input(peerMAC, ourMAC, icmpFrom(peerAddr, ourAddr, 13, 0, 0, seq(12))) // timestamp
+	e.ip.Input(peerMAC, ourMAC, bad, netif.RxMeta{})
+	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, []byte{8, 0, 0xf7, 0xff, 0, 0, 0}), netif.RxMeta{})
+	e.ip.Input(peerMAC, ourMAC, icmpFrom(peerAddr, ourAddr, 13, 0, 0, seq(12)), netif.RxMeta{}) // timestamp
 	s := e.icmp.Stats()
 	if len(e.link.out) != 0 || s.DropChecksum != 1 || s.DropShort != 1 || s.DropUnknownType != 1 {
 		t.Errorf("sent %d, stats %+v", len(e.link.out), s)
@@ -138,7 +139,7 @@ func TestErrorsDelivered(t *testing.T) {
 		{TypeDestUnreachable, CodeHostUnreachable, 0, orig, 108, transport.HostUnreachable, 0}, // whole datagram quoted
 	}
 	for i, c := range cases {
-		e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, c.typ, c.code, c.rest, c.quote))
+		e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, c.typ, c.code, c.rest, c.quote), netif.RxMeta{})
 		if len(e.udp.errs) != i+1 {
 			t.Fatalf("case %d not delivered: ip %+v icmp %+v", i, e.ip.Stats(), e.icmp.Stats())
 		}
@@ -151,15 +152,15 @@ func TestErrorsDelivered(t *testing.T) {
 		}
 	}
 	// Fewer than 20 quoted bytes, or not IPv4: dropped.
-	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, 3, 1, 0, orig[:19]))
+	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, 3, 1, 0, orig[:19]), netif.RxMeta{})
 	v6 := bytes.Clone(orig[:28])
 	v6[0] = 0x65
-	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, 3, 1, 0, v6))
+	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, 3, 1, 0, v6), netif.RxMeta{})
 	if len(e.udp.errs) != len(cases) || e.icmp.Stats().DropBadQuote != 2 {
 		t.Errorf("bad quotes: %+v", e.icmp.Stats())
 	}
 	// Redirect and source quench are counted and ignored.
-	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, TypeRedirect, 1, 0, orig[:28]))
+	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, TypeRedirect, 1, 0, orig[:28]), netif.RxMeta{})
 	if e.icmp.Stats().ErrorsIn[TypeRedirect] != 1 || len(e.udp.errs) != len(cases) {
 		t.Errorf("redirect: %+v", e.icmp.Stats())
 	}
@@ -226,7 +227,7 @@ func TestUnreachableRules(t *testing.T) {
 	}
 	// Through ip: a protocol nobody serves.
 	e := newEnv(t, Config{})
-	e.ip.Input(peerMAC, ourMAC, offending(peerAddr, ourAddr, 99, 0, seq(8)))
+	e.ip.Input(peerMAC, ourMAC, offending(peerAddr, ourAddr, 99, 0, seq(8)), netif.RxMeta{})
 	if _, m := e.lastICMP(t); m.Type() != 3 || m.Code() != 2 {
 		t.Errorf("protocol unreachable: %x", m[:8])
 	}
@@ -235,7 +236,7 @@ func TestUnreachableRules(t *testing.T) {
 	// sees it; mayReport refuses it as well (the table above).
 	for _, src := range []string{"240.1.2.3", "255.255.255.254"} {
 		e = newEnv(t, Config{})
-		e.ip.Input(peerMAC, ourMAC, offending(inet.MustParseAddr4(src), ourAddr, 99, 0, seq(8)))
+		e.ip.Input(peerMAC, ourMAC, offending(inet.MustParseAddr4(src), ourAddr, 99, 0, seq(8)), netif.RxMeta{})
 		if len(e.link.out) != 0 {
 			t.Errorf("protocol unreachable sent to class E source %s", src)
 		}
@@ -279,7 +280,7 @@ func TestRateLimit(t *testing.T) {
 func TestReassemblyTimeExceeded(t *testing.T) {
 	e := newEnv(t, Config{})
 	first := datagram(ipv4.Fields{Protocol: inet.ProtoUDP, Src: peerAddr, Dst: ourAddr, ID: 5, MF: true}, seq(800))
-	e.ip.Input(peerMAC, ourMAC, first)
+	e.ip.Input(peerMAC, ourMAC, first, netif.RxMeta{})
 	e.clk.Advance(31 * time.Second)
 	h, m := e.lastICMP(t)
 	if h.Dst() != peerAddr || m.Type() != TypeTimeExceeded || m.Code() != CodeReasmExceeded || !bytes.Equal(m.Body(), first[:28]) {
@@ -290,7 +291,7 @@ func TestReassemblyTimeExceeded(t *testing.T) {
 func TestEchoAllocs(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.link.discard = true
-	n := testing.AllocsPerRun(1000, func() { e.ip.Input(peerMAC, ourMAC, goldenPing) })
+	n := testing.AllocsPerRun(1000, func() { e.ip.Input(peerMAC, ourMAC, goldenPing, netif.RxMeta{}) })
 	if n != 0 {
 		t.Errorf("echo allocates %v", n)
 	}

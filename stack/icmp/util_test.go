@@ -10,6 +10,7 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -63,8 +64,9 @@ func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	}
 	return nil
 }
-func (f *fakeLink) Headroom() int { return 14 }
-func (f *fakeLink) MTU() int      { return 1500 }
+func (f *fakeLink) Headroom() int            { return 14 }
+func (f *fakeLink) Offloads() netif.Offloads { return netif.Offloads{} }
+func (f *fakeLink) MTU() int                 { return 1500 }
 
 type fakeTransport struct{ errs []transport.ControlError }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/mirago/mirago/stack/icmp"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -43,8 +44,9 @@ func (c *checkLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	}
 	return nil
 }
-func (c *checkLink) Headroom() int { return 14 }
-func (c *checkLink) MTU() int      { return 1500 }
+func (c *checkLink) Headroom() int            { return 14 }
+func (c *checkLink) Offloads() netif.Offloads { return netif.Offloads{} }
+func (c *checkLink) MTU() int                 { return 1500 }
 
 type sink struct{}
 
@@ -85,7 +87,7 @@ func runOne(t *testing.T, in []byte) {
 			if n > len(in) {
 				n = len(in)
 			}
-			ip.Input(src, dst, in[:n])
+			ip.Input(src, dst, in[:n], netif.RxMeta{})
 			in = in[n:]
 			if adv {
 				clk.Advance(10 * time.Second)

@@ -2,13 +2,18 @@ package ipv4
 
 import (
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/transport"
 )
 
 // Input handles one received datagram; it has the ethernet handler
 // signature and is registered for EtherType 0x0800. packet is valid only
-// during the call.
-func (l *Layer) Input(src, dst inet.MAC, packet []byte) {
+// during the call. A datagram may be larger than the MTU when the device
+// merged it from several TCP segments (netif.Offloads.LargeReceive; the
+// driver refuses such frames otherwise); meta.CsumVerified passes on to
+// the transport, as the device's word on the transport checksum, for an
+// unfragmented datagram. The IP header checksum is always checked.
+func (l *Layer) Input(src, dst inet.MAC, packet []byte, meta netif.RxMeta) {
 	l.stats.Received++
 	h, err := ParseHeader(packet)
 	if err != nil {
@@ -42,13 +47,15 @@ func (l *Layer) Input(src, dst inet.MAC, packet []byte) {
 		l.stats.DropNotForUs++
 		return
 	}
+	verified := meta.CsumVerified
 	if h.IsFragment() {
 		h = l.reasm.add(h)
 		if h == nil {
 			return
 		}
+		verified = false
 	}
-	l.deliver(h, bcast || dst.IsMulticast())
+	l.deliver(h, bcast || dst.IsMulticast(), verified)
 }
 
 func (l *Layer) countParseError(err error) {
@@ -105,7 +112,7 @@ func (l *Layer) acceptDst(a inet.Addr4, proto uint8) (bcast, ok bool) {
 // deliver hands a complete datagram to its transport. bcast also covers a
 // link-layer broadcast or multicast, after which no ICMP error is sent
 // (RFC 1122 §3.2.2).
-func (l *Layer) deliver(h Header, bcast bool) {
+func (l *Layer) deliver(h Header, bcast, csumVerified bool) {
 	t := l.proto[h.Protocol()]
 	if t == nil {
 		l.stats.DropProtocol++
@@ -119,6 +126,7 @@ func (l *Layer) deliver(h Header, bcast bool) {
 		Src: inet.AddrFrom4(h.Src()), Dst: inet.AddrFrom4(h.Dst()),
 		Header: h, Payload: h.Payload(),
 		Broadcast: bcast, TTL: h.TTL(), TOS: h.TOS(),
+		CsumVerified: csumVerified,
 	}
 	l.stats.Delivered++
 	t.Deliver(p)

@@ -5,12 +5,13 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 func TestInputDelivers(t *testing.T) {
 	e := newEnv(t, Config{})
 	frame := append(udpTo(ourAddr, "hello"), 0, 0, 0) // with padding
-	e.l.Input(peerMAC, ourMAC, frame)
+	e.l.Input(peerMAC, ourMAC, frame, netif.RxMeta{})
 	if len(e.udp.got) != 1 {
 		t.Fatalf("delivered %d, stats %+v", len(e.udp.got), e.l.Stats())
 	}
@@ -27,14 +28,14 @@ func TestInputBroadcast(t *testing.T) {
 	e := newEnv(t, Config{})
 	for _, dst := range []inet.Addr4{inet.IPv4Broadcast, inet.MustParseAddr4("10.0.2.255")} {
 		e.udp.got = nil
-		e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(dst, "x"))
+		e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(dst, "x"), netif.RxMeta{})
 		if len(e.udp.got) != 1 || !e.udp.got[0].broadcast {
 			t.Errorf("%v: %+v", dst, e.udp.got)
 		}
 	}
 	// Unicast IP in a link-layer broadcast is flagged too.
 	e.udp.got = nil
-	e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(ourAddr, "x"))
+	e.l.Input(peerMAC, inet.BroadcastMAC, udpTo(ourAddr, "x"), netif.RxMeta{})
 	if len(e.udp.got) != 1 || !e.udp.got[0].broadcast {
 		t.Errorf("link broadcast: %+v", e.udp.got)
 	}
@@ -43,17 +44,17 @@ func TestInputBroadcast(t *testing.T) {
 func TestInputUnconfigured(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.l.SetAddr(inet.Prefix4{})
-	e.l.Input(peerMAC, ourMAC, udpTo(inet.MustParseAddr4("10.9.9.9"), "offer"))
+	e.l.Input(peerMAC, ourMAC, udpTo(inet.MustParseAddr4("10.9.9.9"), "offer"), netif.RxMeta{})
 	if len(e.udp.got) != 1 {
 		t.Errorf("DHCP-phase UDP unicast not accepted")
 	}
 	tcp := datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: inet.MustParseAddr4("10.9.9.9")}, seq(20))
-	e.l.Input(peerMAC, ourMAC, tcp)
+	e.l.Input(peerMAC, ourMAC, tcp, netif.RxMeta{})
 	if e.tcp.count != 0 || e.l.Stats().DropNotForUs != 1 {
 		t.Errorf("DHCP-phase TCP accepted")
 	}
 	e = newEnv(t, Config{AcceptAnyDst: true})
-	e.l.Input(peerMAC, ourMAC, tcp)
+	e.l.Input(peerMAC, ourMAC, tcp, netif.RxMeta{})
 	if len(e.tcp.got) != 1 {
 		t.Errorf("AcceptAnyDst: not delivered")
 	}
@@ -62,12 +63,12 @@ func TestInputUnconfigured(t *testing.T) {
 func TestInputUnspecifiedSource(t *testing.T) {
 	d := datagram(Fields{Protocol: inet.ProtoUDP, Src: inet.IPv4Unspecified, Dst: inet.IPv4Broadcast}, seq(8))
 	e := newEnv(t, Config{})
-	e.l.Input(peerMAC, inet.BroadcastMAC, d)
+	e.l.Input(peerMAC, inet.BroadcastMAC, d, netif.RxMeta{})
 	if e.udp.count != 0 || e.l.Stats().DropSource != 1 {
 		t.Error("0.0.0.0 source accepted by default")
 	}
 	e = newEnv(t, Config{AcceptUnspecifiedSource: true})
-	e.l.Input(peerMAC, inet.BroadcastMAC, d)
+	e.l.Input(peerMAC, inet.BroadcastMAC, d, netif.RxMeta{})
 	if len(e.udp.got) != 1 {
 		t.Error("AcceptUnspecifiedSource: not delivered")
 	}
@@ -132,7 +133,7 @@ func TestInputDrops(t *testing.T) {
 	}
 	for _, tc := range tests {
 		e := newEnv(t, Config{})
-		e.l.Input(peerMAC, ourMAC, tc.b)
+		e.l.Input(peerMAC, ourMAC, tc.b, netif.RxMeta{})
 		s := e.l.Stats()
 		if e.udp.count != 0 || len(e.udp.got) != 0 {
 			t.Errorf("%s: delivered", tc.name)
@@ -146,11 +147,11 @@ func TestInputDrops(t *testing.T) {
 	}
 	// The good datagram itself passes, so the table is not vacuous.
 	e := newEnv(t, Config{})
-	e.l.Input(peerMAC, ourMAC, good)
+	e.l.Input(peerMAC, ourMAC, good, netif.RxMeta{})
 	if len(e.udp.got) != 1 {
 		t.Fatal("good datagram dropped")
 	}
-	e.l.Input(peerMAC, ourMAC, withOpts(OptRR, 7, 4, 0, 0, 0, 0, OptNOP, OptTimestamp, 4, 5, 0))
+	e.l.Input(peerMAC, ourMAC, withOpts(OptRR, 7, 4, 0, 0, 0, 0, OptNOP, OptTimestamp, 4, 5, 0), netif.RxMeta{})
 	if len(e.udp.got) != 2 {
 		t.Errorf("record route / timestamp not accepted: %+v", e.l.Stats())
 	}
@@ -159,12 +160,12 @@ func TestInputDrops(t *testing.T) {
 func TestUnknownProtocolICMP(t *testing.T) {
 	e := newEnv(t, Config{})
 	d := datagram(Fields{Protocol: 99, Src: peerAddr, Dst: ourAddr}, seq(30))
-	e.l.Input(peerMAC, ourMAC, d)
+	e.l.Input(peerMAC, ourMAC, d, netif.RxMeta{})
 	if len(e.icmp.calls) != 1 || e.icmp.calls[0].typ != 3 || e.icmp.calls[0].code != 2 || !bytes.Equal(e.icmp.calls[0].off, d) {
 		t.Fatalf("calls %+v", e.icmp.calls)
 	}
-	e.l.Input(peerMAC, ourMAC, datagram(Fields{Protocol: 99, Src: peerAddr, Dst: inet.IPv4Broadcast}, seq(30)))
-	e.l.Input(peerMAC, inet.BroadcastMAC, d)
+	e.l.Input(peerMAC, ourMAC, datagram(Fields{Protocol: 99, Src: peerAddr, Dst: inet.IPv4Broadcast}, seq(30)), netif.RxMeta{})
+	e.l.Input(peerMAC, inet.BroadcastMAC, d, netif.RxMeta{})
 	if len(e.icmp.calls) != 1 {
 		t.Errorf("unreachable about a broadcast: %+v", e.icmp.calls)
 	}
@@ -177,7 +178,7 @@ func TestInputAllocs(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.udp.noCopy = true
 	d := udpTo(ourAddr, "no allocations here")
-	n := testing.AllocsPerRun(1000, func() { e.l.Input(peerMAC, ourMAC, d) })
+	n := testing.AllocsPerRun(1000, func() { e.l.Input(peerMAC, ourMAC, d, netif.RxMeta{}) })
 	if n != 0 {
 		t.Errorf("Input allocates %v per datagram", n)
 	}

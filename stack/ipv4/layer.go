@@ -20,6 +20,7 @@ import (
 
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -39,6 +40,9 @@ type Link interface {
 	Output(nextHop inet.Addr4, b *pkt.Buf) error
 	Headroom() int
 	MTU() int
+	// Offloads are the device's (netif.Offloads): Write lets a TSO
+	// segment past the MTU, up to TSO4Max.
+	Offloads() netif.Offloads
 }
 
 // ICMPSender sends ICMP errors about received datagrams; the icmp layer
@@ -146,6 +150,10 @@ func (l *Layer) Gateway() inet.Addr4 { return l.gw }
 // Headroom is the headroom a transport reserves: the link's plus 20. It
 // implements transport.Network.
 func (l *Layer) Headroom() int { return l.link.Headroom() + HeaderLen }
+
+// Offloads implements transport.Network: the device's, which TCP reads to
+// leave checksums to it and hand it TSO segments.
+func (l *Layer) Offloads() netif.Offloads { return l.link.Offloads() }
 
 // MTU is the IP MTU: the largest datagram, header included, sent without
 // fragmentation, to any destination (dst is not looked at: one link, one

@@ -21,7 +21,8 @@ func (l *Layer) route(dst inet.Addr4) (inet.Addr4, error) {
 // Write sends b (transport header and payload, possibly with attachments)
 // to dst, prepending the IPv4 header into b's headroom. An unspecified src
 // means Source(dst). Datagrams larger than the MTU are fragmented (RFC 791
-// §3.2) unless o.DontFragment is set, which gives ErrMessageTooLong. Write
+// §3.2) unless o.DontFragment is set, which gives ErrMessageTooLong; a TSO
+// segment (pkt.Buf.SetGSO) goes whole to a device that cuts it. Write
 // does not keep b. It implements transport.Network; addresses that are not
 // IPv4 give transport.ErrAddrFamily.
 func (l *Layer) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
@@ -53,6 +54,17 @@ func (l *Layer) write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o transport.
 	}
 	l.id++
 	n, mtu := b.Len(), l.mtu4()
+	if b.GSO() != pkt.GSONone {
+		// A TSO segment (netif.Offloads.TSO4Max): the device cuts it into
+		// segments of the MSS, each with the next IP ID, as Linux's
+		// segmentation does; it is never fragmented.
+		if b.GSO() != pkt.GSOTCPv4 || n+HeaderLen > min(l.link.Offloads().TSO4Max, MaxTotalLen) {
+			l.stats.DropTooBig++
+			return ErrMessageTooLong
+		}
+		l.id += uint16(tsoSegments(b.Offload(), n) - 1)
+		mtu = MaxTotalLen
+	}
 	if n+HeaderLen > MaxTotalLen || (n+HeaderLen > mtu && o.DontFragment) {
 		l.stats.DropTooBig++
 		return ErrMessageTooLong
@@ -67,6 +79,15 @@ func (l *Layer) write(src, dst inet.Addr4, proto uint8, b *pkt.Buf, o transport.
 	}
 	f.Encode(hdr)
 	return l.output(next, b)
+}
+
+// tsoSegments is how many segments the device cuts a TSO segment of n
+// bytes (transport header included) into.
+func tsoSegments(o pkt.Offload, n int) int {
+	if o.GSOSize <= 0 || n <= o.HdrLen {
+		return 1
+	}
+	return (n - o.HdrLen + o.GSOSize - 1) / o.GSOSize
 }
 
 func (l *Layer) output(next inet.Addr4, b *pkt.Buf) error {
@@ -91,6 +112,10 @@ func (l *Layer) fragment(next inet.Addr4, b *pkt.Buf, f Fields, mtu int) error {
 	hr := l.Headroom()
 	if l.fragPool == nil || l.fragPool.Size() != hr+per {
 		l.fragPool = pkt.NewPool(hr + per)
+	}
+	if !b.FinishChecksum() { // fragments cannot leave it to the device
+		l.stats.DropTooBig++
+		return ErrMessageTooLong
 	}
 	total := b.Len()
 	l.stats.FragmentedSent++

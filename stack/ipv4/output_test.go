@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
 )
@@ -122,7 +123,7 @@ func TestFragmentation(t *testing.T) {
 	r := newEnv(t, Config{})
 	r.l.SetAddr(inet.Prefix4{Addr: peerAddr, Bits: 24})
 	for i := len(e.link.out) - 1; i >= 0; i-- {
-		r.l.Input(ourMAC, peerMAC, e.link.out[i].data)
+		r.l.Input(ourMAC, peerMAC, e.link.out[i].data, netif.RxMeta{})
 	}
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
 		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
@@ -267,7 +268,7 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 	r := newEnv(t, Config{})
 	r.l.SetAddr(inet.Prefix4{Addr: peerAddr, Bits: 24})
 	for _, o := range e.link.out {
-		r.l.Input(ourMAC, peerMAC, o.data)
+		r.l.Input(ourMAC, peerMAC, o.data, netif.RxMeta{})
 	}
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
 		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())

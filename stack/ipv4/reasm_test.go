@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 )
 
 func frag(id uint16, off int, mf bool, data []byte) []byte {
@@ -36,7 +37,7 @@ func TestReassemblyOrders(t *testing.T) {
 			if len(e.udp.got) != 0 {
 				t.Fatalf("%s: delivered after %d fragments", name, i)
 			}
-			e.l.Input(peerMAC, ourMAC, fs[k])
+			e.l.Input(peerMAC, ourMAC, fs[k], netif.RxMeta{})
 		}
 		if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, p) {
 			t.Fatalf("%s: got %d, stats %+v", name, len(e.udp.got), e.l.Stats())
@@ -56,8 +57,8 @@ func TestReassemblyInterleaved(t *testing.T) {
 	e := newEnv(t, Config{})
 	a, b := split(1, seq(3000), 1000), split(2, bytes.Repeat([]byte{0xee}, 3000), 1000)
 	for i := range a {
-		e.l.Input(peerMAC, ourMAC, a[i])
-		e.l.Input(peerMAC, ourMAC, b[len(b)-1-i])
+		e.l.Input(peerMAC, ourMAC, a[i], netif.RxMeta{})
+		e.l.Input(peerMAC, ourMAC, b[len(b)-1-i], netif.RxMeta{})
 	}
 	if len(e.udp.got) != 2 || !bytes.Equal(e.udp.got[0].payload, seq(3000)) || e.udp.got[1].payload[2999] != 0xee {
 		t.Errorf("got %d", len(e.udp.got))
@@ -68,13 +69,13 @@ func TestReassemblyOverlapAndDuplicate(t *testing.T) {
 	p := seq(3000)
 	fs := split(5, p, 1000)
 	e := newEnv(t, Config{})
-	e.l.Input(peerMAC, ourMAC, fs[0])
-	e.l.Input(peerMAC, ourMAC, fs[0]) // exact duplicate: ignored
+	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
+	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{}) // exact duplicate: ignored
 	if s := e.l.Stats(); s.ReasmDuplicates != 1 || s.ReasmPending != 1 {
 		t.Fatalf("duplicate: %+v", s)
 	}
-	e.l.Input(peerMAC, ourMAC, fs[1])
-	e.l.Input(peerMAC, ourMAC, fs[2])
+	e.l.Input(peerMAC, ourMAC, fs[1], netif.RxMeta{})
+	e.l.Input(peerMAC, ourMAC, fs[2], netif.RxMeta{})
 	if len(e.udp.got) != 1 {
 		t.Fatalf("not delivered after duplicate")
 	}
@@ -88,15 +89,15 @@ func TestReassemblyOverlapAndDuplicate(t *testing.T) {
 	for name, bad := range overlaps {
 		e := newEnv(t, Config{})
 		fs := split(6, p, 1000)
-		e.l.Input(peerMAC, ourMAC, fs[0])
-		e.l.Input(peerMAC, ourMAC, bad)
+		e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
+		e.l.Input(peerMAC, ourMAC, bad, netif.RxMeta{})
 		s := e.l.Stats()
 		if s.ReasmOverlaps != 1 || s.ReasmPending != 0 || s.ReasmMemory != 0 {
 			t.Errorf("%s: stats %+v", name, s)
 		}
 		// The rest of the datagram does not complete it.
-		e.l.Input(peerMAC, ourMAC, fs[1])
-		e.l.Input(peerMAC, ourMAC, fs[2])
+		e.l.Input(peerMAC, ourMAC, fs[1], netif.RxMeta{})
+		e.l.Input(peerMAC, ourMAC, fs[2], netif.RxMeta{})
 		if len(e.udp.got) != 0 {
 			t.Errorf("%s: delivered after overlap", name)
 		}
@@ -123,7 +124,7 @@ func TestReassemblyLimits(t *testing.T) {
 	for _, tc := range tests {
 		e := newEnv(t, Config{})
 		for _, f := range tc.frags {
-			e.l.Input(peerMAC, ourMAC, f)
+			e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 		}
 		s := e.l.Stats()
 		if tc.counter(&s) != 1 || s.ReasmPending != 0 || len(e.udp.got) != 0 {
@@ -132,8 +133,8 @@ func TestReassemblyLimits(t *testing.T) {
 	}
 	// A zero-length last fragment is fine.
 	e := newEnv(t, Config{})
-	e.l.Input(peerMAC, ourMAC, frag(3, 0, true, seq(16)))
-	e.l.Input(peerMAC, ourMAC, frag(3, 16, false, nil))
+	e.l.Input(peerMAC, ourMAC, frag(3, 0, true, seq(16)), netif.RxMeta{})
+	e.l.Input(peerMAC, ourMAC, frag(3, 16, false, nil), netif.RxMeta{})
 	if len(e.udp.got) != 1 || len(e.udp.got[0].payload) != 16 {
 		t.Errorf("zero-length last: %+v", e.l.Stats())
 	}
@@ -141,7 +142,7 @@ func TestReassemblyLimits(t *testing.T) {
 	e = newEnv(t, Config{})
 	p := seq(65515)
 	for _, f := range split(4, p, 1480) {
-		e.l.Input(peerMAC, ourMAC, f)
+		e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, p) {
 		t.Errorf("65535-byte datagram: %+v", e.l.Stats())
@@ -151,8 +152,8 @@ func TestReassemblyLimits(t *testing.T) {
 func TestReassemblyTimeout(t *testing.T) {
 	e := newEnv(t, Config{})
 	fs := split(7, seq(3000), 1000)
-	e.l.Input(peerMAC, ourMAC, fs[0])
-	e.l.Input(peerMAC, ourMAC, fs[2])
+	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
+	e.l.Input(peerMAC, ourMAC, fs[2], netif.RxMeta{})
 	e.clk.Advance(29 * time.Second)
 	if s := e.l.Stats(); s.ReasmPending != 1 || s.ReasmTimeouts != 0 {
 		t.Fatalf("expired early: %+v", s)
@@ -169,7 +170,7 @@ func TestReassemblyTimeout(t *testing.T) {
 		t.Errorf("quoted %x, want first fragment's start", off)
 	}
 	// The late fragment starts a new datagram, which does not complete.
-	e.l.Input(peerMAC, ourMAC, fs[1])
+	e.l.Input(peerMAC, ourMAC, fs[1], netif.RxMeta{})
 	if len(e.udp.got) != 0 {
 		t.Error("completed with expired fragments")
 	}
@@ -189,7 +190,7 @@ func TestReassemblyMemoryCap(t *testing.T) {
 		if i%2 == 1 {
 			off = 64000
 		}
-		e.l.Input(peerMAC, ourMAC, frag(uint16(i), off, true, seq(1024)))
+		e.l.Input(peerMAC, ourMAC, frag(uint16(i), off, true, seq(1024)), netif.RxMeta{})
 		s := e.l.Stats()
 		if s.ReasmMemory > uint64(cfg.ReasmMemory) || s.ReasmPending > uint64(cfg.ReasmDatagrams) {
 			t.Fatalf("after %d: %+v", i, s)
@@ -202,7 +203,7 @@ func TestReassemblyMemoryCap(t *testing.T) {
 	// Tight memory cap: evicts by bytes, not count.
 	e = newEnv(t, Config{ReasmMemory: 10 * chunkSize})
 	for i := 0; i < 100; i++ {
-		e.l.Input(peerMAC, ourMAC, frag(uint16(i), 0, true, seq(1000)))
+		e.l.Input(peerMAC, ourMAC, frag(uint16(i), 0, true, seq(1000)), netif.RxMeta{})
 	}
 	if s := e.l.Stats(); s.ReasmPending != 10 || s.ReasmMemory != 10*chunkSize {
 		t.Errorf("byte cap: %+v", s)
@@ -214,7 +215,7 @@ func TestReassemblyMemoryCap(t *testing.T) {
 	}
 	// A newer datagram still completes after evictions.
 	for _, f := range split(500, seq(4000), 1480) {
-		e.l.Input(peerMAC, ourMAC, f)
+		e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.udp.got) != 1 {
 		t.Errorf("not delivered after churn: %+v", e.l.Stats())

@@ -8,6 +8,7 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -35,6 +36,7 @@ type fakeLink struct {
 	count         int
 	discard       bool // count only (allocation tests)
 	err           error
+	off           netif.Offloads
 }
 
 func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
@@ -50,8 +52,9 @@ func (f *fakeLink) Output(next inet.Addr4, b *pkt.Buf) error {
 	f.out = append(f.out, sent{next, d})
 	return nil
 }
-func (f *fakeLink) Headroom() int { return f.headroom }
-func (f *fakeLink) MTU() int      { return f.mtu }
+func (f *fakeLink) Headroom() int            { return f.headroom }
+func (f *fakeLink) Offloads() netif.Offloads { return f.off }
+func (f *fakeLink) MTU() int                 { return f.mtu }
 
 // delivered is a copy of one Packet.
 type delivered struct {

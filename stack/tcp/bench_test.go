@@ -9,6 +9,7 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -38,6 +39,7 @@ func (e *pipeEnd) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport
 	return nil
 }
 func (e *pipeEnd) Headroom() int                       { return 34 }
+func (e *pipeEnd) Offloads() netif.Offloads            { return netif.Offloads{} }
 func (e *pipeEnd) MTU(inet.Addr) int                   { return 1500 }
 func (e *pipeEnd) PortUnreachable(*transport.Packet)   {}
 func (e *pipeEnd) Source(inet.Addr) (inet.Addr, error) { return e.addr, nil }

@@ -29,12 +29,15 @@ func (cc *ccState) init(c *Conn) {
 
 // ccOnAck grows the window for acked new bytes: slow start with
 // appropriate byte counting (RFC 5681 §3.1, RFC 3465 L=2), then NewReno's
-// one SMSS per window or CUBIC.
+// one SMSS per window or CUBIC. With TSO, L is one TSO segment: a peer
+// that takes a TSO segment whole acks it with one ACK, and an L of two
+// segments would make slow start grow by two segments per 44 sent (Linux
+// counts every segment acked).
 func (c *Conn) ccOnAck(acked uint32) {
 	cc := &c.cc
 	m := uint32(c.smss())
 	if cc.cwnd < cc.ssthresh {
-		cc.cwnd += min(acked, 2*m)
+		cc.cwnd += min(acked, max(2*m, uint32(c.tsoLimit())))
 		return
 	}
 	if c.cubic() {

@@ -88,6 +88,10 @@ type Config struct {
 	// goes out to draw the ACK that starts fast recovery, instead of
 	// waiting for the retransmission timeout.
 	DisableTLP bool
+	// DisableOffload computes every checksum and sends segments of at
+	// most the MSS even when the device offers checksum offload and TSO
+	// (netif.Offloads), which are used by default.
+	DisableOffload bool
 	// TLPMaxAckDelay is the peer's delayed-ACK allowance that the probe
 	// timeout adds when at most one segment is in flight (RFC 8985 §7.2
 	// TLP.max_ack_delay, the worst-case delayed-ACK timer); default 200ms.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
 )
@@ -125,6 +126,7 @@ func (c *checkIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport
 	return nil
 }
 func (c *checkIP) Headroom() int                       { return 34 }
+func (c *checkIP) Offloads() netif.Offloads            { return netif.Offloads{} }
 func (c *checkIP) MTU(inet.Addr) int                   { return 1500 }
 func (c *checkIP) PortUnreachable(*transport.Packet)   {}
 func (c *checkIP) Source(inet.Addr) (inet.Addr, error) { return addrA, nil }

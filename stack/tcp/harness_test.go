@@ -14,6 +14,7 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -43,6 +44,7 @@ type packet struct {
 	to       int
 	src, dst inet.Addr
 	data     []byte
+	verified bool // the checksum was left to the device: delivered as CsumVerified
 }
 
 type pktHeap []*packet
@@ -76,15 +78,20 @@ type fakeIP struct {
 	side int
 	mtu  int
 	drop bool // blackhole outbound
+	off  netif.Offloads
 }
 
 func (f *fakeIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
-	f.n.enqueue(f.side, src, dst, p, f.drop)
+	if b.GSO() != pkt.GSONone && !f.off.TxChecksum {
+		f.n.t.Errorf("TSO segment to a device without offloads")
+	}
+	f.n.enqueue(f.side, src, dst, p, f.drop, b.Offload().NeedsCsum)
 	return nil
 }
 func (f *fakeIP) Headroom() int                     { return 34 }
+func (f *fakeIP) Offloads() netif.Offloads          { return f.off }
 func (f *fakeIP) MTU(inet.Addr) int                 { return f.mtu }
 func (f *fakeIP) PortUnreachable(*transport.Packet) {}
 func (f *fakeIP) Source(dst inet.Addr) (inet.Addr, error) {
@@ -110,11 +117,21 @@ type testNet struct {
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func newTestNet(t testing.TB, seed uint64, f faults, cfgA, cfgB Config) *testNet {
+	return newTestNetOffload(t, seed, f, cfgA, cfgB, netif.Offloads{})
+}
+
+// offloads are a virtio-net device's (netif.Offloads): the network then
+// carries TSO segments whole and delivers a checksum left partial as
+// verified, as between two guests of one host.
+var offloads = netif.Offloads{TxChecksum: true, TSO4Max: 65535, RxChecksum: true, LargeReceive: 65535 + 14}
+
+// newTestNetOffload is newTestNet with both ends on devices with off.
+func newTestNetOffload(t testing.TB, seed uint64, f faults, cfgA, cfgB Config, off netif.Offloads) *testNet {
 	n := &testNet{t: t, clk: clock.NewVirtual(epoch), rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), f: f}
 	for i, a := range []inet.Addr{addrA, addrB} {
 		e := &endpoint{addr: a}
 		e.q = timer.New(n.clk, &e.mu)
-		e.ip = &fakeIP{n: n, side: i, mtu: 1500}
+		e.ip = &fakeIP{n: n, side: i, mtu: 1500, off: off}
 		cfg := cfgA
 		if i == 1 {
 			cfg = cfgB
@@ -131,7 +148,7 @@ func seededReader(seed uint64) *rand.ChaCha8 {
 	return rand.NewChaCha8(k)
 }
 
-func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole bool) {
+func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole, partial bool) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sent[from]++
@@ -158,9 +175,18 @@ func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole bool
 		if i > 0 {
 			d = append([]byte(nil), p...)
 		}
+		verified := partial
 		if n.rng.Float64() < n.f.corrupt {
 			n.stats.corrupt++
 			d = append([]byte(nil), d...)
+			if partial {
+				// The sending device computes the checksum before the
+				// wire corrupts the segment; the receiver checks it.
+				d[16], d[17] = 0, 0
+				cs := checksum.Checksum(d, checksum.Pseudo(src, dst, inet.ProtoTCP, len(d)))
+				d[16], d[17] = byte(cs>>8), byte(cs)
+				verified = false
+			}
 			d[n.rng.IntN(len(d))] ^= byte(1 + n.rng.IntN(255))
 		}
 		delay := n.f.delay
@@ -169,7 +195,7 @@ func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole bool
 			delay += time.Duration(n.rng.Int64N(int64(n.f.jitter)))
 		}
 		n.n++
-		heap.Push(&n.q, &packet{at: n.clk.Now().Add(delay), n: n.n, to: 1 - from, src: src, dst: dst, data: d})
+		heap.Push(&n.q, &packet{at: n.clk.Now().Add(delay), n: n.n, to: 1 - from, src: src, dst: dst, data: d, verified: verified})
 	}
 }
 
@@ -190,7 +216,7 @@ func (n *testNet) step(limit time.Time) bool {
 	if p != nil {
 		e := n.ends[p.to]
 		e.mu.Lock()
-		e.l.Deliver(&transport.Packet{Src: p.src, Dst: p.dst, Payload: p.data})
+		e.l.Deliver(&transport.Packet{Src: p.src, Dst: p.dst, Payload: p.data, CsumVerified: p.verified})
 		e.mu.Unlock()
 		return true
 	}

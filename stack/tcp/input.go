@@ -606,6 +606,13 @@ func (c *Conn) receive(s *segment) {
 			return
 		}
 		c.unacked++
+		if len(p) > c.l.mss {
+			// Segments merged by the device (netif.Offloads.LargeReceive):
+			// more than one full-sized segment, so ACK at once (RFC 5681
+			// §4.2), as for two.
+			c.unacked = 2
+			c.l.stats.LargeSegmentsIn++
+		}
 		if c.quick > 0 {
 			c.quick--
 			c.f |= fAckNow

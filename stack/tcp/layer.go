@@ -9,6 +9,7 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -32,7 +33,8 @@ type Layer struct {
 	txBuf    *pkt.Buf // reused by send; txBusy while in use
 	txBusy   bool
 	headroom int
-	mss      int // MSS we advertise
+	mss      int            // MSS we advertise
+	off      netif.Offloads // the device's, unless Config.DisableOffload
 	epoch    time.Time
 
 	conns     map[tuple]*Conn
@@ -79,6 +81,9 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 		listeners: make(map[uint16]*Listener),
 	}
 	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
+	if !cfg.DisableOffload {
+		l.off = ip.Offloads()
+	}
 	l.pool = pkt.NewPool(l.headroom + MaxHeaderLen)
 	l.txBuf = pkt.New(l.headroom+MaxHeaderLen, 0)
 	for _, k := range []*[16]byte{&l.isnKey, &l.portKey, &l.cookieKey, &l.tsKey} {
@@ -158,7 +163,9 @@ func (l *Layer) Deliver(p *transport.Packet) {
 		l.drop(DropOther)
 		return
 	}
-	if !h.ValidChecksum(src, dst) {
+	if p.CsumVerified {
+		l.stats.ChecksumsOffloaded++
+	} else if !h.ValidChecksum(src, dst) {
 		l.drop(DropChecksum)
 		return
 	}
@@ -238,12 +245,16 @@ func (l *Layer) resetFor(id tuple, s *segment) {
 func (l *Layer) sendRST(id tuple, seq, ack uint32, flags uint8) {
 	l.stats.ResetsSent++
 	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: seq, Ack: ack, Flags: flags}
-	l.send(id, &f, nil, nil, nil)
+	l.send(id, &f, nil, nil, nil, 0)
 }
 
 // send builds and transmits one segment: header f, options opts, payload
 // p1+p2 attached by reference. The Buf goes back to the pool afterwards.
-func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
+// With the device's checksum offload the checksum is left to it (the field
+// holds the pseudo-header sum, virtio 1.1 §5.1.6.2); seg > 0 makes a
+// segment with more payload than seg a TSO segment, which the device cuts
+// into segments of seg bytes, each with these options.
+func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte, seg int) error {
 	// The layer's own Buf serves every send but a nested one (a loopback
 	// path that delivers, and so sends, inside WriteTCP), which takes one
 	// from the pool.
@@ -265,11 +276,29 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte) error {
 	b.Attach(p1)
 	b.Attach(p2)
 	total := len(hdr) + len(p1) + len(p2)
-	sum := checksum.Sum(hdr, checksum.Pseudo(id.laddr, id.raddr, inet.ProtoTCP, total))
-	sum = checksum.SumAt(p1, len(hdr), sum)
-	sum = checksum.SumAt(p2, len(hdr)+len(p1), sum)
-	cs := ^checksum.Fold(sum)
-	hdr[16], hdr[17] = byte(cs>>8), byte(cs)
+	pseudo := checksum.Pseudo(id.laddr, id.raddr, inet.ProtoTCP, total)
+	if l.off.TxChecksum {
+		// The pseudo-header of the whole segment, also for TSO: the
+		// device adjusts it to each segment's length, as Linux does.
+		ps := checksum.Fold(pseudo)
+		hdr[16], hdr[17] = byte(ps>>8), byte(ps)
+		b.SetPartialChecksum(16)
+		l.stats.ChecksumsOffloaded++
+		if seg > 0 && len(p1)+len(p2) > seg {
+			t := pkt.GSOTCPv4
+			if !id.raddr.Is4() {
+				t = pkt.GSOTCPv6
+			}
+			b.SetGSO(t, seg, len(hdr))
+			l.stats.LargeSegmentsOut++
+		}
+	} else {
+		sum := checksum.Sum(hdr, pseudo)
+		sum = checksum.SumAt(p1, len(hdr), sum)
+		sum = checksum.SumAt(p2, len(hdr)+len(p1), sum)
+		cs := ^checksum.Fold(sum)
+		hdr[16], hdr[17] = byte(cs>>8), byte(cs)
+	}
 	l.stats.SegmentsOut++
 	// DF: TCP sizes its segments to the path MTU (RFC 1191).
 	return l.ip.Write(id.laddr, id.raddr, inet.ProtoTCP, b, transport.WriteOptions{DontFragment: true})

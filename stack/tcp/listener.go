@@ -266,7 +266,7 @@ func (ln *Listener) sendCookie(id tuple, s *segment) {
 		ws, sack = -1, false // without timestamps there is nowhere to keep them
 	}
 	n := synOptions(opts[:], mss, ws, sack, ts, tsVal, s.opt.TSVal)
-	l.send(id, &f, opts[:n], nil, nil)
+	l.send(id, &f, opts[:n], nil, nil, 0)
 }
 
 // tryCookie checks whether an ACK completes a cookie handshake and, if so,

@@ -6,6 +6,7 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 	"github.com/mirago/mirago/stack/transport"
@@ -47,6 +48,7 @@ func (e *liveEnd) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, _ transport
 	return nil
 }
 func (e *liveEnd) Headroom() int                       { return 34 }
+func (e *liveEnd) Offloads() netif.Offloads            { return netif.Offloads{} }
 func (e *liveEnd) MTU(inet.Addr) int                   { return 1500 }
 func (e *liveEnd) PortUnreachable(*transport.Packet)   {}
 func (e *liveEnd) Source(inet.Addr) (inet.Addr, error) { return e.addr, nil }

@@ -1,5 +1,7 @@
 package tcp
 
+import "github.com/mirago/mirago/stack/transport"
+
 // windowField computes the window to advertise and moves RCV.ADV
 // (receiver SWS avoidance, RFC 9293 §3.8.6.2.2: the right edge moves only
 // by at least min(RCV.BUFF/2, MSS); it never moves left).
@@ -73,7 +75,37 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 		c.f &^= fAckNow | fDelAck
 		c.unacked = 0
 	}
-	l.send(c.id, &f, opts[:on], p1, p2)
+	seg := 0
+	if n > c.smss() {
+		seg = c.smss() // a TSO segment: sendData sized it (tsoLimit)
+	}
+	l.send(c.id, &f, opts[:on], p1, p2, seg)
+}
+
+// tsoLimit is the most payload one segment may carry when the device does
+// TSO (netif.Offloads), in whole segments of SMSS: the device's limit for
+// the peer's family less the headers every segment repeats (IP, TCP,
+// timestamps; a TSO segment carries no SACK blocks, sendSegment leaves no
+// room for them). 0 means one SMSS at a time.
+func (c *Conn) tsoLimit() int {
+	off := &c.l.off
+	max := off.TSO4Max
+	if !c.id.raddr.Is4() {
+		max = off.TSO6Max
+	}
+	if max == 0 || !off.TxChecksum {
+		return 0
+	}
+	smss := c.smss()
+	lim := max - transport.NetworkHeaderLen(c.id.raddr) - HeaderLen
+	if c.f&fTS != 0 {
+		lim -= 12
+	}
+	lim -= lim % smss
+	if lim <= smss {
+		return 0
+	}
+	return lim
 }
 
 // wsOffer is the window shift to put in our SYN-ACK: ours if the peer
@@ -187,7 +219,18 @@ func (c *Conn) sendData(room int, force bool) bool {
 		wnd = int(c.sndUna + c.sndWnd - c.sndNxt)
 	}
 	smss := c.smss()
-	n := min(avail, smss, wnd, room)
+	limit := smss
+	if tso := c.tsoLimit(); tso > 0 {
+		limit = tso
+	}
+	n := min(avail, limit, wnd, room)
+	if n > smss && n%smss != 0 &&
+		(n < avail || c.f&fNoDelay == 0 && !force && seqGT(c.sndSml, c.sndUna)) {
+		// A TSO segment is whole segments, but for the last of what is
+		// queued, which Nagle may hold like any short segment; the rest
+		// follows under the usual rules.
+		n -= n % smss
+	}
 	retrans := seqLT(c.sndNxt, c.sndMax)
 	if n < avail || avail == 0 {
 		// Cannot send everything queued.
@@ -234,8 +277,8 @@ func (c *Conn) sendData(room int, force bool) bool {
 		c.rttSeq, c.rttAt = c.sndNxt, c.l.now()
 	}
 	c.sendSegment(flags, c.sndNxt, n)
-	if n < smss {
-		c.sndSml = end
+	if n%smss != 0 || n < smss {
+		c.sndSml = end // it ends in a short segment
 	}
 	c.sndNxt = end
 	if sendFin {

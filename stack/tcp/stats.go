@@ -69,6 +69,9 @@ func (r DropReason) String() string {
 // Stats are the layer's counters.
 type Stats struct {
 	SegmentsIn, SegmentsOut uint64
+	LargeSegmentsIn         uint64 // segments longer than our MSS (merged by the device: netif.Offloads.LargeReceive)
+	LargeSegmentsOut        uint64 // TSO segments handed to the device to cut (netif.Offloads.TSO4Max)
+	ChecksumsOffloaded      uint64 // segments whose checksum the device checked or is to compute
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK

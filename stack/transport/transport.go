@@ -17,6 +17,7 @@ import (
 	"errors"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
 
@@ -50,6 +51,10 @@ type Packet struct {
 	Broadcast bool
 	TTL       uint8 // IPv4 TTL, IPv6 hop limit
 	TOS       uint8 // IPv4 TOS, IPv6 traffic class
+	// CsumVerified says the device verified the transport checksum, or
+	// the datagram never crossed a wire and its checksum was left
+	// partial (netif.RxMeta.CsumVerified): the transport skips its check.
+	CsumVerified bool
 }
 
 // ErrorKind is what a received ICMP error says, whatever its family's
@@ -116,6 +121,10 @@ type Network interface {
 	// MTU is the IP MTU toward dst: the largest datagram, network header
 	// included, sent without fragmentation.
 	MTU(dst inet.Addr) int
+	// Offloads are the device's (netif.Offloads): a transport may leave
+	// its checksum partial and hand down segments up to the TSO limit of
+	// the destination's family, larger than MTU.
+	Offloads() netif.Offloads
 	// Source returns our address for a datagram to dst.
 	Source(dst inet.Addr) (inet.Addr, error)
 	// PortUnreachable answers the received datagram p, for which no

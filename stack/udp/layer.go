@@ -129,7 +129,7 @@ func (l *Layer) Deliver(p *transport.Packet) {
 	}
 	if h.Checksum() == 0 {
 		l.stats.ZeroChecksumIn++
-	} else if !h.ValidChecksum(p.Src, p.Dst) {
+	} else if !p.CsumVerified && !h.ValidChecksum(p.Src, p.Dst) {
 		l.stats.DropChecksum++
 		return
 	}

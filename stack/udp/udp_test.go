@@ -13,6 +13,7 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
 )
@@ -42,6 +43,7 @@ func (f *fakeIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.
 	return nil
 }
 func (f *fakeIP) Headroom() int                       { return 34 }
+func (f *fakeIP) Offloads() netif.Offloads            { return netif.Offloads{} }
 func (f *fakeIP) Source(inet.Addr) (inet.Addr, error) { return us, nil }
 func (f *fakeIP) MTU(inet.Addr) int                   { return 1500 }
 func (f *fakeIP) PortUnreachable(p *transport.Packet) {
