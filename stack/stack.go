@@ -11,6 +11,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"time"
 
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/arp"
@@ -132,6 +133,22 @@ func (s *Stack) input(frame []byte, meta netif.RxMeta) {
 	s.mu.Lock()
 	s.Eth.Input(frame, meta)
 	s.mu.Unlock()
+}
+
+// StepClock is for the owner of the clock the stack's timers read (a
+// board's runtime clock, set from NTP): it takes the stack lock, moves
+// the stack's time bases (the timer queue, TCP's) forward by d, and calls
+// step, which must move that clock forward by d, before releasing the
+// lock. Protocol timers then keep their remaining time, and TCP sees no
+// jump, instead of every timer firing at once as after a long suspend.
+// Only forward steps are handled: a clock stepped back would delay every
+// runtime timer armed before.
+func (s *Stack) StepClock(d time.Duration, step func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.timers.Shift(d)
+	s.TCP.ShiftClockLocked(d)
+	step()
 }
 
 // Locker returns the stack lock, for code that calls layer methods

@@ -195,6 +195,40 @@ func (c *Client) Stop() {
 	<-c.done
 }
 
+// ClockStepped tells the client that the clock it reads is about to be
+// stepped forward by d (a board setting its clock from NTP): the lease's
+// start, the exchange's start and the pending deadline move by d, so
+// that the lease keeps its remaining time instead of expiring at the
+// step. Call it before the step; the client's timer, which then fires
+// early, is re-armed for what is left. It blocks until the client's
+// goroutine has done it, and does nothing if the client is not running.
+func (c *Client) ClockStepped(d time.Duration) {
+	c.mu.Lock()
+	running := c.snap.started && !c.snap.stop
+	c.mu.Unlock()
+	if !running {
+		return
+	}
+	done := make(chan struct{})
+	shift := func() bool {
+		defer close(done)
+		if !c.deadline.IsZero() {
+			c.deadline = c.deadline.Add(d)
+		}
+		c.begun = c.begun.Add(d)
+		if c.bound {
+			c.lease.Start = c.lease.Start.Add(d)
+		}
+		c.setState(c.state)
+		return true
+	}
+	select {
+	case c.ctl <- shift:
+		<-done
+	case <-c.done:
+	}
+}
+
 // State returns the current state.
 func (c *Client) State() State {
 	c.mu.Lock()

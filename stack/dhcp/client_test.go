@@ -416,3 +416,32 @@ func TestDeclineThenRestartAfter10s(t *testing.T) {
 		t.Fatalf("sent %s", describe(s))
 	}
 }
+
+// A board steps its clock forward by decades at its first NTP sync: told
+// beforehand, the client keeps its lease and renews at T1 as if nothing
+// had happened (without, the lease would be taken for long expired).
+func TestClockStepped(t *testing.T) {
+	const decades = 56 * 365 * 24 * time.Hour
+	h := newHarness(t)
+	l := h.bind()
+	h.advance(l.T1 / 2)
+	h.c.ClockStepped(decades)
+	h.vc.Advance(decades) // the step: the client's timer fires early
+	h.c.sync()
+	if s := h.take(); len(s) != 0 || h.c.State() != StateBound {
+		t.Fatalf("after the step: state %v, sent %s", h.c.State(), describe(s))
+	}
+	l2, ok := h.c.Lease()
+	if !ok || !l2.Start.Equal(l.Start.Add(decades)) {
+		t.Fatalf("lease after the step: %+v", l2)
+	}
+	h.advance(l.T1/2 - time.Millisecond)
+	if s := h.take(); len(s) != 0 {
+		t.Fatalf("sent %s before T1", describe(s))
+	}
+	h.advance(time.Millisecond)
+	h.expect(Request, serverIP) // renewing at T1, unicast
+	if b, e := h.counts(); b != 1 || e != 0 {
+		t.Fatalf("OnBound %d, OnExpire %d", b, e)
+	}
+}

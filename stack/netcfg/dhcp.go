@@ -254,6 +254,18 @@ func (d *DHCP) notifyLocked() {
 	d.changed = make(chan struct{})
 }
 
+// ClockStepped tells the DHCP client that the clock it reads is about to
+// be stepped forward by dur, so that the lease keeps its remaining time
+// (dhcp.Client.ClockStepped). Call it before the step.
+func (d *DHCP) ClockStepped(dur time.Duration) {
+	d.client.ClockStepped(dur)
+	d.mu.Lock()
+	if d.bound {
+		d.lease.Start = d.lease.Start.Add(dur)
+	}
+	d.mu.Unlock()
+}
+
 // WaitBound blocks until the client holds a lease and returns it. It
 // returns ctx's error if ctx ends first, and ErrStopped after Stop.
 func (d *DHCP) WaitBound(ctx context.Context) (dhcp.Lease, error) {

@@ -108,6 +108,13 @@ func (l *Layer) now() time.Duration {
 	return l.q.Now().Sub(l.epoch)
 }
 
+// ShiftClockLocked moves the layer's time base by d, with the stack lock
+// held, when the clock its queue reads is stepped forward by d
+// (Stack.StepClock): connections keep their RTO, keepalive and user
+// timeout state and their timestamps go on without a jump (a TSval jump
+// could look old to the peer's PAWS).
+func (l *Layer) ShiftClockLocked(d time.Duration) { l.epoch = l.epoch.Add(d) }
+
 // after arms e for d from now(); inside Deliver and cacheNow sections it
 // reads no clock.
 func (l *Layer) after(e *timer.Entry, d time.Duration) {

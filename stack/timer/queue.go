@@ -97,6 +97,13 @@ func (q *Queue) Stop(e *Entry) {
 	// for the new earliest deadline. This keeps Stop cheap.
 }
 
+// Shift moves the queue's base time by d, and with it every entry's
+// deadline: what was due in 5 s is still due in 5 s after the clock the
+// queue reads has been stepped forward by d (a board setting its clock
+// from NTP; Stack.StepClock). The clock timer, armed on the old time,
+// then fires early and is re-armed.
+func (q *Queue) Shift(d time.Duration) { q.base = q.base.Add(d) }
+
 // Len is the number of pending entries.
 func (q *Queue) Len() int { return len(q.h) }
 
