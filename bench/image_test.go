@@ -170,9 +170,10 @@ func (l testLog) Write(p []byte) (int, error) {
 // qemu-virt images take their randomness from the board's DRBG; the USB
 // armory board reads its SoC RNG through crypto/rand on purpose, so crypto
 // is allowed there, and tamago's i.MX drivers use fmt. The proxy links
-// fmt through package flow. Without the mirago_dhcp and mirago_metrics
-// tags (make image DHCP=1, METRICS=PORT) no image links the DHCP client
-// or the metrics endpoint. It skips (under CI=true: fails) without the
+// fmt through package flow. Without the mirago_dhcp, mirago_ntp and
+// mirago_metrics tags (make image DHCP=1, NTP=SERVERS, METRICS=PORT) no
+// image links the DHCP client, the SNTP client or the metrics endpoint;
+// the SNTP client itself links neither fmt nor crypto. It skips (under CI=true: fails) without the
 // TamaGo toolchain.
 func TestImageDeps(t *testing.T) {
 	require.Toolchain(t)
@@ -183,7 +184,7 @@ func TestImageDeps(t *testing.T) {
 		t.Fatalf("image environment: %s", why)
 	}
 	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509",
-		"github.com/mirago/mirago/stack/dhcp", "github.com/mirago/mirago/internal/metrics",
+		"github.com/mirago/mirago/stack/dhcp", "github.com/mirago/mirago/internal/metrics", "github.com/mirago/mirago/stack/sntp",
 		"github.com/pelletier/go-toml/v2", "github.com/mirago/mirago/app/proxy/conffile"}
 	cases := []struct {
 		tag, pkg        string
@@ -198,6 +199,8 @@ func TestImageDeps(t *testing.T) {
 		// A proxy image with TLS termination (CONFIG with a tls table)
 		// links crypto, and still no TOML parser.
 		{"qemuvirt,mirago_tls", "./app/proxy", false, false, true},
+		// NTP=10.0.2.2: the SNTP client, and still no fmt or crypto.
+		{"qemuvirt,mirago_ntp", "./app/echo", true, true, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.tag+"/"+strings.TrimPrefix(tc.pkg, "./"), func(t *testing.T) {
@@ -209,7 +212,8 @@ func TestImageDeps(t *testing.T) {
 				t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 			}
 			for _, dep := range strings.Fields(string(out)) {
-				bad := slices.Contains(heavy, dep) && !(tc.tls && strings.HasPrefix(dep, "crypto/")) || tc.noCrypto && strings.HasPrefix(dep, "crypto/") ||
+				ntp := strings.Contains(tc.tag, "mirago_ntp") && dep == "github.com/mirago/mirago/stack/sntp"
+				bad := slices.Contains(heavy, dep) && !(tc.tls && strings.HasPrefix(dep, "crypto/")) && !ntp || tc.noCrypto && strings.HasPrefix(dep, "crypto/") ||
 					tc.noFmt && dep == "fmt"
 				if bad {
 					t.Errorf("%s links %s", tc.pkg, dep)

@@ -158,3 +158,26 @@ func TestConsoleOtherKinds(t *testing.T) {
 		t.Fatalf("got %q, want %q", buf.String(), want)
 	}
 }
+
+// With a clock, records start with the time as slog's text handler
+// writes it (UTC here, milliseconds).
+func TestConsoleClock(t *testing.T) {
+	var buf bytes.Buffer
+	c := NewConsole(&buf, LevelInfo, "board", "qemu-virt")
+	c.Info("before")
+	at := time.Date(2026, 11, 24, 10, 0, 0, 123456789, time.FixedZone("x", 3600))
+	c.SetClock(func() time.Time { return at })
+	c.Info("after", "k", 1)
+	var want bytes.Buffer
+	h := slog.New(slog.NewTextHandler(&want, &slog.HandlerOptions{ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Key == slog.TimeKey {
+			a.Value = slog.TimeValue(at.UTC())
+		}
+		return a
+	}}))
+	h.Info("after", "board", "qemu-virt", "k", 1)
+	lines := strings.Split(buf.String(), "\n")
+	if lines[0] != `level=INFO msg=before board=qemu-virt` || lines[1]+"\n" != want.String() {
+		t.Fatalf("got\n%s\nwant second line\n%s", buf.String(), want.String())
+	}
+}

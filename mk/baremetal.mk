@@ -1,19 +1,22 @@
 # Bare-metal images built with the TamaGo toolchain. Included from the
 # Makefile; also usable alone: make -f mk/baremetal.mk image APP=boottest
 #
-#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [METRICS=PORT] [LOG=debug] [NOOFFLOAD=all]   # last line: the image path
+#   make image APP=echo|proxy|boottest BOARD=qemu-virt|usbarmory [DHCP=1] [NTP=SERVERS] [METRICS=PORT] [LOG=debug] [NOOFFLOAD=all]   # last line: the image path
 #   make image APP=proxy CONFIG=proxy.toml [BOARD=...] [DHCP=1]   # the proxy's configuration file, linked in
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
 #   make toolchain [TAMAGO_SRC=tamago-go1.26.0.src.tar.xz]             # install the TamaGo toolchain (scripts/toolchain.sh)
 #
 # Network settings are linked into internal/buildcfg: IP, GW, PORT,
-# UPSTREAM, ALLOW, DHCP, METRICS, LOG, the console's level (debug
+# UPSTREAM, ALLOW, DHCP, NTP, METRICS, LOG, the console's level (debug
 # adds the boot phases), and NOOFFLOAD, the virtio-net offloads qemu-virt
 # leaves off (all, or some of csum, guest_csum, host_tso4, host_tso6,
 # guest_tso4, guest_tso6, mrg_rxbuf, event_idx). The app is built with the build tag of
 # its board (qemuvirt or usbarmory) so that it can pick its board glue by
 # tag. Optional parts are linked only when asked for, as lwIP's
 # compile-time options do: DHCP=1 adds the DHCP client (tag mirago_dhcp),
+# NTP=SERVERS the SNTP client that sets the board's clock (tag mirago_ntp;
+# SERVERS is a comma-separated list of IPv4 addresses, names with DHCP=1,
+# and "dhcp" for the lease's option 42 servers),
 # METRICS=PORT the Prometheus endpoint (tag mirago_metrics); on qemu-virt
 # PROF=1 adds the sampling profiler (tag mirago_prof, bench/cmd/armprof).
 #
@@ -36,6 +39,7 @@ PORT ?= 7
 UPSTREAM ?=
 ALLOW ?=
 DHCP ?=
+NTP ?=
 METRICS ?=
 LOG ?=
 CONFIG ?=
@@ -68,14 +72,14 @@ APP_PKG = $(if $(filter boottest,$(APP)),./test/boot/$(if $(filter qemu-virt,$(B
 comma := ,
 empty :=
 space := $(empty) $(empty)
-BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(METRICS),mirago_metrics) $(if $(PROF),mirago_prof)))
+BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(NTP),mirago_ntp) $(if $(METRICS),mirago_metrics) $(if $(PROF),mirago_prof)))
 
 IMAGE = $(OUT)/$(APP)-$(BOARD).elf
 BUILDCFG := github.com/mirago/mirago/internal/buildcfg
 LDFLAGS = -T $(TEXT_START) -R 0x1000 \
 	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).PORT=$(PORT)' \
 	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)' \
-	-X '$(BUILDCFG).METRICS=$(METRICS)' -X '$(BUILDCFG).NOOFFLOAD=$(NOOFFLOAD)' -X '$(BUILDCFG).LOG=$(LOG)'
+	-X '$(BUILDCFG).METRICS=$(METRICS)' -X '$(BUILDCFG).NTP=$(NTP)' -X '$(BUILDCFG).NOOFFLOAD=$(NOOFFLOAD)' -X '$(BUILDCFG).LOG=$(LOG)'
 
 .PHONY: image qemu toolchain tamago-check
 

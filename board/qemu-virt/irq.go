@@ -76,7 +76,10 @@ func idle(pollUntil int64) {
 		if pollUntil <= nanotime() {
 			return
 		}
-		ARM.SetAlarm(pollUntil)
+		// SetAlarm takes counter time (it divides by the multiplier, 16):
+		// without the offset, which holds the wall time once the clock
+		// has been set (clock.go), and the slew in progress.
+		ARM.SetAlarm(max(alarmCount(pollUntil), 1) * (1e9 / timerFreq))
 	}
 	ARM.DisableInterrupts(false)
 	ARM.WaitInterrupt()

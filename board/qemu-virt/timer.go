@@ -23,12 +23,13 @@ const timerFreq = 62500000
 // exactly 16 ns, and GetTime's float64 multiply costs two runtime
 // conversions on 32-bit ARM (uint64 to float64 and back) on every clock
 // read, and the scheduler and the stack read the clock for every
-// segment. SetAlarm, which still divides by ARM.TimerMultiplier (16),
-// agrees. What remains is the counter read itself, which under TCG is a
+// segment. It adds the slew in progress (clock.go); the idle governor
+// converts its deadline back to a count with alarmCount. What remains is the counter read itself, which under TCG is a
 // call into QEMU's clock (the board profiler, PROF=1, charges it several
 // per cent of the guest's CPU under echo traffic).
 //
 //go:linkname nanotime runtime/goos.Nanotime
 func nanotime() int64 {
-	return int64(ARM.Counter())*(1e9/timerFreq) + ARM.TimerOffset
+	c := int64(ARM.Counter())
+	return c*(1e9/timerFreq) + ARM.TimerOffset + slewExtra(c)
 }

@@ -86,8 +86,13 @@ func idle(until int64) {
 	if until == math.MaxInt64 || until-now > idleMaxSleep {
 		until = now + idleMaxSleep
 	}
-	// SetAlarm takes counter time, without GetTime's offset.
-	imx6ul.ARM.SetAlarm(until - imx6ul.ARM.TimerOffset)
+	// SetAlarm takes a count times the multiplier truncated to an
+	// integer (tamago's arm.SetAlarm divides by uint64(TimerMultiplier)):
+	// convert the deadline with GetTime's offset and the multiplier in
+	// force, which a slew scales (clock.go).
+	cpu := imx6ul.ARM
+	cnt := int64(float64(until-cpu.TimerOffset) / cpu.TimerMultiplier)
+	cpu.SetAlarm(max(cnt, 1) * int64(uint64(cpu.TimerMultiplier)))
 	// Masked, an interrupt that fires before WFI stays pending and WFI
 	// returns at once (it wakes on a pending IRQ even when masked);
 	// unmasking then takes it.

@@ -51,3 +51,8 @@ func Uptime() time.Duration { return qemuvirt.Uptime() }
 
 // Exit stops the board; under QEMU with -semihosting, QEMU exits with code.
 func Exit(code int) { qemuvirt.Exit(code) }
+
+// stepClock and slewClock set the runtime's clock (the board's StepClock
+// and SlewClock).
+func stepClock(d time.Duration) { qemuvirt.StepClock(d) }
+func slewClock(d time.Duration) { qemuvirt.SlewClock(d) }

@@ -54,3 +54,8 @@ func Exit(code int) { usbarmory.Exit(code) }
 //
 //go:linkname runtimeNano runtime.nanotime
 func runtimeNano() int64
+
+// stepClock and slewClock set the runtime's clock (the board's StepClock
+// and SlewClock).
+func stepClock(d time.Duration) { usbarmory.StepClock(d) }
+func slewClock(d time.Duration) { usbarmory.SlewClock(d) }

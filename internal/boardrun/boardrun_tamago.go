@@ -42,6 +42,11 @@ type Env struct {
 	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
 	// Log is the console logger Start was given.
 	Log logging.Logger
+
+	// Set by startDHCP for startNTP: the lease's NTP servers, and the
+	// DHCP client's hook for a clock step.
+	ntpLease     func() []netip.AddrPort
+	clockStepped func(time.Duration)
 }
 
 // Start loads the network settings, opens the board's network device and
@@ -71,10 +76,16 @@ func Start(log logging.Logger) (*Env, error) {
 	e := &Env{Stack: s, Settings: set, Log: log}
 	if !set.DHCP {
 		log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
+		if err := e.startNTP(rnd); err != nil {
+			return nil, err
+		}
 		return e, nil
 	}
 	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "dhcp", true)
 	if err := e.startDHCP(rnd); err != nil {
+		return nil, err
+	}
+	if err := e.startNTP(rnd); err != nil {
 		return nil, err
 	}
 	return e, nil

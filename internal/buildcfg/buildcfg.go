@@ -1,6 +1,6 @@
 // Package buildcfg holds the network settings baked into a bare-metal
 // image at link time. `make image` sets them from the Makefile variables
-// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, METRICS, LOG and NOOFFLOAD with
+// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, NTP, METRICS, LOG and NOOFFLOAD with
 // -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
 // (see mk/baremetal.mk). They are strings because -X sets strings only;
 // apps parse them at start-up.
@@ -26,6 +26,12 @@ var (
 	// endpoint; the image must be built with the mirago_metrics tag (make
 	// image METRICS=PORT does both).
 	METRICS = ""
+	// NTP, when non-empty, is the SNTP servers to set the clock from:
+	// comma-separated IPv4 addresses or (with DHCP) names, each with an
+	// optional :port, and "dhcp" for the lease's servers (option 42). The
+	// image must be built with the mirago_ntp tag (make image NTP=...
+	// does both).
+	NTP = ""
 	// LOG is the console's log level: debug, info (the default), warn
 	// or error. At debug, images also log each boot phase and the
 	// stack's memory limits.
@@ -41,3 +47,7 @@ var (
 // without the endpoint (the mirago_metrics tag, which make image
 // METRICS=PORT sets together with METRICS).
 var ErrNoMetrics = errors.New("bad METRICS: the metrics endpoint is not built into this image (make image METRICS=PORT)")
+
+// ErrNoNTP is the answer to NTP servers in an image built without the
+// SNTP client (the mirago_ntp tag, which make image NTP=... sets).
+var ErrNoNTP = errors.New("bad NTP: the SNTP client is not built into this image (make image NTP=SERVERS)")

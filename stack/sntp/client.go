@@ -517,7 +517,7 @@ func (c *Client) input(d datagram) {
 	// RFC 4330 §5: offset = ((T2 - T1) + (T3 - T4)) / 2, halved first
 	// so that two offsets of a century cannot overflow.
 	offset := t2.Sub(c.t1)/2 + t3.Sub(d.at)/2
-	if !c.apply(offset, server) {
+	if !c.apply(offset, delay, server) {
 		c.next()
 		return
 	}
@@ -605,7 +605,7 @@ func printable(b [4]byte) string {
 // apply corrects the Target by offset: a step at the first sync, a slew
 // afterwards; an offset beyond the panic threshold is refused, or
 // stepped with StepLarge. It reports whether the sample was used.
-func (c *Client) apply(offset time.Duration, server netip.AddrPort) bool {
+func (c *Client) apply(offset, delay time.Duration, server netip.AddrPort) bool {
 	t := c.cfg.Target
 	switch {
 	case !c.synced || offset.Abs() > c.cfg.PanicThreshold && c.cfg.StepLarge:
@@ -616,7 +616,7 @@ func (c *Client) apply(offset time.Duration, server netip.AddrPort) bool {
 		c.synced = true
 		c.count(func(s *Stats) { s.Steps++ })
 		c.logf(logging.LevelInfo, "ntp: clock stepped", "server", server.String(), "offset", offset,
-			"time", t.Now().UTC().Format(time.RFC3339Nano))
+			"delay", delay, "time", t.Now().UTC().Format(time.RFC3339Nano))
 	case offset.Abs() > c.cfg.PanicThreshold:
 		c.reject(RejectPanic)
 		c.logf(logging.LevelWarn, "ntp: offset beyond the panic threshold; refused", "server", server.String(),
@@ -628,7 +628,7 @@ func (c *Client) apply(offset time.Duration, server netip.AddrPort) bool {
 			return false
 		}
 		c.count(func(s *Stats) { s.Slews++ })
-		c.logf(logging.LevelDebug, "ntp: clock slewed", "server", server.String(), "offset", offset)
+		c.logf(logging.LevelDebug, "ntp: clock slewed", "server", server.String(), "offset", offset, "delay", delay)
 	}
 	return true
 }

@@ -225,6 +225,7 @@ type imageConfig struct {
 	ip, gw           string // empty: the Makefile's defaults (QEMU user net)
 	upstream, allow  string
 	dhcp             string // non-empty: DHCP=dhcp
+	ntp              string // non-empty: NTP=ntp
 	metrics          string // non-empty: METRICS=metrics
 	config           string // non-empty: CONFIG=config (a proxy configuration file)
 }
@@ -254,6 +255,9 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.metrics != "" {
 		args = append(args, "METRICS="+c.metrics)
+	}
+	if c.ntp != "" {
+		args = append(args, "NTP="+c.ntp)
 	}
 	if c.config != "" {
 		args = append(args, "CONFIG="+c.config)
