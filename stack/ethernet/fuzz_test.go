@@ -23,7 +23,9 @@ func FuzzParseFrame(f *testing.F) {
 			t.Fatalf("rejected %d bytes: %v", len(b), err)
 		}
 		l := New(&fakeDev{mac: macGuest})
-		l.SetAcceptMulticast(len(b)%2 == 0)
+		if len(b) >= 6 && len(b)%2 == 0 {
+			l.JoinGroup(inet.MAC(b[:6]))
+		}
 		l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 		l.Register(inet.EtherTypeIPv4, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 		l.Input(b, netif.RxMeta{})

@@ -16,12 +16,13 @@ type Stats struct {
 	RxFrames      uint64 // frames given to Input
 	RxDelivered   uint64 // frames handed to a registered handler
 	RxRunt        uint64 // shorter than the header
-	RxNotForUs    uint64 // unicast to another MAC, or unwanted multicast
+	RxNotForUs    uint64 // unicast to another MAC, or multicast to a group not joined
 	RxBadSource   uint64 // source MAC is multicast (IEEE 802 §8.2.2)
 	RxUnknownType uint64 // no handler for the EtherType
 	RxVLAN        uint64 // 802.1Q / 802.1ad tagged (not supported)
 	TxFrames      uint64 // frames accepted by the device
 	TxErrors      uint64 // Prepend or Transmit failed
+	FilterErrors  uint64 // the device refused a multicast filter (netif.MulticastFilter)
 }
 
 type binding struct {
@@ -32,11 +33,12 @@ type binding struct {
 // Layer is the Ethernet layer of one device. Every method must be called
 // with the stack lock held (docs/INTERNALS.md); Layer takes no lock.
 type Layer struct {
-	dev       netif.Device
-	mac       inet.MAC
-	multicast bool
-	handlers  []binding // few entries; a linear scan beats a map
-	stats     Stats
+	dev      netif.Device
+	mac      inet.MAC
+	groups   groups     // multicast groups accepted (groups.go)
+	scratch  []inet.MAC // the set handed to a filtering device
+	handlers []binding  // few entries; a linear scan beats a map
+	stats    Stats
 }
 
 // New returns the layer for dev. It does not install itself as dev's
@@ -63,10 +65,6 @@ func (l *Layer) Register(etype uint16, h Handler) {
 	}
 }
 
-// SetAcceptMulticast controls whether frames sent to multicast group
-// addresses (other than broadcast) are accepted. The default is false.
-func (l *Layer) SetAcceptMulticast(on bool) { l.multicast = on }
-
 // Input handles one received frame: it checks the length and the
 // destination and hands the payload to the EtherType's handler. Anything
 // else is counted and dropped.
@@ -78,7 +76,7 @@ func (l *Layer) Input(frame []byte, meta netif.RxMeta) {
 		return
 	}
 	dst := f.Dst()
-	if dst != l.mac && !dst.IsBroadcast() && !(l.multicast && dst.IsMulticast()) {
+	if dst != l.mac && !dst.IsBroadcast() && !(dst.IsMulticast() && l.groups.find(dst) >= 0) {
 		l.stats.RxNotForUs++
 		return
 	}

@@ -46,8 +46,8 @@ func TestInputDispatchAndDrops(t *testing.T) {
 		{"broadcast arp", arpRequest, false, true, Stats{RxFrames: 1, RxDelivered: 1}},
 		{"unicast to us", frame(macGuest, macHost, inet.EtherTypeARP, 1, 2), false, true, Stats{RxFrames: 1, RxDelivered: 1}},
 		{"unicast to other", frame(macHost, macGuest, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
-		{"multicast off", frame(mcast, macHost, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
-		{"multicast on", frame(mcast, macHost, inet.EtherTypeARP), true, true, Stats{RxFrames: 1, RxDelivered: 1}},
+		{"group not joined", frame(mcast, macHost, inet.EtherTypeARP), false, false, Stats{RxFrames: 1, RxNotForUs: 1}},
+		{"group joined", frame(mcast, macHost, inet.EtherTypeARP), true, true, Stats{RxFrames: 1, RxDelivered: 1}},
 		{"runt", arpRequest[:10], false, false, Stats{RxFrames: 1, RxRunt: 1}},
 		{"unknown type", frame(macGuest, macHost, inet.EtherTypeIPv6), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
 		{"802.3 length", frame(macGuest, macHost, 0x0040), false, false, Stats{RxFrames: 1, RxUnknownType: 1}},
@@ -58,7 +58,9 @@ func TestInputDispatchAndDrops(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			l, _, g := newTestLayer()
-			l.SetAcceptMulticast(tc.multicast)
+			if tc.multicast {
+				l.JoinGroup(mcast)
+			}
 			l.Input(tc.in, netif.RxMeta{})
 			if (g.n == 1) != tc.delivered {
 				t.Fatalf("delivered %d times, want %v", g.n, tc.delivered)

@@ -69,3 +69,17 @@ type Device interface {
 
 // EthernetHeaderLen is the length of an untagged Ethernet II header.
 const EthernetHeaderLen = 14
+
+// MulticastFilter is implemented by devices that filter multicast frames
+// themselves (a MAC's group hash, like the i.MX ENET's GAUR/GALR). The
+// Ethernet layer calls SetMulticast with every group it accepts whenever
+// that set changes, so that the frames Neighbor Discovery and MLD need
+// (33:33:ff:xx:xx:xx, 33:33:00:00:00:01) reach it; the device may pass
+// more (a hash filter does), the Ethernet layer drops what it did not
+// join. Devices without it must pass all multicast frames up: a TAP, the
+// in-memory link and virtio-net without VIRTIO_NET_F_CTRL_RX do.
+// SetMulticast is called with the stack lock held; groups is lent for the
+// call.
+type MulticastFilter interface {
+	SetMulticast(groups []inet.MAC) error
+}
