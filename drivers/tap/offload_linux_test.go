@@ -96,3 +96,34 @@ func TestPutVnetHdr(t *testing.T) {
 		t.Errorf("plain header % x", h)
 	}
 }
+
+// FuzzRxMeta reads arbitrary virtio-net headers: no panic, and metadata
+// only for what the TUNSETOFFLOAD flags asked for and within the frame.
+func FuzzRxMeta(f *testing.F) {
+	f.Add(vnetHdr(vnetFlagNeedsCsum, vnetGSOTCPv4, 66, 1448, 34, 16), uint16(30000), uint8(7))
+	f.Add(vnetHdr(vnetFlagDataValid, vnetGSONone, 0, 0, 0, 0), uint16(60), uint8(1))
+	f.Add(vnetHdr(vnetFlagNeedsCsum, vnetGSOTCPv6|vnetGSOECN, 86, 1428, 54, 16), uint16(9000), uint8(7))
+	f.Add(vnetHdr(0xff, 0xff, 0xffff, 0xffff, 0xffff, 0xffff), uint16(65535), uint8(0))
+	f.Fuzz(func(t *testing.T, h []byte, l uint16, tunOff uint8) {
+		if len(h) < vnetHdrLen {
+			return
+		}
+		d := &Device{vnet: true, tunOff: int(tunOff & 7)}
+		m, ok := d.rxMeta(h[:vnetHdrLen], int(l))
+		if !ok {
+			return
+		}
+		if m.CsumVerified && d.tunOff&tunFCsum == 0 {
+			t.Fatalf("%+v without TUN_F_CSUM", m)
+		}
+		if m.SegSize != 0 && d.tunOff&(tunFTSO4|tunFTSO6) == 0 {
+			t.Fatalf("%+v without TSO", m)
+		}
+		if h[0]&vnetFlagNeedsCsum != 0 {
+			ne := binary.NativeEndian
+			if int(ne.Uint16(h[6:]))+int(ne.Uint16(h[8:]))+2 > int(l) {
+				t.Fatalf("partial checksum outside a %d-byte frame accepted", l)
+			}
+		}
+	})
+}

@@ -72,6 +72,10 @@ func TestBootEchoUserNet(t *testing.T) {
 			tcpPort, udpPort := freePort(t, "tcp"), freePort(t, "udp")
 			g := boot(t, root, image, board, "-fwd", tcpPort+":"+echoPort, "-fwd", "udp:"+udpPort+":"+echoPort)
 			g.waitFor(t, `msg="echo serving"`)
+			if board == "qemu-virt" {
+				// User networking clears every checksum and TSO feature.
+				g.waitFor(t, "offloads "+userOffloads)
+			}
 			addr := "127.0.0.1:" + tcpPort
 			waitTCPEcho(t, g, addr)
 			bulkEcho(t, addr, bulkSize, nil)
@@ -116,6 +120,10 @@ func TestBootEchoTAP(t *testing.T) {
 				ip: guestIP + "/24", gw: fmt.Sprintf("10.199.%d.1", n)})
 			g := boot(t, root, image, board, "-tap", tap)
 			g.waitFor(t, `msg="echo serving"`)
+			if board == "qemu-virt" {
+				// A TAP backend with a vnet header: every offload.
+				g.waitFor(t, "offloads "+tapOffloads)
+			}
 			ping(t, guestIP)
 			addr := net.JoinHostPort(guestIP, echoPort)
 			waitTCPEcho(t, g, addr)
@@ -124,6 +132,31 @@ func TestBootEchoTAP(t *testing.T) {
 			udpEcho(t, addr, []int{1, 1472, 4000})
 		})
 	}
+}
+
+// The virtio-net offloads QEMU offers, as the qemu-virt console names
+// them (virtio.OffloadNames).
+const (
+	tapOffloads  = "csum,guest_csum,host_tso4,host_tso6,guest_tso4,guest_tso6,mrg_rxbuf,event_idx"
+	userOffloads = "mrg_rxbuf,event_idx"
+)
+
+// TestBootEchoTAPNoOffload is TestBootEchoTAP on qemu-virt with an image
+// built with NOOFFLOAD=all: the driver negotiates none of the offloads
+// the TAP backend offers and the stack does all the work, as before them.
+func TestBootEchoTAPNoOffload(t *testing.T) {
+	root := requireEnv(t)
+	tap, n := newTAP(t)
+	guestIP := fmt.Sprintf("10.199.%d.15", n)
+	image := buildImage(t, root, imageConfig{app: "echo", board: "qemu-virt", port: echoPort,
+		ip: guestIP + "/24", gw: fmt.Sprintf("10.199.%d.1", n), noOffload: "all"})
+	g := boot(t, root, image, "qemu-virt", "-tap", tap)
+	g.waitFor(t, `msg="echo serving"`)
+	g.waitFor(t, "offloads none")
+	addr := net.JoinHostPort(guestIP, echoPort)
+	waitTCPEcho(t, g, addr)
+	bulkEcho(t, addr, bulkSize, nil)
+	parallelEcho(t, addr, 8, 128<<10, false)
 }
 
 // TestBootProxyUserNet boots the proxy image on each board with user
@@ -228,6 +261,7 @@ type imageConfig struct {
 	ntp              string // non-empty: NTP=ntp
 	metrics          string // non-empty: METRICS=metrics
 	config           string // non-empty: CONFIG=config (a proxy configuration file)
+	noOffload        string // non-empty: NOOFFLOAD=noOffload
 }
 
 var (
@@ -261,6 +295,9 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.config != "" {
 		args = append(args, "CONFIG="+c.config)
+	}
+	if c.noOffload != "" {
+		args = append(args, "NOOFFLOAD="+c.noOffload)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()
