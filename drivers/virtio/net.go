@@ -25,7 +25,7 @@ type NetConfig struct {
 	// RxQueueSize is the receive ring size (power of two; default 128, or
 	// 256 with large receive, clamped to the device maximum).
 	RxQueueSize int
-	// TxQueueSize is the transmit ring size (power of two; default 64).
+	// TxQueueSize is the transmit ring size (power of two; default 128).
 	TxQueueSize int
 	// MAC is used when the device does not offer VIRTIO_NET_F_MAC.
 	MAC inet.MAC
@@ -139,7 +139,7 @@ func NewNet(t *Transport, mem Memory, cfg NetConfig) (*Net, error) {
 	}
 
 	rxSize := queueSize(cfg.RxQueueSize, rxDef, t.QueueMax(netRxQueue))
-	txSize := queueSize(cfg.TxQueueSize, 64, t.QueueMax(netTxQueue))
+	txSize := queueSize(cfg.TxQueueSize, 128, t.QueueMax(netTxQueue))
 	if rxSize == 0 || txSize == 0 {
 		t.Fail()
 		return nil, ErrNoQueue

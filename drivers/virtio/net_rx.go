@@ -24,12 +24,23 @@ type rxQueue struct {
 	ids       []uint16
 }
 
+// minRxQueue is the smallest receive ring init falls back to when the DMA
+// memory is short: a 64 KiB frame in 2 KiB buffers takes 33.
+const minRxQueue = 64
+
 func (q *rxQueue) init(mem Memory, size, bufLen, frameMax int, mergeable, eventIdx bool) error {
-	r, err := newRing(mem, size)
+	// The buffers first: with little DMA memory (a small machine) a
+	// mergeable ring takes half as many, down to minRxQueue, rather than
+	// fail the device.
+	bufs, bus, err := mem.Alloc(size*bufLen, 64)
+	for err != nil && mergeable && size/2 >= minRxQueue {
+		size /= 2
+		bufs, bus, err = mem.Alloc(size*bufLen, 64)
+	}
 	if err != nil {
 		return err
 	}
-	bufs, bus, err := mem.Alloc(size*bufLen, 64)
+	r, err := newRing(mem, size)
 	if err != nil {
 		return err
 	}
@@ -227,22 +238,24 @@ func (n *Net) requeue(q *rxQueue) {
 // virtio-net header (§5.1.6.4.1): a partial checksum (NEEDS_CSUM, whose
 // place must lie inside the frame) or a verified one (DATA_VALID) with
 // GUEST_CSUM, and a merged TCP segment with GUEST_TSO4/6. It reports
-// false for what the negotiated features do not allow.
+// false for what the negotiated features do not allow (DATA_VALID is
+// ignored then, as harmless).
 func (n *Net) rxMeta(hdr []byte, l int) (netif.RxMeta, bool) {
 	var m netif.RxMeta
 	f := n.t.Features
 	le := binary.LittleEndian
 	flags := hdr[hdrFlags]
-	if flags&(hdrFNeedsCsum|hdrFDataValid) != 0 {
-		if f&FeatureNetGuestCsum == 0 {
+	if flags&hdrFNeedsCsum != 0 {
+		// A checksum still to be computed: we can only take it from a
+		// device we told we would, and with its place inside the frame.
+		start, off := int(le.Uint16(hdr[hdrCsumStart:])), int(le.Uint16(hdr[hdrCsumOffset:]))
+		if f&FeatureNetGuestCsum == 0 || start+off+2 > l {
 			return m, false
 		}
-		if flags&hdrFNeedsCsum != 0 {
-			start, off := int(le.Uint16(hdr[hdrCsumStart:])), int(le.Uint16(hdr[hdrCsumOffset:]))
-			if start+off+2 > l {
-				return m, false
-			}
-		}
+		m.CsumVerified = true
+	} else if flags&hdrFDataValid != 0 && f&FeatureNetGuestCsum != 0 {
+		// Without GUEST_CSUM the flag is ignored, not trusted: QEMU
+		// passes on the header a TAP gives it whatever was negotiated.
 		m.CsumVerified = true
 	}
 	switch hdr[hdrGSOType] {

@@ -43,10 +43,17 @@ func (q *txQueue) init(mem Memory, size, frame int, eventIdx bool) error {
 	if err != nil {
 		return err
 	}
-	// Room for a full ring of frames the size of the MTU, and for four
-	// TSO frames with TSO.
-	slabLen := max(size*1536, 4*frame)
+	// Room for a full ring of frames the size of the MTU, and with TSO
+	// for eight TSO frames, a send buffer's worth: a full ring drops the
+	// frame (ErrBusy), which TCP must then retransmit. With little DMA
+	// memory it takes less, down to two TSO frames (or 32 MTU-sized
+	// ones).
+	slabLen := max(size*1536, 8*frame)
 	slab, bus, err := mem.Alloc(slabLen, 64)
+	for err != nil && slabLen/2 >= max(32*1536, 2*frame) {
+		slabLen /= 2
+		slab, bus, err = mem.Alloc(slabLen, 64)
+	}
 	if err != nil {
 		return err
 	}

@@ -210,7 +210,8 @@ func TestReceiveMetaChecks(t *testing.T) {
 		{"partial checksum", tapDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagNeedsCsum, CsumStart: 34, CsumOffset: 16}, true, netif.RxMeta{CsumVerified: true}},
 		{"partial checksum past the end", tapDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagNeedsCsum, CsumStart: 150, CsumOffset: 16}, false, netif.RxMeta{}},
 		{"verified checksum", tapDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagDataValid}, true, netif.RxMeta{CsumVerified: true}},
-		{"verified checksum not negotiated", userDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagDataValid}, false, netif.RxMeta{}},
+		{"verified checksum not negotiated: ignored", userDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagDataValid}, true, netif.RxMeta{}},
+		{"partial checksum not negotiated", userDev, 100, virtiomodel.NetHdr{Flags: virtiomodel.FlagNeedsCsum, CsumStart: 34, CsumOffset: 16}, false, netif.RxMeta{}},
 		{"TSO4 not negotiated", userDev, 100, virtiomodel.NetHdr{GSOType: virtiomodel.GSOTCPv4, GSOSize: 1448}, false, netif.RxMeta{}},
 		{"UDP segmentation", tapDev, 100, virtiomodel.NetHdr{GSOType: virtiomodel.GSOUDP, GSOSize: 1448}, false, netif.RxMeta{}},
 		{"ECN", tapDev, 100, virtiomodel.NetHdr{GSOType: virtiomodel.GSOTCPv4 | virtiomodel.GSOECN, GSOSize: 1448}, false, netif.RxMeta{}},
@@ -524,5 +525,31 @@ func TestParseOffloads(t *testing.T) {
 	}
 	if s := virtio.OffloadNames(virtio.FeatureNetMAC); s != "none" {
 		t.Errorf("OffloadNames(none) = %q", s)
+	}
+}
+
+// TestSmallDMAMemory: on a machine with little DMA memory the driver takes
+// smaller rings rather than fail, and every offload still works.
+func TestSmallDMAMemory(t *testing.T) {
+	for _, size := range []int{4 << 20, 800 << 10, 450 << 10} {
+		dev := virtiomodel.NewNetTAP(virtiomodel.NewMem(size))
+		r, got := newRigOn(t, dev, virtio.NetConfig{})
+		t.Logf("%d KiB of DMA memory: %d receive buffers", size>>10, dev.Avail(virtiomodel.RxQueue))
+		big := tcpFrame(65535-40, 1)
+		for range 3 {
+			if err := r.net.Transmit(tsoBuf(big, 1448)); err != nil {
+				t.Fatalf("%d KiB: TSO transmit: %v", size>>10, err)
+			}
+			if sent, _ := r.dev.Transmit(-1, true); len(sent) != 1 || !bytes.Equal(sent[0].Frame, big) {
+				t.Fatalf("%d KiB: TSO frame not sent whole", size>>10)
+			}
+			if err := r.dev.ReceiveHdr(big, virtiomodel.NetHdr{GSOType: virtiomodel.GSOTCPv4, GSOSize: 1448}); err != nil {
+				t.Fatal(err)
+			}
+			r.net.Poll()
+		}
+		if len(*got) != 3 || !bytes.Equal((*got)[2].f, big) {
+			t.Fatalf("%d KiB: %d large frames received", size>>10, len(*got))
+		}
 	}
 }
