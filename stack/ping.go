@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // pinger matches echo replies to the Ping calls waiting for them.
@@ -19,7 +20,7 @@ type pinger struct {
 }
 
 type pingWait struct {
-	dst  inet.Addr4
+	dst  inet.Addr
 	data []byte
 	done chan struct{}
 }
@@ -29,13 +30,18 @@ func (s *Stack) initPing(rand io.Reader) {
 	io.ReadFull(rand, b[:])
 	s.ping.id = binary.BigEndian.Uint16(b[:])
 	s.ping.waiting = make(map[uint16]*pingWait)
-	s.ICMP.SetOnEchoReply(s.echoReply)
+	s.ICMP.SetOnEchoReply(func(from inet.Addr4, id, seq uint16, data []byte) {
+		s.echoReply(inet.AddrFrom4(from), id, seq, data)
+	})
+	if s.ICMPv6 != nil {
+		s.ICMPv6.SetOnEchoReply(s.echoReply)
+	}
 }
 
 // echoReply runs with the stack lock held.
-func (s *Stack) echoReply(from inet.Addr4, id, seq uint16, data []byte) {
+func (s *Stack) echoReply(from inet.Addr, id, seq uint16, data []byte) {
 	w := s.ping.waiting[seq]
-	if id != s.ping.id || w == nil || w.dst != from || !bytes.Equal(w.data, data) {
+	if id != s.ping.id || w == nil || w.dst != from && !w.dst.IsMulticast() || !bytes.Equal(w.data, data) {
 		return
 	}
 	delete(s.ping.waiting, seq)
@@ -45,17 +51,26 @@ func (s *Stack) echoReply(from inet.Addr4, id, seq uint16, data []byte) {
 // ErrPingTimeout is returned by Ping when no reply came before ctx ended.
 var ErrPingTimeout = errors.New("stack: no echo reply")
 
-// Ping sends one ICMP echo request carrying data to dst and waits for the
-// matching reply (same identifier, sequence and data). It returns the
-// round-trip time.
-func (s *Stack) Ping(ctx context.Context, dst inet.Addr4, data []byte) (time.Duration, error) {
+// Ping sends one echo request carrying data to dst (ICMP for an IPv4
+// address, ICMPv6 for an IPv6 one) and waits for the matching reply (same
+// address, identifier, sequence and data; to a multicast group, the
+// first reply from any member). It returns the round-trip time. An IPv6 dst with IPv6 turned off gives transport.ErrAddrFamily.
+func (s *Stack) Ping(ctx context.Context, dst inet.Addr, data []byte) (time.Duration, error) {
+	if dst.Is6() && s.ICMPv6 == nil {
+		return 0, transport.ErrAddrFamily
+	}
 	w := &pingWait{dst: dst, data: bytes.Clone(data), done: make(chan struct{})}
 	s.mu.Lock()
 	s.ping.seq++
 	seq := s.ping.seq
 	s.ping.waiting[seq] = w
 	start := time.Now()
-	err := s.ICMP.SendEcho(dst, s.ping.id, seq, w.data)
+	var err error
+	if dst.Is4() {
+		err = s.ICMP.SendEcho(dst.As4(), s.ping.id, seq, w.data)
+	} else {
+		err = s.ICMPv6.SendEcho(dst, s.ping.id, seq, w.data)
+	}
 	s.mu.Unlock()
 	defer func() {
 		s.mu.Lock()

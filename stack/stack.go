@@ -1,5 +1,6 @@
 // Package stack wires the protocol layers of one network interface into a
-// Stack: device -> ethernet (+arp) -> ipv4 (+icmp) -> udp | tcp.
+// Stack: device -> ethernet (+arp) -> ipv4 (+icmp) | ipv6 (+icmpv6) ->
+// udp | tcp.
 //
 // One mutex, the stack lock, serialises all protocol processing (see
 // docs/INTERNALS.md): the device's receive handler takes it once per frame,
@@ -18,9 +19,11 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/timer"
@@ -42,11 +45,16 @@ type Config struct {
 	// source.
 	Rand io.Reader
 
-	ARP  arp.Config
-	IPv4 ipv4.Config
-	ICMP icmp.Config
-	UDP  udp.Config
-	TCP  tcp.Config
+	// DisableIPv6 builds the stack without IPv6 (on by default).
+	DisableIPv6 bool
+
+	ARP    arp.Config
+	IPv4   ipv4.Config
+	ICMP   icmp.Config
+	IPv6   ipv6.Config
+	ICMPv6 icmpv6.Config
+	UDP    udp.Config
+	TCP    tcp.Config
 }
 
 // Stack is one network interface with its protocol layers.
@@ -60,8 +68,11 @@ type Stack struct {
 	ARP  *arp.Layer
 	IP   *ipv4.Layer
 	ICMP *icmp.Layer
-	UDP  *udp.Layer
-	TCP  *tcp.Layer
+	// IPv6 and ICMPv6 are nil with Config.DisableIPv6.
+	IPv6   *ipv6.Layer
+	ICMPv6 *icmpv6.Layer
+	UDP    *udp.Layer
+	TCP    *tcp.Layer
 
 	ping pinger
 
@@ -103,11 +114,19 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	}
 	s.IP = ipv4.New(s.ARP, s.timers, ipCfg)
 	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
+	if !cfg.DisableIPv6 {
+		ip6Cfg := cfg.IPv6
+		if ip6Cfg.Rand == nil {
+			ip6Cfg.Rand = cfg.Rand
+		}
+		s.IPv6 = ipv6.New(eui64Link{s.Eth}, s.timers, ip6Cfg)
+		s.ICMPv6 = icmpv6.New(s.IPv6, s.timers, cfg.ICMPv6)
+	}
 
 	// The transports send through one family-neutral network that
 	// dispatches by address family, and every network layer delivers to
 	// the same transports (docs/INTERNALS.md, "Wiring").
-	net := &network{v4: s.IP}
+	net := &network{v4: s.IP, v6: s.IPv6}
 	s.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
 	s.TCP = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP)
 	s.Eth.Register(inet.EtherTypeIPv4, s.IP.Input)
@@ -115,6 +134,13 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	s.IP.Register(inet.ProtoICMP, s.ICMP)
 	s.IP.Register(inet.ProtoUDP, s.UDP)
 	s.IP.Register(inet.ProtoTCP, s.TCP)
+	if s.IPv6 != nil {
+		s.Eth.Register(inet.EtherTypeIPv6, s.IPv6.Input)
+		s.IPv6.SetICMP(s.ICMPv6)
+		s.IPv6.Register(inet.ProtoICMPv6, s.ICMPv6)
+		s.IPv6.Register(inet.ProtoUDP, s.UDP)
+		s.IPv6.Register(inet.ProtoTCP, s.TCP)
+	}
 	s.initPing(cfg.Rand)
 
 	s.mu.Lock()
@@ -122,6 +148,12 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		s.setAddr(cfg.Addr)
 	}
 	s.IP.SetGateway(cfg.Gateway)
+	if s.IPv6 != nil {
+		// Until the Ethernet layer filters by group, joining any IPv6
+		// group (ff02::1 from the start) lets multicast frames in; ipv6
+		// drops packets to groups it has not joined.
+		s.IPv6.SetGroupHookLocked(func(inet.Addr, bool) { s.Eth.SetAcceptMulticast(true) })
+	}
 	s.mu.Unlock()
 
 	dev.SetHandler(s.input)
@@ -246,6 +278,8 @@ type Stats struct {
 	ARP      arp.Stats
 	IP       ipv4.Stats
 	ICMP     icmp.Stats
+	IPv6     ipv6.Stats   // zero with Config.DisableIPv6
+	ICMPv6   icmpv6.Stats // zero with Config.DisableIPv6
 	UDP      udp.Stats
 	TCP      tcp.Stats
 }
@@ -255,7 +289,7 @@ type Stats struct {
 func (s *Stack) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{
+	st := Stats{
 		Device:   s.dev.Stats(),
 		Ethernet: s.Eth.Stats(),
 		ARP:      s.ARP.Stats(),
@@ -264,4 +298,9 @@ func (s *Stack) Stats() Stats {
 		UDP:      s.UDP.Stats(),
 		TCP:      s.TCP.StatsLocked(),
 	}
+	if s.IPv6 != nil {
+		st.IPv6 = s.IPv6.StatsLocked()
+		st.ICMPv6 = s.ICMPv6.StatsLocked()
+	}
+	return st
 }

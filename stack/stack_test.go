@@ -153,7 +153,7 @@ func ping(t *testing.T, a *stack.Stack, dst string, tries int) {
 	data := []byte("mirago ping payload 0123456789")
 	for i := 0; i < tries; i++ {
 		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-		_, err := a.Ping(ctx, inet.MustParseAddr4(dst), data)
+		_, err := a.Ping(ctx, inet.AddrFrom4(inet.MustParseAddr4(dst)), data)
 		cancel()
 		if err == nil {
 			return

@@ -11,10 +11,9 @@
 package icmp
 
 import (
-	"time"
-
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/internal/ratelimit"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
@@ -61,8 +60,7 @@ type Layer struct {
 	buf   *pkt.Buf // reply and error buffer; Write does not keep it
 	stats Stats
 
-	tokens int
-	last   time.Time // time of the last refill
+	bucket ratelimit.Bucket // errors sent
 }
 
 // New returns a layer sending through ip. stack.New registers it with the
@@ -79,7 +77,8 @@ func New(ip IP, q *timer.Queue, cfg Config) *Layer {
 		cfg.Quote = 8
 	}
 	cfg.Quote = min(cfg.Quote, MaxQuote)
-	l := &Layer{ip: ip, q: q, cfg: cfg, tokens: cfg.Burst, last: q.Now()}
+	l := &Layer{ip: ip, q: q, cfg: cfg}
+	l.bucket.Init(cfg.Rate, cfg.Burst, q.Now())
 	l.buf = pkt.New(ip.Headroom()+HeaderLen+ipv4.MaxHeaderLen+MaxQuote, 0)
 	return l
 }

@@ -1,8 +1,6 @@
 package icmp
 
 import (
-	"time"
-
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/transport"
@@ -30,7 +28,7 @@ func (l *Layer) sendError(typ, code uint8, rest uint32, offending ipv4.Header) {
 		l.stats.Suppressed++
 		return
 	}
-	if !l.allow(l.q.Now()) {
+	if !l.bucket.Allow(l.q.Now()) {
 		l.stats.RateLimited++
 		return
 	}
@@ -77,25 +75,5 @@ func (l *Layer) mayReport(h ipv4.Header) bool {
 			return false
 		}
 	}
-	return true
-}
-
-// allow takes a token from the bucket (Rate per second, Burst deep),
-// refilled from the queue's clock (RFC 1812 §4.3.2.8 style limiting).
-func (l *Layer) allow(now time.Time) bool {
-	if l.tokens < l.cfg.Burst {
-		per := time.Second / time.Duration(l.cfg.Rate)
-		if el := now.Sub(l.last); el >= per {
-			n := int(el / per)
-			l.tokens = min(l.cfg.Burst, l.tokens+n)
-			l.last = l.last.Add(time.Duration(n) * per)
-		}
-	} else {
-		l.last = now
-	}
-	if l.tokens == 0 {
-		return false
-	}
-	l.tokens--
 	return true
 }

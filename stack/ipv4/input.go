@@ -48,14 +48,15 @@ func (l *Layer) Input(src, dst inet.MAC, packet []byte, meta netif.RxMeta) {
 		return
 	}
 	verified := meta.CsumVerified
-	if h.IsFragment() {
+	frag := h.IsFragment()
+	if frag {
 		h = l.reasm.add(h)
 		if h == nil {
 			return
 		}
 		verified = false
 	}
-	l.deliver(h, bcast || dst.IsMulticast(), verified)
+	l.deliver(h, bcast || dst.IsMulticast(), verified, frag)
 }
 
 func (l *Layer) countParseError(err error) {
@@ -111,8 +112,8 @@ func (l *Layer) acceptDst(a inet.Addr4, proto uint8) (bcast, ok bool) {
 
 // deliver hands a complete datagram to its transport. bcast also covers a
 // link-layer broadcast or multicast, after which no ICMP error is sent
-// (RFC 1122 §3.2.2).
-func (l *Layer) deliver(h Header, bcast, csumVerified bool) {
+// (RFC 1122 §3.2.2). frag is set for a reassembled datagram.
+func (l *Layer) deliver(h Header, bcast, csumVerified, frag bool) {
 	t := l.proto[h.Protocol()]
 	if t == nil {
 		l.stats.DropProtocol++
@@ -126,7 +127,7 @@ func (l *Layer) deliver(h Header, bcast, csumVerified bool) {
 		Src: inet.AddrFrom4(h.Src()), Dst: inet.AddrFrom4(h.Dst()),
 		Header: h, Payload: h.Payload(),
 		Broadcast: bcast, TTL: h.TTL(), TOS: h.TOS(),
-		CsumVerified: csumVerified,
+		CsumVerified: csumVerified, Fragmented: frag,
 	}
 	l.stats.Delivered++
 	t.Deliver(p)

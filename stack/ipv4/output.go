@@ -122,7 +122,7 @@ func (l *Layer) fragment(next inet.Addr4, b *pkt.Buf, f Fields, mtu int) error {
 	for off := 0; off < total; off += per {
 		n := min(per, total-off)
 		fb := l.fragPool.Get(hr)
-		copyRange(fb.Append(n), b, off)
+		b.CopyAt(fb.Append(n), off)
 		f.FragOffset = off
 		f.MF = off+n < total
 		f.TotalLen = uint16(HeaderLen + n)
@@ -138,24 +138,4 @@ func (l *Layer) fragment(next inet.Addr4, b *pkt.Buf, f Fields, mtu int) error {
 		l.stats.FragmentsSent++
 	}
 	return nil
-}
-
-// copyRange copies len(dst) bytes of b's packet (contiguous part, then
-// attachments) starting at off.
-func copyRange(dst []byte, b *pkt.Buf, off int) {
-	copySeg := func(p []byte) {
-		if len(dst) == 0 {
-			return
-		}
-		if off >= len(p) {
-			off -= len(p)
-			return
-		}
-		n := copy(dst, p[off:])
-		dst, off = dst[n:], 0
-	}
-	copySeg(b.Bytes())
-	for _, p := range b.Attached() {
-		copySeg(p)
-	}
 }

@@ -95,7 +95,7 @@ func TestSource(t *testing.T) {
 func TestFragmentation(t *testing.T) {
 	e := newEnv(t, Config{})
 	payload := seq(20000)
-	// Send half contiguous and half attached to exercise copyRange.
+	// Send half contiguous and half attached to exercise pkt.Buf.CopyAt.
 	b := pkt.New(e.l.Headroom()+7000, e.l.Headroom())
 	copy(b.Append(7000), payload[:7000])
 	b.Attach(payload[7000:13000])

@@ -277,7 +277,7 @@ func TestLeaseLifecycle(t *testing.T) {
 	if gw != serverAddr {
 		t.Fatalf("gateway %v", gw)
 	}
-	if _, err := srv.s.Ping(ctx, want.Addr, []byte("leased")); err != nil {
+	if _, err := srv.s.Ping(ctx, inet.AddrFrom4(want.Addr), []byte("leased")); err != nil {
 		t.Fatalf("server cannot ping the leased address: %v", err)
 	}
 	r := d.Resolver()

@@ -1,5 +1,5 @@
-// Package transport is the seam between the network layers (ipv4, and
-// ipv6 to come) and the protocols above them (icmp, udp, tcp), in a
+// Package transport is the seam between the network layers (ipv4,
+// ipv6) and the protocols above them (icmp, udp, tcp), in a
 // family-neutral form: addresses are inet.Addr, and a received ICMP error
 // arrives already classified as an ErrorKind.
 //
@@ -55,6 +55,11 @@ type Packet struct {
 	// the datagram never crossed a wire and its checksum was left
 	// partial (netif.RxMeta.CsumVerified): the transport skips its check.
 	CsumVerified bool
+	// Fragmented is set for a datagram that came in fragments (IPv4 or
+	// IPv6 reassembly) or carried an IPv6 Fragment header at all (an
+	// atomic fragment, RFC 6946): Neighbor Discovery drops those (RFC
+	// 6980 §5).
+	Fragmented bool
 }
 
 // ErrorKind is what a received ICMP error says, whatever its family's
