@@ -67,6 +67,7 @@ func TestBootQEMU(t *testing.T) {
 	for _, want := range []string{
 		"entropy from virtio-rng",
 		"boottest: sleep ok",
+		"boottest: clock step and slew ok",
 		"boottest: ARP reply: 10.0.2.2 is at 52:55:0a:00:02:02",
 		"boottest: burst: 1000 ARP requests sent",
 		"boottest: PASS",

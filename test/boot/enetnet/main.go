@@ -118,6 +118,9 @@ wait:
 		fmt.Println("enetnet: FAIL")
 		return 1
 	}
+	if !clockCheck() {
+		return 1
+	}
 	fmt.Println("enetnet: PASS")
 	return 0
 }

@@ -2,7 +2,7 @@
 
 // Command virtnet is the qemu-virt boot test: it boots the board, brings up
 // virtio-net, checks that sleeping works (timer interrupt and WFI idle),
-// sends an ARP request for the gateway, prints the reply, and exits QEMU
+// steps and slews the clock, sends an ARP request for the gateway, prints the reply, and exits QEMU
 // through semihosting with status 0 (1 on failure).
 //
 //	make image APP=boottest BOARD=qemu-virt && scripts/qemu.sh out/boottest-qemu-virt.elf
@@ -50,6 +50,9 @@ func run() error {
 		return fmt.Errorf("time.Sleep(50ms) took %v", d)
 	}
 	fmt.Println("boottest: sleep ok")
+	if err := clockCheck(); err != nil {
+		return err
+	}
 
 	dev, err := qemuvirt.Net()
 	if err != nil {
