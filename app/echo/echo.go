@@ -33,6 +33,12 @@ type Config struct {
 	// Log receives the log lines (*slog.Logger on a host, a
 	// logging.Console on a board); nil drops them.
 	Log logging.Logger
+	// NTPMetrics, if set, returns the SNTP client's metrics
+	// (sntp.Metrics, as any so that images without NTP do not link the
+	// client) for the metrics endpoint: mirago_ntp_...
+	NTPMetrics func() any
+	// NTPGauges names NTPMetrics' gauge fields (sntp.MetricGauges).
+	NTPGauges map[string]bool
 }
 
 // DefaultGrace is the default Config.Grace.

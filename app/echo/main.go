@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/mirago/mirago/internal/hostrun"
+	"github.com/mirago/mirago/stack/sntp"
 )
 
 func main() {
@@ -25,6 +26,9 @@ func main() {
 		hostrun.Fatal("echo", err)
 	}
 	cfg.Log = env.Log
+	if env.NTP != nil {
+		cfg.NTPMetrics, cfg.NTPGauges = func() any { return env.NTP.Metrics() }, sntp.MetricGauges()
+	}
 	ctx, cancel := hostrun.SignalContext()
 	defer cancel()
 	if err := Run(ctx, env.Stack, cfg); err != nil {

@@ -24,6 +24,7 @@ func main() {
 		boardrun.Fatal(log, "echo: start", err)
 	}
 	cfg.Log = log
+	cfg.NTPMetrics, cfg.NTPGauges = env.NTPMetrics, env.NTPGauges
 	// Run returns only if a port cannot be bound (or ctx ends, which it
 	// never does here).
 	err = Run(context.Background(), env.Stack, cfg)

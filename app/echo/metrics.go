@@ -14,8 +14,13 @@ import (
 const metricsBuilt = true
 
 // Families returns the counters as metric families (mirago_echo_...).
+// With an SNTP client, its counters and status follow (mirago_ntp_...).
 func (e *server) Families() []metrics.Family {
-	return metrics.Struct(metrics.Prefix+"_echo", e.Stats(), map[string]bool{"TCPActive": true})
+	fams := metrics.Struct(metrics.Prefix+"_echo", e.Stats(), map[string]bool{"TCPActive": true})
+	if e.cfg.NTPMetrics != nil {
+		fams = append(fams, metrics.Struct(metrics.Prefix+"_ntp", e.cfg.NTPMetrics(), e.cfg.NTPGauges)...)
+	}
+	return fams
 }
 
 // serveMetrics serves the endpoint on e.mln in the background; stop ends

@@ -43,6 +43,11 @@ type Env struct {
 	// Log is the console logger Start was given.
 	Log logging.Logger
 
+	// NTPMetrics returns the SNTP client's metrics (sntp.Metrics) and
+	// NTPGauges names their gauges; nil in images without NTP.
+	NTPMetrics func() any
+	NTPGauges  map[string]bool
+
 	// Set by startDHCP for startNTP: the lease's NTP servers, and the
 	// DHCP client's hook for a clock step.
 	ntpLease     func() []netip.AddrPort

@@ -60,6 +60,7 @@ func (e *Env) startNTP(rnd io.Reader) error {
 	if err != nil {
 		return xerr.Wrap("ntp", err)
 	}
+	e.NTPMetrics, e.NTPGauges = func() any { return c.Metrics() }, sntp.MetricGauges()
 	e.Log.Info("ntp: waiting for the time", "servers", servers, "lease", lease)
 	ctx, cancel := context.WithTimeout(context.Background(), ntpWait)
 	defer cancel()

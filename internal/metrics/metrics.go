@@ -102,17 +102,33 @@ func Stack(st stack.Stats) []Family {
 // gauges names the fields (dotted paths from v, as in "IP.ReasmPending")
 // that are gauges besides the signed integers; nil means the stack's list.
 // Other field kinds (strings, maps, pointers) are skipped.
+//
+// An embedded struct's fields are named as the outer struct's. If v has
+// a method MetricLabel(path string, i int) (name, value string), it
+// names the elements of v's array fields (name "" falls back to index).
 func Struct(prefix string, v any, gauges map[string]bool) []Family {
 	isGauge := stackGauge
 	if gauges != nil {
 		isGauge = func(path string) bool { return gauges[path] }
 	}
-	var out []Family
-	walk(&out, prefix, "", reflect.ValueOf(v), isGauge)
-	return out
+	labeler, _ := v.(interface {
+		MetricLabel(path string, i int) (name, value string)
+	})
+	w := walker{isGauge: isGauge, labeler: labeler}
+	w.walk(prefix, "", reflect.ValueOf(v))
+	return w.out
 }
 
-func walk(out *[]Family, name, path string, v reflect.Value, isGauge func(string) bool) {
+type walker struct {
+	out     []Family
+	isGauge func(string) bool
+	labeler interface {
+		MetricLabel(path string, i int) (name, value string)
+	}
+}
+
+func (w *walker) walk(name, path string, v reflect.Value) {
+	out, isGauge := &w.out, w.isGauge
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
@@ -121,17 +137,29 @@ func walk(out *[]Family, name, path string, v reflect.Value, isGauge func(string
 			if !f.IsExported() {
 				continue
 			}
+			if f.Anonymous && f.Type.Kind() == reflect.Struct {
+				w.walk(name, path, v.Field(i))
+				continue
+			}
 			p := f.Name
 			if path != "" {
 				p = path + "." + f.Name
 			}
-			walk(out, name+"_"+Snake(f.Name), p, v.Field(i), isGauge)
+			w.walk(name+"_"+Snake(f.Name), p, v.Field(i))
 		}
 	case reflect.Array:
 		if v.Len() == 0 || !numeric(v.Type().Elem().Kind()) {
 			return
 		}
 		label := arrayLabel(path)
+		if w.labeler != nil {
+			if n, _ := w.labeler.MetricLabel(path, 0); n != "" {
+				label = func(i int) Label {
+					n, val := w.labeler.MetricLabel(path, i)
+					return Label{n, val}
+				}
+			}
+		}
 		fam := Family{Name: name, Help: help(path), Type: typeOf(path, v.Type().Elem().Kind(), isGauge)}
 		for i := range v.Len() {
 			fam.Samples = append(fam.Samples, Sample{Labels: []Label{label(i)}, Value: value(v.Index(i))})

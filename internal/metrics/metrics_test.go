@@ -96,9 +96,9 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 }
 
 func countLeaves(st stack.Stats) int {
-	var out []Family
-	walk(&out, "x", "", reflectValue(st), stackGauge)
-	return len(out)
+	w := walker{isGauge: stackGauge}
+	w.walk("x", "", reflectValue(st))
+	return len(w.out)
 }
 
 func TestWriteAndParse(t *testing.T) {
@@ -186,6 +186,34 @@ func TestEscape(t *testing.T) {
 		}
 		if got := escapeLabel(tc.in); got != tc.label {
 			t.Errorf("escapeLabel(%q) = %q, want %q", tc.in, got, tc.label)
+		}
+	}
+}
+
+// An embedded struct's fields read as the outer struct's, and a
+// MetricLabel method names array elements.
+type labelled struct {
+	Inner
+	Gauge  float64
+	Counts [2]uint64
+}
+
+type Inner struct{ Hits uint64 }
+
+func (labelled) MetricLabel(path string, i int) (string, string) {
+	if path == "Counts" {
+		return "reason", []string{"short", "long"}[i]
+	}
+	return "", ""
+}
+
+func TestStructEmbeddedAndLabels(t *testing.T) {
+	fams := Struct("p", labelled{Inner{3}, 1.5, [2]uint64{4, 5}}, map[string]bool{})
+	var b strings.Builder
+	Write(&b, fams)
+	for _, want := range []string{"p_hits 3\n", "p_gauge 1.5\n", `p_counts{reason="long"} 5`, "# TYPE p_gauge gauge", "# TYPE p_hits counter"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, b.String())
 		}
 	}
 }

@@ -69,3 +69,39 @@ type Status struct {
 	// Poll is the current poll interval (before jitter).
 	Poll time.Duration
 }
+
+// MetricLabel names the elements of Stats' arrays for a metrics endpoint
+// (internal/metrics.Struct): Rejected by reason.
+func (Stats) MetricLabel(path string, i int) (name, value string) {
+	if path == "Rejected" {
+		return "reason", Reason(i).String()
+	}
+	return "", ""
+}
+
+// Metrics is what a metrics endpoint shows of a client: its counters and,
+// as gauges, its status (MetricGauges names them). Give it to
+// internal/metrics.Struct as any: the metrics endpoint does not import
+// this package.
+type Metrics struct {
+	Stats
+	Synced                      bool
+	Stratum                     uint8
+	OffsetSeconds, DelaySeconds float64 // the last sample's
+	PollSeconds                 float64
+}
+
+// MetricGauges names the fields of Metrics that are gauges besides the
+// floats, for internal/metrics.Struct.
+func MetricGauges() map[string]bool { return map[string]bool{"Synced": true, "Stratum": true} }
+
+// Metrics returns the counters and status.
+func (c *Client) Metrics() Metrics {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.status
+	return Metrics{
+		Stats: c.stats, Synced: st.Synced, Stratum: st.Stratum,
+		OffsetSeconds: st.Offset.Seconds(), DelaySeconds: st.Delay.Seconds(), PollSeconds: st.Poll.Seconds(),
+	}
+}
