@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync"
@@ -45,6 +46,7 @@ type Appliance struct {
 	checkers  []*checker
 	metrics   *metricsEndpoint
 	serving   bool
+	closing   bool           // Serve is shutting down: no more reloads
 	draining  sync.WaitGroup // listeners removed by reloads, until their grace ends
 
 	upstreamErrors, bytesUp, bytesDown atomic.Uint64
@@ -73,8 +75,10 @@ func (a *Appliance) validateOptions() config.Options {
 // checks; clients that connect wait in the accept queues until Serve.
 func (a *Appliance) Start() error {
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	return a.apply(a.file)
+	old, err := a.apply(a.file)
+	a.mu.Unlock()
+	stopMetrics(old)
+	return err
 }
 
 // Reload replaces the configuration while serving: listeners on new ports
@@ -89,18 +93,27 @@ func (a *Appliance) Reload(f *config.File) error {
 		return err
 	}
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	if err := a.apply(f); err != nil {
+	if a.closing {
+		a.mu.Unlock()
+		return errors.New("shutting down")
+	}
+	old, err := a.apply(f)
+	if err == nil {
+		a.file = f
+	}
+	a.mu.Unlock()
+	stopMetrics(old)
+	if err != nil {
 		return err
 	}
-	a.file = f
 	a.log.Info("proxy reloaded", "listeners", len(f.Listeners), "pools", len(f.Pools))
 	return nil
 }
 
 // apply makes f the running configuration (a.mu held). Everything that
-// can fail is done before anything running changes.
-func (a *Appliance) apply(f *config.File) error {
+// can fail is done before anything running changes. It returns the
+// metrics endpoint replaced, to stop once a.mu is released.
+func (a *Appliance) apply(f *config.File) (*metricsEndpoint, error) {
 	pools := map[string]*pool{}
 	for _, pc := range f.Pools {
 		pools[pc.Name] = newPool(pc, a.pools[pc.Name])
@@ -114,18 +127,18 @@ func (a *Appliance) apply(f *config.File) error {
 		if lc.TLS != nil {
 			t, err := newTLSTerm(lc.TLS, a.now)
 			if err != nil {
-				return fmt.Errorf("listener %s: tls: %w", lc.Name, err)
+				return nil, fmt.Errorf("listener %s: tls: %w", lc.Name, err)
 			}
 			set.tls = t
 		}
 		sets[lc.Port] = set
 	}
 	var opened []*listener
-	fail := func(err error) error {
+	fail := func(err error) (*metricsEndpoint, error) {
 		for _, l := range opened {
 			l.ln.Close()
 		}
-		return err
+		return nil, err
 	}
 	for _, lc := range f.Listeners {
 		if a.listeners[lc.Port] != nil {
@@ -171,8 +184,7 @@ func (a *Appliance) apply(f *config.File) error {
 			l.startServing()
 		}
 	}
-	a.swapMetrics(mep)
-	return nil
+	return a.swapMetrics(mep), nil
 }
 
 // openListener listens on the port of set.
@@ -243,8 +255,7 @@ func (a *Appliance) Serve(ctx context.Context) {
 	<-ctx.Done()
 
 	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.serving = false
+	a.serving, a.closing = false, true
 	grace := a.file.Grace
 	open := 0
 	for port, l := range a.listeners {
@@ -255,12 +266,18 @@ func (a *Appliance) Serve(ctx context.Context) {
 		a.draining.Go(func() { l.drain(grace, a.log) })
 	}
 	a.log.Info("proxy stopped accepting", "open", open, "grace", grace)
+	checkers := a.checkers
+	a.checkers = nil
+	a.mu.Unlock()
+	// Not under a.mu: scrapes (Families) and Stats go on meanwhile.
 	a.draining.Wait()
-	for _, c := range a.checkers {
+	for _, c := range checkers {
 		c.stop()
 	}
-	a.checkers = nil
-	a.swapMetrics(nil)
+	a.mu.Lock()
+	old := a.swapMetrics(nil)
+	a.mu.Unlock()
+	stopMetrics(old)
 }
 
 // Run serves f on s until ctx ends (New, Start, Serve).

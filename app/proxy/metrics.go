@@ -53,21 +53,21 @@ func (a *Appliance) reloadMetrics(m config.Metrics) (*metricsEndpoint, error) {
 	return &metricsEndpoint{port: m.Port, ln: ln, next: m.Allow}, nil
 }
 
-// swapMetrics makes e the endpoint, stopping the old one if it differs
-// (a.mu held).
-func (a *Appliance) swapMetrics(e *metricsEndpoint) {
-	if old := a.metrics; old != nil && old != e {
-		old.cancel()
-		old.wg.Wait()
+// swapMetrics makes e the endpoint (a.mu held) and returns the one it
+// replaces, if any, for stopMetrics once a.mu is released: a scrape in
+// progress may be waiting for a.mu in Families.
+func (a *Appliance) swapMetrics(e *metricsEndpoint) (old *metricsEndpoint) {
+	if a.metrics != e {
+		old = a.metrics
 	}
 	if e == nil {
 		a.metrics = nil
-		return
+		return old
 	}
 	allow := e.next
 	e.allow.Store(&allow)
 	if e == a.metrics {
-		return
+		return nil
 	}
 	a.metrics = e
 	e.ln.SetFilter(func(client netip.AddrPort) bool {
@@ -81,6 +81,15 @@ func (a *Appliance) swapMetrics(e *metricsEndpoint) {
 	ctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	e.wg.Go(func() { metrics.ServeListener(ctx, a.s, e.ln, a.Families, a.log) })
+	return old
+}
+
+// stopMetrics stops an endpoint swapMetrics replaced (a.mu not held).
+func stopMetrics(e *metricsEndpoint) {
+	if e != nil {
+		e.cancel()
+		e.wg.Wait()
+	}
 }
 
 // Families returns the appliance's metrics: per listener, per pool and

@@ -13,4 +13,6 @@ type metricsEndpoint struct{}
 
 func (a *Appliance) reloadMetrics(config.Metrics) (*metricsEndpoint, error) { return nil, nil }
 
-func (a *Appliance) swapMetrics(*metricsEndpoint) {}
+func (a *Appliance) swapMetrics(*metricsEndpoint) *metricsEndpoint { return nil }
+
+func stopMetrics(*metricsEndpoint) {}
