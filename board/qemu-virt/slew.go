@@ -15,7 +15,10 @@ type slewState struct {
 }
 
 // extra is the slew applied at count c (ns): 0 before from, growing by
-// 1 ns every 125 counts, the whole amount from to on.
+// 1 ns every 125 counts, the whole amount from to on. Not inlined, so
+// that nanotime, which calls it only while slewing, stays small.
+//
+//go:noinline
 func (s *slewState) extra(c int64) int64 {
 	if s.sign == 0 || c <= s.from {
 		return 0

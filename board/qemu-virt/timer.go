@@ -31,5 +31,9 @@ const timerFreq = 62500000
 //go:linkname nanotime runtime/goos.Nanotime
 func nanotime() int64 {
 	c := int64(ARM.Counter())
-	return c*(1e9/timerFreq) + ARM.TimerOffset + slewExtra(c)
+	ns := c*(1e9/timerFreq) + ARM.TimerOffset
+	if slew.sign != 0 {
+		ns += slew.extra(c)
+	}
+	return ns
 }
