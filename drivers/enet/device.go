@@ -58,6 +58,9 @@ type port interface {
 	EnableRxIRQ(on bool)
 	// LinkUp reports the PHY link state.
 	LinkUp() bool
+	// SetGroupHash writes the 64-bit multicast group hash table
+	// (GAUR:GALR); it may be called from any goroutine, at any time.
+	SetGroupHash(high, low uint32)
 }
 
 // Device is an ENET controller as a netif.Device.

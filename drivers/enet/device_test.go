@@ -27,6 +27,14 @@ type fakePort struct {
 	acks     int
 	link     bool
 	linkAsks int
+	hashHi   uint32
+	hashLo   uint32
+}
+
+func (p *fakePort) SetGroupHash(high, low uint32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.hashHi, p.hashLo = high, low
 }
 
 func (p *fakePort) Tx(f []byte) {

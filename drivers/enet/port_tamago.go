@@ -123,3 +123,17 @@ func (p *hwPort) LinkUp() bool {
 	}
 	return p.link
 }
+
+// Group hash table registers (p922-p923, 22.5.25 Descriptor Group Upper
+// Address Register (ENETx_GAUR), 22.5.26 Descriptor Group Lower Address
+// Register (ENETx_GALR), IMX6ULLRM); tamago names neither.
+const (
+	enetGAUR = 0x0120
+	enetGALR = 0x0124
+)
+
+// SetGroupHash implements port.SetGroupHash.
+func (p *hwPort) SetGroupHash(high, low uint32) {
+	atomic.StoreUint32(p.reg(enetGAUR), high)
+	atomic.StoreUint32(p.reg(enetGALR), low)
+}
