@@ -87,10 +87,10 @@ func NewMiragoPair() (Pair, error) {
 	return &miragoPair{sw: sw, a: a, b: b, addrB: prefixB.Addr()}, nil
 }
 
-func (p *miragoPair) Listen(port uint16) (net.Listener, error) { return p.b.TCP.Listen(port) }
+func (p *miragoPair) Listen(port uint16) (net.Listener, error) { return p.b.TCP().Listen(port) }
 
 func (p *miragoPair) Dial(ctx context.Context, port uint16) (net.Conn, error) {
-	c, err := p.a.TCP.Dial(ctx, netip.AddrPortFrom(p.addrB, port))
+	c, err := p.a.TCP().Dial(ctx, netip.AddrPortFrom(p.addrB, port))
 	if err != nil {
 		return nil, err
 	}

@@ -114,9 +114,9 @@ func newTAPSide(kind string) (*tapSide, error) {
 			return nil, err
 		}
 		return &tapSide{
-			listen: func(port uint16) (net.Listener, error) { return s.TCP.Listen(port) },
+			listen: func(port uint16) (net.Listener, error) { return s.TCP().Listen(port) },
 			dial: func(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
-				c, err := s.TCP.Dial(ctx, raddr)
+				c, err := s.TCP().Dial(ctx, raddr)
 				if err != nil {
 					return nil, err
 				}

@@ -131,12 +131,12 @@ func FuzzStackInput(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer s.Close()
-		ln, err := s.TCP.Listen(7)
+		ln, err := s.TCP().Listen(7)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer ln.Close()
-		uc, err := s.UDP.Bind(netipAny(7))
+		uc, err := s.UDP().Bind(netipAny(7))
 		if err != nil {
 			t.Fatal(err)
 		}

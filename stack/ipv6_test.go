@@ -62,11 +62,11 @@ func TestUDP6Fragmented(t *testing.T) {
 				from, to *stack.Stack
 				dst      inet.Addr
 			}{{a, b, bG}, {b, a, aG}} {
-				rx, err := dir.to.UDP.Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), 9000))
+				rx, err := dir.to.UDP().Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), 9000))
 				if err != nil {
 					t.Fatal(err)
 				}
-				tx, err := dir.from.UDP.Dial(dir.dst.AddrPort(9000))
+				tx, err := dir.from.UDP().Dial(dir.dst.AddrPort(9000))
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -37,7 +37,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 		p.rec = stacktest.NewRecordingPort(d)
 		return p.rec
 	})
-	u, err := p.b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
+	u, err := p.b.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +52,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 			p.udpIn <- n
 		}
 	}()
-	ln, err := p.b.TCP.Listen(5001)
+	ln, err := p.b.TCP().Listen(5001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 	// Resolve B before recording, so that every datagram goes out at once.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if _, err := p.a.ARP.Query(ctx, inet.MustParseAddr4("10.0.0.2")); err != nil {
+	if _, err := p.a.ARP().Query(ctx, inet.MustParseAddr4("10.0.0.2")); err != nil {
 		t.Fatal(err)
 	}
 	p.rec.Take()
@@ -83,7 +83,7 @@ func newMTUPair(t *testing.T) *mtuPair {
 // sendUDP sends a size-byte datagram from A to B and waits for it.
 func (p *mtuPair) sendUDP(t *testing.T, size int) {
 	t.Helper()
-	c, err := p.a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:9"))
+	c, err := p.a.UDP().Dial(netip.MustParseAddrPort("10.0.0.2:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func (p *mtuPair) dial(t *testing.T) net.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := p.a.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
+	c, err := p.a.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,11 +30,11 @@ func (s *Stack) initPing(rand io.Reader) {
 	io.ReadFull(rand, b[:])
 	s.ping.id = binary.BigEndian.Uint16(b[:])
 	s.ping.waiting = make(map[uint16]*pingWait)
-	s.ICMP.SetOnEchoReply(func(from inet.Addr4, id, seq uint16, data []byte) {
+	s.l.ICMP.SetOnEchoReply(func(from inet.Addr4, id, seq uint16, data []byte) {
 		s.echoReply(inet.AddrFrom4(from), id, seq, data)
 	})
-	if s.ICMPv6 != nil {
-		s.ICMPv6.SetOnEchoReply(s.echoReply)
+	if s.l.ICMPv6 != nil {
+		s.l.ICMPv6.SetOnEchoReply(s.echoReply)
 	}
 }
 
@@ -56,7 +56,7 @@ var ErrPingTimeout = errors.New("stack: no echo reply")
 // address, identifier, sequence and data; to a multicast group, the
 // first reply from any member). It returns the round-trip time. An IPv6 dst with IPv6 turned off gives transport.ErrAddrFamily.
 func (s *Stack) Ping(ctx context.Context, dst inet.Addr, data []byte) (time.Duration, error) {
-	if dst.Is6() && s.ICMPv6 == nil {
+	if dst.Is6() && s.l.ICMPv6 == nil {
 		return 0, transport.ErrAddrFamily
 	}
 	w := &pingWait{dst: dst, data: bytes.Clone(data), done: make(chan struct{})}
@@ -67,9 +67,9 @@ func (s *Stack) Ping(ctx context.Context, dst inet.Addr, data []byte) (time.Dura
 	start := time.Now()
 	var err error
 	if dst.Is4() {
-		err = s.ICMP.SendEcho(dst.As4(), s.ping.id, seq, w.data)
+		err = s.l.ICMP.SendEcho(dst.As4(), s.ping.id, seq, w.data)
 	} else {
-		err = s.ICMPv6.SendEcho(dst, s.ping.id, seq, w.data)
+		err = s.l.ICMPv6.SendEcho(dst, s.ping.id, seq, w.data)
 	}
 	s.mu.Unlock()
 	defer func() {

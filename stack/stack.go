@@ -64,15 +64,7 @@ type Stack struct {
 	timers *timer.Queue
 	rand   io.Reader
 
-	Eth  *ethernet.Layer
-	ARP  *arp.Layer
-	IP   *ipv4.Layer
-	ICMP *icmp.Layer
-	// IPv6 and ICMPv6 are nil with Config.DisableIPv6.
-	IPv6   *ipv6.Layer
-	ICMPv6 *icmpv6.Layer
-	UDP    *udp.Layer
-	TCP    *tcp.Layer
+	l Layers // set by New, never changed; see LayersLocked
 
 	ping pinger
 
@@ -95,7 +87,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	s := &Stack{dev: dev, rand: cfg.Rand}
 	s.timers = timer.New(cfg.Clock, &s.mu)
 
-	s.Eth = ethernet.New(dev)
+	s.l.Eth = ethernet.New(dev)
 	arpCfg := cfg.ARP
 	arpCfg.Lock = &s.mu
 	cfgConflict := arpCfg.OnConflict
@@ -107,39 +99,39 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 			s.onConflict(a, m)
 		}
 	}
-	s.ARP = arp.New(s.Eth, s.timers, arpCfg)
+	s.l.ARP = arp.New(s.l.Eth, s.timers, arpCfg)
 	ipCfg := cfg.IPv4
 	if ipCfg.Rand == nil {
 		ipCfg.Rand = cfg.Rand
 	}
-	s.IP = ipv4.New(s.ARP, s.timers, ipCfg)
-	s.ICMP = icmp.New(s.IP, s.timers, cfg.ICMP)
+	s.l.IP = ipv4.New(s.l.ARP, s.timers, ipCfg)
+	s.l.ICMP = icmp.New(s.l.IP, s.timers, cfg.ICMP)
 	if !cfg.DisableIPv6 {
 		ip6Cfg := cfg.IPv6
 		if ip6Cfg.Rand == nil {
 			ip6Cfg.Rand = cfg.Rand
 		}
-		s.IPv6 = ipv6.New(eui64Link{s.Eth}, s.timers, ip6Cfg)
-		s.ICMPv6 = icmpv6.New(s.IPv6, s.timers, cfg.ICMPv6)
+		s.l.IPv6 = ipv6.New(eui64Link{s.l.Eth}, s.timers, ip6Cfg)
+		s.l.ICMPv6 = icmpv6.New(s.l.IPv6, s.timers, cfg.ICMPv6)
 	}
 
 	// The transports send through one family-neutral network that
 	// dispatches by address family, and every network layer delivers to
 	// the same transports (docs/INTERNALS.md, "Wiring").
-	net := &network{v4: s.IP, v6: s.IPv6}
-	s.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
-	s.TCP = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP)
-	s.Eth.Register(inet.EtherTypeIPv4, s.IP.Input)
-	s.IP.SetICMP(s.ICMP)
-	s.IP.Register(inet.ProtoICMP, s.ICMP)
-	s.IP.Register(inet.ProtoUDP, s.UDP)
-	s.IP.Register(inet.ProtoTCP, s.TCP)
-	if s.IPv6 != nil {
-		s.Eth.Register(inet.EtherTypeIPv6, s.IPv6.Input)
-		s.IPv6.SetICMP(s.ICMPv6)
-		s.IPv6.Register(inet.ProtoICMPv6, s.ICMPv6)
-		s.IPv6.Register(inet.ProtoUDP, s.UDP)
-		s.IPv6.Register(inet.ProtoTCP, s.TCP)
+	net := &network{v4: s.l.IP, v6: s.l.IPv6}
+	s.l.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
+	s.l.TCP = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP)
+	s.l.Eth.Register(inet.EtherTypeIPv4, s.l.IP.Input)
+	s.l.IP.SetICMP(s.l.ICMP)
+	s.l.IP.Register(inet.ProtoICMP, s.l.ICMP)
+	s.l.IP.Register(inet.ProtoUDP, s.l.UDP)
+	s.l.IP.Register(inet.ProtoTCP, s.l.TCP)
+	if s.l.IPv6 != nil {
+		s.l.Eth.Register(inet.EtherTypeIPv6, s.l.IPv6.Input)
+		s.l.IPv6.SetICMP(s.l.ICMPv6)
+		s.l.IPv6.Register(inet.ProtoICMPv6, s.l.ICMPv6)
+		s.l.IPv6.Register(inet.ProtoUDP, s.l.UDP)
+		s.l.IPv6.Register(inet.ProtoTCP, s.l.TCP)
 	}
 	s.initPing(cfg.Rand)
 
@@ -147,12 +139,12 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	if cfg.Addr.Addr != (inet.Addr4{}) {
 		s.setAddr(cfg.Addr)
 	}
-	s.IP.SetGateway(cfg.Gateway)
-	if s.IPv6 != nil {
+	s.l.IP.SetGateway(cfg.Gateway)
+	if s.l.IPv6 != nil {
 		// Until the Ethernet layer filters by group, joining any IPv6
 		// group (ff02::1 from the start) lets multicast frames in; ipv6
 		// drops packets to groups it has not joined.
-		s.IPv6.SetGroupHookLocked(func(inet.Addr, bool) { s.Eth.SetAcceptMulticast(true) })
+		s.l.IPv6.SetGroupHookLocked(func(inet.Addr, bool) { s.l.Eth.SetAcceptMulticast(true) })
 	}
 	s.mu.Unlock()
 
@@ -163,7 +155,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 // input is the device's receive handler: one frame, under the stack lock.
 func (s *Stack) input(frame []byte, meta netif.RxMeta) {
 	s.mu.Lock()
-	s.Eth.Input(frame, meta)
+	s.l.Eth.Input(frame, meta)
 	s.mu.Unlock()
 }
 
@@ -179,13 +171,44 @@ func (s *Stack) StepClock(d time.Duration, step func()) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.timers.Shift(d)
-	s.TCP.ShiftClockLocked(d)
+	s.l.TCP.ShiftClockLocked(d)
 	step()
 }
 
-// Locker returns the stack lock, for code that calls layer methods
-// directly (tests, metrics).
+// Locker returns the stack lock, for code that calls the layers' lock-held
+// methods itself (LayersLocked).
 func (s *Stack) Locker() sync.Locker { return &s.mu }
+
+// Layers are a stack's protocol layers.
+type Layers struct {
+	Eth  *ethernet.Layer
+	ARP  *arp.Layer
+	IP   *ipv4.Layer
+	ICMP *icmp.Layer
+	// IPv6 and ICMPv6 are nil with Config.DisableIPv6.
+	IPv6   *ipv6.Layer
+	ICMPv6 *icmpv6.Layer
+	UDP    *udp.Layer
+	TCP    *tcp.Layer
+}
+
+// LayersLocked returns the stack's layers for calling their methods
+// directly (tests, diagnostics): hold the stack lock (Locker) while doing
+// so. Every method of ethernet, ipv4 and icmp, and every method whose name
+// ends in Locked, needs it held (docs/INTERNALS.md, "Locking"); the socket
+// APIs take it themselves, so reach them through TCP and UDP instead.
+func (s *Stack) LayersLocked() Layers { return s.l }
+
+// TCP returns the TCP layer for its socket API (Listen, Dial, DialFrom,
+// Config), which takes the stack lock itself.
+func (s *Stack) TCP() *tcp.Layer { return s.l.TCP }
+
+// ARP returns the ARP layer for Query, which takes the stack lock itself.
+func (s *Stack) ARP() *arp.Layer { return s.l.ARP }
+
+// UDP returns the UDP layer for its socket API (Bind, Dial), which takes
+// the stack lock itself.
+func (s *Stack) UDP() *udp.Layer { return s.l.UDP }
 
 // Timers returns the stack's timer queue.
 func (s *Stack) Timers() *timer.Queue { return s.timers }
@@ -206,12 +229,12 @@ func (s *Stack) SetAddr(p inet.Prefix4) {
 }
 
 func (s *Stack) setAddr(p inet.Prefix4) {
-	if old := s.IP.Addr(); old.Addr != (inet.Addr4{}) {
-		s.ARP.RemoveIP(old.Addr)
+	if old := s.l.IP.Addr(); old.Addr != (inet.Addr4{}) {
+		s.l.ARP.RemoveIPLocked(old.Addr)
 	}
-	s.IP.SetAddr(p)
+	s.l.IP.SetAddr(p)
 	if p.Addr != (inet.Addr4{}) {
-		s.ARP.AddIP(p.Addr)
+		s.l.ARP.AddIPLocked(p.Addr)
 	}
 }
 
@@ -229,14 +252,14 @@ func (s *Stack) SetARPConflictHook(f func(addr inet.Addr4, from inet.MAC)) {
 func (s *Stack) Addr() inet.Prefix4 {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.IP.Addr()
+	return s.l.IP.Addr()
 }
 
 // SetGateway sets the default router.
 func (s *Stack) SetGateway(a inet.Addr4) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.IP.SetGateway(a)
+	s.l.IP.SetGateway(a)
 }
 
 // SetMTU sets the IP MTU, e.g. to a DHCP lease's interface MTU (RFC 2132
@@ -251,10 +274,10 @@ func (s *Stack) SetGateway(a inet.Addr4) {
 func (s *Stack) SetMTU(mtu int) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.IP.SetMTU(mtu); err != nil {
+	if err := s.l.IP.SetMTU(mtu); err != nil {
 		return err
 	}
-	s.TCP.SetMTU(s.IP.MTU(inet.AnyIPv4))
+	s.l.TCP.SetMTULocked(s.l.IP.MTU(inet.AnyIPv4))
 	return nil
 }
 
@@ -262,7 +285,7 @@ func (s *Stack) SetMTU(mtu int) error {
 func (s *Stack) MTU() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.IP.MTU(inet.AnyIPv4)
+	return s.l.IP.MTU(inet.AnyIPv4)
 }
 
 // Close stops receiving and closes the device.
@@ -291,16 +314,16 @@ func (s *Stack) Stats() Stats {
 	defer s.mu.Unlock()
 	st := Stats{
 		Device:   s.dev.Stats(),
-		Ethernet: s.Eth.Stats(),
-		ARP:      s.ARP.Stats(),
-		IP:       s.IP.Stats(),
-		ICMP:     s.ICMP.Stats(),
-		UDP:      s.UDP.Stats(),
-		TCP:      s.TCP.StatsLocked(),
+		Ethernet: s.l.Eth.StatsLocked(),
+		ARP:      s.l.ARP.StatsLocked(),
+		IP:       s.l.IP.StatsLocked(),
+		ICMP:     s.l.ICMP.StatsLocked(),
+		UDP:      s.l.UDP.StatsLocked(),
+		TCP:      s.l.TCP.StatsLocked(),
 	}
-	if s.IPv6 != nil {
-		st.IPv6 = s.IPv6.StatsLocked()
-		st.ICMPv6 = s.ICMPv6.StatsLocked()
+	if s.l.IPv6 != nil {
+		st.IPv6 = s.l.IPv6.StatsLocked()
+		st.ICMPv6 = s.l.ICMPv6.StatsLocked()
 	}
 	return st
 }

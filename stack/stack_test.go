@@ -50,7 +50,7 @@ func TestTwoStacksARP(t *testing.T) {
 	a, b := pair(t, "")
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	mac, err := a.ARP.Query(ctx, inet.MustParseAddr4("10.0.0.2"))
+	mac, err := a.LayersLocked().ARP.Query(ctx, inet.MustParseAddr4("10.0.0.2"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ func TestTwoStacksARP(t *testing.T) {
 // on B and checks each echo byte for byte. Under loss it retries.
 func udpExchange(t *testing.T, a, b *stack.Stack, sizes []int, lossy bool) {
 	t.Helper()
-	srv, err := b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:7"))
+	srv, err := b.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:7"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func udpExchange(t *testing.T, a, b *stack.Stack, sizes []int, lossy bool) {
 			srv.WriteToAddrPort(buf[:n], from)
 		}
 	}()
-	cl, err := a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:7"))
+	cl, err := a.UDP().Dial(netip.MustParseAddrPort("10.0.0.2:7"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,9 +133,9 @@ func TestUDPDataIsCopiedOnce(t *testing.T) {
 	// The datagram handed to WriteTo may be reused at once: the stack
 	// must have copied it.
 	a, b := pair(t, "")
-	srv, _ := b.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
+	srv, _ := b.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:9"))
 	defer srv.Close()
-	cl, _ := a.UDP.Dial(netip.MustParseAddrPort("10.0.0.2:9"))
+	cl, _ := a.UDP().Dial(netip.MustParseAddrPort("10.0.0.2:9"))
 	defer cl.Close()
 	msg := []byte("first")
 	cl.Write(msg)
@@ -182,7 +182,7 @@ func TestTwoStacksPingImpaired(t *testing.T) {
 // between A and B and checks both SHA-256 digests.
 func tcpBothWays(t *testing.T, a, b *stack.Stack, size int64) {
 	t.Helper()
-	ln, err := b.TCP.Listen(5001)
+	ln, err := b.TCP().Listen(5001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func tcpBothWays(t *testing.T, a, b *stack.Stack, size int64) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ca, err := a.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
+	ca, err := a.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -35,7 +35,7 @@ func TestStepClock(t *testing.T) {
 		}
 		a := mk(1, "10.0.0.1/24", clk)
 		b := mk(2, "10.0.0.2/24", nil)
-		ln, err := b.TCP.Listen(7)
+		ln, err := b.TCP().Listen(7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -48,7 +48,7 @@ func TestStepClock(t *testing.T) {
 		}()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		conn, err := a.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.2:7"))
+		conn, err := a.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.2:7"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,7 +58,7 @@ func TestStepClock(t *testing.T) {
 		lookup := func() bool {
 			a.Locker().Lock()
 			defer a.Locker().Unlock()
-			_, ok := a.ARP.Lookup(peer)
+			_, ok := a.LayersLocked().ARP.LookupLocked(peer)
 			return ok
 		}
 		if !lookup() {

@@ -147,7 +147,7 @@ func checkOffload(t *testing.T, s *stack.Stack, w *pcap.Writer, capture string, 
 func kernelClientToUs(t *testing.T, spec string, size int64, plain bool) {
 	taptest.Require(t, "tshark") // checkNegotiated reads the SYNs' options back with it
 	s, tp, w, capture := tapStack(t, spec, plain)
-	ln, err := s.TCP.Listen(5001)
+	ln, err := s.TCP().Listen(5001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func usToKernelListener(t *testing.T, spec string, size int64, plain bool) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ours, err := s.TCP.Dial(ctx, kl.Addr().(*net.TCPAddr).AddrPort())
+	ours, err := s.TCP().Dial(ctx, kl.Addr().(*net.TCPAddr).AddrPort())
 	if err != nil {
 		t.Fatal(err)
 	}

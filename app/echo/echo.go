@@ -96,17 +96,17 @@ func Run(ctx context.Context, s *stack.Stack, cfg Config) error {
 
 // start binds the echo ports and the metrics port.
 func (e *server) start() error {
-	uc, err := e.s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, e.cfg.Port))
+	uc, err := e.s.UDP().Bind(netip.AddrPortFrom(netip.Addr{}, e.cfg.Port))
 	if err != nil {
 		return xerr.Wrap("udp port "+strconv.Itoa(int(e.cfg.Port)), err)
 	}
-	ln, err := e.s.TCP.Listen(e.cfg.Port)
+	ln, err := e.s.TCP().Listen(e.cfg.Port)
 	if err != nil {
 		uc.Close()
 		return xerr.Wrap("tcp port "+strconv.Itoa(int(e.cfg.Port)), err)
 	}
 	if e.cfg.Metrics != 0 {
-		if e.mln, err = e.s.TCP.Listen(e.cfg.Metrics); err != nil {
+		if e.mln, err = e.s.TCP().Listen(e.cfg.Metrics); err != nil {
 			uc.Close()
 			ln.Close()
 			return xerr.Wrap("metrics port "+strconv.Itoa(int(e.cfg.Metrics)), err)

@@ -56,7 +56,7 @@ type Appliance struct {
 // ports.
 func New(s *stack.Stack, f *config.File, o Options) (*Appliance, error) {
 	a := &Appliance{s: s, log: logging.OrDiscard(o.Log), refusals: newRefusalLog(), now: o.Now,
-		dialer: dialer{tcp: s.TCP, resolve: o.Resolve}, listeners: map[uint16]*listener{}, pools: map[string]*pool{}}
+		dialer: dialer{tcp: s.TCP(), resolve: o.Resolve}, listeners: map[uint16]*listener{}, pools: map[string]*pool{}}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -189,7 +189,7 @@ func (a *Appliance) apply(f *config.File) (*metricsEndpoint, error) {
 
 // openListener listens on the port of set.
 func (a *Appliance) openListener(set *listenerSet) (*listener, error) {
-	ln, err := a.s.TCP.Listen(set.cfg.Port)
+	ln, err := a.s.TCP().Listen(set.cfg.Port)
 	if err != nil {
 		return nil, fmt.Errorf("listener %s: port %d: %w", set.cfg.Name, set.cfg.Port, err)
 	}

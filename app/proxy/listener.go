@@ -62,7 +62,7 @@ type listenerSet struct {
 
 // own returns our subnet, the default of every allow list.
 func (a *Appliance) own() netip.Prefix {
-	ad := a.s.IP.Addr()
+	ad := a.s.LayersLocked().IP.Addr()
 	return netip.PrefixFrom(ad.Addr.Netip(), ad.Bits).Masked()
 }
 

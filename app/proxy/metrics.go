@@ -46,7 +46,7 @@ func (a *Appliance) reloadMetrics(m config.Metrics) (*metricsEndpoint, error) {
 	if l := a.listeners[m.Port]; l != nil {
 		return nil, fmt.Errorf("metrics port %d: still a listener's", m.Port)
 	}
-	ln, err := a.s.TCP.Listen(m.Port)
+	ln, err := a.s.TCP().Listen(m.Port)
 	if err != nil {
 		return nil, fmt.Errorf("metrics port %d: %w", m.Port, err)
 	}

@@ -102,7 +102,7 @@ func TestProxyReloadUnderLoad(t *testing.T) {
 	}
 	// A reload whose new port is taken is refused, and nothing changes:
 	// listener extra (added by the same file) is not left open.
-	taken, err := s.TCP.Listen(8083)
+	taken, err := s.TCP().Listen(8083)
 	if err != nil {
 		t.Fatal(err)
 	}

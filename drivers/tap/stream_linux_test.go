@@ -82,7 +82,7 @@ func streamToKernel(t *testing.T, size int, plain bool) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := s.TCP.Dial(ctx, netip.MustParseAddrPort(kl.Addr().String()))
+	c, err := s.TCP().Dial(ctx, netip.MustParseAddrPort(kl.Addr().String()))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -46,7 +46,7 @@ type endpoint struct {
 func start(t *testing.T, tweak func(*server)) *endpoint {
 	t.Helper()
 	s, cli := pair(t)
-	ln, err := s.TCP.Listen(9100)
+	ln, err := s.TCP().Listen(9100)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func (e *endpoint) dial(t *testing.T) *tcp.Conn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := e.cli.TCP.Dial(ctx, e.addr)
+	c, err := e.cli.TCP().Dial(ctx, e.addr)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -84,7 +84,7 @@ func (e *endpoint) httpClient() *http.Client {
 				if err != nil {
 					return nil, err
 				}
-				return e.cli.TCP.Dial(ctx, ap)
+				return e.cli.TCP().Dial(ctx, ap)
 			},
 		},
 	}
@@ -492,7 +492,7 @@ func TestServeShutdown(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	if c, err := e.cli.TCP.Dial(ctx, e.addr); err == nil {
+	if c, err := e.cli.TCP().Dial(ctx, e.addr); err == nil {
 		c.Close()
 		t.Fatal("listener still open after shutdown")
 	}

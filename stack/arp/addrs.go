@@ -13,10 +13,10 @@ type ownIP struct {
 	announces int       // announcements still to send
 }
 
-// AddIP makes l answer requests for a and announces it with AnnounceNum
+// AddIPLocked makes l answer requests for a and announces it with AnnounceNum
 // gratuitous ARP requests, AnnounceInterval apart, the first at once
 // (RFC 5227 §2.3). A cache entry for a is removed.
-func (l *Layer) AddIP(a inet.Addr4) {
+func (l *Layer) AddIPLocked(a inet.Addr4) {
 	if a.IsUnspecified() || a.IsBroadcast() || a.IsMulticast() || l.owns(a) >= 0 {
 		return
 	}
@@ -45,15 +45,15 @@ func (l *Layer) onAnnounce(now time.Time) {
 	}
 }
 
-// RemoveIP stops answering for a.
-func (l *Layer) RemoveIP(a inet.Addr4) {
+// RemoveIPLocked stops answering for a.
+func (l *Layer) RemoveIPLocked(a inet.Addr4) {
 	if k := l.owns(a); k >= 0 {
 		l.ips = append(l.ips[:k], l.ips[k+1:]...)
 	}
 }
 
-// IPs returns our addresses, in the order they were added.
-func (l *Layer) IPs() []inet.Addr4 {
+// IPsLocked returns our addresses, in the order they were added.
+func (l *Layer) IPsLocked() []inet.Addr4 {
 	out := make([]inet.Addr4, len(l.ips))
 	for k, o := range l.ips {
 		out[k] = o.addr

@@ -36,7 +36,7 @@ func TestNoAllocsInSteadyState(t *testing.T) {
 			t.Errorf("%s: %v allocations per run", tc.name, n)
 		}
 	}
-	if s := h.arp.Stats(); s.RepliesSent < 1000 || s.RepliesReceived < 1000 {
+	if s := h.arp.StatsLocked(); s.RepliesSent < 1000 || s.RepliesReceived < 1000 {
 		t.Fatalf("the measured paths did not run: %+v", s)
 	}
 }

@@ -29,7 +29,7 @@ func FuzzARPInput(f *testing.F) {
 		h := newHarness(t, Config{CacheSize: 4, PendingPerAddr: 2, PendingTotal: 5, MaxRetries: 2})
 		h.dev.record = false
 		h.mu.Lock()
-		h.arp.AddIP(ipUs)
+		h.arp.AddIPLocked(ipUs)
 		h.arp.Input(macGW, macUs, b, netif.RxMeta{})
 		h.mu.Unlock()
 		for off := 0; off < len(b); off += 1 + PacketLen {
@@ -67,7 +67,7 @@ func FuzzARPInput(f *testing.F) {
 func checkInvariants(t *testing.T, h *harness) {
 	t.Helper()
 	checkCache(t, &h.arp.cache)
-	s := h.arp.Stats()
+	s := h.arp.StatsLocked()
 	if s.CacheSize > 4 || s.Pending > 5 {
 		t.Fatalf("bounds broken: %+v", s)
 	}

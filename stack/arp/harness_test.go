@@ -96,7 +96,7 @@ func newHarness(t *testing.T, cfg Config) *harness {
 // withOurIP adds ipUs, lets the announcements go and forgets them.
 func (h *harness) withOurIP() *harness {
 	h.mu.Lock()
-	h.arp.AddIP(ipUs)
+	h.arp.AddIPLocked(ipUs)
 	h.mu.Unlock()
 	h.clk.Advance(AnnounceInterval * AnnounceNum)
 	if n := len(h.take()); n != AnnounceNum {
@@ -126,13 +126,13 @@ func (h *harness) output(a inet.Addr4, p ...byte) error {
 func (h *harness) stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.arp.Stats()
+	return h.arp.StatsLocked()
 }
 
 func (h *harness) lookup(a inet.Addr4) (inet.MAC, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.arp.Lookup(a)
+	return h.arp.LookupLocked(a)
 }
 
 // take returns and forgets the frames sent so far.

@@ -113,9 +113,9 @@ func TestAnswerProbe(t *testing.T) {
 func TestGratuitousOnAddIP(t *testing.T) {
 	h := newHarness(t, Config{})
 	h.mu.Lock()
-	h.arp.AddIP(ipUs)
-	h.arp.AddIP(ipUs) // again: no second address, no second announcement
-	ips := h.arp.IPs()
+	h.arp.AddIPLocked(ipUs)
+	h.arp.AddIPLocked(ipUs) // again: no second address, no second announcement
+	ips := h.arp.IPsLocked()
 	h.mu.Unlock()
 	sent := h.take()
 	if len(sent) != 1 || !bytes.Equal(sent[0].b, goldenAnnounce) {
@@ -138,7 +138,7 @@ func TestGratuitousOnAddIP(t *testing.T) {
 		t.Fatalf("%d extra announcements", n)
 	}
 	h.mu.Lock()
-	h.arp.RemoveIP(ipUs)
+	h.arp.RemoveIPLocked(ipUs)
 	h.mu.Unlock()
 	h.input(goldenRequest)
 	if sent := h.take(); len(sent) != 0 {

@@ -29,9 +29,9 @@ func (l *Layer) wake(i int32, err error) {
 	e.w = nil
 }
 
-// Lookup returns a's MAC if the cache holds a confirmed entry for it (or a
+// LookupLocked returns a's MAC if the cache holds a confirmed entry for it (or a
 // needs no resolution). It does not start a resolution.
-func (l *Layer) Lookup(a inet.Addr4) (inet.MAC, bool) {
+func (l *Layer) LookupLocked(a inet.Addr4) (inet.MAC, bool) {
 	if mac, ok := l.mapped(a); ok {
 		return mac, true
 	}
@@ -74,7 +74,7 @@ func (l *Layer) Query(ctx context.Context, a inet.Addr4) (inet.MAC, error) {
 
 // queryLocked returns a's MAC, or a waiter for its resolution.
 func (l *Layer) queryLocked(a inet.Addr4) (inet.MAC, *waiter, error) {
-	if mac, ok := l.Lookup(a); ok {
+	if mac, ok := l.LookupLocked(a); ok {
 		return mac, nil, nil
 	}
 	i := l.cache.find(a)

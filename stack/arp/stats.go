@@ -31,8 +31,8 @@ type Stats struct {
 	TxErrors           uint64 // ARP packets the link refused
 }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats {
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.CacheSize = l.cache.n
 	s.Pending = l.pend.used

@@ -29,7 +29,7 @@ func FuzzParseFrame(f *testing.F) {
 		l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 		l.Register(inet.EtherTypeIPv4, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 		l.Input(b, netif.RxMeta{})
-		s := l.Stats()
+		s := l.StatsLocked()
 		if s.RxFrames != 1 || s.RxDelivered+s.RxRunt+s.RxNotForUs+s.RxBadSource+s.RxUnknownType+s.RxVLAN != 1 {
 			t.Fatalf("counters do not add up: %+v", s)
 		}

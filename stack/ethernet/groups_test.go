@@ -34,8 +34,8 @@ func TestGroupsAcceptExactlyWhatIsJoined(t *testing.T) {
 	l.JoinGroup(sn) // a second IPv6 group with the same low 32 bits
 	in(sn)
 	in(other)
-	if g.n != 1 || l.Stats().RxNotForUs != 2 {
-		t.Fatalf("delivered %d, stats %+v", g.n, l.Stats())
+	if g.n != 1 || l.StatsLocked().RxNotForUs != 2 {
+		t.Fatalf("delivered %d, stats %+v", g.n, l.StatsLocked())
 	}
 	l.LeaveGroup(sn)
 	in(sn)
@@ -83,12 +83,12 @@ func TestGroupsProgramTheDevice(t *testing.T) {
 		t.Fatalf("device filter programmed with %v, want %v", d.sets, want)
 	}
 	d.err = errors.New("no")
-	if err := l.JoinGroup(a); err == nil || l.Stats().FilterErrors != 1 {
-		t.Fatalf("device error: %v, %+v", err, l.Stats())
+	if err := l.JoinGroup(a); err == nil || l.StatsLocked().FilterErrors != 1 {
+		t.Fatalf("device error: %v, %+v", err, l.StatsLocked())
 	}
 	l.Register(inet.EtherTypeARP, func(src, dst inet.MAC, p []byte, _ netif.RxMeta) {})
 	l.Input(frame(a, macHost, inet.EtherTypeARP, 1), netif.RxMeta{})
-	if l.Stats().RxDelivered != 1 {
+	if l.StatsLocked().RxDelivered != 1 {
 		t.Fatal("a group the device refused is not accepted in software")
 	}
 }

@@ -139,5 +139,5 @@ func (l *Layer) Offloads() netif.Offloads { return l.dev.Offloads() }
 // device's own plus HeaderLen.
 func (l *Layer) Headroom() int { return l.dev.Headroom() + HeaderLen }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats { return l.stats }
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats { return l.stats }

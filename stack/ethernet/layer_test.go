@@ -65,7 +65,7 @@ func TestInputDispatchAndDrops(t *testing.T) {
 			if (g.n == 1) != tc.delivered {
 				t.Fatalf("delivered %d times, want %v", g.n, tc.delivered)
 			}
-			if s := l.Stats(); s != tc.want {
+			if s := l.StatsLocked(); s != tc.want {
 				t.Fatalf("stats %+v, want %+v", s, tc.want)
 			}
 			if tc.delivered {
@@ -88,8 +88,8 @@ func TestRegisterReplaceAndRemove(t *testing.T) {
 	}
 	l.Register(inet.EtherTypeARP, nil)
 	l.Input(arpRequest, netif.RxMeta{})
-	if n2 != 1 || l.Stats().RxUnknownType != 1 {
-		t.Fatalf("after unregister: calls %d stats %+v", n2, l.Stats())
+	if n2 != 1 || l.StatsLocked().RxUnknownType != 1 {
+		t.Fatalf("after unregister: calls %d stats %+v", n2, l.StatsLocked())
 	}
 }
 
@@ -111,7 +111,7 @@ func TestWriteGolden(t *testing.T) {
 	if b.Headroom() != 12 {
 		t.Fatalf("driver headroom left %d, want 12", b.Headroom())
 	}
-	if s := l.Stats(); s.TxFrames != 1 || s.TxErrors != 0 {
+	if s := l.StatsLocked(); s.TxFrames != 1 || s.TxErrors != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -125,7 +125,7 @@ func TestWriteErrors(t *testing.T) {
 	if err := l.Write(macHost, inet.EtherTypeIPv4, pkt.New(100, l.Headroom())); !errors.Is(err, netif.ErrBusy) {
 		t.Fatalf("busy: err %v", err)
 	}
-	if s := l.Stats(); s.TxErrors != 2 || s.TxFrames != 0 {
+	if s := l.StatsLocked(); s.TxErrors != 2 || s.TxFrames != 0 {
 		t.Fatalf("stats %+v", s)
 	}
 }

@@ -46,7 +46,7 @@ func TestEchoReply(t *testing.T) {
 	if h.Src() != ourAddr || h.Dst() != peerAddr || e.link.out[0].next != peerAddr || h.TTL() != 64 {
 		t.Errorf("reply header %x", h[:20])
 	}
-	if s := e.icmp.Stats(); s.EchoRequestsIn != 1 || s.EchoRepliesOut != 1 {
+	if s := e.icmp.StatsLocked(); s.EchoRequestsIn != 1 || s.EchoRepliesOut != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -62,7 +62,7 @@ func TestEchoReplyFragmented(t *testing.T) {
 		e.ip.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.link.out) != 3 {
-		t.Fatalf("%d datagrams sent, ip %+v", len(e.link.out), e.ip.Stats())
+		t.Fatalf("%d datagrams sent, ip %+v", len(e.link.out), e.ip.StatsLocked())
 	}
 	// Reassemble our reply in the peer's layer and check the data.
 	peer := newEnv(t, Config{})
@@ -77,7 +77,7 @@ func TestEchoReplyFragmented(t *testing.T) {
 		peer.ip.Input(ourMAC, peerMAC, o.data, netif.RxMeta{})
 	}
 	if !bytes.Equal(got, seq(4000)) {
-		t.Errorf("reply data mismatch (%d bytes), peer %+v", len(got), peer.icmp.Stats())
+		t.Errorf("reply data mismatch (%d bytes), peer %+v", len(got), peer.icmp.StatsLocked())
 	}
 }
 
@@ -89,8 +89,8 @@ func TestNoEchoToBroadcast(t *testing.T) {
 		e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: dst}, m), netif.RxMeta{})
 	}
 	e.ip.Input(peerMAC, inet.BroadcastMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m), netif.RxMeta{})
-	if len(e.link.out) != 0 || e.icmp.Stats().DropBroadcastEcho != 3 {
-		t.Errorf("sent %d, stats %+v", len(e.link.out), e.icmp.Stats())
+	if len(e.link.out) != 0 || e.icmp.StatsLocked().DropBroadcastEcho != 3 {
+		t.Errorf("sent %d, stats %+v", len(e.link.out), e.icmp.StatsLocked())
 	}
 	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, m), netif.RxMeta{})
 	if len(e.link.out) != 1 {
@@ -105,7 +105,7 @@ func TestInputDrops(t *testing.T) {
 	e.ip.Input(peerMAC, ourMAC, bad, netif.RxMeta{})
 	e.ip.Input(peerMAC, ourMAC, datagram(ipv4.Fields{Protocol: 1, Src: peerAddr, Dst: ourAddr}, []byte{8, 0, 0xf7, 0xff, 0, 0, 0}), netif.RxMeta{})
 	e.ip.Input(peerMAC, ourMAC, icmpFrom(peerAddr, ourAddr, 13, 0, 0, seq(12)), netif.RxMeta{}) // timestamp
-	s := e.icmp.Stats()
+	s := e.icmp.StatsLocked()
 	if len(e.link.out) != 0 || s.DropChecksum != 1 || s.DropShort != 1 || s.DropUnknownType != 1 {
 		t.Errorf("sent %d, stats %+v", len(e.link.out), s)
 	}
@@ -141,7 +141,7 @@ func TestErrorsDelivered(t *testing.T) {
 	for i, c := range cases {
 		e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, c.typ, c.code, c.rest, c.quote), netif.RxMeta{})
 		if len(e.udp.errs) != i+1 {
-			t.Fatalf("case %d not delivered: ip %+v icmp %+v", i, e.ip.Stats(), e.icmp.Stats())
+			t.Fatalf("case %d not delivered: ip %+v icmp %+v", i, e.ip.StatsLocked(), e.icmp.StatsLocked())
 		}
 		g := e.udp.errs[i]
 		if g.Kind != c.kind || g.From != inet.AddrFrom4(gwAddr) || g.Src != inet.AddrFrom4(ourAddr) || g.Dst != inet.AddrFrom4(farAddr) || g.Proto != inet.ProtoUDP || len(g.Quoted) != c.qtLen || g.MTU != c.mtu {
@@ -156,13 +156,13 @@ func TestErrorsDelivered(t *testing.T) {
 	v6 := bytes.Clone(orig[:28])
 	v6[0] = 0x65
 	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, 3, 1, 0, v6), netif.RxMeta{})
-	if len(e.udp.errs) != len(cases) || e.icmp.Stats().DropBadQuote != 2 {
-		t.Errorf("bad quotes: %+v", e.icmp.Stats())
+	if len(e.udp.errs) != len(cases) || e.icmp.StatsLocked().DropBadQuote != 2 {
+		t.Errorf("bad quotes: %+v", e.icmp.StatsLocked())
 	}
 	// Redirect and source quench are counted and ignored.
 	e.ip.Input(peerMAC, ourMAC, icmpFrom(gwAddr, ourAddr, TypeRedirect, 1, 0, orig[:28]), netif.RxMeta{})
-	if e.icmp.Stats().ErrorsIn[TypeRedirect] != 1 || len(e.udp.errs) != len(cases) {
-		t.Errorf("redirect: %+v", e.icmp.Stats())
+	if e.icmp.StatsLocked().ErrorsIn[TypeRedirect] != 1 || len(e.udp.errs) != len(cases) {
+		t.Errorf("redirect: %+v", e.icmp.StatsLocked())
 	}
 }
 
@@ -240,7 +240,7 @@ func TestUnreachableRules(t *testing.T) {
 		if len(e.link.out) != 0 {
 			t.Errorf("protocol unreachable sent to class E source %s", src)
 		}
-		if st := e.ip.Stats(); st.DropSource != 1 || st.DropProtocol != 0 {
+		if st := e.ip.StatsLocked(); st.DropSource != 1 || st.DropProtocol != 0 {
 			t.Errorf("class E source %s: not dropped as a bad source: %+v", src, st)
 		}
 	}
@@ -252,8 +252,8 @@ func TestRateLimit(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		e.icmp.SendUnreachable(2, o)
 	}
-	if len(e.link.out) != 5 || e.icmp.Stats().RateLimited != 15 {
-		t.Fatalf("burst: sent %d, %+v", len(e.link.out), e.icmp.Stats())
+	if len(e.link.out) != 5 || e.icmp.StatsLocked().RateLimited != 15 {
+		t.Fatalf("burst: sent %d, %+v", len(e.link.out), e.icmp.StatsLocked())
 	}
 	e.clk.Advance(250 * time.Millisecond) // 2.5 tokens
 	for i := 0; i < 5; i++ {
@@ -272,7 +272,7 @@ func TestRateLimit(t *testing.T) {
 	for i := 0; i < 10; i++ {
 		e.icmp.SendUnreachable(2, o)
 	}
-	if len(e.link.out) != 13 || e.icmp.Stats().ErrorsOut[3] != 13 {
+	if len(e.link.out) != 13 || e.icmp.StatsLocked().ErrorsOut[3] != 13 {
 		t.Fatalf("after an hour: sent %d", len(e.link.out))
 	}
 }
@@ -295,7 +295,7 @@ func TestEchoAllocs(t *testing.T) {
 	if n != 0 {
 		t.Errorf("echo allocates %v", n)
 	}
-	if e.icmp.Stats().EchoRepliesOut < 1000 {
-		t.Errorf("replies %d", e.icmp.Stats().EchoRepliesOut)
+	if e.icmp.StatsLocked().EchoRepliesOut < 1000 {
+		t.Errorf("replies %d", e.icmp.StatsLocked().EchoRepliesOut)
 	}
 }

@@ -83,8 +83,8 @@ func New(ip IP, q *timer.Queue, cfg Config) *Layer {
 	return l
 }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats { return l.stats }
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats { return l.stats }
 
 // Deliver implements transport.Receiver.
 func (l *Layer) Deliver(p *transport.Packet) {

@@ -17,7 +17,7 @@ func TestDeliverError(t *testing.T) {
 	q := quotedTCP(28)
 	e.l.DeliverError(3, 3, 0, gwAddr, q)
 	if len(e.tcp.errs) != 1 {
-		t.Fatalf("not delivered: %+v", e.l.Stats())
+		t.Fatalf("not delivered: %+v", e.l.StatsLocked())
 	}
 	c := e.tcp.errs[0]
 	if c.Kind != transport.PortUnreachable || c.Src != inet.AddrFrom4(ourAddr) || c.Dst != inet.AddrFrom4(farAddr) || c.Proto != inet.ProtoTCP || c.From != inet.AddrFrom4(gwAddr) || len(c.Quoted) != 8 || c.Quoted[1] != seq(2)[1] || c.MTU != 0 {
@@ -36,8 +36,8 @@ func TestDeliverError(t *testing.T) {
 	noProto := datagram(Fields{Protocol: 99, Src: ourAddr, Dst: farAddr}, seq(8))
 	e.l.DeliverError(3, 0, 0, gwAddr, noProto)
 	e.l.DeliverError(5, 0, 0, gwAddr, q) // redirect
-	if len(e.tcp.errs) != 2 || e.l.Stats().ControlErrorDrops != 4 {
-		t.Errorf("drops: %+v", e.l.Stats())
+	if len(e.tcp.errs) != 2 || e.l.StatsLocked().ControlErrorDrops != 4 {
+		t.Errorf("drops: %+v", e.l.StatsLocked())
 	}
 }
 

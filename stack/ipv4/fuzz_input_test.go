@@ -92,13 +92,13 @@ func runOne(t *testing.T, in []byte) {
 			if adv {
 				clk.Advance(10 * time.Second)
 			}
-			s := ip.Stats()
+			s := ip.StatsLocked()
 			if s.ReasmMemory > uint64(cfg.ReasmMemory) || s.ReasmPending > uint64(cfg.ReasmDatagrams) {
 				t.Fatalf("reassembly over its caps: %+v", s)
 			}
 		}
 		clk.Advance(time.Minute)
-		if s := ip.Stats(); s.ReasmPending != 0 || s.ReasmMemory != 0 {
+		if s := ip.StatsLocked(); s.ReasmPending != 0 || s.ReasmMemory != 0 {
 			t.Fatalf("reassembly not empty after timeout: %+v", s)
 		}
 	}

@@ -13,13 +13,13 @@ func TestInputDelivers(t *testing.T) {
 	frame := append(udpTo(ourAddr, "hello"), 0, 0, 0) // with padding
 	e.l.Input(peerMAC, ourMAC, frame, netif.RxMeta{})
 	if len(e.udp.got) != 1 {
-		t.Fatalf("delivered %d, stats %+v", len(e.udp.got), e.l.Stats())
+		t.Fatalf("delivered %d, stats %+v", len(e.udp.got), e.l.StatsLocked())
 	}
 	g := e.udp.got[0]
 	if g.src != inet.AddrFrom4(peerAddr) || g.dst != inet.AddrFrom4(ourAddr) || g.broadcast || string(g.payload[8:]) != "hello" {
 		t.Errorf("got %+v", g)
 	}
-	if s := e.l.Stats(); s.Received != 1 || s.Delivered != 1 {
+	if s := e.l.StatsLocked(); s.Received != 1 || s.Delivered != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -50,7 +50,7 @@ func TestInputUnconfigured(t *testing.T) {
 	}
 	tcp := datagram(Fields{Protocol: inet.ProtoTCP, Src: peerAddr, Dst: inet.MustParseAddr4("10.9.9.9")}, seq(20))
 	e.l.Input(peerMAC, ourMAC, tcp, netif.RxMeta{})
-	if e.tcp.count != 0 || e.l.Stats().DropNotForUs != 1 {
+	if e.tcp.count != 0 || e.l.StatsLocked().DropNotForUs != 1 {
 		t.Errorf("DHCP-phase TCP accepted")
 	}
 	e = newEnv(t, Config{AcceptAnyDst: true})
@@ -64,7 +64,7 @@ func TestInputUnspecifiedSource(t *testing.T) {
 	d := datagram(Fields{Protocol: inet.ProtoUDP, Src: inet.IPv4Unspecified, Dst: inet.IPv4Broadcast}, seq(8))
 	e := newEnv(t, Config{})
 	e.l.Input(peerMAC, inet.BroadcastMAC, d, netif.RxMeta{})
-	if e.udp.count != 0 || e.l.Stats().DropSource != 1 {
+	if e.udp.count != 0 || e.l.StatsLocked().DropSource != 1 {
 		t.Error("0.0.0.0 source accepted by default")
 	}
 	e = newEnv(t, Config{AcceptUnspecifiedSource: true})
@@ -134,7 +134,7 @@ func TestInputDrops(t *testing.T) {
 	for _, tc := range tests {
 		e := newEnv(t, Config{})
 		e.l.Input(peerMAC, ourMAC, tc.b, netif.RxMeta{})
-		s := e.l.Stats()
+		s := e.l.StatsLocked()
 		if e.udp.count != 0 || len(e.udp.got) != 0 {
 			t.Errorf("%s: delivered", tc.name)
 		}
@@ -153,7 +153,7 @@ func TestInputDrops(t *testing.T) {
 	}
 	e.l.Input(peerMAC, ourMAC, withOpts(OptRR, 7, 4, 0, 0, 0, 0, OptNOP, OptTimestamp, 4, 5, 0), netif.RxMeta{})
 	if len(e.udp.got) != 2 {
-		t.Errorf("record route / timestamp not accepted: %+v", e.l.Stats())
+		t.Errorf("record route / timestamp not accepted: %+v", e.l.StatsLocked())
 	}
 }
 
@@ -169,8 +169,8 @@ func TestUnknownProtocolICMP(t *testing.T) {
 	if len(e.icmp.calls) != 1 {
 		t.Errorf("unreachable about a broadcast: %+v", e.icmp.calls)
 	}
-	if e.l.Stats().DropProtocol != 3 {
-		t.Errorf("stats %+v", e.l.Stats())
+	if e.l.StatsLocked().DropProtocol != 3 {
+		t.Errorf("stats %+v", e.l.StatsLocked())
 	}
 }
 

@@ -187,8 +187,8 @@ func (l *Layer) SetMTU(mtu int) error {
 	return nil
 }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats {
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.ReasmPending = uint64(l.reasm.count)
 	s.ReasmMemory = uint64(l.reasm.mem)

@@ -42,8 +42,8 @@ func TestWriteRouting(t *testing.T) {
 	if err := e.l.write(inet.IPv4Unspecified, farAddr, inet.ProtoUDP, buf(e.l, seq(10)), transport.WriteOptions{}); !errors.Is(err, ErrNoRoute) {
 		t.Errorf("no gateway: %v", err)
 	}
-	if e.l.Stats().DropNoRoute != 1 {
-		t.Errorf("stats %+v", e.l.Stats())
+	if e.l.StatsLocked().DropNoRoute != 1 {
+		t.Errorf("stats %+v", e.l.StatsLocked())
 	}
 }
 
@@ -126,9 +126,9 @@ func TestFragmentation(t *testing.T) {
 		r.l.Input(ourMAC, peerMAC, e.link.out[i].data, netif.RxMeta{})
 	}
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
-		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
+		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.StatsLocked())
 	}
-	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 14 || s.Sent != 14 {
+	if s := e.l.StatsLocked(); s.FragmentedSent != 1 || s.FragmentsSent != 14 || s.Sent != 14 {
 		t.Errorf("stats %+v", s)
 	}
 }
@@ -146,8 +146,8 @@ func TestWriteTooBig(t *testing.T) {
 	if err != ErrMessageTooLong {
 		t.Errorf("over 65535: %v", err)
 	}
-	if e.l.Stats().DropTooBig != 2 {
-		t.Errorf("stats %+v", e.l.Stats())
+	if e.l.StatsLocked().DropTooBig != 2 {
+		t.Errorf("stats %+v", e.l.StatsLocked())
 	}
 }
 
@@ -157,8 +157,8 @@ func TestWriteLinkError(t *testing.T) {
 	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, seq(3000)), transport.WriteOptions{}); err != e.link.err {
 		t.Errorf("err %v", err)
 	}
-	if e.l.Stats().DropLinkError != 1 {
-		t.Errorf("stats %+v", e.l.Stats())
+	if e.l.StatsLocked().DropLinkError != 1 {
+		t.Errorf("stats %+v", e.l.StatsLocked())
 	}
 }
 
@@ -271,7 +271,7 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 		r.l.Input(ourMAC, peerMAC, o.data, netif.RxMeta{})
 	}
 	if len(r.udp.got) != 1 || !bytes.Equal(r.udp.got[0].payload, payload) {
-		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.Stats())
+		t.Fatalf("reassembly: %d delivered, stats %+v", len(r.udp.got), r.l.StatsLocked())
 	}
 	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoTCP, buf(e.l, seq(1000-HeaderLen+1)), transport.WriteOptions{DontFragment: true}); err != ErrMessageTooLong {
 		t.Errorf("DF over the set MTU: %v", err)
@@ -284,7 +284,7 @@ func TestFragmentationAtSetMTU(t *testing.T) {
 	if err := e.l.write(inet.IPv4Unspecified, peerAddr, inet.ProtoUDP, buf(e.l, payload), transport.WriteOptions{}); err != nil || len(e.link.out) != 1 || len(e.link.out[0].data) != 1400 {
 		t.Fatalf("after restoring: %v, %d datagrams", err, len(e.link.out))
 	}
-	if s := e.l.Stats(); s.FragmentedSent != 1 || s.FragmentsSent != 2 || s.DropTooBig != 1 {
+	if s := e.l.StatsLocked(); s.FragmentedSent != 1 || s.FragmentsSent != 2 || s.DropTooBig != 1 {
 		t.Errorf("stats %+v", s)
 	}
 }

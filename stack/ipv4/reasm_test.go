@@ -40,13 +40,13 @@ func TestReassemblyOrders(t *testing.T) {
 			e.l.Input(peerMAC, ourMAC, fs[k], netif.RxMeta{})
 		}
 		if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, p) {
-			t.Fatalf("%s: got %d, stats %+v", name, len(e.udp.got), e.l.Stats())
+			t.Fatalf("%s: got %d, stats %+v", name, len(e.udp.got), e.l.StatsLocked())
 		}
 		h := Header(e.udp.got[0].hdr)
 		if h.IsFragment() || int(h.TotalLen()) != 5020 || !h.ValidChecksum() || h.ID() != 9 {
 			t.Errorf("%s: reassembled header %x", name, h[:20])
 		}
-		s := e.l.Stats()
+		s := e.l.StatsLocked()
 		if s.Reassembled != 1 || s.FragmentsReceived != 4 || s.ReasmPending != 0 || s.ReasmMemory != 0 {
 			t.Errorf("%s: stats %+v", name, s)
 		}
@@ -71,7 +71,7 @@ func TestReassemblyOverlapAndDuplicate(t *testing.T) {
 	e := newEnv(t, Config{})
 	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
 	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{}) // exact duplicate: ignored
-	if s := e.l.Stats(); s.ReasmDuplicates != 1 || s.ReasmPending != 1 {
+	if s := e.l.StatsLocked(); s.ReasmDuplicates != 1 || s.ReasmPending != 1 {
 		t.Fatalf("duplicate: %+v", s)
 	}
 	e.l.Input(peerMAC, ourMAC, fs[1], netif.RxMeta{})
@@ -91,7 +91,7 @@ func TestReassemblyOverlapAndDuplicate(t *testing.T) {
 		fs := split(6, p, 1000)
 		e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
 		e.l.Input(peerMAC, ourMAC, bad, netif.RxMeta{})
-		s := e.l.Stats()
+		s := e.l.StatsLocked()
 		if s.ReasmOverlaps != 1 || s.ReasmPending != 0 || s.ReasmMemory != 0 {
 			t.Errorf("%s: stats %+v", name, s)
 		}
@@ -126,7 +126,7 @@ func TestReassemblyLimits(t *testing.T) {
 		for _, f := range tc.frags {
 			e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 		}
-		s := e.l.Stats()
+		s := e.l.StatsLocked()
 		if tc.counter(&s) != 1 || s.ReasmPending != 0 || len(e.udp.got) != 0 {
 			t.Errorf("%s: stats %+v", tc.name, s)
 		}
@@ -136,7 +136,7 @@ func TestReassemblyLimits(t *testing.T) {
 	e.l.Input(peerMAC, ourMAC, frag(3, 0, true, seq(16)), netif.RxMeta{})
 	e.l.Input(peerMAC, ourMAC, frag(3, 16, false, nil), netif.RxMeta{})
 	if len(e.udp.got) != 1 || len(e.udp.got[0].payload) != 16 {
-		t.Errorf("zero-length last: %+v", e.l.Stats())
+		t.Errorf("zero-length last: %+v", e.l.StatsLocked())
 	}
 	// The largest legal datagram reassembles.
 	e = newEnv(t, Config{})
@@ -145,7 +145,7 @@ func TestReassemblyLimits(t *testing.T) {
 		e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, p) {
-		t.Errorf("65535-byte datagram: %+v", e.l.Stats())
+		t.Errorf("65535-byte datagram: %+v", e.l.StatsLocked())
 	}
 }
 
@@ -155,11 +155,11 @@ func TestReassemblyTimeout(t *testing.T) {
 	e.l.Input(peerMAC, ourMAC, fs[0], netif.RxMeta{})
 	e.l.Input(peerMAC, ourMAC, fs[2], netif.RxMeta{})
 	e.clk.Advance(29 * time.Second)
-	if s := e.l.Stats(); s.ReasmPending != 1 || s.ReasmTimeouts != 0 {
+	if s := e.l.StatsLocked(); s.ReasmPending != 1 || s.ReasmTimeouts != 0 {
 		t.Fatalf("expired early: %+v", s)
 	}
 	e.clk.Advance(time.Second)
-	s := e.l.Stats()
+	s := e.l.StatsLocked()
 	if s.ReasmPending != 0 || s.ReasmTimeouts != 1 || s.ReasmMemory != 0 {
 		t.Fatalf("not expired: %+v", s)
 	}
@@ -176,8 +176,8 @@ func TestReassemblyTimeout(t *testing.T) {
 	}
 	// Without the first fragment no time exceeded is sent (RFC 1122 §3.3.2).
 	e.clk.Advance(31 * time.Second)
-	if len(e.icmp.calls) != 1 || e.l.Stats().ReasmTimeouts != 2 {
-		t.Errorf("icmp %+v stats %+v", e.icmp.calls, e.l.Stats())
+	if len(e.icmp.calls) != 1 || e.l.StatsLocked().ReasmTimeouts != 2 {
+		t.Errorf("icmp %+v stats %+v", e.icmp.calls, e.l.StatsLocked())
 	}
 }
 
@@ -191,12 +191,12 @@ func TestReassemblyMemoryCap(t *testing.T) {
 			off = 64000
 		}
 		e.l.Input(peerMAC, ourMAC, frag(uint16(i), off, true, seq(1024)), netif.RxMeta{})
-		s := e.l.Stats()
+		s := e.l.StatsLocked()
 		if s.ReasmMemory > uint64(cfg.ReasmMemory) || s.ReasmPending > uint64(cfg.ReasmDatagrams) {
 			t.Fatalf("after %d: %+v", i, s)
 		}
 	}
-	s := e.l.Stats()
+	s := e.l.StatsLocked()
 	if s.ReasmEvicted < 10000-uint64(cfg.ReasmDatagrams) {
 		t.Errorf("evicted %d", s.ReasmEvicted)
 	}
@@ -205,12 +205,12 @@ func TestReassemblyMemoryCap(t *testing.T) {
 	for i := 0; i < 100; i++ {
 		e.l.Input(peerMAC, ourMAC, frag(uint16(i), 0, true, seq(1000)), netif.RxMeta{})
 	}
-	if s := e.l.Stats(); s.ReasmPending != 10 || s.ReasmMemory != 10*chunkSize {
+	if s := e.l.StatsLocked(); s.ReasmPending != 10 || s.ReasmMemory != 10*chunkSize {
 		t.Errorf("byte cap: %+v", s)
 	}
 	// Everything expires.
 	e.clk.Advance(31 * time.Second)
-	if s := e.l.Stats(); s.ReasmPending != 0 || s.ReasmMemory != 0 {
+	if s := e.l.StatsLocked(); s.ReasmPending != 0 || s.ReasmMemory != 0 {
 		t.Errorf("after expiry: %+v", s)
 	}
 	// A newer datagram still completes after evictions.
@@ -218,6 +218,6 @@ func TestReassemblyMemoryCap(t *testing.T) {
 		e.l.Input(peerMAC, ourMAC, f, netif.RxMeta{})
 	}
 	if len(e.udp.got) != 1 {
-		t.Errorf("not delivered after churn: %+v", e.l.Stats())
+		t.Errorf("not delivered after churn: %+v", e.l.StatsLocked())
 	}
 }

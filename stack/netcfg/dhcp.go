@@ -73,7 +73,7 @@ const DHCPPort = dhcp.ClientPort
 // (the client's first DISCOVER goes out from 0.0.0.0); any address it has
 // is replaced by the first lease. Call Stop to release the lease.
 func StartDHCP(s *stack.Stack, cfg DHCPConfig) (*DHCP, error) {
-	conn, err := s.UDP.Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), DHCPPort))
+	conn, err := s.UDP().Bind(netip.AddrPortFrom(netip.IPv4Unspecified(), DHCPPort))
 	if err != nil {
 		return nil, err
 	}
@@ -228,12 +228,12 @@ func (d *DHCP) unconfigure(l dhcp.Lease) {
 
 // unconfigureLocked is unconfigure with the stack lock held.
 func (d *DHCP) unconfigureLocked(a inet.Addr4) {
-	if d.s.IP.Addr().Addr != a {
+	if d.s.LayersLocked().IP.Addr().Addr != a {
 		return
 	}
-	d.s.ARP.RemoveIP(a)
-	d.s.IP.SetAddr(inet.Prefix4{})
-	d.s.IP.SetGateway(inet.Addr4{})
+	d.s.LayersLocked().ARP.RemoveIPLocked(a)
+	d.s.LayersLocked().IP.SetAddr(inet.Prefix4{})
+	d.s.LayersLocked().IP.SetGateway(inet.Addr4{})
 }
 
 // onConflict is the stack's ARP conflict hook (stack lock held): another
@@ -383,7 +383,7 @@ func (d *DHCP) resolveServer(l dhcp.Lease) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	d.s.ARP.Query(ctx, hop) // on failure the RELEASE waits in ARP's queue
+	d.s.ARP().Query(ctx, hop) // on failure the RELEASE waits in ARP's queue
 }
 
 func (d *DHCP) logf(level logging.Level, msg string, args ...any) {

@@ -87,7 +87,7 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 		t.Fatalf("lease MTU %d, stack MTU %d (device %d); want 1400, 1400 (1500)", l.MTU, s.MTU(), tp.Dev.MTU())
 	}
 	s.Locker().Lock()
-	gw := s.IP.Gateway()
+	gw := s.LayersLocked().IP.Gateway()
 	s.Locker().Unlock()
 	if gw != kernel {
 		t.Fatalf("gateway %v, want %v", gw, kernel)

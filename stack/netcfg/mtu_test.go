@@ -124,12 +124,12 @@ func TestLeaseMTU(t *testing.T) {
 // sent against mtu.
 func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest.RecordingPort, mtu int) {
 	t.Helper()
-	sink, err := srv.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:9"))
+	sink, err := srv.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	ln, err := srv.s.TCP.Listen(5001)
+	ln, err := srv.s.TCP().Listen(5001)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest
 	}()
 	port.Take()
 
-	c, err := s.UDP.Dial(netip.MustParseAddrPort("10.0.0.1:9"))
+	c, err := s.UDP().Dial(netip.MustParseAddrPort("10.0.0.1:9"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func checkTraffic(t *testing.T, srv *fakeServer, s *stack.Stack, port *stacktest
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	tc, err := s.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.1:5001"))
+	tc, err := s.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.1:5001"))
 	if err != nil {
 		t.Fatal(err)
 	}

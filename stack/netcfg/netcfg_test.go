@@ -61,14 +61,14 @@ func newFakeServer(t *testing.T, sw *memlink.Switch) *fakeServer {
 	t.Cleanup(func() { s.Close() })
 	f := &fakeServer{t: t, s: s, got: make(chan seen, 64), next: inet.MustParseAddr4("10.0.0.100")}
 	f.mtu.Store(1400)
-	c, err := s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:67"))
+	c, err := s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:67"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.SetBroadcast(true)
 	t.Cleanup(func() { c.Close() })
 	go f.serveDHCP(c)
-	d, err := s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	d, err := s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +272,7 @@ func TestLeaseLifecycle(t *testing.T) {
 		t.Fatalf("lease %v router %v mtu %d, stack %v mtu %d", l.Addr, l.Router, d.MTU(), s.Addr(), s.MTU())
 	}
 	s.Locker().Lock()
-	gw := s.IP.Gateway()
+	gw := s.LayersLocked().IP.Gateway()
 	s.Locker().Unlock()
 	if gw != serverAddr {
 		t.Fatalf("gateway %v", gw)

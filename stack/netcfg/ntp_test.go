@@ -51,7 +51,7 @@ func (n *ntpServer) serve(c *udp.Conn) {
 }
 
 func (n *ntpServer) start(t *testing.T, s *stack.Stack) {
-	c, err := s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:123"))
+	c, err := s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:123"))
 	if err != nil {
 		t.Fatal(err)
 	}

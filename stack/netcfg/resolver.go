@@ -25,7 +25,7 @@ func (d Dialer) DialUDP(ctx context.Context, raddr netip.AddrPort) (net.Conn, er
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c, err := d.Stack.UDP.Dial(raddr)
+	c, err := d.Stack.UDP().Dial(raddr)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "udp", Addr: net.UDPAddrFromAddrPort(raddr), Err: err}
 	}
@@ -34,7 +34,7 @@ func (d Dialer) DialUDP(ctx context.Context, raddr netip.AddrPort) (net.Conn, er
 
 // DialTCP implements dns.Dialer.DialTCP: a TCP connection to raddr.
 func (d Dialer) DialTCP(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
-	c, err := d.Stack.TCP.Dial(ctx, raddr)
+	c, err := d.Stack.TCP().Dial(ctx, raddr)
 	if err != nil {
 		return nil, &net.OpError{Op: "dial", Net: "tcp", Addr: net.TCPAddrFromAddrPort(raddr), Err: err}
 	}

@@ -195,7 +195,7 @@ func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
 	if err := ss.checkLocal(la.Addr()); err != nil {
 		return nil, err
 	}
-	tl := ss.Stack.TCP
+	tl := ss.Stack.TCP()
 	var ln *tcp.Listener
 	var err error
 	if la.Port() != 0 {
@@ -315,7 +315,7 @@ func (ss *Sockets) dialTCP(ctx context.Context, hasLocal bool, la, ra netip.Addr
 		}
 		lport = la.Port()
 	}
-	c, err := ss.Stack.TCP.DialFrom(ctx, lport, ra)
+	c, err := ss.Stack.TCP().DialFrom(ctx, lport, ra)
 	if err != nil {
 		return nil, err
 	}
@@ -328,7 +328,7 @@ func (ss *Sockets) listenUDP(la netip.AddrPort) (net.PacketConn, error) {
 	if err := ss.checkLocal(la.Addr()); err != nil {
 		return nil, err
 	}
-	c, err := ss.Stack.UDP.Bind(la)
+	c, err := ss.Stack.UDP().Bind(la)
 	if err != nil {
 		return nil, udpErr(err)
 	}
@@ -341,7 +341,7 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 		return nil, errorf(syscall.EADDRNOTAVAIL, "cannot send to "+ra.String())
 	}
 	if !hasLocal || la == (netip.AddrPort{}) {
-		c, err := ss.Stack.UDP.Dial(ra)
+		c, err := ss.Stack.UDP().Dial(ra)
 		if err != nil {
 			return nil, udpErr(err)
 		}
@@ -350,7 +350,7 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 	if err := ss.checkLocal(la.Addr()); err != nil {
 		return nil, err
 	}
-	c, err := ss.Stack.UDP.Bind(la)
+	c, err := ss.Stack.UDP().Bind(la)
 	if err != nil {
 		return nil, udpErr(err)
 	}

@@ -95,7 +95,7 @@ func TestAllocsSteadyState(t *testing.T) {
 		if a := testing.AllocsPerRun(1000, recv); a != 0 {
 			t.Errorf("%+v: receive+Read allocates %v per segment", mode, a)
 		}
-		if p.e.l.Stats().TailLossProbes != 0 {
+		if p.e.l.lockedStats().TailLossProbes != 0 {
 			t.Errorf("%+v: loss probes sent", mode)
 		}
 		p.e.mu.Lock()
@@ -153,7 +153,7 @@ func TestAllocsTSO(t *testing.T) {
 	if a := testing.AllocsPerRun(1000, recv); a != 0 {
 		t.Errorf("large receive+Read allocates %v per segment", a)
 	}
-	st := l.Stats()
+	st := l.StatsLocked()
 	if st.LargeSegmentsOut == 0 || st.LargeSegmentsIn == 0 {
 		t.Fatalf("TSO unused: %d large out, %d large in", st.LargeSegmentsOut, st.LargeSegmentsIn)
 	}

@@ -204,7 +204,7 @@ func TestAPIDialContextCancel(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Dial: %v", err)
 	}
-	if st := n.ends[0].l.Stats(); st.States[SynSent] != 0 {
+	if st := n.ends[0].l.lockedStats(); st.States[SynSent] != 0 {
 		t.Fatal("SYN_SENT left behind")
 	}
 }

@@ -43,10 +43,10 @@ func TestFaultsBothWays(t *testing.T) {
 			// virtual time is a retransmission lost four times in a row at
 			// RTO 600ms (0.6+1.2+2.4+4.8s).
 			transfer(t, n, a, b, size, 10*time.Second, time.Hour)
-			st := n.ends[0].l.Stats()
+			st := n.ends[0].l.StatsLocked()
 			t.Logf("A stats: out=%d tso=%d rtx=%d rto=%d fastrtx=%d probes=%d repairs=%d drops=%v", st.SegmentsOut, st.LargeSegmentsOut, st.Retransmits, st.RTOEvents, st.FastRetransmits, st.TailLossProbes, st.TailLossProbeRepairs, st.Drops)
 			if tc.off.TSO4Max != 0 {
-				stb := n.ends[1].l.Stats()
+				stb := n.ends[1].l.StatsLocked()
 				if st.LargeSegmentsOut == 0 || stb.LargeSegmentsIn == 0 || st.ChecksumsOffloaded == 0 {
 					t.Errorf("offloads unused: A sent %d TSO segments, B took %d large ones, A offloaded %d checksums",
 						st.LargeSegmentsOut, stb.LargeSegmentsIn, st.ChecksumsOffloaded)

@@ -36,7 +36,7 @@ func TestFilterRefusesSYN(t *testing.T) {
 	if len(seen) != 1 || seen[0] != netip.MustParseAddrPort("10.0.0.2:5000") {
 		t.Fatalf("filter saw %v", seen)
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.ListenFiltered != 1 || st.States[SynReceived] != 0 || st.ResetsSent != 1 || st.Drops[DropNoListener] != 0 {
 		t.Fatalf("stats: filtered %d, half-open %d, resets %d, no-listener %d", st.ListenFiltered, st.States[SynReceived], st.ResetsSent, st.Drops[DropNoListener])
 	}
@@ -59,7 +59,7 @@ func TestFilterRefusesSYN(t *testing.T) {
 	if len(seen) != 2 {
 		t.Fatalf("filter called %d times, want 2", len(seen))
 	}
-	if st := p.e.l.Stats(); st.ListenFiltered != 1 || st.PassiveOpens != 1 {
+	if st := p.e.l.lockedStats(); st.ListenFiltered != 1 || st.PassiveOpens != 1 {
 		t.Fatalf("filtered %d, passive opens %d", st.ListenFiltered, st.PassiveOpens)
 	}
 }
@@ -82,7 +82,7 @@ func TestFilterChangeAndRemove(t *testing.T) {
 	ln.SetFilter(nil)
 	p.send(seg{sport: 5003, dport: 80, seq: 7, flags: FlagSYN, wnd: 1000})
 	p.expect(FlagSYN|FlagACK, nil, u32(8))
-	if st := p.e.l.Stats(); st.ListenFiltered != 3 || st.States[SynReceived] != 1 {
+	if st := p.e.l.lockedStats(); st.ListenFiltered != 3 || st.States[SynReceived] != 1 {
 		// 5000, 5001 (screened by the third SetFilter), 5002; 5003 is
 		// half-open.
 		t.Fatalf("filtered %d, half-open %d", st.ListenFiltered, st.States[SynReceived])
@@ -117,7 +117,7 @@ func TestFilterScreensPending(t *testing.T) {
 	if rsts[5001] == nil {
 		t.Fatal("queued connection not reset")
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.ListenFiltered != 2 || st.States[SynReceived] != 0 || st.States[Established] != 1 {
 		t.Fatalf("filtered %d, half-open %d, established %d", st.ListenFiltered, st.States[SynReceived], st.States[Established])
 	}
@@ -152,13 +152,13 @@ func TestFilterSynCookies(t *testing.T) {
 	// Refused: no cookie.
 	p.send(seg{sport: 5000, dport: 80, seq: 500, flags: FlagSYN, wnd: 1000})
 	p.expect(FlagRST|FlagACK, u32(0), u32(501))
-	if st := p.e.l.Stats(); st.SynCookiesSent != 0 || st.ListenFiltered != 1 {
+	if st := p.e.l.lockedStats(); st.SynCookiesSent != 0 || st.ListenFiltered != 1 {
 		t.Fatalf("cookies %d, filtered %d", st.SynCookiesSent, st.ListenFiltered)
 	}
 	// Allowed: a cookie.
 	p.send(seg{sport: 5001, dport: 80, seq: 500, flags: FlagSYN, wnd: 1000})
 	cookie := p.expect(FlagSYN|FlagACK, nil, u32(501)).Seq()
-	if st := p.e.l.Stats(); st.SynCookiesSent != 1 {
+	if st := p.e.l.lockedStats(); st.SynCookiesSent != 1 {
 		t.Fatalf("cookies %d", st.SynCookiesSent)
 	}
 	// The filter now refuses everyone: the cookie's ACK gets a RST
@@ -168,7 +168,7 @@ func TestFilterSynCookies(t *testing.T) {
 	ack := seg{sport: 5001, dport: 80, seq: 501, ack: cookie + 1, flags: FlagACK, wnd: 1000}
 	p.send(ack)
 	p.expect(FlagRST, u32(cookie+1), nil)
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.SynCookiesValid != 0 || st.ListenFiltered != 3 || st.States[Established] != 0 || p.halfOpen() != 0 {
 		t.Fatalf("valid %d, filtered %d, established %d, conns %d", st.SynCookiesValid, st.ListenFiltered, st.States[Established], p.halfOpen())
 	}
@@ -182,7 +182,7 @@ func TestFilterSynCookies(t *testing.T) {
 	if err != nil || c.RemoteAddr().String() != "10.0.0.2:5001" {
 		t.Fatalf("accept %v %v", c, err)
 	}
-	if st := p.e.l.Stats(); st.SynCookiesValid != 1 {
+	if st := p.e.l.lockedStats(); st.SynCookiesValid != 1 {
 		t.Fatalf("valid cookies %d", st.SynCookiesValid)
 	}
 }
@@ -198,7 +198,7 @@ func TestFilterTimeWaitReopen(t *testing.T) {
 	p.e.l.listeners[80].SetFilter(func(netip.AddrPort) bool { return false })
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 100000, flags: FlagSYN, wnd: 1000})
 	p.expect(FlagRST|FlagACK, u32(0), u32(peerISN+100001))
-	if st := p.e.l.Stats(); st.ListenFiltered != 1 || st.States[SynReceived] != 0 {
+	if st := p.e.l.lockedStats(); st.ListenFiltered != 1 || st.States[SynReceived] != 0 {
 		t.Fatalf("filtered %d, half-open %d", st.ListenFiltered, st.States[SynReceived])
 	}
 }

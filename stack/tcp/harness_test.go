@@ -483,3 +483,11 @@ func addrPort(s string) netip.AddrPort { return netip.MustParseAddrPort(s) }
 func checksumOf(b []byte) uint16 {
 	return checksum.Checksum(b, checksum.Pseudo(addrB, addrA, inet.ProtoTCP, len(b)))
 }
+
+// lockedStats is StatsLocked for tests that do not hold the lock: it
+// takes it.
+func (l *Layer) lockedStats() Stats {
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	return l.StatsLocked()
+}

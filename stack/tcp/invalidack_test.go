@@ -38,7 +38,7 @@ func TestInvalidAckOutOfWindow(t *testing.T) {
 	if n := p.burst(100, junk); n != 1 {
 		t.Fatalf("100 out-of-window ACKs answered by %d ACKs, want 1", n)
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.OutOfWindowAcksLimited != 99 || st.Drops[DropOutOfWindow] != 100 {
 		t.Fatalf("limited %d, out-of-window drops %d; want 99, 100", st.OutOfWindowAcksLimited, st.Drops[DropOutOfWindow])
 	}
@@ -55,7 +55,7 @@ func TestInvalidAckOutOfWindow(t *testing.T) {
 	if n := p.burst(10, junk); n != 0 {
 		t.Fatalf("answered %d right after", n)
 	}
-	if got := p.e.l.Stats().OutOfWindowAcksLimited; got != 110 {
+	if got := p.e.l.lockedStats().OutOfWindowAcksLimited; got != 110 {
 		t.Fatalf("limited %d, want 110", got)
 	}
 	// Junk far below RCV.NXT, with or without data, is limited too.
@@ -92,7 +92,7 @@ func TestInvalidAckOldDuplicatesExempt(t *testing.T) {
 		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1 + uint32(i%5), ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("01234")[i%5:]})
 		p.expect(FlagACK, u32(iss+1), u32(peerISN+11))
 	}
-	if got := p.e.l.Stats().OutOfWindowAcksLimited; got != 0 {
+	if got := p.e.l.lockedStats().OutOfWindowAcksLimited; got != 0 {
 		t.Fatalf("limited %d", got)
 	}
 }
@@ -108,7 +108,7 @@ func TestInvalidAckPAWS(t *testing.T) {
 	if n := p.burst(100, stale); n != 1 {
 		t.Fatalf("100 PAWS-failed ACKs answered by %d ACKs, want 1", n)
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.OutOfWindowAcksLimited != 99 || st.Drops[DropPAWS] != 100 {
 		t.Fatalf("limited %d, PAWS drops %d; want 99, 100", st.OutOfWindowAcksLimited, st.Drops[DropPAWS])
 	}
@@ -124,7 +124,7 @@ func TestInvalidAckPAWS(t *testing.T) {
 	p.advance(500 * time.Millisecond)
 	p.send(stale)
 	p.expect(FlagACK, u32(iss+1), u32(peerISN+4))
-	if got := p.e.l.Stats().OutOfWindowAcksLimited; got != 109 {
+	if got := p.e.l.lockedStats().OutOfWindowAcksLimited; got != 109 {
 		t.Fatalf("limited %d, want 109", got)
 	}
 }
@@ -186,7 +186,7 @@ func TestInvalidAckKeepaliveProbes(t *testing.T) {
 	if s := p.state(c); s != Established {
 		t.Fatalf("state %s", s)
 	}
-	if p.e.l.Stats().OutOfWindowAcksLimited == 0 {
+	if p.e.l.lockedStats().OutOfWindowAcksLimited == 0 {
 		t.Fatal("junk was not limited")
 	}
 	// Probes one second apart without junk, and the keepalive timer on
@@ -204,12 +204,12 @@ func TestKeepaliveBetweenLayers(t *testing.T) {
 	cfg := Config{KeepAlive: true, KeepIdle: 2 * time.Second, KeepInterval: time.Second, KeepCount: 2}
 	n := newTestNet(t, 7, faults{delay: time.Millisecond}, cfg, cfg)
 	a, b := n.connect(8080)
-	out0 := n.ends[1].l.Stats().SegmentsOut
+	out0 := n.ends[1].l.lockedStats().SegmentsOut
 	n.run(10*time.Minute, func() bool { return false })
 	if a.State() != Established || b.State() != Established {
 		t.Fatalf("states %s %s after 10 idle minutes with keepalive", a.State(), b.State())
 	}
-	if d := n.ends[1].l.Stats().SegmentsOut - out0; d < 250 {
+	if d := n.ends[1].l.lockedStats().SegmentsOut - out0; d < 250 {
 		t.Fatalf("only %d segments in 10 minutes: keepalive not running", d)
 	}
 }
@@ -222,7 +222,7 @@ func TestInvalidAckLimitDisabled(t *testing.T) {
 	if n := p.burst(100, junk); n != 100 {
 		t.Fatalf("limit disabled: %d ACKs for 100 segments", n)
 	}
-	if got := p.e.l.Stats().OutOfWindowAcksLimited; got != 0 {
+	if got := p.e.l.lockedStats().OutOfWindowAcksLimited; got != 0 {
 		t.Fatalf("limited %d", got)
 	}
 }
@@ -237,7 +237,7 @@ func TestInvalidAckSYNChallenge(t *testing.T) {
 		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1 + off, flags: FlagSYN, wnd: 1000})
 		p.expect(FlagACK, u32(iss+1), u32(peerISN+1))
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.ChallengeAcks != 3 || st.OutOfWindowAcksLimited != 0 {
 		t.Fatalf("challenge ACKs %d, limited %d", st.ChallengeAcks, st.OutOfWindowAcksLimited)
 	}

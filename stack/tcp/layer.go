@@ -139,14 +139,9 @@ func (l *Layer) uncache(set bool) {
 	}
 }
 
-// Stats returns a snapshot of the counters. It takes the lock.
-func (l *Layer) Stats() Stats {
-	l.lock.Lock()
-	defer l.lock.Unlock()
-	return l.stats
-}
-
-// StatsLocked is Stats for callers that hold the lock.
+// StatsLocked returns a snapshot of the counters; call it with the stack
+// lock held, as every layer's StatsLocked (stack.Stack.Stats takes the
+// lock and reads them all).
 func (l *Layer) StatsLocked() Stats { return l.stats }
 
 // Config returns the effective configuration (defaults filled in).

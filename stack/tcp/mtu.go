@@ -1,6 +1,6 @@
 package tcp
 
-// SetMTU tells TCP that the IP MTU is now mtu (stack.Stack.SetMTU, e.g. a
+// SetMTULocked tells TCP that the IP MTU is now mtu (stack.Stack.SetMTULocked, e.g. a
 // DHCP lease's interface MTU). It runs with the stack lock held.
 //
 // New connections advertise, and send at most, an MSS of mtu-40 (capped by
@@ -9,7 +9,7 @@ package tcp
 // smaller path MTU (RFC 1191), since IP refuses DF segments larger than
 // its MTU; later segments and retransmissions are sized by it. A larger
 // mtu never raises an existing connection's MSS.
-func (l *Layer) SetMTU(mtu int) {
+func (l *Layer) SetMTULocked(mtu int) {
 	m := max(mtu-40, MSSFloor)
 	l.mss = min(l.cfg.MSS, m)
 	for _, c := range l.conns {

@@ -35,7 +35,7 @@ func TestFastRetransmitAfterFullRecovery(t *testing.T) {
 				n.dropFirst(0, una)
 				d := n.request(t, 0, a, b, make([]byte, 10*seg))
 				n.settleAcks(t, 0, a)
-				st := n.ends[0].l.Stats()
+				st := n.ends[0].l.lockedStats()
 				if st.FastRetransmits != uint64(round) || st.RTOEvents != 0 || d > time.Second/2 {
 					t.Fatalf("round %d: repaired after %v with %d fast retransmits and %d RTOs, want %d and 0",
 						round, d, st.FastRetransmits, st.RTOEvents, round)
@@ -71,7 +71,7 @@ func TestAdvancingAckWithNewSACK(t *testing.T) {
 			n.lockedDo(0, func(*Layer) { seg, una = uint32(a.smss()), a.sndUna })
 			n.dropFirst(0, una+seg)
 			d := n.request(t, 0, a, b, make([]byte, segs*seg))
-			st := n.ends[0].l.Stats()
+			st := n.ends[0].l.lockedStats()
 			if st.FastRetransmits != 1 || st.RTOEvents != 0 || d > time.Second/2 {
 				t.Fatalf("repaired after %v with %d fast retransmits, %d RTOs, %d probes; want a fast retransmit",
 					d, st.FastRetransmits, st.RTOEvents, st.TailLossProbes)

@@ -78,7 +78,7 @@ func TestSACKSender(t *testing.T) {
 	if !got[una] || !got[una+2*1460] || len(got) != 2 {
 		t.Fatalf("retransmitted %v, want exactly %d and %d", got, una, una+2*1460)
 	}
-	if st := p.e.l.Stats(); st.FastRetransmits != 1 {
+	if st := p.e.l.lockedStats(); st.FastRetransmits != 1 {
 		t.Fatalf("fast retransmits %d", st.FastRetransmits)
 	}
 }
@@ -146,7 +146,7 @@ func TestEifelUndo(t *testing.T) {
 	for k := 2; k <= 4; k++ {
 		p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: una, flags: FlagACK, wnd: 65535, opts: sackOpt(una+1448, una+uint32(k)*1448)})
 	}
-	if st := p.e.l.Stats(); st.FastRetransmits != 1 {
+	if st := p.e.l.lockedStats(); st.FastRetransmits != 1 {
 		t.Fatalf("fast retransmits %d", st.FastRetransmits)
 	}
 	p.e.mu.Lock()
@@ -160,7 +160,7 @@ func TestEifelUndo(t *testing.T) {
 	p.e.mu.Lock()
 	after := c.cc.cwnd
 	p.e.mu.Unlock()
-	if p.e.l.Stats().SpuriousRetransmits != 1 || after < before {
-		t.Fatalf("not undone: spurious=%d cwnd %d -> %d -> %d", p.e.l.Stats().SpuriousRetransmits, before, reduced, after)
+	if p.e.l.lockedStats().SpuriousRetransmits != 1 || after < before {
+		t.Fatalf("not undone: spurious=%d cwnd %d -> %d -> %d", p.e.l.lockedStats().SpuriousRetransmits, before, reduced, after)
 	}
 }

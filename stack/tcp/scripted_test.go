@@ -67,7 +67,7 @@ func TestNoListenerRST(t *testing.T) {
 	p.expect(FlagRST, u32(99), nil)
 	p.send(seg{sport: 5000, dport: 81, seq: 7, ack: 99, flags: FlagRST | FlagACK})
 	p.none()
-	if got := p.e.l.Stats().Drops[DropNoListener]; got != 3 {
+	if got := p.e.l.lockedStats().Drops[DropNoListener]; got != 3 {
 		t.Fatalf("no-listener drops = %d", got)
 	}
 }
@@ -90,7 +90,7 @@ func TestRFC5961(t *testing.T) {
 		if _, err := c.Read(make([]byte, 1)); !errors.Is(err, ErrReset) || !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("Read after RST: %v", err)
 		}
-		if p.e.l.Stats().States[Established] != 0 {
+		if p.e.l.lockedStats().States[Established] != 0 {
 			t.Fatal("still counted established")
 		}
 	})
@@ -141,7 +141,7 @@ func TestRFC5961(t *testing.T) {
 		if s := p.state(c); s != Established {
 			t.Fatalf("state %s", s)
 		}
-		st := p.e.l.Stats()
+		st := p.e.l.lockedStats()
 		if st.ChallengeAcks != uint64(n) || st.ChallengeAcksLimited != uint64(10000-n) {
 			t.Fatalf("stats %d sent %d limited", st.ChallengeAcks, st.ChallengeAcksLimited)
 		}
@@ -214,7 +214,7 @@ func TestPAWS(t *testing.T) {
 	if n := c.rxLenLocked(p); n != 3 {
 		t.Fatalf("rx %d bytes, want 3", n)
 	}
-	if p.e.l.Stats().Drops[DropPAWS] != 1 {
+	if p.e.l.lockedStats().Drops[DropPAWS] != 1 {
 		t.Fatal("PAWS drop not counted")
 	}
 	// A RST is exempt from PAWS (RFC 7323 §5.3 R1 applies to non-RST).
@@ -239,14 +239,14 @@ func TestSynCookies(t *testing.T) {
 	if !o.HasTS || !o.HasWS || !o.SACKOK {
 		t.Fatalf("cookie SYN-ACK options %+v", o)
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.SynCookiesSent != 1 || st.States[SynReceived] != 1 {
 		t.Fatalf("stats: %+v", st)
 	}
 	// Invalid cookie: dropped, no connection, no RST.
 	p.send(seg{sport: 5001, dport: 80, seq: 501, ack: cookie + 2, flags: FlagACK, wnd: 1000, opts: tsBytes(78, o.TSVal)})
 	p.none()
-	if p.e.l.Stats().SynCookiesInvalid != 1 {
+	if p.e.l.lockedStats().SynCookiesInvalid != 1 {
 		t.Fatal("invalid cookie not counted")
 	}
 	// Valid cookie: established, with data.
@@ -266,7 +266,7 @@ func TestSynCookies(t *testing.T) {
 		t.Errorf("cookie conn: ws=%d f=%#x mss=%d", c.sndWS, c.f, c.mss)
 	}
 	p.e.mu.Unlock()
-	if p.e.l.Stats().SynCookiesValid != 1 {
+	if p.e.l.lockedStats().SynCookiesValid != 1 {
 		t.Fatal("valid cookie not counted")
 	}
 }
@@ -282,7 +282,7 @@ func TestSimultaneousOpenAndClose(t *testing.T) {
 	if !ok {
 		t.Fatalf("simultaneous open: %s %s", a.debugString(), b.debugString())
 	}
-	if st := n.ends[0].l.Stats(); st.ActiveOpens != 1 {
+	if st := n.ends[0].l.lockedStats(); st.ActiveOpens != 1 {
 		t.Fatalf("active opens %d", st.ActiveOpens)
 	}
 	// Simultaneous close: both FINs cross → CLOSING → TIME_WAIT.
@@ -404,7 +404,7 @@ func TestSynCookiesBacklogFull(t *testing.T) {
 	// The accept queue is full: the next SYN gets a cookie, no state.
 	p.send(seg{sport: 5001, dport: 80, seq: 100, flags: FlagSYN, wnd: 1000})
 	cookie := p.expect(FlagSYN|FlagACK, nil, u32(101)).Seq()
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	if st.SynCookiesSent != 1 || st.States[SynReceived] != 0 {
 		t.Fatalf("cookies %d, half-open %d", st.SynCookiesSent, st.States[SynReceived])
 	}
@@ -420,7 +420,7 @@ func TestSynCookiesBacklogFull(t *testing.T) {
 	if err != nil || c.RemoteAddr().(interface{ String() string }).String() != "10.0.0.2:5001" {
 		t.Fatalf("accept %v %v", c, err)
 	}
-	if p.e.l.Stats().SynCookiesValid != 1 {
+	if p.e.l.lockedStats().SynCookiesValid != 1 {
 		t.Fatal("valid cookie not counted")
 	}
 }
@@ -454,7 +454,7 @@ func TestCloseRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.expect(FlagACK|FlagPSH, u32(iss+1), nil)
-	if m := p.e.l.Stats().Memory; m != minBlock {
+	if m := p.e.l.lockedStats().Memory; m != minBlock {
 		t.Fatalf("memory %d: only the 1-byte send ring should be held", m)
 	}
 }

@@ -33,7 +33,7 @@ func TestFaultSeeds(t *testing.T) {
 				t.Fatalf("close did not complete: A %s / B %s", a.debugString(), b.debugString())
 			}
 			for i := 0; i < 2; i++ {
-				st := net.ends[i].l.Stats()
+				st := net.ends[i].l.lockedStats()
 				if st.Memory != 0 || len(net.ends[i].l.conns) != 0 {
 					t.Fatalf("side %d: memory %d, %d conns left", i, st.Memory, len(net.ends[i].l.conns))
 				}

@@ -42,8 +42,8 @@ func TestIdleConnMemory(t *testing.T) {
 	per := float64(int64(ms1.HeapAlloc)-int64(ms0.HeapAlloc)) / N
 	runtime.KeepAlive(p)
 	t.Logf("heap per idle established conn: %.0f bytes (incl. map entry)", per)
-	if p.e.l.Stats().States[Established] != N {
-		t.Fatalf("established %d", p.e.l.Stats().States[Established])
+	if p.e.l.lockedStats().States[Established] != N {
+		t.Fatalf("established %d", p.e.l.lockedStats().States[Established])
 	}
 	if per <= 0 || per > 1450 {
 		t.Fatalf("idle conn costs %.0f bytes, want <= 1450 (0.25x gVisor)", per)

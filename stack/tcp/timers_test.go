@@ -53,7 +53,7 @@ func TestRTOBackoff(t *testing.T) {
 		}
 		want *= 2
 	}
-	if st := p.e.l.Stats(); st.RTOEvents != 6 || st.Retransmits != 6 {
+	if st := p.e.l.lockedStats(); st.RTOEvents != 6 || st.Retransmits != 6 {
 		t.Fatalf("stats rto=%d rtx=%d", st.RTOEvents, st.Retransmits)
 	}
 	// An ACK resets the backoff.
@@ -190,7 +190,7 @@ func TestTimeWaitExpiry(t *testing.T) {
 	if s := p.state(c); s != Closed {
 		t.Fatalf("state %s after 2MSL", s)
 	}
-	if n := p.e.l.Stats().States[TimeWait]; n != 0 {
+	if n := p.e.l.lockedStats().States[TimeWait]; n != 0 {
 		t.Fatalf("%d in TIME_WAIT", n)
 	}
 }
@@ -336,7 +336,7 @@ func TestTimeWaitReopen(t *testing.T) {
 	if s := p.state(c); s != Closed {
 		t.Fatalf("old conn %s", s)
 	}
-	if n := p.e.l.Stats().States[SynReceived]; n != 1 {
+	if n := p.e.l.lockedStats().States[SynReceived]; n != 1 {
 		t.Fatalf("%d half-open", n)
 	}
 }
@@ -356,7 +356,7 @@ func TestMaxTimeWait(t *testing.T) {
 		p.send(seg{sport: port, dport: 80, seq: peerISN + 1, ack: iss + 2, flags: FlagACK | FlagFIN, wnd: 1000})
 		p.expect(FlagACK, nil, nil)
 	}
-	if n := p.e.l.Stats().States[TimeWait]; n != 1 {
+	if n := p.e.l.lockedStats().States[TimeWait]; n != 1 {
 		t.Fatalf("%d in TIME_WAIT, want 1", n)
 	}
 }
@@ -411,7 +411,7 @@ func TestTimeWaitPortReuse(t *testing.T) {
 		}) {
 			t.Fatalf("reopened connection: %s", c.debugString())
 		}
-		if st := n.ends[0].l.Stats(); st.States[TimeWait] != 0 || st.Retransmits != 0 {
+		if st := n.ends[0].l.lockedStats(); st.States[TimeWait] != 0 || st.Retransmits != 0 {
 			t.Fatalf("stats after reuse: %+v", st)
 		}
 	}

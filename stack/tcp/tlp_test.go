@@ -97,7 +97,7 @@ func TestTLPTailLoss(t *testing.T) {
 			req := make([]byte, 3*seg)
 			n.dropFirst(0, una+2*seg)
 			d := n.request(t, 0, a, b, req)
-			st := n.ends[0].l.Stats()
+			st := n.ends[0].l.lockedStats()
 			t.Logf("tail loss repaired after %v (srtt %v, rto %v): probes %d, RTOs %d", d, srtt, rto, st.TailLossProbes, st.RTOEvents)
 			if !tlp {
 				// The RTO runs from the ACK of the first two segments.
@@ -126,7 +126,7 @@ func TestTLPTailLoss(t *testing.T) {
 			n.request(t, 1, b, a, make([]byte, 100))
 			n.request(t, 0, a, b, make([]byte, 100))
 			n.settleAcks(t, 0, a)
-			st = n.ends[0].l.Stats()
+			st = n.ends[0].l.lockedStats()
 			var cwnd2, ssth uint32
 			n.lockedDo(0, func(*Layer) { cwnd2, ssth = a.cc.cwnd, a.cc.ssthresh })
 			t.Logf("cwnd %d -> %d (ssthresh %d)", cwnd1, cwnd2, ssth)
@@ -144,7 +144,7 @@ func TestTLPTailLoss(t *testing.T) {
 			n.settleAcks(t, 0, a)
 			var cwnd3 uint32
 			n.lockedDo(0, func(*Layer) { cwnd3 = a.cc.cwnd })
-			if st := n.ends[0].l.Stats(); cwnd3 < cwnd2 || st.TailLossProbeRepairs != 1 || st.TailLossProbes != 1 {
+			if st := n.ends[0].l.lockedStats(); cwnd3 < cwnd2 || st.TailLossProbeRepairs != 1 || st.TailLossProbes != 1 {
 				t.Fatalf("later: cwnd %d -> %d, stats %+v", cwnd2, cwnd3, st)
 			}
 		})
@@ -180,7 +180,7 @@ func TestTLPWholeFlightLoss(t *testing.T) {
 		}
 		n.dropFirst(0, una, una+seg, una+2*seg)
 		d := n.request(t, 0, a, b, make([]byte, 3*seg))
-		st := n.ends[0].l.Stats()
+		st := n.ends[0].l.lockedStats()
 		t.Logf("tlp=%v: flight lost whole, repaired after %v (srtt %v, rto %v); resent %v; %+v", tlp, d, srtt, rto, probe, st)
 		if !tlp {
 			if d < rto || st.RTOEvents == 0 {
@@ -211,7 +211,7 @@ func TestTLPNoSpuriousProbes(t *testing.T) {
 		a, b := n.connect(80)
 		transfer(t, n, a, b, 8<<20, time.Second, time.Hour)
 		for i := 0; i < 2; i++ {
-			st := n.ends[i].l.Stats()
+			st := n.ends[i].l.lockedStats()
 			t.Logf("delay %v side %d: %d segments out, %d probes, %d retransmits", delay, i, st.SegmentsOut, st.TailLossProbes, st.Retransmits)
 			if st.TailLossProbes > 2 || st.Retransmits > 2 {
 				t.Fatalf("delay %v side %d: %d probes, %d retransmits without loss", delay, i, st.TailLossProbes, st.Retransmits)
@@ -267,7 +267,7 @@ func TestTLPProbeTimeout(t *testing.T) {
 			if h.Seq() != iss+1+uint32(tc.size-wantLen) || len(h.Payload()) != wantLen {
 				t.Fatalf("probe %s, want the last %d bytes", describe(h), wantLen)
 			}
-			st := p.e.l.Stats()
+			st := p.e.l.lockedStats()
 			p.e.mu.Lock()
 			cw, rtx := c.cc.cwnd, c.tmode
 			p.e.mu.Unlock()
@@ -279,7 +279,7 @@ func TestTLPProbeTimeout(t *testing.T) {
 			if d < time.Second || d > time.Second+10*time.Millisecond || h.Seq() != iss+1 {
 				t.Fatalf("after the probe: %s after %v, want the RTO", describe(h), d)
 			}
-			if st := p.e.l.Stats(); st.TailLossProbes != 1 || st.RTOEvents != 1 {
+			if st := p.e.l.lockedStats(); st.TailLossProbes != 1 || st.RTOEvents != 1 {
 				t.Fatalf("stats: %+v", st)
 			}
 		})
@@ -308,7 +308,7 @@ func TestTLPProbeSendsNewData(t *testing.T) {
 	if h.Seq() != iss+1+uint32(sent) || len(h.Payload()) != 1460 {
 		t.Fatalf("probe %s, want new data at %d", describe(h), iss+1+uint32(sent))
 	}
-	st := p.e.l.Stats()
+	st := p.e.l.lockedStats()
 	p.e.mu.Lock()
 	defer p.e.mu.Unlock()
 	if st.TailLossProbes != 1 || st.Retransmits != 0 || c.cc.cwnd != cwnd || c.f&(fTLP|fTLPRxt) != fTLP || c.tlpEnd != c.sndMax {
@@ -345,7 +345,7 @@ func TestTLPEpisode(t *testing.T) {
 			p.write(c, make([]byte, 100))
 			p.next()
 			h, _ := p.waitSegment(time.Hour)
-			if h.Seq() != iss+1 || p.e.l.Stats().TailLossProbes != 1 {
+			if h.Seq() != iss+1 || p.e.l.lockedStats().TailLossProbes != 1 {
 				t.Fatalf("probe %s", describe(h))
 			}
 			// The ACK of the probe (or of the original).
@@ -363,7 +363,7 @@ func TestTLPEpisode(t *testing.T) {
 			p.write(c, make([]byte, 100))
 			p.next()
 			p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 201, flags: FlagACK, wnd: 65535})
-			st := p.e.l.Stats()
+			st := p.e.l.lockedStats()
 			p.e.mu.Lock()
 			defer p.e.mu.Unlock()
 			if c.f&(fTLP|fTLPRxt) != 0 {
@@ -410,7 +410,7 @@ func TestTLPOff(t *testing.T) {
 			if d < time.Second || h.Seq() != iss+1 {
 				t.Fatalf("%s after %v, want the RTO", describe(h), d)
 			}
-			if st := p.e.l.Stats(); st.TailLossProbes != 0 || st.RTOEvents != 1 {
+			if st := p.e.l.lockedStats(); st.TailLossProbes != 0 || st.RTOEvents != 1 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -438,7 +438,7 @@ func TestTLPRequestResponseLossy(t *testing.T) {
 		var r result
 		r.virt = n.clk.Now().Sub(start)
 		for i := 0; i < 2; i++ {
-			st := n.ends[i].l.Stats()
+			st := n.ends[i].l.lockedStats()
 			r.rtos += st.RTOEvents
 			r.probes += st.TailLossProbes
 			r.fr += st.FastRetransmits

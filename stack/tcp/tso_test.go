@@ -65,12 +65,12 @@ func TestTSOSegmentSizes(t *testing.T) {
 			}
 		}
 	}
-	st := n.ends[0].l.Stats()
+	st := n.ends[0].l.StatsLocked()
 	t.Logf("%d data segments, %d of them TSO (%d in stats), %d bytes; SMSS %d, limit %d", len(*segs), large, st.LargeSegmentsOut, total, smss, limit)
 	if large == 0 || uint64(large) != st.LargeSegmentsOut || large*4 < len(*segs) {
 		t.Errorf("%d of %d segments large (stats %d): TSO hardly used", large, len(*segs), st.LargeSegmentsOut)
 	}
-	if got := n.ends[1].l.Stats(); got.LargeSegmentsIn == 0 || got.ChecksumsOffloaded == 0 {
+	if got := n.ends[1].l.StatsLocked(); got.LargeSegmentsIn == 0 || got.ChecksumsOffloaded == 0 {
 		t.Errorf("receiver: %d large segments in, %d checksums taken as verified", got.LargeSegmentsIn, got.ChecksumsOffloaded)
 	}
 }
@@ -120,7 +120,7 @@ func TestNoTSOWithoutOffload(t *testing.T) {
 					t.Fatalf("segment %d: %d bytes (SMSS %d), checksum valid %v", i, s.n, smss, s.ok)
 				}
 			}
-			if st := n.ends[0].l.Stats(); st.LargeSegmentsOut+st.ChecksumsOffloaded != 0 {
+			if st := n.ends[0].l.StatsLocked(); st.LargeSegmentsOut+st.ChecksumsOffloaded != 0 {
 				t.Fatalf("stats %+v", st)
 			}
 		})
@@ -161,7 +161,7 @@ func TestTSOAfterRTO(t *testing.T) {
 			}
 		}
 	}
-	st := n.ends[0].l.Stats()
+	st := n.ends[0].l.StatsLocked()
 	t.Logf("%d segments resent, %d of them TSO; %d RTOs", resent, large, st.RTOEvents)
 	if st.RTOEvents == 0 || resent == 0 || large == 0 {
 		t.Fatalf("after the RTO: %d resent, %d large, %d RTOs", resent, large, st.RTOEvents)
@@ -195,7 +195,7 @@ func TestLargeSegmentAckedAtOnce(t *testing.T) {
 	}
 	p.send(seg{sport: 5000, dport: 80, seq: seq, ack: iss + 1, flags: FlagACK, wnd: 65535, data: make([]byte, 10000)})
 	p.expect(FlagACK, u32(iss+1), u32(seq+10000))
-	if st := p.e.l.Stats(); st.LargeSegmentsIn != 1 {
+	if st := p.e.l.StatsLocked(); st.LargeSegmentsIn != 1 {
 		t.Fatalf("LargeSegmentsIn %d", st.LargeSegmentsIn)
 	}
 }

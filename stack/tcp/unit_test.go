@@ -148,7 +148,7 @@ func TestMemoryBound(t *testing.T) {
 	// No memory left for c2's buffer: dropped, not acknowledged.
 	p.send(seg{sport: 5001, dport: 80, seq: peerISN + 1, ack: iss2 + 1, flags: FlagACK, wnd: 1000, data: []byte("two")})
 	p.expect(FlagACK, nil, u32(peerISN+1))
-	if p.e.l.Stats().Drops[DropMemory] != 1 {
+	if p.e.l.lockedStats().Drops[DropMemory] != 1 {
 		t.Fatal("memory drop not counted")
 	}
 	c1.Read(make([]byte, 10)) // frees c1's buffer
@@ -159,7 +159,7 @@ func TestMemoryBound(t *testing.T) {
 	if string(buf[:n]) != "two" {
 		t.Fatalf("c2 read %q", buf[:n])
 	}
-	if m := p.e.l.Stats().Memory; m != 0 {
+	if m := p.e.l.lockedStats().Memory; m != 0 {
 		t.Fatalf("memory %d after reads", m)
 	}
 }
@@ -168,12 +168,12 @@ func TestBuffersFollowUsage(t *testing.T) {
 	p := newPeer(t, Config{})
 	c, iss := p.open(nil)
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("small")})
-	if m := p.e.l.Stats().Memory; m != minBlock {
+	if m := p.e.l.lockedStats().Memory; m != minBlock {
 		t.Fatalf("memory %d for 5 unread bytes, want %d", m, minBlock)
 	}
 	// Out-of-order data far into the window grows the ring, keeping both.
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1 + 5 + 20000, ack: iss + 1, flags: FlagACK, wnd: 1000, data: []byte("far")})
-	if m := p.e.l.Stats().Memory; m != 32<<10 {
+	if m := p.e.l.lockedStats().Memory; m != 32<<10 {
 		t.Fatalf("memory %d after far segment, want 32 KiB", m)
 	}
 	buf := make([]byte, 100)
@@ -186,7 +186,7 @@ func TestBuffersFollowUsage(t *testing.T) {
 	if n != 20003 || string(big[20000:n]) != "far" {
 		t.Fatalf("read %d bytes, tail %q", n, big[max(n-3, 0):n])
 	}
-	if m := p.e.l.Stats().Memory; m != 0 {
+	if m := p.e.l.lockedStats().Memory; m != 0 {
 		t.Fatalf("memory %d after draining", m)
 	}
 }

@@ -106,9 +106,9 @@ func New(ip transport.Network, lock sync.Locker, rand io.Reader, cfg Config) *La
 	}
 }
 
-// Stats returns a snapshot of the counters; call it with the stack lock
-// held, like the other layers' Stats.
-func (l *Layer) Stats() Stats {
+// StatsLocked returns a snapshot of the counters; call it with the stack lock
+// held, like the other layers' StatsLocked.
+func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.OpenSockets = uint64(len(l.ports))
 	s.PoolMemory = l.rxMem.Spare()

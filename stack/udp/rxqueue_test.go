@@ -37,7 +37,7 @@ func held(l *Layer, c *Conn) (sock int, st Stats) {
 	if c.rx != nil {
 		sock = cap(c.rx.B)
 	}
-	return sock, l.Stats()
+	return sock, l.StatsLocked()
 }
 
 // poolMax is the most the layer's pool keeps: one block per class.

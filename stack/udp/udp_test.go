@@ -138,7 +138,7 @@ func TestDeliverAndRead(t *testing.T) {
 		}
 	}
 	l.lock.Lock()
-	st := l.Stats()
+	st := l.StatsLocked()
 	l.lock.Unlock()
 	if st.DropChecksum != 1 || st.NoPort != 2 || st.InDatagrams != 2 || st.ZeroChecksumIn != 1 {
 		t.Fatalf("stats %+v", st)
@@ -180,7 +180,7 @@ func TestQueueBound(t *testing.T) {
 		deliver(l, mkDatagram(1, 7, "d"), false)
 	}
 	l.lock.Lock()
-	st := l.Stats()
+	st := l.StatsLocked()
 	l.lock.Unlock()
 	if st.DropQueueFull != 2 || st.InDatagrams != 3 {
 		t.Fatalf("stats %+v", st)

@@ -57,7 +57,7 @@ func (st *stacks) nextPort() uint16 { return uint16(st.port.Add(1)) }
 func (st *stacks) tcpPair(t *testing.T) (a, b *tcp.Conn) {
 	t.Helper()
 	port := st.nextPort()
-	ln, err := st.b.TCP.Listen(port)
+	ln, err := st.b.TCP().Listen(port)
 	if err != nil {
 		t.Fatalf("Listen(%d): %v", port, err)
 	}
@@ -73,7 +73,7 @@ func (st *stacks) tcpPair(t *testing.T) (a, b *tcp.Conn) {
 		c, err := ln.AcceptContext(ctx)
 		ch <- accepted{c, err}
 	}()
-	a, err = st.a.TCP.Dial(ctx, netip.AddrPortFrom(addrB, port))
+	a, err = st.a.TCP().Dial(ctx, netip.AddrPortFrom(addrB, port))
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}

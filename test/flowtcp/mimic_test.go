@@ -40,7 +40,7 @@ type protocols struct {
 }
 
 func dialTCP(ctx context.Context, e TCPEndpoint) (*tcp.Conn, error) {
-	return e.Stack.TCP.Dial(ctx, e.Addr)
+	return e.Stack.TCP().Dial(ctx, e.Addr)
 }
 
 func newProtocols(tlsFirst bool) *protocols {
@@ -92,7 +92,7 @@ func (p *protocols) withTLS(c mimic.Ctx) mimic.Ctx {
 func echoServer(t *testing.T, st *stacks, cfg *tls.Config) netip.AddrPort {
 	t.Helper()
 	port := st.nextPort()
-	ln, err := st.b.TCP.Listen(port)
+	ln, err := st.b.TCP().Listen(port)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -144,7 +144,7 @@ func curl(t *testing.T, args ...string) string {
 func TestHTTPServerOnOurTCP(t *testing.T) {
 	taptest.Require(t, "curl")
 	s, tp := tapStack(t)
-	ln, err := s.TCP.Listen(8080)
+	ln, err := s.TCP().Listen(8080)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestHTTPClientOnOurTCP(t *testing.T) {
 				return nil, err
 			}
 			dialed.Add(1)
-			return s.TCP.Dial(ctx, ap)
+			return s.TCP().Dial(ctx, ap)
 		},
 	}
 	client := &http.Client{Transport: tr, Timeout: wait}
@@ -210,7 +210,7 @@ func TestHTTPClientOnOurTCP(t *testing.T) {
 // half-close on our side (our flow type, under tls.Conn).
 func TestTLSOverTAP(t *testing.T) {
 	s, tp := tapStack(t)
-	ln, err := s.TCP.Listen(8443)
+	ln, err := s.TCP().Listen(8443)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -77,7 +77,7 @@ func TestARPClaimOurIP(t *testing.T) {
 		t.Error("conflicts not counted")
 	}
 	v.s.Locker().Lock()
-	_, cached := v.s.ARP.Lookup(victimIP)
+	_, cached := v.s.LayersLocked().ARP.LookupLocked(victimIP)
 	v.s.Locker().Unlock()
 	if cached {
 		t.Error("our own address cached")

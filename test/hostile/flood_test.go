@@ -21,7 +21,7 @@ func synFlood(t *testing.T, n int) {
 	v := newVictim(t, stack.Config{})
 	ln := v.listen(80)
 	p := establish(v, ln, peerIP, 40000, false)
-	maxHalf := v.s.TCP.Config().MaxHalfOpen
+	maxHalf := v.s.TCP().Config().MaxHalfOpen
 	v.dev.record = false
 	rng := rand.New(rand.NewPCG(9, 9))
 	var ms0, ms1 runtime.MemStats

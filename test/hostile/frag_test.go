@@ -26,7 +26,7 @@ func udpWhole(payload []byte) []byte {
 func fragVictim(t *testing.T) (*victim, *peer, func() string) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	c, err := v.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}

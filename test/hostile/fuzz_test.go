@@ -178,7 +178,7 @@ func TestTortureFuzzFrames(t *testing.T) {
 	v := newVictim(t, cfg)
 	ln := v.listen(80)
 	o := v.oracle(cfg)
-	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	c, err := v.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -215,7 +215,7 @@ func (v *victim) stats() stack.Stats { return v.s.Stats() }
 // listen opens a victim listener.
 func (v *victim) listen(port uint16) *tcp.Listener {
 	v.t.Helper()
-	ln, err := v.s.TCP.Listen(port)
+	ln, err := v.s.TCP().Listen(port)
 	if err != nil {
 		v.t.Fatal(err)
 	}

@@ -123,7 +123,7 @@ func TestLengthsTCPDataOffset(t *testing.T) {
 func TestLengthsUDP(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	c, err := v.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -193,7 +193,7 @@ func TestLengthsTruncatedEverywhere(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	ln := v.listen(80)
 	p := establish(v, ln, peerIP, 40000, false)
-	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	c, err := v.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -226,7 +226,7 @@ func TestLengthsPadded(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	ln := v.listen(80)
 	p := establish(v, ln, peerIP, 40000, false)
-	c, err := v.s.UDP.Bind(netip.MustParseAddrPort("0.0.0.0:53"))
+	c, err := v.s.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:53"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -103,7 +103,7 @@ func dialPorts(t *testing.T, v *victim, n int, dst func(i int) netip.AddrPort) (
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for i := 0; i < n; i++ {
-		v.s.TCP.Dial(ctx, dst(i))
+		v.s.TCP().Dial(ctx, dst(i))
 		for _, s := range v.sentTCP() {
 			if s.flags == fSYN {
 				ports = append(ports, uint32(s.sport))

@@ -50,7 +50,7 @@ func newProxyRig(t *testing.T) *proxyRig {
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	for _, u := range []*node{r.up, r.up2} {
-		ln, err := u.s.TCP.Listen(upPort)
+		ln, err := u.s.TCP().Listen(upPort)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -76,7 +76,7 @@ func newProxyRig(t *testing.T) *proxyRig {
 			}
 		}()
 	}
-	ln, err := r.px.s.TCP.Listen(proxyPort)
+	ln, err := r.px.s.TCP().Listen(proxyPort)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,7 +100,7 @@ func newProxyRig(t *testing.T) *proxyRig {
 					dst = r.up2.addr
 				}
 				dctx, dcancel := context.WithTimeout(ctx, 2*time.Second)
-				u, err := r.px.s.TCP.Dial(dctx, netip.AddrPortFrom(netip.AddrFrom4(dst), upPort))
+				u, err := r.px.s.TCP().Dial(dctx, netip.AddrPortFrom(netip.AddrFrom4(dst), upPort))
 				dcancel()
 				if err != nil {
 					c.Abort()
@@ -156,7 +156,7 @@ func (r *proxyRig) dial(odd bool) *tcp.Conn {
 		if (port%2 == 1) != odd {
 			continue
 		}
-		c, err := r.client.s.TCP.DialFrom(ctx, port, netip.AddrPortFrom(netip.AddrFrom4(r.px.addr), proxyPort))
+		c, err := r.client.s.TCP().DialFrom(ctx, port, netip.AddrPortFrom(netip.AddrFrom4(r.px.addr), proxyPort))
 		if errors.Is(err, tcp.ErrAddrInUse) {
 			continue
 		}
@@ -263,7 +263,7 @@ func proxyAborts(t *testing.T, n int) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
 			for i := w; i < n; i += workers {
-				c, err := r.client.s.TCP.Dial(ctx, netip.AddrPortFrom(netip.AddrFrom4(r.px.addr), proxyPort))
+				c, err := r.client.s.TCP().Dial(ctx, netip.AddrPortFrom(netip.AddrFrom4(r.px.addr), proxyPort))
 				if err != nil {
 					errMu.Lock()
 					dialErrs[err.Error()]++

@@ -214,7 +214,7 @@ func TestRFC5961SYNAndBadACK(t *testing.T) {
 func TestRFC5961RSTFlood(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	limit := max(v.s.TCP.Config().ChallengeAckLimit/10, 10)
+	limit := max(v.s.TCP().Config().ChallengeAckLimit/10, 10)
 	// Start at a second boundary so the whole burst is one window.
 	v.advance(time.Second - time.Duration(v.clk.Now().Nanosecond()))
 	acks := 0
@@ -271,7 +271,7 @@ func TestOutOfWindowAckStorm(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, true)
 	p.alive()
-	iv := v.s.TCP.Config().InvalidAckInterval
+	iv := v.s.TCP().Config().InvalidAckInterval
 	before := v.stats().TCP.OutOfWindowAcksLimited
 	start := v.clk.Now()
 	acks := 0

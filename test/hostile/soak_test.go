@@ -36,7 +36,7 @@ func TestTortureSoak(t *testing.T) {
 	faults := impair.Spec{Loss: 0.01, Dup: 0.005, Reorder: 0.01, Corrupt: 0.001, Delay: time.Millisecond, Seed: 42}
 	client := l.add(2, cfg, &faults)
 
-	ln, err := server.s.TCP.Listen(7)
+	ln, err := server.s.TCP().Listen(7)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +87,7 @@ func TestTortureSoak(t *testing.T) {
 			for time.Now().Before(end) {
 				<-tick.C
 				dctx, dcancel := context.WithTimeout(ctx, 5*time.Second)
-				c, err := client.s.TCP.Dial(dctx, netip.AddrPortFrom(netip.AddrFrom4(server.addr), 7))
+				c, err := client.s.TCP().Dial(dctx, netip.AddrPortFrom(netip.AddrFrom4(server.addr), 7))
 				dcancel()
 				if err != nil {
 					failed.Add(1)

@@ -48,8 +48,8 @@ func TestZeroWindowProbes(t *testing.T) {
 	v := newVictim(t, stack.Config{TCP: tcp.Config{UserTimeout: userTimeout}})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
 	p.raw(seg{seq: p.sndNxt, ack: p.rcvNxt, flags: fACK, zeroWin: true})
-	sendBuf := v.s.TCP.Config().SendBuffer
-	maxRTO := v.s.TCP.Config().MaxRTO
+	sendBuf := v.s.TCP().Config().SendBuffer
+	maxRTO := v.s.TCP().Config().MaxRTO
 	done := writeAsync(p.conn, make([]byte, 10<<20))
 	waitMemory(t, v, sendBuf/2)
 
@@ -145,7 +145,7 @@ func TestZeroWindowProbes(t *testing.T) {
 func TestOutOfOrderHole(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	p := establish(v, v.listen(80), peerIP, 40000, false)
-	rbuf := v.s.TCP.Config().RecvBuffer
+	rbuf := v.s.TCP().Config().RecvBuffer
 	stream := make([]byte, 60000)
 	for i := range stream {
 		stream[i] = byte(i*13 + i>>8)

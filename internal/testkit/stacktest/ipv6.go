@@ -33,7 +33,7 @@ func Address6(t testing.TB, s *stack.Stack) (linkLocal, global inet.Addr) {
 	s.Locker().Lock()
 	defer s.Locker().Unlock()
 	for _, a := range []inet.Addr{linkLocal, global} {
-		if err := s.IPv6.AddAddrLocked(inet.Prefix6{Addr: a, Bits: 64}, ipv6.StatePreferred); err != nil {
+		if err := s.LayersLocked().IPv6.AddAddrLocked(inet.Prefix6{Addr: a, Bits: 64}, ipv6.StatePreferred); err != nil {
 			t.Fatal(err)
 		}
 	}

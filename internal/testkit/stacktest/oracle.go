@@ -106,7 +106,7 @@ func (o *Oracle) Bounds() error {
 		return fmt.Errorf("oracle: the stack's ARP, IPv4 reassembly and UDP bounds must be set explicitly (stacktest.FuzzLimits)")
 	}
 	st := o.Stack.Stats()
-	tc := o.Stack.TCP.Config()
+	tc := o.Stack.TCP().Config()
 	var bad []string
 	check := func(what string, v, limit int) {
 		if v > limit {

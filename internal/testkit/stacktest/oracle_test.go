@@ -81,7 +81,7 @@ func oracleFor(t *testing.T) (*Oracle, *testDev, *stack.Stack) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
-	if _, err := s.TCP.Listen(7); err != nil {
+	if _, err := s.TCP().Listen(7); err != nil {
 		t.Fatal(err)
 	}
 	return &Oracle{Stack: s, Config: cfg, MAC: usMAC, IP: usIP, PeerMAC: peerMAC, PeerIP: peerIP,
