@@ -55,11 +55,11 @@ func run(log logging.Logger) error {
 	}
 	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", prefix.String(), "gw", cfg.Gateway.String())
 
-	ln, err := s.TCP.Listen(uint16(port))
+	ln, err := s.TCP().Listen(uint16(port))
 	if err != nil {
 		return xerr.Wrap("tcp port "+strconv.FormatUint(port, 10), err)
 	}
-	uc, err := s.UDP.Bind(netip.AddrPortFrom(netip.Addr{}, uint16(port)))
+	uc, err := s.UDP().Bind(netip.AddrPortFrom(netip.Addr{}, uint16(port)))
 	if err != nil {
 		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
