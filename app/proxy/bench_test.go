@@ -24,7 +24,7 @@ import (
 // from b.
 func benchProxy(b *testing.B, serve func(c *tcp.Conn)) func() *tcp.Conn {
 	a, s := stacktest.Pair(b)
-	ln, err := s.TCP.Listen(9000)
+	ln, err := s.TCP().Listen(9000)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -59,7 +59,7 @@ func benchProxy(b *testing.B, serve func(c *tcp.Conn)) func() *tcp.Conn {
 func dial(b *testing.B, s *stack.Stack) *tcp.Conn {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, err := s.TCP.Dial(ctx, netip.MustParseAddrPort("10.0.0.1:8080"))
+	c, err := s.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.1:8080"))
 	if err != nil {
 		b.Fatal(err)
 	}

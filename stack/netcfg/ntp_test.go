@@ -93,7 +93,7 @@ func TestNTPFromLease(t *testing.T) {
 		t.Fatal(err)
 	}
 	clk := sntp.NewClock(s.Timers().Clock())
-	c, err := sntp.StartUDP(s.UDP, sntp.Config{
+	c, err := sntp.StartUDP(s.UDP(), sntp.Config{
 		Servers: sntp.Servers(hp, d.Resolver().Resolve, d.NTPServers),
 		Clock:   s.Timers().Clock(), Rand: s.Rand(), Target: clk,
 	})
@@ -145,7 +145,7 @@ func TestNTPFailoverByName(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := netcfg.NewResolver(s, netcfg.StaticServers(netip.MustParseAddrPort("10.0.0.1:53")))
-	c, err := sntp.StartUDP(s.UDP, sntp.Config{
+	c, err := sntp.StartUDP(s.UDP(), sntp.Config{
 		Servers: sntp.Servers(hp, r.Resolve, nil), Timeout: 300 * time.Millisecond,
 		Clock: s.Timers().Clock(), Rand: s.Rand(),
 	})
