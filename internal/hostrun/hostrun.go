@@ -289,7 +289,7 @@ func (e *Env) startNTP(servers []string, lease bool) error {
 	}
 	clk := e.Stack.Timers().Clock()
 	e.Clock = sntp.NewClock(clk)
-	c, err := sntp.StartUDP(e.Stack.UDP, sntp.Config{
+	c, err := sntp.StartUDP(e.Stack.UDP(), sntp.Config{
 		Servers: sntp.Servers(servers, e.Resolver().Resolve, leaseServers),
 		Clock:   clk, Rand: e.Stack.Rand(), Target: e.Clock, Log: e.Log,
 	})

@@ -76,7 +76,7 @@ func TestNTPChrony(t *testing.T) {
 
 	const behind = -20 * 365 * 24 * time.Hour
 	wall := sntp.NewClock(shifted{behind})
-	c, err := sntp.StartUDP(env.Stack.UDP, sntp.Config{
+	c, err := sntp.StartUDP(env.Stack.UDP(), sntp.Config{
 		Servers: func() []netip.AddrPort { return []netip.AddrPort{srv.Addr} },
 		Clock:   env.Stack.Timers().Clock(), Rand: env.Stack.Rand(), Target: wall, Log: env.Log,
 	})

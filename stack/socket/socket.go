@@ -41,7 +41,7 @@
 //
 // Half-close: through package net, (*net.TCPConn).CloseWrite and
 // CloseRead return ENOSYS on tamago (netFD.closeWrite). Code that needs
-// half-close uses our flow type, *tcp.Conn from Stack.TCP, directly.
+// half-close uses our flow type, *tcp.Conn from Stack.TCP(), directly.
 package socket
 
 import (
