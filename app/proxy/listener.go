@@ -111,8 +111,10 @@ func (l *listener) serve() {
 		set := l.set.Load()
 		if !set.cfg.AcceptProxy {
 			if ok, r := l.lim.acquire(client.Addr()); !ok {
-				c.Abort()
+				// Counted before the reset goes out: a client that sees
+				// the reset sees the count too.
 				l.refused[r].Add(1)
+				c.Abort()
 				l.a.refusals.note(client, set.cfg.Name, r.String())
 				continue
 			}
