@@ -2,8 +2,8 @@ package dns
 
 import (
 	"errors"
-	"fmt"
 	"net/netip"
+	"strconv"
 )
 
 // Decoding errors. ParseMessage wraps them in a *ParseError.
@@ -22,7 +22,8 @@ var (
 	// (RFC 1035 §2.3.4).
 	ErrNameTooLong = errors.New("dns: name too long")
 	// ErrRDLength: an RDLENGTH that does not fit the remaining bytes or the
-	// record type (an A record's must be 4; RFC 1035 §3.4.1).
+	// record type (an A record's must be 4, RFC 1035 §3.4.1; an AAAA
+	// record's 16, RFC 3596 §2.2).
 	ErrRDLength = errors.New("dns: bad RDLENGTH")
 )
 
@@ -37,8 +38,9 @@ var (
 var (
 	// ErrNXDomain: the name does not exist (RCODE 3).
 	ErrNXDomain = errors.New("dns: no such host")
-	// ErrNoData: the name exists but has no A record.
-	ErrNoData = errors.New("dns: no A record")
+	// ErrNoData: the name exists but has no record of the type asked
+	// for (no A record, or no AAAA record).
+	ErrNoData = errors.New("dns: no address record")
 	// ErrServFail: the servers failed to answer (RCODE 2).
 	ErrServFail = errors.New("dns: server failure")
 	// ErrRefused: the servers refused the query or answered with another
@@ -61,7 +63,7 @@ type ParseError struct {
 }
 
 // Error implements error.
-func (e *ParseError) Error() string { return fmt.Sprintf("%v at offset %d", e.Err, e.Off) }
+func (e *ParseError) Error() string { return e.Err.Error() + " at offset " + strconv.Itoa(e.Off) }
 
 // Unwrap returns the underlying sentinel error.
 func (e *ParseError) Unwrap() error { return e.Err }
@@ -76,9 +78,9 @@ type LookupError struct {
 // Error implements error.
 func (e *LookupError) Error() string {
 	if e.Server.IsValid() {
-		return fmt.Sprintf("lookup %s via %s: %v", e.Name, e.Server, e.Err)
+		return "lookup " + e.Name + " via " + e.Server.String() + ": " + e.Err.Error()
 	}
-	return fmt.Sprintf("lookup %s: %v", e.Name, e.Err)
+	return "lookup " + e.Name + ": " + e.Err.Error()
 }
 
 // Unwrap returns the underlying error.

@@ -11,24 +11,24 @@ import (
 	"time"
 )
 
-// exchange sends one A query for name to srv over UDP and, if the answer is
+// exchange sends one query of type qtype for name to srv over UDP and, if the answer is
 // truncated (TC=1), repeats it over TCP (RFC 1035 §4.2.2, RFC 7766 §5).
 // The whole try is bounded by the Resolver's Timeout.
-func (r *Resolver) exchange(ctx context.Context, srv netip.AddrPort, name string) (*Message, error) {
+func (r *Resolver) exchange(ctx context.Context, srv netip.AddrPort, name string, qtype uint16) (*Message, error) {
 	id, err := r.newID()
 	if err != nil {
 		return nil, err
 	}
-	q, err := AppendQuery(make([]byte, 2, 2+headerLen+maxNameLen+4), id, name, TypeA)
+	q, err := AppendQuery(make([]byte, 2, 2+headerLen+maxNameLen+4), id, name, qtype)
 	if err != nil {
 		return nil, err
 	}
 	binary.BigEndian.PutUint16(q, uint16(len(q)-2)) // TCP length prefix
 	tctx, cancel := context.WithTimeout(ctx, r.timeout())
 	defer cancel()
-	m, err := r.exchangeUDP(tctx, srv, q[2:], id, name)
+	m, err := r.exchangeUDP(tctx, srv, q[2:], id, name, qtype)
 	if err == nil && m.Truncated {
-		m, err = r.exchangeTCP(tctx, srv, q, id, name)
+		m, err = r.exchangeTCP(tctx, srv, q, id, name, qtype)
 	}
 	if err != nil && ctx.Err() == nil && (tctx.Err() != nil || errors.Is(err, os.ErrDeadlineExceeded)) {
 		err = ErrTimeout
@@ -41,7 +41,7 @@ func (r *Resolver) exchange(ctx context.Context, srv netip.AddrPort, name string
 // and responses that do not match (ID, QR, opcode, question) are ignored
 // rather than fatal, so a forged or stray datagram cannot abort the try
 // (RFC 5452 §9.1).
-func (r *Resolver) exchangeUDP(ctx context.Context, srv netip.AddrPort, q []byte, id uint16, name string) (*Message, error) {
+func (r *Resolver) exchangeUDP(ctx context.Context, srv netip.AddrPort, q []byte, id uint16, name string, qtype uint16) (*Message, error) {
 	c, err := r.dialer().DialUDP(ctx, srv)
 	if err != nil {
 		return nil, err
@@ -73,7 +73,7 @@ func (r *Resolver) exchangeUDP(ctx context.Context, srv netip.AddrPort, q []byte
 			continue
 		}
 		m, err := ParseMessage(buf[:n])
-		if err != nil || !isResponseTo(m, id, name) {
+		if err != nil || !isResponseTo(m, id, name, qtype) {
 			continue
 		}
 		return m, nil
@@ -82,7 +82,7 @@ func (r *Resolver) exchangeUDP(ctx context.Context, srv netip.AddrPort, q []byte
 
 // exchangeTCP sends the length-prefixed query lq over a new TCP connection
 // and reads one length-prefixed response (RFC 1035 §4.2.2).
-func (r *Resolver) exchangeTCP(ctx context.Context, srv netip.AddrPort, lq []byte, id uint16, name string) (*Message, error) {
+func (r *Resolver) exchangeTCP(ctx context.Context, srv netip.AddrPort, lq []byte, id uint16, name string, qtype uint16) (*Message, error) {
 	c, err := r.dialer().DialTCP(ctx, srv)
 	if err != nil {
 		return nil, err
@@ -104,7 +104,7 @@ func (r *Resolver) exchangeTCP(ctx context.Context, srv netip.AddrPort, lq []byt
 	if err != nil {
 		return nil, err
 	}
-	if !isResponseTo(m, id, name) {
+	if !isResponseTo(m, id, name, qtype) {
 		return nil, ErrBadResponse
 	}
 	return m, nil
@@ -121,12 +121,12 @@ func bindDeadline(ctx context.Context, c net.Conn) func() bool {
 
 // isResponseTo reports whether m answers our query: QR set, standard
 // query opcode, same ID and the question echoed (RFC 5452 §4).
-func isResponseTo(m *Message, id uint16, name string) bool {
+func isResponseTo(m *Message, id uint16, name string, qtype uint16) bool {
 	if !m.Response || m.ID != id || m.Opcode != 0 || len(m.Questions) != 1 {
 		return false
 	}
 	q := m.Questions[0]
-	return q.Type == TypeA && q.Class == ClassINET && sameName(q.Name, name)
+	return q.Type == qtype && q.Class == ClassINET && sameName(q.Name, name)
 }
 
 // sameAddr reports whether a is the address srv.

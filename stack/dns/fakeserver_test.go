@@ -29,6 +29,7 @@ type reply struct {
 	auth     []rr
 	noQR     bool
 	question string // overrides the echoed question name
+	qtype    uint16 // overrides the echoed question type
 }
 
 // encodeReply builds the response to query q.
@@ -52,7 +53,11 @@ func encodeReply(t testing.TB, q *Message, r reply) []byte {
 		qn = r.question
 	}
 	b = mustName(t, b, qn)
-	b = binary.BigEndian.AppendUint16(b, q.Questions[0].Type)
+	qt := q.Questions[0].Type
+	if r.qtype != 0 {
+		qt = r.qtype
+	}
+	b = binary.BigEndian.AppendUint16(b, qt)
 	b = binary.BigEndian.AppendUint16(b, q.Questions[0].Class)
 	for _, x := range append(r.answers, r.auth...) {
 		b = mustName(t, b, x.name)
@@ -85,6 +90,11 @@ func mustName(t testing.TB, b []byte, n string) []byte {
 func aRR(name string, ttl uint32, ip string) rr {
 	a := netip.MustParseAddr(ip).As4()
 	return rr{name: name, typ: TypeA, ttl: ttl, rdata: a[:]}
+}
+
+func aaaaRR(name string, ttl uint32, ip string) rr {
+	a := netip.MustParseAddr(ip).As16()
+	return rr{name: name, typ: TypeAAAA, ttl: ttl, rdata: a[:]}
 }
 
 func soaRR(zone string, ttl, minimum uint32) rr {

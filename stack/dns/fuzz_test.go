@@ -30,12 +30,16 @@ func FuzzParseMessage(f *testing.F) {
 				if rr.Type == TypeA && rr.Class == ClassINET && (len(rr.Data) != 4 || !rr.A.Is4()) {
 					t.Fatalf("A record %+v", rr)
 				}
+				if rr.Type == TypeAAAA && rr.Class == ClassINET && (len(rr.Data) != 16 || !rr.AAAA.Is6()) {
+					t.Fatalf("AAAA record %+v", rr)
+				}
 				if rr.Type == TypeCNAME {
 					checkName(t, rr.Target)
 				}
 			}
 		}
-		answerOf(m, "example.com")
+		answerOf(m, "example.com", TypeA)
+		answerOf(m, "example.com", TypeAAAA)
 	})
 }
 

@@ -56,6 +56,7 @@ type Resource struct {
 	Data  []byte // RDATA, a view into the message
 
 	A      netip.Addr // TypeA
+	AAAA   netip.Addr // TypeAAAA
 	Target string     // TypeCNAME (and TypeNS): the decompressed name
 	SOA    SOA        // TypeSOA
 }
@@ -174,6 +175,14 @@ func parseResource(msg []byte, off int) (Resource, int, error) {
 				return Resource{}, 0, &ParseError{p + 8, ErrRDLength}
 			}
 			rr.A = netip.AddrFrom4([4]byte(rr.Data))
+		}
+	case TypeAAAA:
+		if rr.Class == ClassINET {
+			// RFC 3596 §2.2: 16 octets, network byte order.
+			if rdlen != 16 {
+				return Resource{}, 0, &ParseError{p + 8, ErrRDLength}
+			}
+			rr.AAAA = netip.AddrFrom16([16]byte(rr.Data))
 		}
 	case TypeCNAME, TypeNS:
 		// The name is read from the whole message (it may be

@@ -77,7 +77,7 @@ func TestParseResponseGolden(t *testing.T) {
 	if a.Name != "github.com" || a.Type != TypeA || a.A != netip.MustParseAddr("140.82.121.4") || a.TTL != 60 {
 		t.Errorf("a = %+v", a)
 	}
-	ans, ttl, err := answerOf(m, "WWW.GitHub.com.")
+	ans, ttl, err := answerOf(m, "WWW.GitHub.com.", TypeA)
 	if err != nil || len(ans.Addrs) != 1 || ans.Addrs[0] != a.A || ans.CNAME != "github.com" || ttl.Seconds() != 60 {
 		t.Errorf("answerOf = %+v %v %v", ans, ttl, err)
 	}
@@ -158,5 +158,56 @@ func TestAppendQueryBadNames(t *testing.T) {
 	}
 	if _, err := AppendQuery(nil, 1, name+"a", TypeA); err == nil {
 		t.Errorf("254-character name accepted")
+	}
+}
+
+// responseAliasAAAA is dnsmasq's (2.89) response to an AAAA query for
+// alias.test, a CNAME to v6.test whose AAAA record is 2001:db8::5:
+// both owner names and the CNAME target compressed.
+const responseAliasAAAA = `
+2345 8580 0001 0002 0000 0000
+05 616c696173 04 74657374 00 001c 0001
+c00c 0005 0001 00000000 0009 02 7636 04 74657374 00
+c028 001c 0001 00000000 0010 20010db8000000000000000000000005`
+
+// queryV6AAAA is our AAAA query for v6.test with ID 0x1234.
+const queryV6AAAA = `
+1234 0100 0001 0000 0000 0000
+02 7636 04 74657374 00 001c 0001`
+
+func TestAAAAGolden(t *testing.T) {
+	q, err := AppendQuery(nil, 0x1234, "v6.test", TypeAAAA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := unhex(t, queryV6AAAA); !bytes.Equal(q, want) {
+		t.Fatalf("query\n got %x\nwant %x", q, want)
+	}
+	m, err := ParseMessage(unhex(t, responseAliasAAAA))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Answers) != 2 || m.Answers[0].Type != TypeCNAME || m.Answers[0].Target != "v6.test" {
+		t.Fatalf("answers = %+v", m.Answers)
+	}
+	if rr := m.Answers[1]; rr.Type != TypeAAAA || rr.Name != "v6.test" || rr.AAAA != netip.MustParseAddr("2001:db8::5") || rr.A.IsValid() {
+		t.Fatalf("AAAA record = %+v", rr)
+	}
+	a, _, err := answerOf(m, "alias.test", TypeAAAA)
+	if err != nil || len(a.Addrs) != 1 || a.Addrs[0] != netip.MustParseAddr("2001:db8::5") || a.CNAME != "v6.test" {
+		t.Fatalf("answerOf = %+v, %v", a, err)
+	}
+	if _, _, err := answerOf(m, "alias.test", TypeA); !errors.Is(err, ErrNoData) {
+		t.Fatalf("A from an AAAA answer: %v, want ErrNoData", err)
+	}
+}
+
+func TestAAAABadLength(t *testing.T) {
+	b := unhex(t, responseAliasAAAA)
+	// Shorten the AAAA record's RDLENGTH to 4 (an A record's): refused.
+	b[len(b)-18] = 0
+	b[len(b)-17] = 4
+	if _, err := ParseMessage(b[:len(b)-12]); !errors.Is(err, ErrRDLength) {
+		t.Fatalf("4-byte AAAA: %v, want ErrRDLength", err)
 	}
 }

@@ -2,7 +2,7 @@ package dns
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"io"
 	"math"
 	"net"
@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/internal/sysrand"
 )
@@ -40,8 +41,23 @@ const (
 	maxUDPResponse   = 4096
 )
 
-// Resolver is a stub resolver for A records. Set the exported fields before
-// the first lookup; after that it is safe for concurrent use.
+// Family is a set of address families: the address records a lookup
+// asks for.
+type Family uint8
+
+// Address families.
+const (
+	IPv4         Family = 1 << iota // A records (RFC 1035 §3.4.1)
+	IPv6                            // AAAA records (RFC 3596)
+	BothFamilies = IPv4 | IPv6
+)
+
+// ErrBadType is returned by LookupType for a type other than A and AAAA.
+var ErrBadType = errors.New("dns: only A and AAAA lookups are supported")
+
+// Resolver is a stub resolver for A and AAAA records. Set the exported
+// fields before the first lookup; after that it is safe for concurrent
+// use.
 type Resolver struct {
 	// Servers are the recursive name servers, tried in order.
 	Servers []netip.AddrPort
@@ -61,6 +77,10 @@ type Resolver struct {
 	// CacheSize bounds the cache; 0 means DefaultCacheSize, negative
 	// disables caching.
 	CacheSize int
+	// Families, if set, says which address families LookupIP (with no
+	// family given) and Resolve ask for: those the host can reach, i.e.
+	// has a source address of. nil means both.
+	Families func() Family
 
 	mu    sync.Mutex // guards cache and Rand
 	cache cache
@@ -68,7 +88,7 @@ type Resolver struct {
 
 // Answer is the result of a successful lookup.
 type Answer struct {
-	Addrs  []netip.Addr  // IPv4 addresses, in the server's order
+	Addrs  []netip.Addr  // the addresses of the type asked for, in the server's order
 	TTL    time.Duration // remaining lifetime (the minimum over the chain)
 	CNAME  string        // the canonical name, if the answer went through CNAMEs
 	Cached bool          // served from the cache
@@ -78,14 +98,36 @@ type Answer struct {
 // as is. Errors are *LookupError values wrapping ErrNXDomain, ErrNoData,
 // ErrServFail, ErrRefused, ErrTimeout, ErrNoServers or a transport error.
 func (r *Resolver) LookupA(ctx context.Context, name string) ([]netip.Addr, error) {
-	a, err := r.Lookup(ctx, name)
+	a, err := r.LookupType(ctx, name, TypeA)
+	return a.Addrs, err
+}
+
+// LookupAAAA returns the IPv6 addresses of name (RFC 3596), as LookupA
+// does the IPv4 ones. An IPv6 literal is returned as is.
+func (r *Resolver) LookupAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	a, err := r.LookupType(ctx, name, TypeAAAA)
 	return a.Addrs, err
 }
 
 // Lookup is LookupA returning the TTL and cache status too.
 func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
-	if ip, err := netip.ParseAddr(name); err == nil && ip.Unmap().Is4() {
-		return Answer{Addrs: []netip.Addr{ip.Unmap()}}, nil
+	return r.LookupType(ctx, name, TypeA)
+}
+
+// LookupType looks up the address records of type qtype (TypeA or
+// TypeAAAA) of name, with their TTL and cache status. An IP literal of
+// qtype's family is returned as is; one of the other family has no such
+// record (ErrNoData).
+func (r *Resolver) LookupType(ctx context.Context, name string, qtype uint16) (Answer, error) {
+	if qtype != TypeA && qtype != TypeAAAA {
+		return Answer{}, &LookupError{Name: name, Err: ErrBadType}
+	}
+	if ip, err := netip.ParseAddr(name); err == nil {
+		ip = ip.Unmap()
+		if ip.Is4() == (qtype == TypeA) && ip.Zone() == "" {
+			return Answer{Addrs: []netip.Addr{ip}}, nil
+		}
+		return Answer{}, &LookupError{Name: name, Err: ErrNoData}
 	}
 	if _, err := appendName(nil, name); err != nil || name == "" || name == "." {
 		if err == nil {
@@ -94,6 +136,9 @@ func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
 		return Answer{}, &LookupError{Name: name, Err: err}
 	}
 	key := canonicalName(name)
+	if qtype == TypeAAAA {
+		key += "\x00AAAA" // a name never holds a NUL
+	}
 	if a, err, ok := r.fromCache(key); ok {
 		if err != nil {
 			return Answer{}, &LookupError{Name: name, Err: err}
@@ -111,14 +156,14 @@ func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
 				return Answer{}, &LookupError{Name: name, Server: lastSrv, Err: err}
 			}
 			lastSrv = srv
-			m, err := r.exchange(ctx, srv, name)
+			m, err := r.exchange(ctx, srv, name, qtype)
 			if err != nil {
 				last = err
 				continue
 			}
 			switch m.RCode {
 			case RCodeSuccess:
-				a, ttl, err := answerOf(m, name)
+				a, ttl, err := answerOf(m, name, qtype)
 				r.store(key, a.Addrs, err, ttl)
 				if err != nil {
 					return Answer{}, &LookupError{Name: name, Server: srv, Err: err}
@@ -140,9 +185,51 @@ func (r *Resolver) Lookup(ctx context.Context, name string) (Answer, error) {
 	return Answer{}, &LookupError{Name: name, Server: lastSrv, Err: last}
 }
 
+// LookupIP returns the addresses of name in the families fam (0: those
+// Resolver.Families gives, or both), the IPv6 ones first (RFC 6724 §10.3:
+// the default policy prefers IPv6). Both queries go out at once. It fails
+// only when every family asked for fails; its error is then the one that
+// says most (ErrNoData only when all had no data).
+func (r *Resolver) LookupIP(ctx context.Context, name string, fam Family) ([]netip.Addr, error) {
+	if fam == 0 {
+		fam = r.families()
+	}
+	if fam != BothFamilies {
+		qtype := TypeA
+		if fam == IPv6 {
+			qtype = TypeAAAA
+		}
+		a, err := r.LookupType(ctx, name, qtype)
+		return a.Addrs, err
+	}
+	if ip, err := netip.ParseAddr(name); err == nil && ip.Zone() == "" {
+		return []netip.Addr{ip.Unmap()}, nil
+	}
+	v4 := make(chan result, 1)
+	go func() {
+		a, err := r.LookupType(ctx, name, TypeA)
+		v4 <- result{a.Addrs, err}
+	}()
+	a6, err6 := r.LookupType(ctx, name, TypeAAAA)
+	a4 := <-v4
+	if err6 != nil && a4.err != nil {
+		if errors.Is(err6, ErrNoData) {
+			return nil, a4.err
+		}
+		return nil, err6
+	}
+	return append(a6.Addrs, a4.addrs...), nil
+}
+
+type result struct {
+	addrs []netip.Addr
+	err   error
+}
+
 // Resolve turns "host:port" into an address: an IP literal host is used as
-// is, a name is looked up with LookupA and its first address used. The
-// port must be numeric.
+// is, a name is looked up with LookupIP and its first address used (an
+// IPv6 one if the name has one and the host can reach IPv6). The port
+// must be numeric.
 func (r *Resolver) Resolve(ctx context.Context, hostport string) (netip.AddrPort, error) {
 	host, ps, err := net.SplitHostPort(hostport)
 	if err != nil {
@@ -155,23 +242,27 @@ func (r *Resolver) Resolve(ctx context.Context, hostport string) (netip.AddrPort
 	if ip, err := netip.ParseAddr(host); err == nil {
 		return netip.AddrPortFrom(ip.Unmap(), uint16(port)), nil
 	}
-	addrs, err := r.LookupA(ctx, host)
+	addrs, err := r.LookupIP(ctx, host, 0)
 	if err != nil {
 		return netip.AddrPort{}, err
 	}
 	return netip.AddrPortFrom(addrs[0], uint16(port)), nil
 }
 
-// answerOf extracts the A records for name from a NOERROR response,
-// following CNAMEs within the answer section (RFC 1034 §3.6.2). A NODATA
-// answer returns ErrNoData with the negative TTL.
-func answerOf(m *Message, name string) (Answer, time.Duration, error) {
+// answerOf extracts the records of type qtype (A or AAAA) for name from
+// a NOERROR response, following CNAMEs within the answer section (RFC
+// 1034 §3.6.2). A NODATA answer returns ErrNoData with the negative TTL.
+func answerOf(m *Message, name string, qtype uint16) (Answer, time.Duration, error) {
 	cur, ttl := name, uint32(math.MaxUint32)
 	var a Answer
 	for range maxCNAMEHops + 1 {
 		for _, rr := range m.Answers {
-			if rr.Type == TypeA && rr.Class == ClassINET && sameName(rr.Name, cur) {
-				a.Addrs = append(a.Addrs, rr.A)
+			if rr.Type == qtype && rr.Class == ClassINET && sameName(rr.Name, cur) {
+				ip := rr.A
+				if qtype == TypeAAAA {
+					ip = rr.AAAA
+				}
+				a.Addrs = append(a.Addrs, ip)
 				ttl = min(ttl, ttlOf(rr.TTL))
 			}
 		}
@@ -260,11 +351,11 @@ func (r *Resolver) newID() (uint16, error) {
 	src := r.Rand
 	if src == nil {
 		if src = sysrand.Reader(); src == nil {
-			return 0, fmt.Errorf("dns: Resolver.Rand: %w", sysrand.ErrRequired)
+			return 0, xerr.Wrap("dns: Resolver.Rand", sysrand.ErrRequired)
 		}
 	}
 	if _, err := io.ReadFull(src, b[:]); err != nil {
-		return 0, fmt.Errorf("dns: query ID: %w", err)
+		return 0, xerr.Wrap("dns: query ID", err)
 	}
 	return uint16(b[0])<<8 | uint16(b[1]), nil
 }
@@ -288,6 +379,16 @@ func (r *Resolver) timeout() time.Duration {
 		return DefaultTimeout
 	}
 	return r.Timeout
+}
+
+func (r *Resolver) families() Family {
+	if r.Families == nil {
+		return BothFamilies
+	}
+	if f := r.Families() & BothFamilies; f != 0 {
+		return f
+	}
+	return BothFamilies
 }
 
 func (r *Resolver) attempts() int {

@@ -27,10 +27,18 @@ func newResolver(servers ...netip.AddrPort) (*Resolver, *clock.Virtual) {
 	}, vc
 }
 
+// answer answers q with those of ips that are of its type (IPv4 ones for
+// A, IPv6 ones for AAAA): none makes it a NODATA answer.
 func answer(q *Message, ips ...string) reply {
 	var r reply
 	for _, ip := range ips {
-		r.answers = append(r.answers, aRR(q.Questions[0].Name, 60, ip))
+		a := netip.MustParseAddr(ip)
+		switch {
+		case a.Is4() && q.Questions[0].Type == TypeA:
+			r.answers = append(r.answers, aRR(q.Questions[0].Name, 60, ip))
+		case a.Is6() && q.Questions[0].Type == TypeAAAA:
+			r.answers = append(r.answers, aaaaRR(q.Questions[0].Name, 60, ip))
+		}
 	}
 	return r
 }
@@ -272,8 +280,105 @@ func TestResolve(t *testing.T) {
 			t.Errorf("Resolve(%q) = %v, want an error", bad, got)
 		}
 	}
-	if n := s.udpQ.Load(); n != 1 {
-		t.Errorf("%d queries, want 1 (literals need none)", n)
+	if n := s.udpQ.Load(); n != 2 {
+		t.Errorf("%d queries, want 2: A and AAAA for the name (literals need none)", n)
+	}
+}
+
+func TestLookupAAAA(t *testing.T) {
+	s := newFakeServer(t, func(q *Message, tcp bool) []reply {
+		switch q.Questions[0].Name {
+		case "dual.test":
+			return []reply{answer(q, "10.7.7.7", "2001:db8::7", "2001:db8::8")}
+		case "v4only.test":
+			return []reply{answer(q, "10.4.4.4")}
+		case "v6only.test":
+			return []reply{answer(q, "2001:db8::6")}
+		case "none.test":
+			return []reply{{auth: []rr{soaRR("test", 60, 30)}}}
+		}
+		return []reply{{rcode: RCodeNXDomain, auth: []rr{soaRR("test", 60, 30)}}}
+	})
+	r, _ := newResolver(s.Addr())
+	ctx := context.Background()
+	a6, err := r.LookupAAAA(ctx, "dual.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAddrs(t, a6, "2001:db8::7", "2001:db8::8")
+	a4, err := r.LookupA(ctx, "dual.test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantAddrs(t, a4, "10.7.7.7")
+	// Each type has its own cache entry.
+	if a, err := r.LookupType(ctx, "dual.test", TypeAAAA); err != nil || !a.Cached || len(a.Addrs) != 2 {
+		t.Fatalf("cached AAAA = %+v, %v", a, err)
+	}
+	if n := s.udpQ.Load(); n != 2 {
+		t.Fatalf("%d queries, want 2", n)
+	}
+	for _, c := range []struct {
+		name string
+		fam  Family
+		want []string
+	}{
+		{"dual.test", 0, []string{"2001:db8::7", "2001:db8::8", "10.7.7.7"}},
+		{"dual.test", IPv4, []string{"10.7.7.7"}},
+		{"dual.test", IPv6, []string{"2001:db8::7", "2001:db8::8"}},
+		{"v4only.test", 0, []string{"10.4.4.4"}},
+		{"v6only.test", BothFamilies, []string{"2001:db8::6"}},
+		{"2001:db8::99", 0, []string{"2001:db8::99"}},
+		{"192.0.2.9", IPv6, nil},
+	} {
+		got, err := r.LookupIP(ctx, c.name, c.fam)
+		if c.want == nil {
+			if !errors.Is(err, ErrNoData) {
+				t.Errorf("LookupIP(%s, %d) = %v, %v; want ErrNoData", c.name, c.fam, got, err)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("LookupIP(%s, %d): %v", c.name, c.fam, err)
+		}
+		wantAddrs(t, got, c.want...)
+	}
+	if _, err := r.LookupIP(ctx, "none.test", 0); !errors.Is(err, ErrNoData) {
+		t.Errorf("no records of either type: %v, want ErrNoData", err)
+	}
+	if _, err := r.LookupIP(ctx, "gone.test", 0); !errors.Is(err, ErrNXDomain) {
+		t.Errorf("no such name: %v, want ErrNXDomain", err)
+	}
+	if _, err := r.LookupType(ctx, "dual.test", TypeCNAME); !errors.Is(err, ErrBadType) {
+		t.Errorf("CNAME lookup: %v, want ErrBadType", err)
+	}
+
+	// Resolve takes the first address of the families the host can reach.
+	if ap, err := r.Resolve(ctx, "dual.test:80"); err != nil || ap != netip.MustParseAddrPort("[2001:db8::7]:80") {
+		t.Errorf("Resolve with both families = %v, %v", ap, err)
+	}
+	r.Families = func() Family { return IPv4 }
+	if ap, err := r.Resolve(ctx, "dual.test:80"); err != nil || ap != netip.MustParseAddrPort("10.7.7.7:80") {
+		t.Errorf("Resolve with IPv4 only = %v, %v", ap, err)
+	}
+	if _, err := r.Resolve(ctx, "v6only.test:80"); !errors.Is(err, ErrNoData) {
+		t.Errorf("Resolve of an IPv6-only name without IPv6: %v, want ErrNoData", err)
+	}
+}
+
+// TestLookupAAAAMismatch: an answer to the A question does not answer
+// the AAAA one (RFC 5452 §4: the question must match).
+func TestLookupAAAAMismatch(t *testing.T) {
+	s := newFakeServer(t, func(q *Message, tcp bool) []reply {
+		wrong := *q
+		wrong.Questions = []Question{{q.Questions[0].Name, TypeA, ClassINET}}
+		r := answer(&wrong, "10.1.1.1")
+		r.qtype = TypeA
+		return []reply{r}
+	})
+	r, _ := newResolver(s.Addr())
+	if _, err := r.LookupAAAA(context.Background(), "x.test"); !errors.Is(err, ErrTimeout) {
+		t.Fatalf("err = %v, want ErrTimeout (the mismatched answer ignored)", err)
 	}
 }
 

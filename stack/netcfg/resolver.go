@@ -61,6 +61,10 @@ type Resolver struct {
 	// to the stack's. nil means crypto/rand on hosts and makes lookups
 	// fail on tamago.
 	Rand io.Reader
+	// Families says which address families Resolve and LookupIP ask
+	// for (dns.Resolver.Families); NewResolver sets it to the stack's
+	// (Families). nil means both.
+	Families func() dns.Family
 
 	mu      sync.Mutex
 	cur     *dns.Resolver
@@ -69,7 +73,8 @@ type Resolver struct {
 
 // NewResolver returns a resolver that queries servers() through s.
 func NewResolver(s *stack.Stack, servers func() []netip.AddrPort) *Resolver {
-	return &Resolver{Dialer: Dialer{Stack: s}, Servers: servers, Rand: s.Rand()}
+	return &Resolver{Dialer: Dialer{Stack: s}, Servers: servers, Rand: s.Rand(),
+		Families: func() dns.Family { return Families(s) }}
 }
 
 // StaticServers returns a Resolver.Servers function for a fixed list.
@@ -99,6 +104,7 @@ func (r *Resolver) resolver() *dns.Resolver {
 			Attempts:  r.Attempts,
 			CacheSize: r.CacheSize,
 			Rand:      r.Rand,
+			Families:  r.Families,
 		}
 	}
 	return r.cur
@@ -114,14 +120,26 @@ func (r *Resolver) LookupA(ctx context.Context, name string) ([]netip.Addr, erro
 	return r.resolver().LookupA(ctx, name)
 }
 
+// LookupAAAA returns the IPv6 addresses of name (see
+// dns.Resolver.LookupAAAA).
+func (r *Resolver) LookupAAAA(ctx context.Context, name string) ([]netip.Addr, error) {
+	return r.resolver().LookupAAAA(ctx, name)
+}
+
+// LookupIP returns the addresses of name in the families fam, IPv6 first
+// (see dns.Resolver.LookupIP; 0: the families the stack can reach).
+func (r *Resolver) LookupIP(ctx context.Context, name string, fam dns.Family) ([]netip.Addr, error) {
+	return r.resolver().LookupIP(ctx, name, fam)
+}
+
 // Lookup is LookupA with the TTL and cache status (dns.Resolver.Lookup).
 func (r *Resolver) Lookup(ctx context.Context, name string) (dns.Answer, error) {
 	return r.resolver().Lookup(ctx, name)
 }
 
 // Resolve turns "host:port" into an address: an IP literal is used as is,
-// a name is looked up and its first IPv4 address used. The port must be
-// numeric.
+// a name is looked up (dns.Resolver.Resolve) and its first address used,
+// an IPv6 one when the stack can reach IPv6. The port must be numeric.
 func (r *Resolver) Resolve(ctx context.Context, hostport string) (netip.AddrPort, error) {
 	return r.resolver().Resolve(ctx, hostport)
 }
