@@ -17,12 +17,12 @@ func Families(s *stack.Stack) dns.Family {
 	if !s.Addr().Addr.IsUnspecified() {
 		f |= dns.IPv4
 	}
-	if s.IPv6 == nil {
-		return f
-	}
 	var buf [ipv6.MaxAddrs]ipv6.AddrInfo
 	s.Locker().Lock()
-	addrs := s.IPv6.AddrsLocked(buf[:0])
+	var addrs []ipv6.AddrInfo
+	if ip6 := s.LayersLocked().IPv6; ip6 != nil {
+		addrs = ip6.AddrsLocked(buf[:0])
+	}
 	s.Locker().Unlock()
 	for _, a := range addrs {
 		if a.State != ipv6.StateTentative && !a.Prefix.Addr.IsLinkLocalUnicast() && !a.Prefix.Addr.IsLoopback() {

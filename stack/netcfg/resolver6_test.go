@@ -76,7 +76,7 @@ func TestResolverOverIPv6(t *testing.T) {
 	if f := netcfg.Families(cli); f != dns.IPv6 {
 		t.Fatalf("families with a global IPv6 address: %v, want IPv6", f)
 	}
-	c, err := srv.UDP.Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), 53))
+	c, err := srv.UDP().Bind(netip.AddrPortFrom(netip.IPv6Unspecified(), 53))
 	if err != nil {
 		t.Fatal(err)
 	}
