@@ -91,12 +91,12 @@ func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []by
 	end := fo + len(data)
 	if !more {
 		if p.total >= 0 && p.total != end || len(p.frags) > 0 && p.frags[len(p.frags)-1].end > end {
-			r.drop(p)
+			r.kill(p, &st.ReasmInconsistent) // two ends
 			return nil
 		}
 		p.total = end
 	} else if p.total >= 0 && end > p.total {
-		r.drop(p)
+		r.kill(p, &st.ReasmInconsistent) // past the end
 		return nil
 	}
 	if len(data) > 0 {
@@ -106,12 +106,11 @@ func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []by
 			return nil
 		}
 		if !ok {
-			r.kill(p)
+			r.kill(p, &st.ReasmOverlaps)
 			return nil
 		}
 		buf := r.alloc(len(data), p)
 		if buf == nil {
-			r.drop(p)
 			return nil
 		}
 		copy(buf, data)
@@ -122,7 +121,6 @@ func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []by
 	if fo == 0 && p.first == nil {
 		n := off + FragmentHeaderLen
 		if p.first = r.alloc(n, p); p.first == nil {
-			r.drop(p)
 			return nil
 		}
 		copy(p.first, h[:n])
@@ -166,7 +164,7 @@ func (r *reassembler) complete(p *partial) Header {
 	}
 	n := p.unfrag + p.total
 	if n-HeaderLen > MaxPayloadLen {
-		r.drop(p) // add checks each fragment; kept as a guard
+		r.kill(p, &r.l.stats.ReasmInconsistent) // input checks each fragment; kept as a guard
 		return nil
 	}
 	if r.buf == nil {
@@ -234,16 +232,17 @@ func (r *reassembler) evict(keep *partial) bool {
 }
 
 // alloc returns n bytes charged to p, evicting older packets to stay
-// within ReasmMemory; nil if it cannot, or if p would go over
-// ReasmPacketMemory.
+// within ReasmMemory. If p would go over ReasmPacketMemory it is killed;
+// if there is no room even so, dropped; then alloc returns nil.
 func (r *reassembler) alloc(n int, p *partial) []byte {
 	size := max(n, chunkSize)
 	if p.mem+size > r.l.cfg.ReasmPacketMemory {
-		r.l.stats.ReasmPacketCap++
+		r.kill(p, &r.l.stats.ReasmPacketCap)
 		return nil
 	}
 	for r.mem+size > r.l.cfg.ReasmMemory {
 		if !r.evict(p) {
+			r.drop(p)
 			return nil
 		}
 	}
@@ -257,17 +256,18 @@ func (r *reassembler) alloc(n int, p *partial) []byte {
 	return make([]byte, n, size)
 }
 
-// drop discards p after a bad fragment or for lack of memory.
+// drop discards p for lack of memory.
 func (r *reassembler) drop(p *partial) {
 	r.l.stats.ReasmDrops++
 	r.release(p)
 }
 
-// kill discards p's fragments for an overlap (RFC 5722 §4) and keeps its
+// kill discards p's fragments for an overlap (RFC 5722 §4), lengths that
+// do not agree, or the per-packet cap, counting it in ctr, and keeps its
 // slot until it times out, so that the fragments still to come are
 // dropped too; no ICMPv6 error is sent for it (RFC 8200 §4.5).
-func (r *reassembler) kill(p *partial) {
-	r.l.stats.ReasmOverlaps++
+func (r *reassembler) kill(p *partial, ctr *uint64) {
+	*ctr++
 	r.freeChunks(p)
 	p.dead = true
 }

@@ -11,13 +11,14 @@ type Stats struct {
 	AtomicFragments      uint64 // atomic fragments, processed on their own (RFC 6946)
 	Reassembled          uint64 // packets completed by reassembly
 	ReasmTimeouts        uint64 // partial packets expired
-	ReasmDrops           uint64 // partial packets dropped (inconsistent lengths, memory)
+	ReasmDrops           uint64 // partial packets dropped for want of memory
 	ReasmOverlaps        uint64 // partial packets dropped for overlapping fragments (RFC 5722)
-	ReasmDeadFragments   uint64 // fragments of an overlapped packet dropped after it
+	ReasmInconsistent    uint64 // partial packets dropped for fragments past the last, or two last ones
+	ReasmDeadFragments   uint64 // fragments of a dropped packet (overlap, inconsistent, per-packet cap) dropped until its timeout
 	ReasmDuplicates      uint64 // exact duplicate fragments ignored
 	ReasmBadLength       uint64 // fragments not a multiple of 8 with M set, or past 65535 (RFC 8200 §4.5)
 	ReasmIncompleteChain uint64 // first fragments without the whole header chain (RFC 7112)
-	ReasmPacketCap       uint64 // fragments over the per-packet memory cap
+	ReasmPacketCap       uint64 // partial packets dropped over the per-packet memory cap
 	ReasmEvicted         uint64 // partial packets evicted to stay within the caps
 	FragmentedSent       uint64 // packets sent as fragments
 	FragmentsSent        uint64 // fragments sent
