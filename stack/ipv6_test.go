@@ -3,14 +3,20 @@ package stack_test
 import (
 	"bytes"
 	"context"
+	"io"
 	"net/netip"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
+	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
+	"github.com/mirago/mirago/stack/pkt"
 )
 
 // pair6 is two stacks on a switch (each port through wrap, if set) with
@@ -100,5 +106,190 @@ func TestUDP6Fragmented(t *testing.T) {
 				rx.Close()
 			}
 		})
+	}
+}
+
+// pmtuRouter is a port behind a router whose next link has a smaller
+// MTU: IPv6 packets larger than mtu (0: none) are dropped and answered
+// with a Packet Too Big from the router's address, as RFC 8201 §4
+// describes. The answer is handed to the stack from another goroutine
+// (Transmit runs with the stack lock held).
+type pmtuRouter struct {
+	netif.Device
+	mu   sync.Mutex
+	h    netif.Handler
+	mtu  int
+	ptbs int
+}
+
+var routerAddr = inet.MustParseAddr("fd00:6::1")
+
+func (p *pmtuRouter) SetHandler(h netif.Handler) {
+	p.mu.Lock()
+	p.h = h
+	p.mu.Unlock()
+	p.Device.SetHandler(h)
+}
+
+func (p *pmtuRouter) setMTU(mtu int) {
+	p.mu.Lock()
+	p.mtu = mtu
+	p.mu.Unlock()
+}
+
+func (p *pmtuRouter) inject(f []byte) {
+	p.mu.Lock()
+	h := p.h
+	p.mu.Unlock()
+	h(f, netif.RxMeta{})
+}
+
+func (p *pmtuRouter) Transmit(b *pkt.Buf) error {
+	p.mu.Lock()
+	mtu := p.mtu
+	p.mu.Unlock()
+	if mtu == 0 || b.Len() <= 14+mtu {
+		return p.Device.Transmit(b)
+	}
+	f := make([]byte, b.Len())
+	b.CopyTo(f)
+	fr, err := ethernet.ParseFrame(f)
+	if err != nil || fr.Type() != inet.EtherTypeIPv6 {
+		return p.Device.Transmit(b)
+	}
+	h, _ := ipv6.ParseHeader(fr.Payload())
+	ptb := ptbFrame(fr.Src(), routerAddr, h.Src(), uint32(mtu), h)
+	p.mu.Lock()
+	p.ptbs++
+	p.mu.Unlock()
+	go p.inject(ptb)
+	return nil
+}
+
+// ptbFrame is a Packet Too Big from router to dst (at mac), quoting
+// quoted, as a router on the path would send it.
+func ptbFrame(mac inet.MAC, router, dst inet.Addr, mtu uint32, quoted []byte) []byte {
+	m := make([]byte, 8+min(len(quoted), 1232))
+	(&icmpv6.Fields{Type: icmpv6.TypePacketTooBig, Rest: mtu, Body: quoted[:len(m)-8]}).Encode(m)
+	icmpv6.SetChecksum(m, router, dst, 0, 0)
+	f := make([]byte, 14+40+len(m))
+	(&ethernet.Fields{Dst: mac, Src: inet.MAC{2, 0, 0, 0, 0, 0x99}, Type: inet.EtherTypeIPv6}).Encode(f)
+	(&ipv6.Fields{PayloadLen: uint16(len(m)), NextHeader: inet.ProtoICMPv6, HopLimit: 64, Src: router, Dst: dst}).Encode(f[14:])
+	copy(f[54:], m)
+	return f
+}
+
+// TestTCP6PacketTooBig: a TCP connection over IPv6 sends full-sized
+// segments; when a router on the path drops them with a Packet Too Big,
+// the connection lowers its MSS, the path MTU cache keeps the MTU, and the
+// stream goes on intact in smaller segments (RFC 8201). A Packet Too Big
+// under 1280 is ignored. SetMTU6 lowers the MSS new connections offer.
+func TestTCP6PacketTooBig(t *testing.T) {
+	var rec *stacktest.RecordingPort
+	var rt *pmtuRouter
+	a, b, _, aG, _, bG := pair6(t, func(mac inet.MAC, d netif.Device) netif.Device {
+		if mac[5] != 1 {
+			return d
+		}
+		rt = &pmtuRouter{Device: d}
+		rec = stacktest.NewRecordingPort(rt)
+		return rec
+	})
+	pathMTU := func() int {
+		a.Locker().Lock()
+		defer a.Locker().Unlock()
+		return a.LayersLocked().IPv6.MTU(bG)
+	}
+	ln, err := b.TCP().Listen(5001)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	got := make(chan []byte, 2)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				d, _ := io.ReadAll(c)
+				c.Close()
+				got <- d
+			}()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	c, err := a.TCP().Dial(ctx, bG.AddrPort(5001))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := make([]byte, 600<<10)
+	stacktest.Stream(11, int64(len(data))).Read(data)
+	largest := func(out []stacktest.SentIP) (n, syns, mss int) {
+		for _, o := range out {
+			if o.V6 && o.Proto == inet.ProtoTCP {
+				n = max(n, o.TotalLen)
+				if o.SYN {
+					syns++
+					mss = o.MSS
+				}
+			}
+		}
+		return
+	}
+	if _, err := c.Write(data[:200<<10]); err != nil {
+		t.Fatal(err)
+	}
+	if n, syns, mss := largest(rec.Take()); n != 1500 || syns != 1 || mss != 1440 {
+		t.Fatalf("before the PTB: largest IPv6 TCP packet %d bytes (want 1500), SYN MSS %d (want 1440)", n, mss)
+	}
+	rt.setMTU(1280)
+	if _, err := c.Write(data[200<<10:]); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	select {
+	case d := <-got:
+		if !bytes.Equal(d, data) {
+			t.Fatalf("B read %d bytes, not the %d sent", len(d), len(data))
+		}
+	case <-ctx.Done():
+		t.Fatalf("stream stalled: a %+v\nicmpv6 %+v", a.Stats().IPv6, a.Stats().ICMPv6)
+	}
+	out := rec.Take()
+	// Past the first (dropped) segments, none is larger than 1280.
+	over := 0
+	for _, o := range out {
+		if o.V6 && o.TotalLen > 1280 {
+			over++
+		}
+	}
+	st := a.Stats()
+	if over > 64 || over >= len(out)/2 || rt.ptbs != over || st.IPv6.PMTUUpdates != 1 || pathMTU() != 1280 || st.ICMPv6.ErrorsIn[icmpv6.TypePacketTooBig] != uint64(rt.ptbs) {
+		t.Errorf("%d of %d packets over 1280, %d PTBs; ipv6 %+v", over, len(out), rt.ptbs, st.IPv6)
+	}
+	// A Packet Too Big under 1280 changes nothing (RFC 8201 §4).
+	quoted := make([]byte, 1280)
+	(&ipv6.Fields{PayloadLen: 1240, NextHeader: inet.ProtoTCP, HopLimit: 64, Src: aG, Dst: bG}).Encode(quoted)
+	rt.inject(ptbFrame(a.Device().MAC(), routerAddr, aG, 1000, quoted))
+	if st := a.Stats(); st.ICMPv6.DropPTBTooSmall != 1 || pathMTU() != 1280 {
+		t.Errorf("PTB 1000: %+v", st.ICMPv6)
+	}
+	// A lower link MTU: new connections offer a smaller MSS.
+	rt.setMTU(0)
+	if err := a.SetMTU6(1400); err != nil || a.SetMTU6(1200) == nil {
+		t.Fatalf("SetMTU6: %v", err)
+	}
+	c2, err := a.TCP().Dial(ctx, bG.AddrPort(5001))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2.Write(data[:10000])
+	c2.Close()
+	<-got
+	if _, syns, mss := largest(rec.Take()); syns != 1 || mss != 1340 {
+		t.Errorf("SYN MSS %d after SetMTU6(1400), want 1340", mss)
 	}
 }

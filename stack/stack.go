@@ -27,6 +27,7 @@ import (
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -277,7 +278,31 @@ func (s *Stack) SetMTU(mtu int) error {
 	if err := s.l.IP.SetMTU(mtu); err != nil {
 		return err
 	}
-	s.l.TCP.SetMTULocked(s.l.IP.MTU(inet.AnyIPv4))
+	s.l.TCP.SetMTULocked(inet.AnyIPv4, s.l.IP.MTU(inet.AnyIPv4))
+	return nil
+}
+
+// SetMTU6 sets the IPv6 link MTU (an RA's MTU option, RFC 4861 §6.3.4):
+// 1280..the device MTU; the device MTU, or 0, restores it. Out of range
+// it returns an error wrapping ipv6.ErrMTU and changes nothing; with
+// IPv6 off, transport.ErrAddrFamily. IPv6 fragments larger packets to
+// it, and established IPv6 TCP connections lower an MSS above mtu-60.
+func (s *Stack) SetMTU6(mtu int) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.setMTU6Locked(mtu)
+}
+
+// setMTU6Locked is SetMTU6 with the stack lock held (for Neighbor
+// Discovery's RA processing).
+func (s *Stack) setMTU6Locked(mtu int) error {
+	if s.l.IPv6 == nil {
+		return transport.ErrAddrFamily
+	}
+	if err := s.l.IPv6.SetMTU(mtu); err != nil {
+		return err
+	}
+	s.l.TCP.SetMTULocked(inet.IPv6Unspecified, s.l.IPv6.LinkMTU())
 	return nil
 }
 

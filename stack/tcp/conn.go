@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/timer"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // Conn flag bits.
@@ -180,13 +181,17 @@ func (c *Conn) smss() int {
 }
 
 // setMSS clamps the peer's MSS option (RFC 9293 §3.7.1; MSS 0 and tiny
-// values are raised to MSSFloor).
+// values are raised to MSSFloor) to what we offer and to the path MTU the
+// network layer knows toward the peer (an IPv6 path MTU cache entry, RFC
+// 8201 §5.2), so that a connection to a destination whose path MTU a
+// Packet Too Big lowered starts with segments that fit.
 func (c *Conn) setMSS(o *Options) {
 	m := 536
 	if o.HasMSS {
 		m = int(o.MSS)
 	}
-	c.mss = uint16(max(min(m, c.l.mss), MSSFloor))
+	path := c.l.ip.MTU(c.id.raddr) - transport.NetworkHeaderLen(c.id.raddr) - HeaderLen
+	c.mss = uint16(max(min(m, c.l.mssFor(c.id.raddr), path), MSSFloor))
 }
 
 // negotiate applies the options of the peer's SYN. offered says whether we

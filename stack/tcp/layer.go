@@ -33,7 +33,8 @@ type Layer struct {
 	txBuf    *pkt.Buf // reused by send; txBusy while in use
 	txBusy   bool
 	headroom int
-	mss      int            // MSS we advertise
+	mss      int            // MSS we advertise over IPv4
+	mss6     int            // and over IPv6 (mssFor)
 	off      netif.Offloads // the device's, unless Config.DisableOffload
 	epoch    time.Time
 
@@ -67,7 +68,7 @@ type Layer struct {
 // gives it a Network for every address family and registers it with each
 // network layer.
 func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
-	// The layer-wide MSS is IPv4's until IPv6 makes it per family.
+	// Config.MSS defaults from the IPv4 MTU; each family caps it (mssFor).
 	cfg.setDefaults(ip.MTU(inet.AnyIPv4))
 	l := &Layer{
 		ip:        ip,
@@ -81,6 +82,7 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 		listeners: make(map[uint16]*Listener),
 	}
 	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
+	l.mss6 = max(min(cfg.MSS, ip.MTU(inet.IPv6Unspecified)-transport.NetworkHeaderLen(inet.IPv6Unspecified)-HeaderLen), MSSFloor)
 	if !cfg.DisableOffload {
 		l.off = ip.Offloads()
 	}
@@ -348,4 +350,14 @@ func (l *Layer) challengeAllowed(c *Conn) bool {
 // broadcast.
 func notUnicast(a inet.Addr) bool {
 	return a.IsMulticast() || a.Is4() && a.As4().IsBroadcast()
+}
+
+// mssFor is the MSS we advertise to, and send at most to, a peer at a:
+// the family's MTU less its IP header and TCP's (RFC 9293 §3.7.1; RFC
+// 8200 §8.3 for IPv6's 60), capped by Config.MSS.
+func (l *Layer) mssFor(a inet.Addr) int {
+	if a.Is4() {
+		return l.mss
+	}
+	return l.mss6
 }

@@ -243,7 +243,7 @@ func (ln *Listener) sendCookie(id tuple, s *segment) {
 	if s.opt.HasMSS {
 		mss = s.opt.MSS
 	}
-	isn, mss := l.makeCookie(id, s.seq, min(mss, uint16(l.mss)))
+	isn, mss := l.makeCookie(id, s.seq, min(mss, uint16(l.mssFor(id.raddr))))
 	ln.lastCookie = l.now()
 	l.stats.SynCookiesSent++
 	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: isn, Ack: s.seq + 1, Flags: FlagSYN | FlagACK}

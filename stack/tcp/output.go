@@ -43,9 +43,9 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 	if flags&FlagSYN != 0 {
 		f.Window = c.windowField(true)
 		if c.state == SynSent {
-			on = synOptions(opts[:], uint16(l.mss), l.ourWS(), !l.cfg.DisableSACK, !l.cfg.DisableTimestamps, l.tsNow()+c.tsOff, 0)
+			on = synOptions(opts[:], uint16(l.mssFor(c.id.raddr)), l.ourWS(), !l.cfg.DisableSACK, !l.cfg.DisableTimestamps, l.tsNow()+c.tsOff, 0)
 		} else {
-			on = synOptions(opts[:], uint16(l.mss), c.wsOffer(), c.f&fSACK != 0, c.f&fTS != 0, l.tsNow()+c.tsOff, c.tsRecent)
+			on = synOptions(opts[:], uint16(l.mssFor(c.id.raddr)), c.wsOffer(), c.f&fSACK != 0, c.f&fTS != 0, l.tsNow()+c.tsOff, c.tsRecent)
 		}
 	} else {
 		f.Window = c.windowField(false)
