@@ -19,7 +19,8 @@ const resolveTimeout = 5 * time.Second
 
 // ParseServers parses a server list as the host runner's -ntp flag and
 // the images' NTP= setting give it: comma-separated entries, each an
-// IPv4 address or a host name with an optional :port (default 123), or
+// IPv4 or IPv6 address (an IPv6 one in brackets when a port follows) or
+// a host name with an optional :port (default 123), or
 // the word "dhcp" for the lease's servers. It returns the entries as
 // "host:port" and whether the lease's servers are wanted.
 func ParseServers(list string) (hostports []string, lease bool, err error) {
@@ -40,11 +41,11 @@ func ParseServers(list string) (hostports []string, lease bool, err error) {
 			return nil, false, errors.New("bad NTP server " + strconv.Quote(f) + ": want HOST or HOST:PORT with a port 1-65535")
 		}
 		if a, err := netip.ParseAddr(host); err == nil {
-			if !a.Unmap().Is4() || !a.Unmap().IsGlobalUnicast() {
-				return nil, false, errors.New("bad NTP server " + strconv.Quote(f) + ": not a unicast IPv4 address")
+			if a.Zone() != "" || !a.Unmap().IsGlobalUnicast() {
+				return nil, false, errors.New("bad NTP server " + strconv.Quote(f) + ": not a unicast address")
 			}
 		} else if !validName(host) {
-			return nil, false, errors.New("bad NTP server " + strconv.Quote(f) + ": not an IPv4 address or a host name")
+			return nil, false, errors.New("bad NTP server " + strconv.Quote(f) + ": not an IP address or a host name")
 		}
 		hostports = append(hostports, net.JoinHostPort(host, port))
 	}

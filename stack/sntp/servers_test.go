@@ -9,12 +9,12 @@ import (
 )
 
 func TestParseServers(t *testing.T) {
-	hp, lease, err := ParseServers(" 10.0.2.2, ntp.example.org:1123 ,dhcp,192.0.2.1:123,")
-	want := []string{"10.0.2.2:123", "ntp.example.org:1123", "192.0.2.1:123"}
+	hp, lease, err := ParseServers(" 10.0.2.2, ntp.example.org:1123 ,dhcp,192.0.2.1:123,2001:db8::7,[2001:db8::8]:1123")
+	want := []string{"10.0.2.2:123", "ntp.example.org:1123", "192.0.2.1:123", "[2001:db8::7]:123", "[2001:db8::8]:1123"}
 	if err != nil || !lease || !slices.Equal(hp, want) {
 		t.Fatalf("got %q, %v, %v", hp, lease, err)
 	}
-	for _, bad := range []string{"10.0.2.2:0", "10.0.2.2:70000", "host:x", "224.0.1.1", "0.0.0.0", "255.255.255.255", "::1", "bad_name", "-x.org", "a..b"} {
+	for _, bad := range []string{"10.0.2.2:0", "10.0.2.2:70000", "host:x", "224.0.1.1", "0.0.0.0", "255.255.255.255", "::1", "ff02::101", "fe80::1%eth0", "bad_name", "-x.org", "a..b"} {
 		if _, _, err := ParseServers(bad); err == nil {
 			t.Errorf("ParseServers(%q) accepted", bad)
 		}

@@ -18,6 +18,7 @@ type Conn struct {
 	l         *Layer
 	local     inet.Addr // bound address; unspecified = any of ours
 	port      uint16
+	fams      uint8 // takesIPv4, takesIPv6: the families it takes
 	connected bool
 	remote    inet.Addr // connected: the peer's address and port
 	rport     uint16
@@ -39,9 +40,9 @@ type Conn struct {
 	rdl, wdl deadline.Deadline
 }
 
-func newConn(l *Layer, local inet.Addr) *Conn {
+func newConn(l *Layer, local inet.Addr, fams uint8) *Conn {
 	return &Conn{
-		l: l, local: local,
+		l: l, local: local, fams: fams,
 		readable: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}

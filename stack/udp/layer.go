@@ -59,8 +59,8 @@ func (c *Config) defaults() {
 	}
 }
 
-// Stats are the layer's counters.
-type Stats struct {
+// Counters are the layer's event counters, kept per address family.
+type Counters struct {
 	InDatagrams    uint64 // delivered to a socket
 	OutDatagrams   uint64
 	NoPort         uint64 // no socket bound (port unreachable considered)
@@ -70,8 +70,34 @@ type Stats struct {
 	DropQueueFull  uint64 // receive queue full (RecvQueue datagrams or RecvBuffer bytes)
 	OutErrors      uint64
 	ICMPErrors     uint64 // ICMP errors received about our datagrams
-	OpenSockets    uint64
-	ZeroChecksumIn uint64 // datagrams received without a checksum
+	ZeroChecksumIn uint64 // IPv4 datagrams received without a checksum (accepted, RFC 768)
+	// DropZeroChecksum counts IPv6 datagrams without a checksum: the
+	// checksum is mandatory over IPv6 (RFC 8200 §8.1), so they are
+	// dropped (the tunnel exceptions of RFC 6935 do not apply to us).
+	DropZeroChecksum uint64
+}
+
+func (c *Counters) add(o *Counters) {
+	c.InDatagrams += o.InDatagrams
+	c.OutDatagrams += o.OutDatagrams
+	c.NoPort += o.NoPort
+	c.DropShort += o.DropShort
+	c.DropLength += o.DropLength
+	c.DropChecksum += o.DropChecksum
+	c.DropQueueFull += o.DropQueueFull
+	c.OutErrors += o.OutErrors
+	c.ICMPErrors += o.ICMPErrors
+	c.ZeroChecksumIn += o.ZeroChecksumIn
+	c.DropZeroChecksum += o.DropZeroChecksum
+}
+
+// Stats are the layer's counters.
+type Stats struct {
+	// Counters are both families' (IPv4's are these less IPv6's).
+	Counters
+	// IPv6 is the IPv6 share of Counters.
+	IPv6        Counters
+	OpenSockets uint64
 	// RecvMemory is the receive queue memory all sockets hold now (the
 	// blocks their rings occupy; each socket's share is at most
 	// Config.RecvBuffer). A gauge.
@@ -83,14 +109,24 @@ type Stats struct {
 
 // Layer is the UDP protocol instance of one stack.
 type Layer struct {
-	ip    transport.Network
-	lock  sync.Locker
-	rand  io.Reader
-	cfg   Config
-	ports map[uint16]*Conn
-	pool  *pkt.Pool
-	rxMem *blockpool.Pool // receive queue rings
-	stats Stats
+	ip      transport.Network
+	lock    sync.Locker
+	rand    io.Reader
+	cfg     Config
+	ports   map[uint16]portSlot
+	sockets int // bound sockets (a dual one fills two slots)
+	pool    *pkt.Pool
+	rxMem   *blockpool.Pool // receive queue rings
+	cnt     [2]Counters     // by family (fam)
+	rxBytes int             // Stats.RecvMemory
+}
+
+// fam is the index of a's family in Layer.cnt: 0 for IPv4, 1 for IPv6.
+func fam(a inet.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
 }
 
 // New returns a UDP layer sending through ip (stack.New gives it one for
@@ -100,7 +136,7 @@ func New(ip transport.Network, lock sync.Locker, rand io.Reader, cfg Config) *La
 	cfg.defaults()
 	return &Layer{
 		ip: ip, lock: lock, rand: rand, cfg: cfg,
-		ports: make(map[uint16]*Conn),
+		ports: make(map[uint16]portSlot),
 		pool:  pkt.NewPool(2048),
 		rxMem: blockpool.New(minBlock, cfg.RecvBuffer),
 	}
@@ -109,8 +145,10 @@ func New(ip transport.Network, lock sync.Locker, rand io.Reader, cfg Config) *La
 // StatsLocked returns a snapshot of the counters; call it with the stack lock
 // held, like the other layers' StatsLocked.
 func (l *Layer) StatsLocked() Stats {
-	s := l.stats
-	s.OpenSockets = uint64(len(l.ports))
+	s := Stats{Counters: l.cnt[0], IPv6: l.cnt[1]}
+	s.Counters.add(&l.cnt[1])
+	s.OpenSockets = uint64(l.sockets)
+	s.RecvMemory = l.rxBytes
 	s.PoolMemory = l.rxMem.Spare()
 	return s
 }
@@ -118,27 +156,33 @@ func (l *Layer) StatsLocked() Stats {
 // Deliver implements transport.Receiver: it hands a datagram to the
 // socket bound to its destination port, or answers port unreachable.
 func (l *Layer) Deliver(p *transport.Packet) {
+	cnt := &l.cnt[fam(p.Src)]
 	if len(p.Payload) < HeaderLen {
-		l.stats.DropShort++
+		cnt.DropShort++
 		return
 	}
 	h, err := ParseHeader(p.Payload)
 	if err != nil {
-		l.stats.DropLength++
+		cnt.DropLength++
 		return
 	}
-	if h.Checksum() == 0 {
-		l.stats.ZeroChecksumIn++
-	} else if !p.CsumVerified && !h.ValidChecksum(p.Src, p.Dst) {
-		l.stats.DropChecksum++
+	switch {
+	case h.Checksum() == 0 && !p.Src.Is4():
+		// RFC 8200 §8.1: an IPv6 receiver discards a zero checksum.
+		cnt.DropZeroChecksum++
+		return
+	case h.Checksum() == 0:
+		cnt.ZeroChecksumIn++
+	case !p.CsumVerified && !h.ValidChecksum(p.Src, p.Dst):
+		cnt.DropChecksum++
 		return
 	}
-	c := l.ports[h.DstPort()]
+	c := l.ports[h.DstPort()].sock(p.Dst)
 	if c != nil && !c.accepts(p, h) {
 		c = nil
 	}
 	if c == nil {
-		l.stats.NoPort++
+		cnt.NoPort++
 		// RFC 1122 §4.1.3.1: port unreachable, except for broadcasts
 		// (the ICMP layer re-checks the §3.2.2 rules).
 		if !p.Broadcast {
@@ -147,24 +191,24 @@ func (l *Layer) Deliver(p *transport.Packet) {
 		return
 	}
 	if !c.enqueue(p.Src, h.SrcPort(), h.Payload()) {
-		l.stats.DropQueueFull++
+		cnt.DropQueueFull++
 		return
 	}
-	l.stats.InDatagrams++
+	cnt.InDatagrams++
 }
 
 // Error implements transport.Receiver. A destination unreachable (of any
 // kind) about a datagram sent by a connected socket is reported on its
 // next Read, as BSD sockets do for connected UDP.
 func (l *Layer) Error(e *transport.ControlError) {
-	l.stats.ICMPErrors++
+	l.cnt[fam(e.Dst)].ICMPErrors++
 	q := e.Quoted
 	if len(q) < 4 {
 		return // the quoted ports are not there
 	}
 	sport := binary.BigEndian.Uint16(q[0:2])
 	dport := binary.BigEndian.Uint16(q[2:4])
-	c := l.ports[sport]
+	c := l.ports[sport].sock(e.Src)
 	if c == nil || !c.connected {
 		return
 	}
@@ -176,79 +220,12 @@ func (l *Layer) Error(e *transport.ControlError) {
 	}
 }
 
-// bind registers c on port (0: pick an ephemeral port, RFC 6056 random).
-// Called with the lock held.
-func (l *Layer) bind(c *Conn, port uint16) error {
-	if port != 0 {
-		if l.ports[port] != nil {
-			return ErrPortInUse
-		}
-		l.ports[port] = c
-		c.port = port
-		return nil
-	}
-	n := uint32(l.cfg.EphemeralHigh-l.cfg.EphemeralLow) + 1
-	var r [4]byte
-	if l.rand != nil {
-		_, _ = io.ReadFull(l.rand, r[:])
-	}
-	start := binary.BigEndian.Uint32(r[:]) % n
-	for i := uint32(0); i < n; i++ {
-		p := l.cfg.EphemeralLow + uint16((start+i)%n)
-		if l.ports[p] == nil {
-			l.ports[p] = c
-			c.port = p
-			return nil
-		}
-	}
-	return ErrNoPorts
-}
-
-func (l *Layer) unbind(c *Conn) {
-	if l.ports[c.port] == c {
-		delete(l.ports, c.port)
-	}
-}
-
-// Bind opens a socket on laddr. The address must be unspecified or one of
-// ours; port 0 picks a random ephemeral port.
-func (l *Layer) Bind(laddr netip.AddrPort) (*Conn, error) {
-	local := inet.AnyIPv4 // no address: any (IPv4 until issue 14's dual sockets)
-	if laddr.Addr().IsValid() {
-		local = inet.AddrFromNetip(laddr.Addr())
-	}
-	c := newConn(l, local)
-	l.lock.Lock()
-	defer l.lock.Unlock()
-	if err := l.bind(c, laddr.Port()); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
-// Dial opens a connected socket to raddr from an ephemeral port. It
-// receives only datagrams from raddr, and Read/Write work without
-// addresses (net.Conn).
-func (l *Layer) Dial(raddr netip.AddrPort) (*Conn, error) {
-	dst := inet.AddrFromNetip(raddr.Addr())
-	l.lock.Lock()
-	defer l.lock.Unlock()
-	src, err := l.ip.Source(dst)
-	if err != nil {
-		return nil, err
-	}
-	c := newConn(l, src)
-	c.connected = true
-	c.remote, c.rport = dst, raddr.Port()
-	if err := l.bind(c, 0); err != nil {
-		return nil, err
-	}
-	return c, nil
-}
-
 // send builds and writes one datagram. Called with the lock held.
 func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 	dst := inet.AddrFromNetip(to.Addr())
+	if !c.takes(dst) {
+		return transport.ErrAddrFamily
+	}
 	if len(p) > 65535-HeaderLen-transport.NetworkHeaderLen(dst) {
 		return ErrTooLarge
 	}
@@ -284,10 +261,11 @@ func (l *Layer) send(c *Conn, p []byte, to netip.AddrPort) error {
 	f := Fields{SrcPort: c.port, DstPort: to.Port(), Length: uint16(HeaderLen + len(p))}
 	f.Encode(hdr)
 	SetChecksum(b.Bytes(), src, dst)
+	cnt := &l.cnt[fam(dst)]
 	if err := l.ip.Write(src, dst, inet.ProtoUDP, b, transport.WriteOptions{TTL: c.ttl}); err != nil {
-		l.stats.OutErrors++
+		cnt.OutErrors++
 		return err
 	}
-	l.stats.OutDatagrams++
+	cnt.OutDatagrams++
 	return nil
 }

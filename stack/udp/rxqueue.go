@@ -122,10 +122,10 @@ func (c *Conn) enqueue(src inet.Addr, port uint16, payload []byte) bool {
 func (c *Conn) grow(need int) {
 	l := c.l
 	nb := l.rxMem.Get(l.rxMem.ClassFor(need))
-	l.stats.RecvMemory += len(nb.B)
+	l.rxBytes += len(nb.B)
 	if old := c.rx; old != nil {
 		blockpool.GrowRing(nb.B, old.B, c.rhead, c.rused)
-		l.stats.RecvMemory -= len(old.B)
+		l.rxBytes -= len(old.B)
 		l.rxMem.Put(old)
 	}
 	c.rx, c.rhead = nb, 0
@@ -166,7 +166,7 @@ func (c *Conn) release() {
 	if c.rx == nil {
 		return
 	}
-	c.l.stats.RecvMemory -= len(c.rx.B)
+	c.l.rxBytes -= len(c.rx.B)
 	c.l.rxMem.Put(c.rx)
 	c.rx, c.rhead, c.rused, c.qlen = nil, 0, 0, 0
 }
