@@ -277,27 +277,35 @@ func smallestRAM(env GuestEnv, guest, image string, step int, logf func(string, 
 	return hi, nil
 }
 
-// guestMetrics are the guest workload's rows, in report order; the
-// anchor of each is the Linux guest.
-func guestMetrics() []Metric {
-	m := func(bench, unit string, kind TargetKind, target float64, note string) Metric {
-		return Metric{Bench: bench, Unit: unit, Kind: kind, Target: target, Note: note, Anchor: GuestLinux}
+// guestMetrics are the guest workload's rows, in report order: mirago's
+// echo image (stack mirago, config "echo") against the Linux guest (stack
+// linux, config "guest"), so the ratio is mirago/linux.
+func guestMetrics() []*Metric {
+	m := func(bench, unit string, better Better, target float64, note string) *Metric {
+		mt := &Metric{Bench: bench, Unit: unit, Better: better, Note: note}
+		if target > 0 {
+			mt.Targets = []Target{{Vs: Linux, AtLeast: better == Higher, Value: target}}
+		}
+		return mt
 	}
-	return []Metric{
-		m("guest.image", "bytes", RatioAtMost, 0.5, "ELF vs vmlinuz+initrd.gz"),
-		m("guest.boot", "s", RatioAtMost, 0.1, "QEMU start to first echoed byte"),
-		m("guest.echo.user", "Mbit/s", RatioAtLeast, 1.5, "TCP echo, QEMU user networking"),
-		m("guest.echo.tap", "Mbit/s", RatioAtLeast, 1.5, "TCP echo over a TAP"),
-		m("guest.min_ram", "MiB", RatioAtMost, 0.5, "smallest -m that boots and echoes"),
-		m("guest.rss", "MB", RatioAtMost, 0.5, "QEMU VmRSS after the echo, -m "+guestMem),
-		m("guest.hwm", "MB", NoTarget, 0, "QEMU VmHWM"),
+	return []*Metric{
+		m("guest.image", "bytes", Lower, 0.5, "ELF vs vmlinuz+initrd.gz"),
+		m("guest.boot", "s", Lower, 0.1, "QEMU start to first echoed byte"),
+		m("guest.echo.user", "Mbit/s", Higher, 1.5, "TCP echo, QEMU user networking"),
+		m("guest.echo.tap", "Mbit/s", Higher, 1.5, "TCP echo over a TAP"),
+		m("guest.min_ram", "MiB", Lower, 0.5, "smallest -m that boots and echoes"),
+		m("guest.rss", "MB", Lower, 0.5, "QEMU VmRSS after the echo, -m "+guestMem),
+		m("guest.hwm", "MB", Lower, 0, "QEMU VmHWM"),
 	}
 }
+
+// guestConfig is each guest's configuration name in the rows.
+var guestConfig = map[string]string{GuestMirago: "echo", GuestLinux: "guest"}
 
 // runGuests is the guest workload. Each repetition boots each guest
 // twice, alternating (user networking, then a TAP when root and
 // /dev/net/tun are there); the smallest RAM is searched once per guest.
-func runGuests(o Options) ([]Metric, error) {
+func runGuests(o Options) ([]*Metric, error) {
 	ms := guestMetrics()
 	env, why := guestProbe()
 	if why != "" {
@@ -306,9 +314,6 @@ func runGuests(o Options) ([]Metric, error) {
 			ms[i].Note = "skipped: " + why
 		}
 		return ms, nil
-	}
-	for i := range ms {
-		ms[i].Values = map[string]float64{}
 	}
 	dir, err := os.MkdirTemp("", "mirago-bench-guest-")
 	if err != nil {
@@ -321,30 +326,25 @@ func runGuests(o Options) ([]Metric, error) {
 	if err != nil {
 		return ms, err
 	}
-	sizes := map[string]float64{}
+	add := func(i int, guest string, v float64) { ms[i].Add(guest, guestConfig[guest], Sample{Value: v}) }
+	var imageBytes, linuxBytes int64
 	if s, err := SizeOf(image); err == nil {
-		sizes[GuestMirago] = float64(s.File)
+		imageBytes = s.File
+		add(0, GuestMirago, float64(s.File))
 	}
-	var linuxBytes int64
 	for _, f := range []string{env.Kernel, env.Initrd} {
 		if st, err := os.Stat(f); err == nil {
 			linuxBytes += st.Size()
 		}
 	}
-	sizes[GuestLinux] = float64(linuxBytes)
-	ms[0].Values = sizes
-	o.logf("guest: image %s %.0f bytes, linux %s + %s %.0f bytes", image, sizes[GuestMirago], env.Kernel, env.Initrd, sizes[GuestLinux])
+	add(0, GuestLinux, float64(linuxBytes))
+	o.logf("guest: image %s %d bytes, linux %s + %s %d bytes", image, imageBytes, env.Kernel, env.Initrd, linuxBytes)
 
 	tapWhy := TAPUnavailable()
 	if tapWhy != "" {
 		ms[3].Note = "skipped: " + tapWhy
 	}
 	var errs []error
-	vals := make([]map[string][]float64, len(ms))
-	for i := range vals {
-		vals[i] = map[string][]float64{}
-	}
-	add := func(i int, guest string, v float64) { vals[i][guest] = append(vals[i][guest], v) }
 	reps := max(o.Sizes.Reps, 1)
 	for rep := range reps {
 		for _, guest := range []string{GuestMirago, GuestLinux} {
@@ -375,11 +375,6 @@ func runGuests(o Options) ([]Metric, error) {
 			add(3, guest, r.Mbps)
 		}
 	}
-	for i, byGuest := range vals {
-		for guest, v := range byGuest {
-			ms[i].Values[guest] = median(v)
-		}
-	}
 	for _, guest := range []string{GuestMirago, GuestLinux} {
 		mib, err := smallestRAM(env, guest, image, o.Sizes.GuestRAMStep, o.logf)
 		if err != nil {
@@ -387,7 +382,7 @@ func runGuests(o Options) ([]Metric, error) {
 			continue
 		}
 		o.logf("guest %s: smallest -m that boots and echoes: %d MiB (to within %d)", guest, mib, o.Sizes.GuestRAMStep)
-		ms[4].Values[guest] = float64(mib)
+		add(4, guest, float64(mib))
 	}
 	return ms, errors.Join(errs...)
 }

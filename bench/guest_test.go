@@ -24,34 +24,40 @@ func TestGuestSkipped(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(ms), len(guestMetrics()))
 	}
 	for _, m := range ms {
-		if len(m.Values) != 0 || !strings.HasPrefix(m.Note, "skipped: ") || m.Anchor != GuestLinux {
-			t.Errorf("%s: values %v, note %q, anchor %q", m.Bench, m.Values, m.Note, m.Anchor)
+		if len(m.Rows) != 0 || !strings.HasPrefix(m.Note, "skipped: ") {
+			t.Errorf("%s: rows %v, note %q", m.Bench, m.Rows, m.Note)
+		}
+		for _, tg := range m.Targets {
+			if tg.Vs != Linux {
+				t.Errorf("%s: target %v is not against the Linux guest", m.Bench, tg)
+			}
 		}
 	}
 }
 
-// TestAnchorRatio: a row anchored on the Linux guest divides by the
-// guest's figure, names it in the JSON lines and is judged by it.
-func TestAnchorRatio(t *testing.T) {
-	m := Metric{Bench: "guest.boot", Kind: RatioAtMost, Target: 0.1, Anchor: GuestLinux,
-		Values: map[string]float64{"mirago": 0.2, "linux": 5, "gvisor": 1}}
-	if r := m.Ratio(); math.Abs(r-0.04) > 1e-9 {
+// TestGuestRatio: a guest row divides mirago's figure by the Linux
+// guest's, names both in the JSON lines and is judged by the ratio.
+func TestGuestRatio(t *testing.T) {
+	m := guestMetrics()[1] // guest.boot: <= 0.1x
+	m.Add(GuestMirago, guestConfig[GuestMirago], Sample{Value: 0.2})
+	m.Add(GuestLinux, guestConfig[GuestLinux], Sample{Value: 5})
+	if r := m.Ratio(Linux); math.Abs(r-0.04) > 1e-9 {
 		t.Fatalf("ratio %v, want 0.04", r)
 	}
-	if met, ok := m.Met(); !met || !ok {
+	if met, ok := m.Met(m.Targets[0]); !met || !ok {
 		t.Fatalf("Met = %v, %v", met, ok)
 	}
 	var stacks []string
-	for _, l := range Lines([]Metric{m}) {
-		stacks = append(stacks, l.Stack)
+	for _, l := range Lines([]*Metric{m}) {
+		stacks = append(stacks, l.Stack+"/"+l.Config+l.Vs)
 	}
-	if strings.Join(stacks, ",") != "mirago,linux,ratio" {
-		t.Fatalf("JSON lines for stacks %v", stacks)
+	if strings.Join(stacks, ",") != "mirago/echo,linux/guest,ratio/linux" {
+		t.Fatalf("JSON lines for %v", stacks)
 	}
 	var b strings.Builder
-	WriteTable(&b, []Metric{m})
-	if !strings.Contains(b.String(), "5.00 (linux)") {
-		t.Fatalf("table does not name the anchor:\n%s", b.String())
+	WriteTable(&b, []*Metric{m})
+	if !strings.Contains(b.String(), "0.04x") || !strings.Contains(b.String(), "<= 0.1x") {
+		t.Fatalf("table lacks the ratio or target:\n%s", b.String())
 	}
 }
 
@@ -96,10 +102,12 @@ func TestGuest(t *testing.T) {
 			continue
 		}
 		for _, g := range []string{GuestMirago, GuestLinux} {
-			if v, ok := m.Values[g]; !ok || v <= 0 {
-				t.Errorf("%s: no %s value (%v)", m.Bench, g, m.Values)
+			if v, ok := m.Value(g); !ok || v <= 0 {
+				t.Errorf("%s: no %s value (%v)", m.Bench, g, v)
 			}
 		}
-		t.Logf("%s: mirago %.3g linux %.3g ratio %.2f %s", m.Bench, m.Values[GuestMirago], m.Values[GuestLinux], m.Ratio(), m.Unit)
+		mi, _ := m.Value(GuestMirago)
+		li, _ := m.Value(GuestLinux)
+		t.Logf("%s: mirago %.3g linux %.3g ratio %.2f %s", m.Bench, mi, li, m.Ratio(Linux), m.Unit)
 	}
 }

@@ -290,24 +290,25 @@ func EchoThroughput(addr string, n int64, timeout time.Duration) (EchoResult, er
 }
 
 // imageMetrics are the image workload's rows, in report order.
-func imageMetrics() []Metric {
-	return []Metric{
-		{Bench: "image.size", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+func imageMetrics() []*Metric {
+	half := []Target{{Vs: GVisor, Value: 0.5}}
+	return []*Metric{
+		{Bench: "image.size", Unit: "bytes", Better: Lower, Targets: half,
 			Note: "ELF file: app/echo vs bench/image/gvecho"},
-		{Bench: "image.loaded", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+		{Bench: "image.loaded", Unit: "bytes", Better: Lower, Targets: half,
 			Note: "text+rodata+data sections"},
-		{Bench: "image.size.same_app", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+		{Bench: "image.size.same_app", Unit: "bytes", Better: Lower, Targets: half,
 			Note: "ELF file: bench/image/miecho vs gvecho"},
-		{Bench: "image.loaded.same_app", Unit: "bytes", Kind: RatioAtMost, Target: 0.5,
+		{Bench: "image.loaded.same_app", Unit: "bytes", Better: Lower, Targets: half,
 			Note: "miecho vs gvecho, text+rodata+data"},
-		{Bench: "image.echo", Unit: "Mbit/s", Note: "TCP echo under QEMU TCG, app/echo vs gvecho"},
+		{Bench: "image.echo", Unit: "Mbit/s", Better: Higher, Note: "TCP echo under QEMU TCG, app/echo vs gvecho"},
 	}
 }
 
 // runImage is the image workload: build, size, boot, measure. Values of
 // a stage that fails stay unset (and the error says why); a missing
 // toolchain or QEMU marks every row skipped, with no error.
-func runImage(o Options) ([]Metric, error) {
+func runImage(o Options) ([]*Metric, error) {
 	ms := imageMetrics()
 	env, why := imageProbe()
 	if why != "" {
@@ -316,9 +317,6 @@ func runImage(o Options) ([]Metric, error) {
 			ms[i].Note = "skipped: " + why
 		}
 		return ms, nil
-	}
-	for i := range ms {
-		ms[i].Values = map[string]float64{}
 	}
 	dir, err := os.MkdirTemp("", "mirago-bench-image-")
 	if err != nil {
@@ -338,11 +336,16 @@ func runImage(o Options) ([]Metric, error) {
 		}
 		o.logf("image: %s: %d bytes (%d loaded)", name, sizes[name].File, sizes[name].Loaded)
 	}
-	set := func(i int, mi, gv float64) { ms[i].Values["mirago"], ms[i].Values["gvisor"] = mi, gv }
-	set(0, float64(sizes[ImageEcho].File), float64(sizes[ImageGVEcho].File))
-	set(1, float64(sizes[ImageEcho].Loaded), float64(sizes[ImageGVEcho].Loaded))
-	set(2, float64(sizes[ImageMiEcho].File), float64(sizes[ImageGVEcho].File))
-	set(3, float64(sizes[ImageMiEcho].Loaded), float64(sizes[ImageGVEcho].Loaded))
+	set := func(i int, mi, gv string, f func(ImageSize) int64) {
+		ms[i].Add(Mirago, mi, Sample{Value: float64(f(sizes[mi]))})
+		ms[i].Add(GVisor, gv, Sample{Value: float64(f(sizes[gv]))})
+	}
+	file := func(s ImageSize) int64 { return s.File }
+	loaded := func(s ImageSize) int64 { return s.Loaded }
+	set(0, ImageEcho, ImageGVEcho, file)
+	set(1, ImageEcho, ImageGVEcho, loaded)
+	set(2, ImageMiEcho, ImageGVEcho, file)
+	set(3, ImageMiEcho, ImageGVEcho, loaded)
 
 	// Throughput: boot both images (an idle guest sleeps in WFI), warm
 	// each up with an unmeasured transfer (TCG translates the hot paths on
@@ -350,8 +353,14 @@ func runImage(o Options) ([]Metric, error) {
 	// the median, as the other workloads do.
 	var errs []error
 	guests := map[string]*Guest{}
-	for _, st := range o.stacks() {
-		name := imageOf[st.Name]
+	stacks := []string{}
+	for _, st := range []string{Mirago, GVisor} {
+		if o.stackSelected(st) {
+			stacks = append(stacks, st)
+		}
+	}
+	for _, st := range stacks {
+		name := imageOf[st]
 		g, err := BootImage(env, paths[name])
 		if err != nil {
 			errs = append(errs, fmt.Errorf("boot %s: %w", name, err))
@@ -362,29 +371,25 @@ func runImage(o Options) ([]Metric, error) {
 			errs = append(errs, fmt.Errorf("warm-up echo through %s: %w", name, err))
 			continue
 		}
-		guests[st.Name] = g
+		guests[st] = g
 	}
-	vals := map[string][]float64{}
 	reps := max(o.Sizes.Reps, 1)
 	for rep := range reps {
-		for _, st := range o.stacks() {
-			g := guests[st.Name]
+		for _, st := range stacks {
+			g := guests[st]
 			if g == nil {
 				continue
 			}
 			r, err := EchoThroughput(g.Addr, o.Sizes.ImageBytes, o.Sizes.Timeout)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("echo through %s: %w", imageOf[st.Name], err))
-				delete(guests, st.Name)
+				errs = append(errs, fmt.Errorf("echo through %s: %w", imageOf[st], err))
+				delete(guests, st)
 				continue
 			}
 			o.logf("image %s (run %d/%d): %d KiB echoed by %s in %v: %.2f Mbit/s",
-				st.Name, rep+1, reps, r.Bytes>>10, imageOf[st.Name], r.Elapsed.Round(timeRound), r.Mbps())
-			vals[st.Name] = append(vals[st.Name], r.Mbps())
+				st, rep+1, reps, r.Bytes>>10, imageOf[st], r.Elapsed.Round(timeRound), r.Mbps())
+			ms[4].Add(st, imageOf[st], Sample{Value: r.Mbps()})
 		}
-	}
-	for st, v := range vals {
-		ms[4].Values[st] = median(v)
 	}
 	return ms, errors.Join(errs...)
 }

@@ -35,8 +35,8 @@ func TestImageSkipped(t *testing.T) {
 		t.Fatalf("%d rows, want %d", len(ms), len(imageMetrics()))
 	}
 	for _, m := range ms {
-		if len(m.Values) != 0 || m.Note != "skipped: qemu-system-arm not found" {
-			t.Errorf("%s: values %v, note %q", m.Bench, m.Values, m.Note)
+		if len(m.Rows) != 0 || m.Note != "skipped: qemu-system-arm not found" {
+			t.Errorf("%s: rows %v, note %q", m.Bench, m.Rows, m.Note)
 		}
 	}
 	for _, l := range Lines(ms) {
@@ -145,12 +145,14 @@ func TestImage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, m := range ms {
-		for _, st := range []string{"mirago", "gvisor"} {
-			if v, ok := m.Values[st]; !ok || v <= 0 {
-				t.Errorf("%s: no %s value (%v)", m.Bench, st, m.Values)
+		for _, st := range []string{Mirago, GVisor} {
+			if v, ok := m.Value(st); !ok || v <= 0 {
+				t.Errorf("%s: no %s value (%v)", m.Bench, st, v)
 			}
 		}
-		t.Logf("%s: mirago %.0f gvisor %.0f ratio %.2f %s", m.Bench, m.Values["mirago"], m.Values["gvisor"], m.Ratio(), m.Unit)
+		mi, _ := m.Value(Mirago)
+		gv, _ := m.Value(GVisor)
+		t.Logf("%s: mirago %.0f gvisor %.0f ratio %.2f %s", m.Bench, mi, gv, m.Ratio(GVisor), m.Unit)
 	}
 }
 

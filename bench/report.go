@@ -10,87 +10,172 @@ import (
 	"text/tabwriter"
 )
 
-// TargetKind says how a metric is judged.
-type TargetKind int
+// Better says which way a metric improves.
+type Better int
 
 const (
-	// NoTarget: reported for information.
-	NoTarget TargetKind = iota
-	// RatioAtLeast: mirago/gvisor must be >= Target.
-	RatioAtLeast
-	// RatioAtMost: mirago/gvisor must be <= Target.
-	RatioAtMost
-	// AbsAtMost: mirago's own value must be <= Target.
-	AbsAtMost
+	// Higher: more is better (throughput, rates, fairness).
+	Higher Better = iota
+	// Lower: less is better (latency, CPU, memory, allocations, size).
+	Lower
 )
 
-// Metric is one measured quantity for every stack.
-type Metric struct {
-	Bench  string             // e.g. "bulk.throughput"
-	Unit   string             // e.g. "Gbit/s"
-	Values map[string]float64 // by stack name; a missing stack was not measured
-	Kind   TargetKind
-	Target float64
-	Note   string // why it was not measured, or how it was measured
-	Anchor string // what mirago is compared with: "gvisor" when empty, "linux" for the guest rows
+// Target is one goal for mirago's figure of a metric.
+type Target struct {
+	// Vs is the stack mirago's figure is divided by (GVisor or Linux);
+	// "" means an absolute bound on mirago's own figure.
+	Vs      string
+	AtLeast bool // the ratio (or value) must be >= Value; else <= Value
+	Value   float64
 }
 
-// anchor is the name of the figure mirago's is compared with.
-func (m Metric) anchor() string {
-	if m.Anchor == "" {
-		return "gvisor"
+func (t Target) String() string {
+	op := "<="
+	if t.AtLeast {
+		op = ">="
 	}
-	return m.Anchor
+	if t.Vs == "" {
+		return fmt.Sprintf("mirago %s %g", op, t.Value)
+	}
+	return fmt.Sprintf("%s %gx", op, t.Value)
 }
 
-// Ratio is mirago's value over its anchor's (gVisor's, or the Linux
-// guest's), or NaN.
-func (m Metric) Ratio() float64 {
-	a, ok1 := m.Values["mirago"]
-	b, ok2 := m.Values[m.anchor()]
+// Sample is one measurement of one variant.
+type Sample struct {
+	Value       float64
+	Drops       uint64 // frames the link dropped during the run (0 where not counted)
+	Retransmits uint64 // TCP segments retransmitted during the run
+}
+
+// Row is every run of one variant on one metric.
+type Row struct {
+	Stack, Config string
+	Runs          []Sample
+	Note          string // why it was not measured, or how
+}
+
+// Median is the median of the runs (NaN without runs).
+func (r *Row) Median() float64 {
+	if len(r.Runs) == 0 {
+		return math.NaN()
+	}
+	v := make([]float64, len(r.Runs))
+	for i, x := range r.Runs {
+		v[i] = x.Value
+	}
+	return median(v)
+}
+
+// Spread is the smallest and largest run.
+func (r *Row) Spread() (lo, hi float64) {
+	lo, hi = math.Inf(1), math.Inf(-1)
+	for _, x := range r.Runs {
+		lo, hi = min(lo, x.Value), max(hi, x.Value)
+	}
+	return lo, hi
+}
+
+// Metric is one measured quantity for every variant.
+type Metric struct {
+	Bench   string // e.g. "bulk.throughput"
+	Unit    string // e.g. "Gbit/s"
+	Better  Better
+	Targets []Target
+	Rows    []*Row // one per variant, in run order
+	Note    string // how it was measured, or why it was not
+}
+
+// row returns the row of stack/config, adding it if new.
+func (m *Metric) row(stack, config string) *Row {
+	for _, r := range m.Rows {
+		if r.Stack == stack && r.Config == config {
+			return r
+		}
+	}
+	r := &Row{Stack: stack, Config: config}
+	m.Rows = append(m.Rows, r)
+	return r
+}
+
+// Add records one run of stack/config.
+func (m *Metric) Add(stack, config string, run Sample) {
+	r := m.row(stack, config)
+	r.Runs = append(r.Runs, run)
+}
+
+// Best returns stack's row with the best median, or nil if no row of
+// stack has a run. Each stack is reported at its best configuration.
+func (m *Metric) Best(stack string) *Row {
+	var best *Row
+	for _, r := range m.Rows {
+		if r.Stack != stack || len(r.Runs) == 0 {
+			continue
+		}
+		if best == nil || m.better(r.Median(), best.Median()) {
+			best = r
+		}
+	}
+	return best
+}
+
+func (m *Metric) better(a, b float64) bool {
+	if m.Better == Lower {
+		return a < b
+	}
+	return a > b
+}
+
+// Value is the median of stack's best configuration.
+func (m *Metric) Value(stack string) (float64, bool) {
+	r := m.Best(stack)
+	if r == nil {
+		return 0, false
+	}
+	return r.Median(), true
+}
+
+// Ratio is mirago's best over vs's best, or NaN.
+func (m *Metric) Ratio(vs string) float64 {
+	a, ok1 := m.Value(Mirago)
+	b, ok2 := m.Value(vs)
 	if !ok1 || !ok2 || b == 0 {
 		return math.NaN()
 	}
 	return a / b
 }
 
-// Met reports whether the target is met; ok is false when there is no
-// target or not enough data.
-func (m Metric) Met() (met, ok bool) {
-	switch m.Kind {
-	case RatioAtLeast, RatioAtMost:
-		r := m.Ratio()
-		if math.IsNaN(r) {
-			return false, false
-		}
-		if m.Kind == RatioAtLeast {
-			return r >= m.Target, true
-		}
-		return r <= m.Target, true
-	case AbsAtMost:
-		v, ok := m.Values["mirago"]
-		if !ok {
-			return false, false
-		}
-		return v <= m.Target, true
+// Met reports whether target t is met; ok is false without the figures.
+func (m *Metric) Met(t Target) (met, ok bool) {
+	var v float64
+	if t.Vs == "" {
+		v, ok = m.Value(Mirago)
+	} else {
+		v = m.Ratio(t.Vs)
+		ok = !math.IsNaN(v)
 	}
-	return false, false
+	if !ok {
+		return false, false
+	}
+	if t.AtLeast {
+		return v >= t.Value, true
+	}
+	return v <= t.Value, true
 }
 
-func (m Metric) targetString() string {
-	switch m.Kind {
-	case RatioAtLeast:
-		return fmt.Sprintf("ratio >= %g", m.Target)
-	case RatioAtMost:
-		return fmt.Sprintf("ratio <= %g", m.Target)
-	case AbsAtMost:
-		return fmt.Sprintf("mirago <= %g", m.Target)
+// target returns m's target against vs, if any ("" for the absolute one).
+func (m *Metric) target(vs string) (Target, bool) {
+	for _, t := range m.Targets {
+		if t.Vs == vs {
+			return t, true
+		}
 	}
-	return "-"
+	return Target{}, false
 }
 
 func fmtValue(v float64) string {
 	switch a := math.Abs(v); {
+	case math.IsNaN(v):
+		return "-"
 	case a == 0:
 		return "0"
 	case a >= 1000:
@@ -104,72 +189,186 @@ func fmtValue(v float64) string {
 	}
 }
 
-// WriteTable prints the metrics as a readable table.
-func WriteTable(w io.Writer, ms []Metric) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "bench\tunit\tmirago\tgvisor (or anchor)\tratio (mirago/anchor)\ttarget\tmet")
-	for _, m := range ms {
-		if len(m.Values) == 0 {
-			fmt.Fprintf(tw, "%s\t%s\t-\t-\t-\t%s\t%s\n", m.Bench, m.Unit, m.targetString(), m.Note)
-			continue
+// cell is a stack's figure in the table: the median of its best
+// configuration, the spread of that configuration's runs, and the
+// configuration's name when the stack ran in more than one.
+func (m *Metric) cell(stack string) string {
+	r := m.Best(stack)
+	if r == nil {
+		return "-"
+	}
+	s := fmtValue(r.Median())
+	if len(r.Runs) > 1 {
+		lo, hi := r.Spread()
+		s += " (" + fmtValue(lo) + ".." + fmtValue(hi) + ")"
+	}
+	n := 0
+	for _, x := range m.Rows {
+		if x.Stack == stack && len(x.Runs) > 0 {
+			n++
 		}
-		cell := func(stack string) string {
-			if v, ok := m.Values[stack]; ok {
-				return fmtValue(v)
-			}
-			return "-"
-		}
-		ratio := "-"
-		if r := m.Ratio(); !math.IsNaN(r) {
+	}
+	if n > 1 {
+		s += " " + r.Config
+	}
+	return s
+}
+
+// targetCells are the ratio, target and met cells against vs ("" for the
+// absolute target, whose ratio cell is empty).
+func (m *Metric) targetCells(vs string) (ratio, target, met string) {
+	ratio, target, met = "-", "-", "-"
+	if vs != "" {
+		if r := m.Ratio(vs); !math.IsNaN(r) {
 			ratio = fmt.Sprintf("%.2fx", r)
 		}
-		met := "-"
-		if ok, known := m.Met(); known {
-			met = map[bool]string{true: "yes", false: "NO"}[ok]
+	}
+	t, ok := m.target(vs)
+	if !ok {
+		return
+	}
+	target = t.String()
+	if ok, known := m.Met(t); known {
+		met = map[bool]string{true: "yes", false: "NO"}[ok]
+	}
+	return
+}
+
+// WriteTable prints the three-column table: each stack's best
+// configuration (median of its runs, min..max), mirago's ratio to gVisor
+// and to Linux, and a target and "met" column for each comparison
+// (absolute targets are in the gVisor group).
+func WriteTable(w io.Writer, ms []*Metric) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "bench\tunit\tmirago\tgvisor (best config)\tlinux\tmirago/gvisor\ttarget\tmet\tmirago/linux\ttarget\tmet\tnote")
+	for _, m := range ms {
+		gr, gt, gm := m.targetCells(GVisor)
+		if gt == "-" {
+			_, gt, gm = m.targetCells("")
 		}
-		if m.Note != "" {
-			met += " (" + m.Note + ")"
-		}
-		other := cell(m.anchor())
-		if m.anchor() != "gvisor" {
-			other += " (" + m.anchor() + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Bench, m.Unit, cell("mirago"), other, ratio, m.targetString(), met)
+		lr, lt, lm := m.targetCells(Linux)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", m.Bench, m.Unit,
+			m.cell(Mirago), m.cell(GVisor), m.cell(Linux), gr, gt, gm, lr, lt, lm, m.notes())
 	}
 	return tw.Flush()
 }
 
-// Line is one machine-readable result.
-type Line struct {
-	Bench string   `json:"bench"`
-	Stack string   `json:"stack"` // "mirago", "gvisor", "linux" (guest rows) or "ratio" (mirago/anchor)
-	Value *float64 `json:"value"` // null: not measured
-	Unit  string   `json:"unit"`
-	Note  string   `json:"note,omitempty"`
+// notes joins the metric's note and the notes of rows without runs.
+func (m *Metric) notes() string {
+	var s []string
+	if m.Note != "" {
+		s = append(s, m.Note)
+	}
+	for _, r := range m.Rows {
+		if r.Note != "" && (len(r.Runs) == 0 || m.Best(r.Stack) == r) {
+			s = append(s, r.Stack+" "+r.Config+": "+r.Note)
+		}
+	}
+	return strings.Join(s, "; ")
 }
 
-// Lines flattens metrics into JSON lines: one per stack, plus the ratio.
-func Lines(ms []Metric) []Line {
+// WriteConfigs prints every configuration's figures: median, min..max,
+// the runs, and the link drops and retransmissions of each run.
+func WriteConfigs(w io.Writer, ms []*Metric) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "bench\tstack\tconfig\tmedian\tmin..max\tbest\tdrops/run\tretransmits/run")
+	for _, m := range ms {
+		for _, r := range m.Rows {
+			if len(r.Runs) == 0 {
+				continue
+			}
+			lo, hi := r.Spread()
+			best := ""
+			if m.Best(r.Stack) == r {
+				best = "*"
+			}
+			var d, rt []string
+			for _, x := range r.Runs {
+				d = append(d, fmt.Sprint(x.Drops))
+				rt = append(rt, fmt.Sprint(x.Retransmits))
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s..%s\t%s\t%s\t%s\n", m.Bench, r.Stack, r.Config,
+				fmtValue(r.Median()), fmtValue(lo), fmtValue(hi), best, strings.Join(d, ","), strings.Join(rt, ","))
+		}
+	}
+	return tw.Flush()
+}
+
+// Line is one machine-readable result: a configuration's figures, or a
+// ratio of mirago's best to another stack's best.
+type Line struct {
+	Bench  string   `json:"bench"`
+	Stack  string   `json:"stack"`            // "mirago", "gvisor", "linux" or "ratio"
+	Config string   `json:"config,omitempty"` // the configuration (stack rows)
+	Vs     string   `json:"vs,omitempty"`     // ratio rows: "gvisor" or "linux" (mirago/vs)
+	Value  *float64 `json:"value"`            // median of the runs; null: not measured
+	Unit   string   `json:"unit"`
+	Min    *float64 `json:"min,omitempty"`
+	Max    *float64 `json:"max,omitempty"`
+	// Runs are the figures of every run, in order; Drops and Retransmits
+	// are the link's dropped frames and the TCP retransmissions of each.
+	Runs        []float64 `json:"runs,omitempty"`
+	Drops       []uint64  `json:"drops,omitempty"`
+	Retransmits []uint64  `json:"retransmits,omitempty"`
+	// Best marks the configuration reported for its stack.
+	Best   bool   `json:"best,omitempty"`
+	Target string `json:"target,omitempty"`
+	Met    *bool  `json:"met,omitempty"`
+	Note   string `json:"note,omitempty"`
+}
+
+// Lines flattens metrics into JSON lines: one per configuration, then one
+// per ratio (mirago/gvisor and mirago/linux) with its target and whether it
+// is met. An absolute target is on mirago's best row.
+func Lines(ms []*Metric) []Line {
 	var out []Line
 	for _, m := range ms {
-		if len(m.Values) == 0 {
-			out = append(out, Line{Bench: m.Bench, Stack: "mirago", Unit: m.Unit, Note: m.Note})
+		if len(m.Rows) == 0 {
+			out = append(out, Line{Bench: m.Bench, Stack: Mirago, Unit: m.Unit, Note: m.Note})
 			continue
 		}
-		for _, st := range []string{"mirago", m.anchor()} {
-			if v, ok := m.Values[st]; ok {
-				out = append(out, Line{Bench: m.Bench, Stack: st, Value: &v, Unit: m.Unit})
+		for _, r := range m.Rows {
+			l := Line{Bench: m.Bench, Stack: r.Stack, Config: r.Config, Unit: m.Unit, Note: r.Note}
+			if len(r.Runs) > 0 {
+				v := r.Median()
+				lo, hi := r.Spread()
+				l.Value, l.Min, l.Max = &v, &lo, &hi
+				for _, x := range r.Runs {
+					l.Runs = append(l.Runs, x.Value)
+					l.Drops = append(l.Drops, x.Drops)
+					l.Retransmits = append(l.Retransmits, x.Retransmits)
+				}
+				l.Best = m.Best(r.Stack) == r
+				if t, ok := m.target(""); ok && l.Best && r.Stack == Mirago {
+					l.Target = t.String()
+					met, _ := m.Met(t)
+					l.Met = &met
+				}
 			}
+			if l.Note == "" && l.Value == nil {
+				l.Note = m.Note
+			}
+			out = append(out, l)
 		}
-		if r := m.Ratio(); !math.IsNaN(r) {
-			out = append(out, Line{Bench: m.Bench, Stack: "ratio", Value: &r, Unit: "x"})
+		for _, vs := range []string{GVisor, Linux} {
+			r := m.Ratio(vs)
+			if math.IsNaN(r) {
+				continue
+			}
+			l := Line{Bench: m.Bench, Stack: "ratio", Vs: vs, Value: &r, Unit: "x"}
+			if t, ok := m.target(vs); ok {
+				l.Target = t.String()
+				met, _ := m.Met(t)
+				l.Met = &met
+			}
+			out = append(out, l)
 		}
 	}
 	return out
 }
 
 // WriteJSON writes one JSON object per line.
-func WriteJSON(w io.Writer, ms []Metric) error {
+func WriteJSON(w io.Writer, ms []*Metric) error {
 	enc := json.NewEncoder(w)
 	for _, l := range Lines(ms) {
 		if err := enc.Encode(l); err != nil {
@@ -177,191 +376,6 @@ func WriteJSON(w io.Writer, ms []Metric) error {
 		}
 	}
 	return nil
-}
-
-// Workloads are the names -only accepts, in run order.
-var Workloads = []string{"bulk", "rr", "conn", "idle", "tap", "image", "guest"}
-
-// Options selects what Run does.
-type Options struct {
-	Sizes  Sizes
-	Only   []string  // workload names (see Workloads; "allocs" means bulk); empty: all
-	Stacks []string  // stack names; empty: all
-	Log    io.Writer // progress lines; nil: none
-}
-
-func (o Options) wants(name string) bool {
-	if len(o.Only) == 0 {
-		return true
-	}
-	for _, n := range o.Only {
-		if n == name || n == "allocs" && name == "bulk" {
-			return true
-		}
-	}
-	return false
-}
-
-func (o Options) stacks() []Stack {
-	if len(o.Stacks) == 0 {
-		return Stacks
-	}
-	var out []Stack
-	for _, s := range Stacks {
-		for _, n := range o.Stacks {
-			if s.Name == n {
-				out = append(out, s)
-			}
-		}
-	}
-	return out
-}
-
-func (o Options) logf(format string, args ...any) {
-	if o.Log != nil {
-		fmt.Fprintf(o.Log, format+"\n", args...)
-	}
-}
-
-// CheckOnly reports an unknown workload name.
-func CheckOnly(names []string) error {
-	for _, n := range names {
-		ok := n == "allocs"
-		for _, w := range Workloads {
-			ok = ok || n == w
-		}
-		if !ok {
-			return fmt.Errorf("unknown workload %q (have %s, allocs)", n, strings.Join(Workloads, ", "))
-		}
-	}
-	return nil
-}
-
-// Run runs the selected workloads on every selected stack and returns the
-// metrics. Each workload runs Sizes.Reps times, alternating the stacks
-// (mirago, gvisor, mirago, ...), and each metric is the median of its
-// repetitions, which damps the noise of a shared machine. A workload that
-// fails on one stack is reported in the returned error, and the others
-// still run.
-func Run(o Options) ([]Metric, error) {
-	var ms []Metric
-	var errs []string
-	sz := o.Sizes
-	reps := max(sz.Reps, 1)
-	// measure runs one workload: f measures one stack once and returns its
-	// figures, in the order of defs.
-	measure := func(name string, defs []Metric, f func(st Stack) ([]float64, string, error)) {
-		vals := make([]map[string][]float64, len(defs))
-		for i := range vals {
-			vals[i] = map[string][]float64{}
-		}
-		for rep := 0; rep < reps; rep++ {
-			for _, st := range o.stacks() {
-				v, desc, err := f(st)
-				if err != nil {
-					o.logf("%s %s: %v", name, st.Name, err)
-					errs = append(errs, fmt.Sprintf("%s %s: %v", name, st.Name, err))
-					continue
-				}
-				o.logf("%s %s (run %d/%d): %s", name, st.Name, rep+1, reps, desc)
-				for i := range defs {
-					vals[i][st.Name] = append(vals[i][st.Name], v[i])
-				}
-			}
-		}
-		for i, m := range defs {
-			m.Values = map[string]float64{}
-			for st, v := range vals[i] {
-				m.Values[st] = median(v)
-			}
-			ms = append(ms, m)
-		}
-	}
-	if o.wants("bulk") {
-		measure("bulk", []Metric{
-			{Bench: "bulk.throughput", Unit: "Gbit/s", Kind: RatioAtLeast, Target: 3},
-			{Bench: "bulk.cpu", Unit: "CPU s/GiB"},
-			{Bench: "bulk.allocs", Unit: "allocs/MiB", Kind: AbsAtMost, Target: 1},
-			{Bench: "bulk.alloc_bytes", Unit: "B/MiB"},
-		}, func(st Stack) ([]float64, string, error) {
-			var r BulkResult
-			var dropped uint64
-			err := withPair(st, func(p Pair) (err error) { r, err = Bulk(p, sz); dropped = drops(p); return })
-			return []float64{r.Gbps(), r.CPUPerGiB(), r.AllocsPerMiB(), r.AllocBytesPerMiB()},
-				fmt.Sprintf("%d MiB in %v: %.2f Gbit/s, %.2f CPU s/GiB, %.2f allocs/MiB, %.0f B/MiB, %d frames dropped by the link",
-					r.Bytes>>20, r.Elapsed.Round(timeRound), r.Gbps(), r.CPUPerGiB(), r.AllocsPerMiB(), r.AllocBytesPerMiB(), dropped), err
-		})
-	}
-	if o.wants("rr") {
-		measure("rr", []Metric{
-			{Bench: "rr.p50", Unit: "µs", Kind: RatioAtMost, Target: 0.5},
-			{Bench: "rr.p99", Unit: "µs", Kind: RatioAtMost, Target: 0.5},
-		}, func(st Stack) ([]float64, string, error) {
-			var r RRResult
-			err := withPair(st, func(p Pair) (err error) { r, err = RequestResponse(p, sz); return })
-			return []float64{float64(r.P50) / 1e3, float64(r.P99) / 1e3},
-				fmt.Sprintf("%d round trips of %d bytes: p50 %v p99 %v", r.Count, sz.RRSize, r.P50, r.P99), err
-		})
-	}
-	if o.wants("conn") {
-		measure("conn", []Metric{
-			{Bench: "conn.rate", Unit: "conn/s", Kind: RatioAtLeast, Target: 2},
-		}, func(st Stack) ([]float64, string, error) {
-			var r ConnResult
-			err := withPair(st, func(p Pair) (err error) { r, err = ConnRate(p, sz); return })
-			return []float64{r.PerSecond()},
-				fmt.Sprintf("%d connections in %v: %.0f/s", r.Conns, r.Elapsed.Round(timeRound), r.PerSecond()), err
-		})
-	}
-	if o.wants("idle") {
-		measure("idle", []Metric{
-			{Bench: "idle.heap_per_conn", Unit: "B (both ends)", Kind: RatioAtMost, Target: 0.25},
-		}, func(st Stack) ([]float64, string, error) {
-			var r IdleResult
-			err := withPair(st, func(p Pair) (err error) { r, err = Idle(p, sz); return })
-			return []float64{r.BytesPerConn},
-				fmt.Sprintf("%d connections: %.0f heap bytes each (both ends)", r.Conns, r.BytesPerConn), err
-		})
-	}
-	if o.wants("tap") {
-		defs := []Metric{
-			{Bench: "tap.recv", Unit: "Gbit/s", Kind: RatioAtLeast, Target: 1.5},
-			{Bench: "tap.send", Unit: "Gbit/s", Kind: RatioAtLeast, Target: 3},
-		}
-		if why := TAPUnavailable(); why != "" {
-			o.logf("tap: skipped: %s", why)
-			for _, m := range defs {
-				m.Note = "skipped: " + why
-				ms = append(ms, m)
-			}
-		} else {
-			measure("tap", defs, func(st Stack) ([]float64, string, error) {
-				r, err := TAP(st.Name, sz)
-				return []float64{r.RecvGbps, r.SendGbps},
-					fmt.Sprintf("kernel->stack %.2f Gbit/s, stack->kernel %.2f Gbit/s", r.RecvGbps, r.SendGbps), err
-			})
-		}
-	}
-	if o.wants("image") {
-		m, err := runImage(o)
-		ms = append(ms, m...)
-		if err != nil {
-			o.logf("image: %v", err)
-			errs = append(errs, fmt.Sprintf("image: %v", err))
-		}
-	}
-	if o.wants("guest") {
-		m, err := runGuests(o)
-		ms = append(ms, m...)
-		if err != nil {
-			o.logf("guest: %v", err)
-			errs = append(errs, fmt.Sprintf("guest: %v", err))
-		}
-	}
-	if len(errs) > 0 {
-		return ms, fmt.Errorf("%d run(s) failed: %s", len(errs), strings.Join(errs, "; "))
-	}
-	return ms, nil
 }
 
 // median returns the median of v (the mean of the middle two for an even
@@ -375,5 +389,3 @@ func median(v []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
-
-const timeRound = 1e6 // 1ms, as a time.Duration

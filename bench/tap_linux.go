@@ -4,6 +4,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -43,13 +44,46 @@ func TAPUnavailable() string {
 type TAPResult struct {
 	RecvGbps float64 // kernel -> stack sink
 	SendGbps float64 // stack -> kernel sink
+	// Stats: frames dropped on the TAP (the kernel's tx/rx drop counters of
+	// the interface plus the stack's device drops) and TCP retransmissions
+	// (the stack's own plus the kernel's RetransSegs in this process's
+	// namespace, which is machine-wide).
+	Stats RunStats
 }
+
+// TAP configurations.
+const (
+	tapGSO        = "gso"            // mirago: drivers/tap default (virtio-net header, GSO-merging transmit ring)
+	tapPlain      = "plain"          // mirago: drivers/tap PlainFrames
+	tapFdbased    = "fdbased"        // gVisor: link/fdbased, readv dispatch, no GRO
+	tapFdbasedGRO = "fdbased+gro"    // gVisor: link/fdbased with GRO
+	tapFixed      = "/" + "fixed"    // gVisor TCP: gvnet.TCPFixed
+	tapDefaults   = "/" + "defaults" // gVisor TCP: gvnet.TCPDefaults
+)
+
+// TAPVariants are the stacks and configurations the TAP workload runs:
+// mirago on drivers/tap with and without GSO merging, gVisor on its
+// fdbased endpoint with and without GRO, each with both TCP tunings.
+var TAPVariants = func() []Variant {
+	vs := []Variant{
+		{Stack: Mirago, Config: tapGSO, Unavailable: TAPUnavailable},
+		{Stack: Mirago, Config: tapPlain, Unavailable: TAPUnavailable},
+	}
+	for _, l := range []string{tapFdbased, tapFdbasedGRO} {
+		for _, t := range []string{tapFixed, tapDefaults} {
+			vs = append(vs, Variant{Stack: GVisor, Config: l + t, Unavailable: TAPUnavailable})
+		}
+	}
+	return vs
+}()
 
 // tapSide is one stack on a TAP whose kernel side is configured.
 type tapSide struct {
 	listen func(port uint16) (net.Listener, error)
 	dial   func(ctx context.Context, raddr netip.AddrPort) (net.Conn, error)
+	stats  func() RunStats // the stack's own drops and retransmissions
 	close  func()
+	name   string     // the TAP interface
 	kernel netip.Addr // the kernel's address on the TAP
 	ours   netip.Addr
 }
@@ -76,13 +110,14 @@ func configureKernel(name string, n int) error {
 	return run("ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
 }
 
-// newTAPSide puts stack kind on a fresh TAP. mirago uses drivers/tap (a
-// read loop; on transmit a ring drained by a writer goroutine that merges
-// consecutive TCP segments into one virtio-net GSO write, as a VM doing TSO
-// would); gVisor uses its own fdbased endpoint on the TAP's file
-// descriptor (readv dispatch, one writev per frame: fdbased offers GSO only
-// on socket descriptors, not on a TAP; software checksums both ways).
-func newTAPSide(kind string) (*tapSide, error) {
+// newTAPSide puts variant v on a fresh TAP. mirago uses drivers/tap (a
+// read loop; on transmit a ring drained by a writer goroutine that, unless
+// PlainFrames, merges consecutive TCP segments into one virtio-net GSO
+// write, as a VM doing TSO would); gVisor uses its own fdbased endpoint
+// on the TAP's file descriptor (readv dispatch, one writev per frame:
+// fdbased offers GSO only on socket descriptors, not on a TAP; GRO in the
+// "+gro" configurations; software checksums both ways, as mirago).
+func newTAPSide(v Variant) (*tapSide, error) {
 	n, unlock, err := allocateSubnet()
 	if err != nil {
 		return nil, err
@@ -94,9 +129,9 @@ func newTAPSide(kind string) (*tapSide, error) {
 		exec.Command("ip", "link", "del", name).Run()
 		unlock()
 	}
-	switch kind {
-	case "mirago":
-		dev, err := tap.Open(name, tap.Options{MTU: MTU, SetMTU: true, BringUp: true})
+	switch v.Stack {
+	case Mirago:
+		dev, err := tap.Open(name, tap.Options{MTU: MTU, SetMTU: true, BringUp: true, PlainFrames: v.Config == tapPlain})
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -122,10 +157,18 @@ func newTAPSide(kind string) (*tapSide, error) {
 				}
 				return c, nil
 			},
-			close:  func() { s.Close(); cleanup() },
-			kernel: kernel, ours: ours.Addr(),
+			stats: func() RunStats {
+				ds := dev.Stats()
+				return RunStats{Drops: ds.RxDropped + ds.TxDropped, Retransmits: tcpStats(s).Retransmits}
+			},
+			close: func() { s.Close(); cleanup() },
+			name:  name, kernel: kernel, ours: ours.Addr(),
 		}, nil
-	case "gvisor":
+	case GVisor:
+		tc := gvnet.TCPFixed
+		if strings.HasSuffix(v.Config, tapDefaults) {
+			tc = gvnet.TCPDefaults
+		}
 		fd, err := tun.OpenTAP(name)
 		if err != nil {
 			unlock()
@@ -141,13 +184,14 @@ func newTAPSide(kind string) (*tapSide, error) {
 			MTU:            MTU,
 			EthernetHeader: true,
 			Address:        "\x02\x00\x00\x00\x02\x0f",
+			GRO:            strings.HasPrefix(v.Config, tapFdbasedGRO),
 		})
 		if err != nil {
 			unix.Close(fd)
 			cleanup()
 			return nil, err
 		}
-		s, err := gvnet.NewStack(ep, ours)
+		s, err := gvnet.NewStack(ep, ours, tc)
 		if err != nil {
 			unix.Close(fd)
 			cleanup()
@@ -156,30 +200,83 @@ func newTAPSide(kind string) (*tapSide, error) {
 		return &tapSide{
 			listen: s.Listen,
 			dial:   s.Dial,
+			stats:  func() RunStats { return RunStats{Drops: s.NICDrops(), Retransmits: s.Retransmits()} },
 			close:  func() { s.Close(); unix.Close(fd); cleanup() },
-			kernel: kernel, ours: ours.Addr(),
+			name:   name, kernel: kernel, ours: ours.Addr(),
 		}, nil
 	}
 	unlock()
-	return nil, fmt.Errorf("unknown stack %q", kind)
+	return nil, fmt.Errorf("no TAP configuration for %s", v.Name())
 }
 
-// TAP measures, for stack kind on its own TAP, the kernel sending
+// kernelTAPStats returns the kernel's drop counters of TAP name (frames it
+// could not queue to the stack, or dropped from it) and its TCP
+// RetransSegs (this process's namespace).
+func kernelTAPStats(name string) RunStats {
+	var st RunStats
+	for _, f := range []string{"tx_dropped", "rx_dropped"} {
+		b, err := os.ReadFile("/sys/class/net/" + name + "/statistics/" + f)
+		if err == nil {
+			n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+			st.Drops += n
+		}
+	}
+	if b, err := os.ReadFile("/proc/net/snmp"); err == nil {
+		st.Retransmits = snmpRetrans(b)
+	}
+	return st
+}
+
+// snmpRetrans reads Tcp RetransSegs from /proc/net/snmp (0 if absent).
+func snmpRetrans(snmp []byte) uint64 {
+	var names []string
+	for _, line := range strings.Split(string(snmp), "\n") {
+		k, rest, ok := strings.Cut(line, ":")
+		if !ok || k != "Tcp" {
+			continue
+		}
+		if names == nil {
+			names = strings.Fields(rest)
+			continue
+		}
+		vals := strings.Fields(rest)
+		for i, n := range names {
+			if n == "RetransSegs" && i < len(vals) {
+				v, _ := strconv.ParseUint(vals[i], 10, 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// TAP measures, for variant v on its own TAP, the kernel sending
 // sz.TAPBytes to a sink on the stack (recv) and the stack sending as much
 // to a sink in the kernel (send); both sinks run in this process, the
 // kernel side through ordinary sockets. Each direction is timed from the
 // first Write to the sink's last byte.
-func TAP(kind string, sz Sizes) (TAPResult, error) {
-	side, err := newTAPSide(kind)
+func TAP(v Variant, sz Sizes) (res TAPResult, err error) {
+	if why := TAPUnavailable(); why != "" {
+		return res, errors.New("TAP " + why)
+	}
+	side, err := newTAPSide(v)
 	if err != nil {
 		return TAPResult{}, err
 	}
 	defer side.close()
+	k0 := kernelTAPStats(side.name)
+	defer func() {
+		k1 := kernelTAPStats(side.name)
+		own := side.stats()
+		res.Stats = RunStats{
+			Drops:       own.Drops + k1.Drops - k0.Drops,
+			Retransmits: own.Retransmits + k1.Retransmits - k0.Retransmits,
+		}
+	}()
 	g := newGuard(sz.Timeout)
 	defer g.stop()
 	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
 	defer cancel()
-	var res TAPResult
 
 	// Kernel -> stack.
 	ln, err := side.listen(portBulk)

@@ -11,10 +11,14 @@ func TAPUnavailable() string { return "needs Linux (TAP)" }
 type TAPResult struct {
 	RecvGbps float64 // kernel -> stack sink
 	SendGbps float64 // stack -> kernel sink
+	Stats    RunStats
 }
 
+// TAPVariants: none here.
+var TAPVariants = []Variant{}
+
 // TAP is not available here.
-func TAP(kind string, sz Sizes) (TAPResult, error) {
+func TAP(v Variant, sz Sizes) (TAPResult, error) {
 	return TAPResult{}, errors.New("bench: TAP needs Linux")
 }
 

@@ -39,6 +39,16 @@ type Sizes struct {
 	Conns        int           // connection rate: measured connections
 	ConnWarm     int           // connection rate: connections before measuring
 	Idle         int           // idle footprint: connections held open
+	IdleMany     int           // idlemany: connections held open
+	SweepFlows   []int         // sweep: simultaneous bulk flows, one point each
+	SweepBuf     int           // sweep: bytes per Write and per Read buffer
+	SweepWarm    time.Duration // sweep: traffic before the window
+	SweepWindow  time.Duration // sweep: the measured window
+	LoadConns    int           // rrload: busy background connections
+	LoadRRCount  int           // rrload: measured round trips (at most)
+	LoadRRWarm   int           // rrload: round trips before measuring (at most)
+	LoadWarm     time.Duration // rrload: time for them (at least one)
+	LoadWindow   time.Duration // rrload: measuring stops after this (at least 100 round trips)
 	TAPBytes     int64         // TAP: bytes per direction
 	ImageBytes   int64         // image, guest: bytes pushed through each image's TCP echo under QEMU
 	GuestRAMStep int           // guest: the smallest -m is found to within this many MiB
@@ -52,7 +62,11 @@ func Full() Sizes {
 		BulkBytes: 1 << 30, BulkWarm: 16 << 20, WriteSize: 128 << 10,
 		RRCount: 20000, RRWarm: 2000, RRSize: 64,
 		Conns: 10000, ConnWarm: 200,
-		Idle:         1000,
+		Idle:       1000,
+		IdleMany:   100000,
+		SweepFlows: []int{1, 16, 256, 4096}, SweepBuf: 64 << 10,
+		SweepWarm: 500 * time.Millisecond, SweepWindow: 2 * time.Second,
+		LoadConns: 1000, LoadRRCount: 20000, LoadRRWarm: 500, LoadWarm: 500 * time.Millisecond, LoadWindow: 3 * time.Second,
 		TAPBytes:     512 << 20,
 		ImageBytes:   16 << 20,
 		GuestRAMStep: 1,
@@ -67,7 +81,11 @@ func Quick() Sizes {
 		BulkBytes: 64 << 20, BulkWarm: 4 << 20, WriteSize: 128 << 10,
 		RRCount: 2000, RRWarm: 200, RRSize: 64,
 		Conns: 1000, ConnWarm: 50,
-		Idle:         200,
+		Idle:       200,
+		IdleMany:   10000,
+		SweepFlows: []int{1, 16, 256, 4096}, SweepBuf: 64 << 10,
+		SweepWarm: 100 * time.Millisecond, SweepWindow: 400 * time.Millisecond,
+		LoadConns: 200, LoadRRCount: 2000, LoadRRWarm: 100, LoadWarm: 200 * time.Millisecond, LoadWindow: time.Second,
 		TAPBytes:     64 << 20,
 		ImageBytes:   4 << 20,
 		GuestRAMStep: 4,
@@ -83,7 +101,11 @@ func Tiny() Sizes {
 		BulkBytes: 2 << 20, BulkWarm: 256 << 10, WriteSize: 128 << 10,
 		RRCount: 100, RRWarm: 10, RRSize: 64,
 		Conns: 20, ConnWarm: 2,
-		Idle:         10,
+		Idle:       10,
+		IdleMany:   50,
+		SweepFlows: []int{1, 8}, SweepBuf: 16 << 10,
+		SweepWarm: 200 * time.Millisecond, SweepWindow: 300 * time.Millisecond,
+		LoadConns: 8, LoadRRCount: 50, LoadRRWarm: 5, LoadWarm: 100 * time.Millisecond, LoadWindow: time.Second,
 		TAPBytes:     4 << 20,
 		ImageBytes:   256 << 10,
 		GuestRAMStep: 64,
@@ -130,18 +152,18 @@ func (r BulkResult) AllocBytesPerMiB() float64 {
 	return float64(r.AllocBytes) / (float64(r.Bytes) / (1 << 20))
 }
 
-// sample is a snapshot of the process's clocks and allocation counters.
-type sample struct {
+// snapshot is a snapshot of the process's clocks and allocation counters.
+type snapshot struct {
 	wall       time.Time
 	cpu        time.Duration
 	mallocs    uint64
 	allocBytes uint64
 }
 
-func takeSample() sample {
+func takeSnapshot() snapshot {
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return sample{wall: time.Now(), cpu: cpuTime(), mallocs: ms.Mallocs, allocBytes: ms.TotalAlloc}
+	return snapshot{wall: time.Now(), cpu: cpuTime(), mallocs: ms.Mallocs, allocBytes: ms.TotalAlloc}
 }
 
 // errTimeout reports a workload that did not finish within Sizes.Timeout.
@@ -315,12 +337,13 @@ func Bulk(p Pair, sz Sizes) (BulkResult, error) {
 	if MeasureHook != nil {
 		MeasureHook("bulk", "start")
 	}
-	start := takeSample()
+	start := takeSnapshot()
 	if err := send(sz.BulkBytes); err != nil {
 		return BulkResult{}, err
 	}
 	r := <-done
-	end := takeSample()
+	end := takeSnapshot()
+	markEnd(p)
 	if MeasureHook != nil {
 		MeasureHook("bulk", "end")
 	}
@@ -410,6 +433,7 @@ func RequestResponse(p Pair, sz Sizes) (RRResult, error) {
 			return RRResult{}, fmt.Errorf("round trip %d: wrong echo", i)
 		}
 	}
+	markEnd(p)
 	if MeasureHook != nil {
 		MeasureHook("rr", "end")
 	}
@@ -475,36 +499,67 @@ func ConnRate(p Pair, sz Sizes) (ConnResult, error) {
 		c.Close()
 		a.c.Close()
 	}
-	return ConnResult{Conns: sz.Conns, Elapsed: time.Since(t0)}, nil
+	el := time.Since(t0)
+	markEnd(p)
+	return ConnResult{Conns: sz.Conns, Elapsed: el}, nil
 }
 
-// IdleResult is the heap held by idle established connections.
+// IdleResult is the memory held by idle established connections.
 type IdleResult struct {
-	Conns        int
-	BytesPerConn float64 // both ends: client and server endpoint
+	Conns         int
+	BytesPerConn  float64       // both ends: client and server endpoint
+	HeapPerConn   float64       // of which the Go heap
+	KernelPerConn float64       // of which kernel slab (linux only)
+	Elapsed       time.Duration // to open them all
 }
 
-// Idle opens sz.Idle connections and keeps them established and idle: on
-// each, A sends one byte, B reads it and answers one byte, A reads it.
-// The result is the growth of the live heap (HeapAlloc after two forced
-// GCs) divided by sz.Idle. Both ends live in this process, so the figure
-// is for one connection counted at both ends (client and server
-// endpoints, including each API's net.Conn object). A few connections
-// opened before the baseline absorb one-time allocations.
-func Idle(p Pair, sz Sizes) (IdleResult, error) {
-	ln, err := p.Listen(portIdle)
-	if err != nil {
+func (r IdleResult) String() string {
+	s := fmt.Sprintf("%d connections opened in %v: %.0f bytes each (both ends)", r.Conns, r.Elapsed.Round(timeRound), r.BytesPerConn)
+	if r.KernelPerConn != 0 {
+		s += fmt.Sprintf(": %.0f Go heap + %.0f kernel socket slabs", r.HeapPerConn, r.KernelPerConn)
+	}
+	return s
+}
+
+// idlePerPort bounds the connections Idle opens to one server port, well
+// inside every stack's ephemeral port range for one destination (mirago
+// 16384, Linux 28232, gVisor 49536).
+const idlePerPort = 12000
+
+// Idle opens n connections and keeps them established and idle: on each,
+// A sends one byte, B reads it and answers one byte, A reads it. The
+// result is the growth of the live heap (HeapAlloc after two forced GCs)
+// divided by n; for the kernel pair, plus the growth of the slab caches
+// where the kernel keeps its sockets (netns.KernelSocketMemory,
+// machine-wide). Both ends live in this process, so the figure is for one
+// connection counted at both ends (client and server endpoints, including
+// each API's net.Conn object). A few connections opened before the
+// baseline absorb one-time allocations.
+//
+// Beyond idlePerPort connections the work is split over several server
+// ports, one opener goroutine each (so more than one connection is being
+// opened at a time).
+func Idle(p Pair, n int, sz Sizes) (IdleResult, error) {
+	nports := max(1, (n+idlePerPort-1)/idlePerPort)
+	if restore, err := needFiles(p, 2*(n+8*nports)+1024); err == nil {
+		defer restore()
+	} else if m := maxKernelConns(); m < n {
+		// The kernel keeps one file per socket, and this process may not
+		// open enough: measure as many as it may (the figure is per
+		// connection) and say so.
+		noteRun(p, fmt.Sprintf("measured at %d connections, not %d: %v", m, n, err))
+		n = m
+		nports = max(1, (n+idlePerPort-1)/idlePerPort)
+	} else {
 		return IdleResult{}, err
 	}
-	defer ln.Close()
 	g := newGuard(sz.Timeout)
 	defer g.stop()
-	g.add(ln)
 	ctx, cancel := context.WithTimeout(context.Background(), sz.Timeout)
 	defer cancel()
 	const warm = 4
 	var mu sync.Mutex // guards conns against the guard's closer
-	conns := make([]net.Conn, 0, 2*(sz.Idle+warm))
+	conns := make([]net.Conn, 0, 2*(n+warm*nports))
 	closeAll := closerFunc(func() error {
 		mu.Lock()
 		defer mu.Unlock()
@@ -513,18 +568,36 @@ func Idle(p Pair, sz Sizes) (IdleResult, error) {
 		}
 		return nil
 	})
-	defer closeAll()
+	if isKernel(p) {
+		defer closeAll() // files of this process
+	}
+	// The in-process stacks' connections go with their pair, which is
+	// much faster than closing each (gVisor: minutes at 100,000).
 	g.add(closeAll)
-	var b [1]byte
-	accepted := acceptAll(ln)
-	open := func() error {
-		c, err := p.Dial(ctx, portIdle)
+	type opener struct {
+		port     uint16
+		accepted <-chan acceptResult
+	}
+	openers := make([]opener, nports)
+	for i := range openers {
+		port := uint16(portIdle + i)
+		ln, err := p.Listen(port)
+		if err != nil {
+			return IdleResult{}, err
+		}
+		defer ln.Close()
+		g.add(ln)
+		openers[i] = opener{port, acceptAll(ln)}
+	}
+	open := func(o opener) error {
+		var b [1]byte
+		c, err := p.Dial(ctx, o.port)
 		if err != nil {
 			return fmt.Errorf("dial: %w", err)
 		}
 		var a acceptResult
 		select {
-		case a = <-accepted:
+		case a = <-o.accepted:
 		case <-ctx.Done():
 			c.Close()
 			return errTimeout
@@ -550,20 +623,67 @@ func Idle(p Pair, sz Sizes) (IdleResult, error) {
 		}
 		return nil
 	}
-	for range warm {
-		if err := open(); err != nil {
-			return IdleResult{}, err
+	for _, o := range openers {
+		for range warm {
+			if err := open(o); err != nil {
+				return IdleResult{}, err
+			}
 		}
 	}
-	before := liveHeap()
-	for range sz.Idle {
-		if err := open(); err != nil {
-			return IdleResult{}, err
+	k0, _ := kernelMemory(p)
+	before := settledHeap()
+	t0 := time.Now()
+	errs := make(chan error, nports)
+	for i, o := range openers {
+		go func() {
+			count := n / nports
+			if i < n%nports {
+				count++
+			}
+			for range count {
+				if err := open(o); err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	var err error
+	for range openers {
+		if e := <-errs; e != nil && err == nil {
+			err = e
 		}
 	}
+	if err != nil {
+		return IdleResult{}, err
+	}
+	elapsed := time.Since(t0)
 	after := liveHeap()
+	k1, _ := kernelMemory(p)
+	markEnd(p)
 	runtime.KeepAlive(conns)
-	return IdleResult{Conns: sz.Idle, BytesPerConn: (float64(after) - float64(before)) / float64(sz.Idle)}, nil
+	r := IdleResult{Conns: n, Elapsed: elapsed,
+		HeapPerConn:   (float64(after) - float64(before)) / float64(n),
+		KernelPerConn: (float64(k1) - float64(k0)) / float64(n),
+	}
+	r.BytesPerConn = r.HeapPerConn + r.KernelPerConn
+	return r, nil
+}
+
+// settledHeap is liveHeap once it has stopped falling (at most 5 rounds):
+// a baseline taken while an earlier run's memory is still being released
+// would make the next figure too small.
+func settledHeap() uint64 {
+	h := liveHeap()
+	for range 5 {
+		h2 := liveHeap()
+		if h2+(1<<20) > h {
+			return min(h, h2)
+		}
+		h = h2
+	}
+	return h
 }
 
 // liveHeap returns HeapAlloc after two GCs (the second also empties

@@ -52,7 +52,13 @@ type Link struct {
 
 	// Dropped counts frames dropped because this end's ring was full.
 	Dropped atomic.Uint64
+
+	capture atomic.Pointer[captureBox]
 }
+
+// SetCapture makes the delivery goroutine hand every frame to f before the
+// stack sees it (for tests that read what the stacks send).
+func (l *Link) SetCapture(f func(frame []byte)) { l.capture.Store(&captureBox{f}) }
 
 type dispatcherBox struct{ d stack.NetworkDispatcher }
 
@@ -190,6 +196,9 @@ func (l *Link) deliver() {
 			}
 			v := r.take(head)
 			r.head.Store(head + 1)
+			if f := loadCapture(&l.capture); f != nil {
+				f(v.AsSlice())
+			}
 			if b := l.dispatcher.Load(); b != nil {
 				pkt := stack.NewPacketBuffer(stack.PacketBufferOptions{Payload: buffer.MakeWithView(v)})
 				b.d.DeliverNetworkPacket(0, pkt)

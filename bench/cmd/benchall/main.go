@@ -1,31 +1,37 @@
-// Command benchall runs mirago and gVisor's netstack side by side on the
-// same workloads in one process and prints, for each metric, both figures
-// and the ratio (mirago/gvisor): first as a table, then as JSON lines
-// ({"bench","stack","value","unit"}). `make bench` runs it.
+// Command benchall runs mirago, gVisor's netstack and the Linux kernel on
+// the same workloads in one process and prints, for each metric, each
+// stack's figure at its best configuration (median of the runs, and their
+// min..max), mirago's ratios to gVisor and to Linux with their targets,
+// then every configuration's figures, then JSON lines. `make bench` runs
+// it.
 //
-//	go run ./bench/cmd/benchall [-quick] [-only bulk,rr,conn,allocs,idle,tap,image,guest]
-//	    [-stacks mirago,gvisor] [-json FILE] [-cpuprofile FILE] [-memprofile FILE]
-//	    [-reps N] [-bulk-mib N] [-rr-count N] [-conns N] [-idle N] [-tap-mib N] [-image-kib N]
+//	go run ./bench/cmd/benchall [-quick] [-only bulk,rr,conn,allocs,idle,sweep,rrload,idlemany,tap,image,guest]
+//	    [-stacks mirago,gvisor,linux] [-configs ring/fixed,...] [-json FILE]
+//	    [-cpuprofile FILE] [-memprofile FILE] [-reps N] [-bulk-mib N] [-rr-count N]
+//	    [-conns N] [-idle N] [-idlemany N] [-sweep-flows 1,16,...] [-sweep-window D]
+//	    [-load-conns N] [-tap-mib N] [-image-kib N]
 //
-// -quick runs 64 MiB bulk, 2k round trips, 1k connections, 200 idle
-// connections and 64 MiB per TAP direction, once per stack; the full run
-// does 1 GiB, 20k, 10k, 1000 and 512 MiB, three times per stack
-// (alternating stacks; the median is reported). The other overrides change
-// one size, e.g. for profiling.
+// -quick runs every workload smaller and once per configuration; the full
+// run repeats each three times, alternating configurations, and reports
+// medians (see bench/README.md for both sizes). The overrides change one
+// size, e.g. for profiling.
 //
-// The TAP workload needs root and /dev/net/tun; the image workload (the
-// qemu-virt echo image on each stack: ELF sizes, then TCP echo throughput
-// under QEMU, 16 MiB per run, 4 MiB with -quick) needs the TamaGo
-// toolchain, qemu-system-arm and make. Without them they are skipped with
-// a message. It exits 1 if a workload fails.
+// The Linux column, the TAP workload and the scale workloads on Linux need
+// root (network namespaces, TAP devices, a higher open-file limit); the
+// image workload needs the TamaGo toolchain, qemu-system-arm and make.
+// Without them those parts are skipped with a message. It exits 1 if a
+// workload fails.
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -33,9 +39,10 @@ import (
 )
 
 func main() {
-	quick := flag.Bool("quick", false, "short run (64 MiB bulk, 2k round trips, 1k connections, 200 idle)")
+	quick := flag.Bool("quick", false, "short run: every workload smaller, once per configuration")
 	only := flag.String("only", "", "comma-separated workloads to run: "+strings.Join(bench.Workloads, ", ")+" (allocs = bulk)")
-	stacks := flag.String("stacks", "", "comma-separated stacks to run (mirago, gvisor); default both")
+	stacks := flag.String("stacks", "", "comma-separated stacks to run ("+strings.Join(bench.StackNames, ", ")+"); default all")
+	configs := flag.String("configs", "", "comma-separated configurations to run ("+strings.Join(bench.ConfigNames(), ", ")+"); default all")
 	jsonFile := flag.String("json", "", "also write the JSON lines to `FILE`")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	memProfile := flag.String("memprofile", "", "write an allocation profile to `FILE`")
@@ -44,13 +51,17 @@ func main() {
 	rrCount := flag.Int("rr-count", 0, "override: measured request/response round trips")
 	conns := flag.Int("conns", 0, "override: measured connections of the connection-rate workload")
 	idle := flag.Int("idle", 0, "override: idle connections")
+	idleMany := flag.Int("idlemany", 0, "override: connections of the idlemany workload")
+	sweepFlows := flag.String("sweep-flows", "", "override: comma-separated flow counts of the sweep")
+	sweepWindow := flag.Duration("sweep-window", 0, "override: measured window of each sweep point")
+	loadConns := flag.Int("load-conns", 0, "override: busy background connections of rrload")
 	tapMiB := flag.Int64("tap-mib", 0, "override: MiB per direction of the TAP workload")
 	imageKiB := flag.Int64("image-kib", 0, "override: KiB pushed through each image's echo under QEMU")
 	flag.Parse()
 	if flag.NArg() > 0 {
 		fail("unexpected arguments: %v", flag.Args())
 	}
-	o := bench.Options{Sizes: bench.Full(), Log: os.Stderr}
+	o := bench.Options{Sizes: bench.Full(), Log: &stampWriter{w: os.Stderr, t0: time.Now()}}
 	if *quick {
 		o.Sizes = bench.Quick()
 	}
@@ -63,6 +74,10 @@ func main() {
 		{*rrCount > 0, func() { o.Sizes.RRCount = *rrCount }},
 		{*conns > 0, func() { o.Sizes.Conns = *conns }},
 		{*idle > 0, func() { o.Sizes.Idle = *idle }},
+		{*idleMany > 0, func() { o.Sizes.IdleMany = *idleMany }},
+		{*sweepFlows != "", func() { o.Sizes.SweepFlows = parseInts(*sweepFlows) }},
+		{*sweepWindow > 0, func() { o.Sizes.SweepWindow = *sweepWindow }},
+		{*loadConns > 0, func() { o.Sizes.LoadConns = *loadConns }},
 		{*tapMiB > 0, func() { o.Sizes.TAPBytes = *tapMiB << 20 }},
 		{*imageKiB > 0, func() { o.Sizes.ImageBytes = *imageKiB << 10 }},
 	} {
@@ -79,8 +94,16 @@ func main() {
 	if *stacks != "" {
 		o.Stacks = strings.Split(*stacks, ",")
 		for _, s := range o.Stacks {
-			if s != "mirago" && s != "gvisor" {
+			if !slices.Contains(bench.StackNames, s) {
 				fail("unknown stack %q", s)
+			}
+		}
+	}
+	if *configs != "" {
+		o.Configs = strings.Split(*configs, ",")
+		for _, c := range o.Configs {
+			if !slices.Contains(bench.ConfigNames(), c) {
+				fail("unknown configuration %q", c)
 			}
 		}
 	}
@@ -115,7 +138,7 @@ func main() {
 	if *quick {
 		mode = "quick"
 	}
-	fmt.Printf("# mirago vs gVisor netstack: %s run, %s, %s/%s, GOMAXPROCS=%d, %s, host %s, %s\n",
+	fmt.Printf("# mirago vs gVisor netstack vs Linux: %s run, %s, %s/%s, GOMAXPROCS=%d, %s, host %s, %s\n",
 		mode, runtime.Version(), runtime.GOOS, runtime.GOARCH, runtime.GOMAXPROCS(0), cpuModel(), host,
 		time.Now().UTC().Format(time.RFC3339))
 	t0 := time.Now()
@@ -128,13 +151,10 @@ func main() {
 	}
 	fmt.Println()
 	bench.WriteTable(os.Stdout, ms)
-	for _, m := range ms {
-		if strings.HasPrefix(m.Bench, "image") && len(m.Values) == 0 {
-			fmt.Println("\nimage: " + m.Note)
-			break
-		}
-	}
-	fmt.Printf("\n# ratio = mirago/gvisor; %s; total %v\n", sizesLine(o.Sizes), time.Since(t0).Round(time.Second))
+	fmt.Printf("\n# each stack at its best configuration: median of %d run(s) (min..max); ratios are mirago/gvisor and mirago/linux\n", max(o.Sizes.Reps, 1))
+	fmt.Printf("# %s; total %v\n\n# every configuration:\n", sizesLine(o.Sizes), time.Since(t0).Round(time.Second))
+	bench.WriteConfigs(os.Stdout, ms)
+	fmt.Println()
 	bench.WriteJSON(os.Stdout, ms)
 	if *jsonFile != "" {
 		f, err := os.Create(*jsonFile)
@@ -155,8 +175,21 @@ func main() {
 }
 
 func sizesLine(s bench.Sizes) string {
-	return fmt.Sprintf("bulk %d MiB in %d KiB writes, rr %d x %d B, conn %d, idle %d, tap %d MiB each way, image echo %d KiB",
-		s.BulkBytes>>20, s.WriteSize>>10, s.RRCount, s.RRSize, s.Conns, s.Idle, s.TAPBytes>>20, s.ImageBytes>>10)
+	return fmt.Sprintf("bulk %d MiB in %d KiB writes, rr %d x %d B, conn %d, idle %d, idlemany %d, sweep %v flows (%v window), rrload %d busy, tap %d MiB each way, image echo %d KiB",
+		s.BulkBytes>>20, s.WriteSize>>10, s.RRCount, s.RRSize, s.Conns, s.Idle, s.IdleMany, s.SweepFlows, s.SweepWindow, s.LoadConns, s.TAPBytes>>20, s.ImageBytes>>10)
+}
+
+// parseInts parses a comma-separated list of positive integers.
+func parseInts(s string) []int {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n <= 0 {
+			fail("bad count %q in %q", f, s)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // cpuModel returns the CPU model name from /proc/cpuinfo, if any.
@@ -191,4 +224,19 @@ func writeProfile(name string) {
 func fail(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "benchall: "+format+"\n", args...)
 	os.Exit(2)
+}
+
+// stampWriter prefixes each progress line with the time since the start,
+// so that a run's log shows where its time goes.
+type stampWriter struct {
+	w  io.Writer
+	t0 time.Time
+}
+
+func (s *stampWriter) Write(p []byte) (int, error) {
+	d := time.Since(s.t0).Round(time.Second)
+	if _, err := fmt.Fprintf(s.w, "[%02d:%02d] %s", int(d.Minutes()), int(d.Seconds())%60, p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
 }
