@@ -83,9 +83,13 @@ func (v Variant) unavailable() string {
 }
 
 // Variants are the in-memory (and, for Linux, veth) variants, in run order:
-// mirago, every gVisor configuration (gvnet.Configs), the kernel.
+// mirago without and with link offloads, every gVisor configuration
+// (gvnet.Configs), the kernel.
 var Variants = func() []Variant {
-	vs := []Variant{{Stack: Mirago, Config: "memlink", NewPair: NewMiragoPair}}
+	vs := []Variant{
+		{Stack: Mirago, Config: "memlink", NewPair: func(o PairOptions) (Pair, error) { return NewMiragoPair(o, false) }},
+		{Stack: Mirago, Config: "memlink+offload", NewPair: func(o PairOptions) (Pair, error) { return NewMiragoPair(o, true) }},
+	}
 	for _, c := range gvnet.Configs {
 		vs = append(vs, Variant{Stack: GVisor, Config: c.Name(), NewPair: func(o PairOptions) (Pair, error) {
 			c := c
@@ -107,9 +111,12 @@ type miragoPair struct {
 
 // NewMiragoPair returns two mirago stacks on a drivers/memlink switch with
 // default settings (256-frame rings, tail drop) and 256 KiB TCP buffers
-// (mirago's default, made explicit).
-func NewMiragoPair(o PairOptions) (Pair, error) {
-	sw := memlink.NewSwitch(memlink.Config{})
+// (mirago's default, made explicit). With offload the switch's ports offer
+// checksum offload and TSO, as Linux's veth does (memlink.Config.Offload):
+// TCP sends segments of up to 64 KiB, carried whole, and checksums are
+// neither computed nor verified.
+func NewMiragoPair(o PairOptions, offload bool) (Pair, error) {
+	sw := memlink.NewSwitch(memlink.Config{Offload: offload})
 	mk := func(mac inet.MAC, p netip.Prefix) (*stack.Stack, error) {
 		pfx, err := inet.ParsePrefix4(p.String())
 		if err != nil {

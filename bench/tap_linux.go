@@ -53,8 +53,9 @@ type TAPResult struct {
 
 // TAP configurations.
 const (
-	tapGSO        = "gso"            // mirago: drivers/tap default (virtio-net header, GSO-merging transmit ring)
-	tapPlain      = "plain"          // mirago: drivers/tap PlainFrames
+	tapOffload    = "offload"        // mirago: drivers/tap default (virtio-net header: checksum offload and TSO both ways)
+	tapNoTSO      = "notso"          // mirago: drivers/tap NoTSO (checksum offload; frames of at most the MTU)
+	tapPlain      = "plain"          // mirago: drivers/tap PlainFrames (no virtio-net header, software checksums)
 	tapFdbased    = "fdbased"        // gVisor: link/fdbased, readv dispatch, no GRO
 	tapFdbasedGRO = "fdbased+gro"    // gVisor: link/fdbased with GRO
 	tapFixed      = "/" + "fixed"    // gVisor TCP: gvnet.TCPFixed
@@ -62,11 +63,13 @@ const (
 )
 
 // TAPVariants are the stacks and configurations the TAP workload runs:
-// mirago on drivers/tap with and without GSO merging, gVisor on its
-// fdbased endpoint with and without GRO, each with both TCP tunings.
+// mirago on drivers/tap with its offloads, without TSO and with plain
+// frames; gVisor on its fdbased endpoint with and without GRO, each with
+// both TCP tunings.
 var TAPVariants = func() []Variant {
 	vs := []Variant{
-		{Stack: Mirago, Config: tapGSO, Unavailable: TAPUnavailable},
+		{Stack: Mirago, Config: tapOffload, Unavailable: TAPUnavailable},
+		{Stack: Mirago, Config: tapNoTSO, Unavailable: TAPUnavailable},
 		{Stack: Mirago, Config: tapPlain, Unavailable: TAPUnavailable},
 	}
 	for _, l := range []string{tapFdbased, tapFdbasedGRO} {
@@ -110,13 +113,14 @@ func configureKernel(name string, n int) error {
 	return run("ip", "addr", "add", fmt.Sprintf("10.199.%d.1/24", n), "dev", name)
 }
 
-// newTAPSide puts variant v on a fresh TAP. mirago uses drivers/tap (a
-// read loop; on transmit a ring drained by a writer goroutine that, unless
-// PlainFrames, merges consecutive TCP segments into one virtio-net GSO
-// write, as a VM doing TSO would); gVisor uses its own fdbased endpoint
-// on the TAP's file descriptor (readv dispatch, one writev per frame:
-// fdbased offers GSO only on socket descriptors, not on a TAP; GRO in the
-// "+gro" configurations; software checksums both ways, as mirago).
+// newTAPSide puts variant v on a fresh TAP. mirago uses drivers/tap: by
+// default with a virtio-net header and the kernel's checksum offload and
+// TSO both ways (segments of up to 64 KiB, no checksum computed), with
+// NoTSO checksum offload only, with PlainFrames neither. gVisor uses its
+// own fdbased endpoint on the TAP's file descriptor (readv dispatch, one
+// writev per frame: fdbased offers GSO and TX checksum offload only on
+// socket descriptors, not on a TAP; RX checksum offload on, as runsc has
+// it; GRO in the "+gro" configurations).
 func newTAPSide(v Variant) (*tapSide, error) {
 	n, unlock, err := allocateSubnet()
 	if err != nil {
@@ -131,7 +135,8 @@ func newTAPSide(v Variant) (*tapSide, error) {
 	}
 	switch v.Stack {
 	case Mirago:
-		dev, err := tap.Open(name, tap.Options{MTU: MTU, SetMTU: true, BringUp: true, PlainFrames: v.Config == tapPlain})
+		dev, err := tap.Open(name, tap.Options{MTU: MTU, SetMTU: true, BringUp: true,
+			PlainFrames: v.Config == tapPlain, NoTSO: v.Config == tapNoTSO})
 		if err != nil {
 			cleanup()
 			return nil, err
@@ -185,6 +190,11 @@ func newTAPSide(v Variant) (*tapSide, error) {
 			EthernetHeader: true,
 			Address:        "\x02\x00\x00\x00\x02\x0f",
 			GRO:            strings.HasPrefix(v.Config, tapFdbasedGRO),
+			// runsc's default (--rx-checksum-offload): the kernel hands a
+			// TAP only frames with their checksums complete. TX checksum
+			// offload needs a virtio-net header, which fdbased writes only
+			// to sockets.
+			RXChecksumOffload: true,
 		})
 		if err != nil {
 			unix.Close(fd)

@@ -156,7 +156,12 @@ func MeasureWindows(v Variant) (Windows, error) {
 		w, _ := rec.result()
 		return w, fmt.Errorf("incomplete capture: %v", w)
 	}
-	// Bulk: A sends windowBulk bytes, B reads them in 128 KiB reads.
+	// Bulk: A sends windowBulk bytes, B reads them in 128 KiB reads. The
+	// guard turns a stalled transfer into an error.
+	g := newGuard(time.Minute)
+	defer g.stop()
+	g.add(c)
+	g.add(a.c)
 	errc := make(chan error, 1)
 	go func() {
 		buf := make([]byte, 128<<10)
@@ -170,8 +175,9 @@ func MeasureWindows(v Variant) (Windows, error) {
 		}
 		errc <- nil
 	}()
-	if _, err := io.CopyN(io.Discard, a.c, windowBulk); err != nil {
-		return Windows{}, err
+	if n, err := io.CopyN(io.Discard, a.c, windowBulk); err != nil {
+		w, _ := rec.result()
+		return w, fmt.Errorf("bulk: read %d of %d bytes: %w", n, windowBulk, g.err(err))
 	}
 	if err := <-errc; err != nil {
 		return Windows{}, err
@@ -196,7 +202,10 @@ func (e expectedWindows) matches(got Windows) bool {
 	if got.A != e.w.A || got.B != e.w.B {
 		return false
 	}
-	return e.autoTuned || got.BulkMax == e.w.BulkMax
+	// The largest window never above the README's, and within 1/16 of
+	// it: how much of the buffer the reader had emptied when B advertised
+	// depends on timing.
+	return e.autoTuned || got.BulkMax <= e.w.BulkMax && got.BulkMax >= e.w.BulkMax-e.w.BulkMax/16
 }
 
 // readmeWindows reads the table under the heading "### Advertised windows"

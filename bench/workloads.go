@@ -65,7 +65,7 @@ func Full() Sizes {
 		Idle:       1000,
 		IdleMany:   100000,
 		SweepFlows: []int{1, 16, 256, 4096}, SweepBuf: 64 << 10,
-		SweepWarm: 500 * time.Millisecond, SweepWindow: 2 * time.Second,
+		SweepWarm: 500 * time.Millisecond, SweepWindow: 1500 * time.Millisecond,
 		LoadConns: 1000, LoadRRCount: 20000, LoadRRWarm: 500, LoadWarm: 500 * time.Millisecond, LoadWindow: 3 * time.Second,
 		TAPBytes:     512 << 20,
 		ImageBytes:   16 << 20,

@@ -76,6 +76,10 @@ type Pair struct {
 	root  int
 	once  sync.Once
 	addrB netip.Addr
+	// backlog0 is the machine's softnet backlog drop count when the pair
+	// was made: veth hands frames to the receiving CPU's backlog, and a
+	// full backlog drops them there, not in the veth's own counters.
+	backlog0 uint64
 }
 
 func ipCmd(args ...string) error {
@@ -103,6 +107,7 @@ func NewPair() (_ *Pair, err error) {
 		addrB: AddrB.Addr(),
 	}
 	p.A.fd, p.B.fd = -1, -1
+	p.backlog0, _ = BacklogDrops()
 	defer func() {
 		if err != nil {
 			p.Close()
@@ -299,12 +304,38 @@ func devDrops(dev []byte, iface string) (uint64, error) {
 	return 0, fmt.Errorf("netns: no %s in /proc/net/dev", iface)
 }
 
-// Drops returns the frames the veth pair dropped (both ends, both ways).
-// Errors read as zero; Counters reports them.
+// Drops returns the frames the veth pair dropped (both ends, both ways)
+// plus the frames the machine's receive backlogs dropped since the pair
+// was made (machine-wide, but a veth pair is what fills a backlog here).
+// Errors read as zero; Counters and BacklogDrops report them.
 func (p *Pair) Drops() uint64 {
 	a, _ := p.A.Counters()
 	b, _ := p.B.Counters()
-	return a.VethDrops + b.VethDrops
+	n, _ := BacklogDrops()
+	return a.VethDrops + b.VethDrops + n - min(n, p.backlog0)
+}
+
+// BacklogDrops sums the dropped column of /proc/net/softnet_stat over the
+// CPUs: frames dropped because a CPU's receive backlog
+// (net.core.netdev_max_backlog) was full.
+func BacklogDrops() (uint64, error) {
+	b, err := os.ReadFile("/proc/net/softnet_stat")
+	if err != nil {
+		return 0, err
+	}
+	var total uint64
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		n, err := strconv.ParseUint(f[1], 16, 64)
+		if err != nil {
+			return 0, fmt.Errorf("netns: /proc/net/softnet_stat: %w", err)
+		}
+		total += n
+	}
+	return total, nil
 }
 
 // Retransmits returns the TCP segments both namespaces retransmitted.

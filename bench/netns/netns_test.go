@@ -154,6 +154,12 @@ func TestPair(t *testing.T) {
 	}
 }
 
+func TestBacklogDrops(t *testing.T) {
+	if _, err := BacklogDrops(); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func TestSocketMemoryAndLimits(t *testing.T) {
 	require.Root(t)
 	if _, err := KernelSocketMemory(); err != nil {
