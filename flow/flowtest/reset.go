@@ -138,14 +138,18 @@ func testProxyCloseWriteResets(t *testing.T, mk MakeFunc) {
 }
 
 // stuckWrites is a flow whose writes block until it is closed, as writes
-// to a peer that stopped reading do once the buffers are full.
+// to a peer that stopped reading do once the buffers are full. entered is
+// closed when the first write begins.
 type stuckWrites struct {
 	flow.Flow
-	closed chan struct{}
-	once   sync.Once
+	closed  chan struct{}
+	entered chan struct{}
+	once    sync.Once
+	enter   sync.Once
 }
 
 func (s *stuckWrites) Write(p []byte) (int, error) {
+	s.enter.Do(func() { close(s.entered) })
 	<-s.closed
 	return 0, flow.ErrClosed
 }
@@ -165,15 +169,40 @@ func (s *stuckWrites) Abort() error {
 // The idle timeout cuts the proxy while it is blocked writing to a client
 // that stopped reading: the stream to the client is cut mid-write, so
 // the client must get a reset, not a clean EOF.
+//
+// The case holds only if the server's bytes reach the proxy before the
+// idle timeout: on a lossy link they may come after a retransmission
+// timeout, and then the proxy, idle with nothing to write, rightly ends
+// the client's stream with a FIN. Such a run is repeated with twice the
+// idle timeout, so the case is always checked with the write in progress.
 func testProxyIdleWhileWriting(t *testing.T, mk MakeFunc) {
-	const idle = 100 * time.Millisecond
+	for idle := 100 * time.Millisecond; idle <= 6400*time.Millisecond; idle *= 2 {
+		if proxyIdleWhileWriting(t, mk, idle) {
+			return
+		}
+		t.Logf("the response reached the proxy after its %v idle timeout; again with twice the timeout", idle)
+	}
+	t.Fatal("the response never reached the proxy within its idle timeout")
+}
+
+// proxyIdleWhileWriting runs the case once; it reports false, having
+// checked nothing, if the proxy ended before its write began.
+func proxyIdleWhileWriting(t *testing.T, mk MakeFunc, idle time.Duration) bool {
+	var stuck *stuckWrites
 	r := startProxy(t, mk, flow.Options{IdleTimeout: idle}, func(a, b flow.Flow) (flow.Flow, flow.Flow) {
-		return &stuckWrites{Flow: a, closed: make(chan struct{})}, b
+		stuck = &stuckWrites{Flow: a, closed: make(chan struct{}), entered: make(chan struct{})}
+		return stuck, b
 	})
 	mustWrite(t, r.server, "response")
 	d := r.wait(t)
 	if !errors.Is(d.err, flow.ErrIdleTimeout) {
 		t.Fatalf("Proxy error = %v, want ErrIdleTimeout", d.err)
 	}
+	select {
+	case <-stuck.entered:
+	default:
+		return false
+	}
 	mustSeeReset(t, "the client", r.client)
+	return true
 }

@@ -39,7 +39,18 @@ func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
 func newImpairedStacks(t *testing.T, spec string) *stacks {
 	t.Helper()
 	st := &stacks{}
-	st.a, st.b = stacktest.PairWith(t, func(mac inet.MAC, d netif.Device) netif.Device {
+	var cfg stack.Config
+	if spec != "" {
+		// A RST is never retransmitted (RFC 9293 §3.5.2): when the link
+		// loses it, the end it was meant for learns of the reset only from
+		// the answer to its next segment. An end with nothing to send
+		// sends keepalive probes, as a user of a lossy network would turn
+		// on; the reset cases of the proxy matrix rely on them.
+		cfg.TCP.KeepAlive = true
+		cfg.TCP.KeepIdle = 2 * time.Second
+		cfg.TCP.KeepInterval = time.Second
+	}
+	st.a, st.b = stacktest.PairConfig(t, cfg, func(mac inet.MAC, d netif.Device) netif.Device {
 		return stacktest.Impair(t, d, spec, uint64(mac[5]))
 	})
 	st.port.Store(1000)

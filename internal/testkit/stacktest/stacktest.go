@@ -22,6 +22,13 @@ func Pair(t testing.TB) (a, b *stack.Stack) { return PairWith(t, nil) }
 // nil) before its stack is built on it: a fault injector, a recorder.
 func PairWith(t testing.TB, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
 	t.Helper()
+	return PairConfig(t, stack.Config{}, wrap)
+}
+
+// PairConfig is PairWith with both stacks built from cfg (its Addr is
+// replaced by each stack's own).
+func PairConfig(t testing.TB, cfg stack.Config, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
+	t.Helper()
 	sw := memlink.NewSwitch(memlink.Config{})
 	t.Cleanup(func() { sw.Close() })
 	mk := func(mac inet.MAC, addr string) *stack.Stack {
@@ -33,7 +40,9 @@ func PairWith(t testing.TB, wrap func(mac inet.MAC, port netif.Device) netif.Dev
 		if wrap != nil {
 			dev = wrap(mac, dev)
 		}
-		s, err := stack.New(dev, stack.Config{Addr: p})
+		c := cfg
+		c.Addr = p
+		s, err := stack.New(dev, c)
 		if err != nil {
 			t.Fatal(err)
 		}
