@@ -8,6 +8,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/transport"
 )
@@ -25,9 +26,11 @@ type pingWait struct {
 	done chan struct{}
 }
 
-func (s *Stack) initPing(rand io.Reader) {
+func (s *Stack) initPing(rand io.Reader) error {
 	var b [2]byte
-	io.ReadFull(rand, b[:])
+	if _, err := io.ReadFull(rand, b[:]); err != nil {
+		return xerr.Wrap("stack: ping identifier", err)
+	}
 	s.ping.id = binary.BigEndian.Uint16(b[:])
 	s.ping.waiting = make(map[uint16]*pingWait)
 	s.l.ICMP.SetOnEchoReply(func(from inet.Addr4, id, seq uint16, data []byte) {
@@ -36,6 +39,7 @@ func (s *Stack) initPing(rand io.Reader) {
 	if s.l.ICMPv6 != nil {
 		s.l.ICMPv6.SetOnEchoReply(s.echoReply)
 	}
+	return nil
 }
 
 // echoReply runs with the stack lock held.

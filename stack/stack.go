@@ -121,7 +121,10 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	// the same transports (docs/INTERNALS.md, "Wiring").
 	net := &network{v4: s.l.IP, v6: s.l.IPv6}
 	s.l.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
-	s.l.TCP = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP)
+	var err error
+	if s.l.TCP, err = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP); err != nil {
+		return nil, xerr.Wrap("stack", err)
+	}
 	s.l.Eth.Register(inet.EtherTypeIPv4, s.l.IP.Input)
 	s.l.IP.SetICMP(s.l.ICMP)
 	s.l.IP.Register(inet.ProtoICMP, s.l.ICMP)
@@ -134,7 +137,9 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		s.l.IPv6.Register(inet.ProtoUDP, s.l.UDP)
 		s.l.IPv6.Register(inet.ProtoTCP, s.l.TCP)
 	}
-	s.initPing(cfg.Rand)
+	if err := s.initPing(cfg.Rand); err != nil {
+		return nil, err
+	}
 
 	s.mu.Lock()
 	if cfg.Addr.Addr != (inet.Addr4{}) {

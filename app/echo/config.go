@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Validate checks c before it is used.
@@ -28,24 +29,15 @@ func (c *Config) Validate() error {
 // image (internal/buildcfg PORT and METRICS), with the default grace
 // period.
 func ConfigFromBuild() (Config, error) {
-	port, err := parsePort("PORT", buildcfg.PORT)
+	port, err := inet.ParsePort("PORT", buildcfg.PORT)
 	if err != nil {
 		return Config{}, err
 	}
 	cfg := Config{Port: port, Grace: DefaultGrace}
 	if buildcfg.METRICS != "" {
-		if cfg.Metrics, err = parsePort("METRICS", buildcfg.METRICS); err != nil {
+		if cfg.Metrics, err = inet.ParsePort("METRICS", buildcfg.METRICS); err != nil {
 			return Config{}, err
 		}
 	}
 	return cfg, cfg.Validate()
-}
-
-// parsePort parses a TCP/UDP port setting named name.
-func parsePort(name, s string) (uint16, error) {
-	p, err := strconv.ParseUint(s, 10, 16)
-	if err != nil || p == 0 {
-		return 0, errors.New("bad " + name + " " + strconv.Quote(s) + ": want a port 1-65535")
-	}
-	return uint16(p), nil
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 
 	"github.com/mirago/mirago/internal/hostrun"
+	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/sntp"
 )
 
@@ -64,11 +65,11 @@ func parseFlags(hf *hostrun.Flags, args []string, usage io.Writer) (Config, erro
 	}
 	cfg := Config{Grace: *grace}
 	var err error
-	if cfg.Port, err = parsePort("-port", *port); err != nil {
+	if cfg.Port, err = inet.ParsePort("-port", *port); err != nil {
 		return Config{}, err
 	}
 	if *metricsPort != "" {
-		if cfg.Metrics, err = parsePort("-metrics", *metricsPort); err != nil {
+		if cfg.Metrics, err = inet.ParsePort("-metrics", *metricsPort); err != nil {
 			return Config{}, err
 		}
 	}

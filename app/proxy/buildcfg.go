@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/mirago/mirago/app/proxy/config"
 	"github.com/mirago/mirago/internal/buildcfg"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // linkedConfig, when set, is the configuration linked into a bare-metal
@@ -21,7 +22,7 @@ func FileFromBuild() (*config.File, error) {
 	}
 	c := DefaultConfig()
 	var err error
-	if c.Listen, err = parsePort("PORT", buildcfg.PORT); err != nil {
+	if c.Listen, err = inet.ParsePort("PORT", buildcfg.PORT); err != nil {
 		return nil, err
 	}
 	c.Upstream = buildcfg.UPSTREAM
@@ -29,7 +30,7 @@ func FileFromBuild() (*config.File, error) {
 		return nil, err
 	}
 	if buildcfg.METRICS != "" {
-		if c.Metrics, err = parsePort("METRICS", buildcfg.METRICS); err != nil {
+		if c.Metrics, err = inet.ParsePort("METRICS", buildcfg.METRICS); err != nil {
 			return nil, err
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/mirago/mirago/app/proxy/conffile"
 	"github.com/mirago/mirago/app/proxy/config"
 	"github.com/mirago/mirago/internal/hostrun"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 func main() {
@@ -189,11 +190,11 @@ func parseFlags(hf *hostrun.Flags, args_ []string, usage io.Writer) (args, error
 	c := Config{Upstream: *upstream, Balance: *balance, Check: *check_, SendProxy: *sendProxy, AcceptProxy: *acceptProxy,
 		MaxConns: *maxConns, MaxPerClient: *maxPer, ConnectTimeout: *connTO, IdleTimeout: *idleTO, Grace: *grace}
 	var err error
-	if c.Listen, err = parsePort("-listen", *listen); err != nil {
+	if c.Listen, err = inet.ParsePort("-listen", *listen); err != nil {
 		return args{}, err
 	}
 	if *metricsPort != "" {
-		if c.Metrics, err = parsePort("-metrics", *metricsPort); err != nil {
+		if c.Metrics, err = inet.ParsePort("-metrics", *metricsPort); err != nil {
 			return args{}, err
 		}
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net/netip"
-	"strconv"
 	"strings"
 	"time"
 
@@ -93,13 +92,4 @@ func (c Config) File() (*config.File, error) {
 	p.Check.Interval = c.Check
 	return &config.File{Grace: c.Grace, Listeners: []config.Listener{l}, Pools: []config.Pool{p},
 		Metrics: config.Metrics{Port: c.Metrics, Allow: c.MetricsAllow}, Where: where}, nil
-}
-
-// parsePort parses a TCP port setting named name.
-func parsePort(name, s string) (uint16, error) {
-	p, err := strconv.ParseUint(strings.TrimSpace(s), 10, 16)
-	if err != nil || p == 0 {
-		return 0, fmt.Errorf("bad %s %q: want a port 1-65535", name, s)
-	}
-	return uint16(p), nil
 }

@@ -46,8 +46,9 @@ package socket
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
-	"math/rand/v2"
+	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -58,7 +59,6 @@ import (
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/tcp"
-	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -203,7 +203,11 @@ func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
 	} else {
 		cfg := tl.Config()
 		lo, n := int(cfg.EphemeralLow), int(cfg.EphemeralHigh)-int(cfg.EphemeralLow)+1
-		start := rand.IntN(n)
+		var r [4]byte // where to start probing: from the stack's randomness (RFC 6056 §3.2)
+		if _, err := io.ReadFull(ss.Stack.Rand(), r[:]); err != nil {
+			return nil, err
+		}
+		start := int(binary.BigEndian.Uint32(r[:]) % uint32(n))
 		err = tcp.ErrNoPorts
 		for i := 0; i < n; i++ {
 			ln, err = tl.Listen(uint16(lo + (start+i)%n))
@@ -330,7 +334,7 @@ func (ss *Sockets) listenUDP(la netip.AddrPort) (net.PacketConn, error) {
 	}
 	c, err := ss.Stack.UDP().Bind(la)
 	if err != nil {
-		return nil, udpErr(err)
+		return nil, err
 	}
 	return c, nil
 }
@@ -343,7 +347,7 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 	if !hasLocal || la == (netip.AddrPort{}) {
 		c, err := ss.Stack.UDP().Dial(ra)
 		if err != nil {
-			return nil, udpErr(err)
+			return nil, err
 		}
 		return c, nil
 	}
@@ -352,7 +356,7 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 	}
 	c, err := ss.Stack.UDP().Bind(la)
 	if err != nil {
-		return nil, udpErr(err)
+		return nil, err
 	}
 	local := la.Addr()
 	if !local.IsValid() {
@@ -360,31 +364,6 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 	}
 	return &boundUDP{Conn: c, local: netip.AddrPortFrom(local, c.Port()), remote: ra}, nil
 }
-
-// udpErr gives the UDP layer's errors their errno.
-func udpErr(err error) error {
-	var errno syscall.Errno
-	switch {
-	case errors.Is(err, udp.ErrPortInUse):
-		errno = syscall.EADDRINUSE
-	case errors.Is(err, udp.ErrNoPorts):
-		errno = syscall.EADDRNOTAVAIL
-	case errors.Is(err, transport.ErrAddrFamily):
-		errno = syscall.EAFNOSUPPORT
-	default:
-		return err
-	}
-	return &wrapped{err, errno}
-}
-
-// wrapped is a layer error that also matches an errno.
-type wrapped struct {
-	err   error
-	errno syscall.Errno
-}
-
-func (w *wrapped) Error() string   { return w.err.Error() }
-func (w *wrapped) Unwrap() []error { return []error{w.err, w.errno} }
 
 // boundUDP is a UDP socket on a chosen local address, connected to remote:
 // it sends to remote and receives only from it, like a connect(2)ed

@@ -54,7 +54,7 @@ func BenchmarkBulk(b *testing.B) {
 	for i, e := range ends {
 		e.out, e.free = &qs[1-i], &free
 		q := timer.New(clk, &e.mu)
-		e.l = New(e, q, &e.mu, seededReader(uint64(i)), Config{})
+		e.l = mustNew(e, q, &e.mu, seededReader(uint64(i)), Config{})
 	}
 	deliver := func() bool {
 		moved := false

@@ -4,47 +4,31 @@ import (
 	"context"
 	"net"
 	"syscall"
+
+	"github.com/mirago/mirago/stack/transport"
 )
 
-// Error is a TCP error. It matches the corresponding syscall.Errno with
-// errors.Is, so code written for the host stack keeps working.
-type Error struct {
-	msg     string
-	errno   syscall.Errno
-	timeout bool
-}
-
-// Error implements error.
-func (e *Error) Error() string { return e.msg }
-
-// Is reports whether target is the errno e stands for.
-func (e *Error) Is(target error) bool {
-	errno, ok := target.(syscall.Errno)
-	return ok && e.errno != 0 && errno == e.errno
-}
-
-// Timeout reports whether e is a timeout (net.Error).
-func (e *Error) Timeout() bool { return e.timeout }
-
-// Temporary implements the deprecated net.Error method; always false.
-func (e *Error) Temporary() bool { return false }
+// Error is a TCP error: a transport.Error, which matches the
+// corresponding syscall.Errno with errors.Is, so code written for the host
+// stack keeps working.
+type Error = transport.Error
 
 // Errors returned by the API.
 var (
 	// ErrRefused: the peer answered our SYN with a RST.
-	ErrRefused = &Error{msg: "tcp: connection refused", errno: syscall.ECONNREFUSED}
+	ErrRefused = transport.NewError("tcp: connection refused", syscall.ECONNREFUSED, false)
 	// ErrTimeout: the connection attempt or a retransmission timed out.
-	ErrTimeout = &Error{msg: "tcp: connection timed out", errno: syscall.ETIMEDOUT, timeout: true}
+	ErrTimeout = transport.NewError("tcp: connection timed out", syscall.ETIMEDOUT, true)
 	// ErrUnreachable: an ICMP destination unreachable aborted the connection.
-	ErrUnreachable = &Error{msg: "tcp: destination unreachable", errno: syscall.EHOSTUNREACH}
+	ErrUnreachable = transport.NewError("tcp: destination unreachable", syscall.EHOSTUNREACH, false)
 	// ErrReset: the peer reset the connection.
-	ErrReset = &Error{msg: "tcp: connection reset by peer", errno: syscall.ECONNRESET}
+	ErrReset = transport.NewError("tcp: connection reset by peer", syscall.ECONNRESET, false)
 	// ErrAddrInUse: the port is already in use.
-	ErrAddrInUse = &Error{msg: "tcp: address already in use", errno: syscall.EADDRINUSE}
+	ErrAddrInUse = transport.NewError("tcp: address already in use", syscall.EADDRINUSE, false)
 	// ErrNoPorts: no ephemeral port is free for the destination.
-	ErrNoPorts = &Error{msg: "tcp: no free ephemeral port", errno: syscall.EADDRNOTAVAIL}
-	// ErrInvalid: a bad argument, such as a non-IPv4 address.
-	ErrInvalid = &Error{msg: "tcp: invalid argument", errno: syscall.EINVAL}
+	ErrNoPorts = transport.NewError("tcp: no free ephemeral port", syscall.EADDRNOTAVAIL, false)
+	// ErrInvalid: a bad argument, such as a zero port or a broadcast address.
+	ErrInvalid = transport.NewError("tcp: invalid argument", syscall.EINVAL, false)
 	// ErrClosed is net.ErrClosed: the Conn or Listener was closed locally.
 	ErrClosed = net.ErrClosed
 )

@@ -5,6 +5,7 @@ import (
 	"container/heap"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net/netip"
 	"sync"
@@ -136,7 +137,7 @@ func newTestNetOffload(t testing.TB, seed uint64, f faults, cfgA, cfgB Config, o
 		if i == 1 {
 			cfg = cfgB
 		}
-		e.l = New(e.ip, e.q, &e.mu, seededReader(seed+uint64(i)), cfg)
+		e.l = mustNew(e.ip, e.q, &e.mu, seededReader(seed+uint64(i)), cfg)
 		n.ends[i] = e
 	}
 	return n
@@ -490,4 +491,13 @@ func (l *Layer) lockedStats() Stats {
 	l.lock.Lock()
 	defer l.lock.Unlock()
 	return l.StatsLocked()
+}
+
+// mustNew is New for tests, whose seeded readers do not fail.
+func mustNew(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
+	l, err := New(ip, q, lock, rnd, cfg)
+	if err != nil {
+		panic(err)
+	}
+	return l
 }

@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
@@ -66,8 +67,9 @@ type Layer struct {
 // stack lock that protocol entry points are called with and that the user
 // API takes. rnd supplies the secrets (ISN, ports, cookies). stack.New
 // gives it a Network for every address family and registers it with each
-// network layer.
-func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) *Layer {
+// network layer. It fails if rnd fails: without secrets ISNs, ports and
+// SYN cookies would be predictable (RFC 6528 §3).
+func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, cfg Config) (*Layer, error) {
 	// Config.MSS defaults from the IPv4 MTU; each family caps it (mssFor).
 	cfg.setDefaults(ip.MTU(inet.AnyIPv4))
 	l := &Layer{
@@ -89,16 +91,20 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 	l.pool = pkt.NewPool(l.headroom + MaxHeaderLen)
 	l.txBuf = pkt.New(l.headroom+MaxHeaderLen, 0)
 	for _, k := range []*[16]byte{&l.isnKey, &l.portKey, &l.cookieKey, &l.tsKey} {
-		io.ReadFull(rnd, k[:])
+		if _, err := io.ReadFull(rnd, k[:]); err != nil {
+			return nil, xerr.Wrap("tcp: reading the secrets", err)
+		}
 	}
 	var b [4]byte
-	io.ReadFull(rnd, b[:])
+	if _, err := io.ReadFull(rnd, b[:]); err != nil {
+		return nil, xerr.Wrap("tcp: reading the secrets", err)
+	}
 	l.portNext = uint32(b[0]) | uint32(b[1])<<8 | uint32(b[2])<<16 | uint32(b[3])<<24
 	l.txPool.New = func() any { return new(txChunk) }
 	l.rxPool.New = func() any { return new(rxChunk) }
 	l.txMem = blockpool.New(minBlock, cfg.SendBuffer)
 	l.rxMem = blockpool.New(minBlock, cfg.RecvBuffer)
-	return l
+	return l, nil
 }
 
 // now is the time since the layer started; connections store durations

@@ -82,7 +82,7 @@ func newLiveNet(t testing.TB, cfg Config) *liveNet {
 	for i, a := range []inet.Addr{addrA, addrB} {
 		e := &liveEnd{addr: a, sig: make(chan struct{}, 1)}
 		q := timer.New(clock.Real{}, &e.mu)
-		e.l = New(e, q, &e.mu, seededReader(uint64(i)+100), cfg)
+		e.l = mustNew(e, q, &e.mu, seededReader(uint64(i)+100), cfg)
 		n.ends[i] = e
 	}
 	n.ends[0].peer, n.ends[1].peer = n.ends[1], n.ends[0]

@@ -14,7 +14,7 @@
 package transport
 
 import (
-	"errors"
+	"syscall"
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
@@ -22,8 +22,8 @@ import (
 )
 
 // ErrAddrFamily is returned for an address of a family the stack has no
-// network layer for (EAFNOSUPPORT).
-var ErrAddrFamily = errors.New("address family not supported")
+// network layer for.
+var ErrAddrFamily = NewError("address family not supported", syscall.EAFNOSUPPORT, false)
 
 // Receiver is a protocol above the network layer: TCP, UDP and ICMP each
 // implement it.

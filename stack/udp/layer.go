@@ -2,10 +2,10 @@ package udp
 
 import (
 	"encoding/binary"
-	"errors"
 	"io"
 	"net/netip"
 	"sync"
+	"syscall"
 
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
@@ -13,14 +13,15 @@ import (
 	"github.com/mirago/mirago/stack/transport"
 )
 
-// Errors returned by the socket API.
+// Errors returned by the socket API: transport.Errors, each matching its
+// errno with errors.Is, as TCP's do.
 var (
-	ErrPortInUse   = errors.New("udp: port already bound")
-	ErrNoPorts     = errors.New("udp: no free ephemeral port")
-	ErrTooLarge    = errors.New("udp: datagram too large")
-	ErrNoAddress   = errors.New("udp: destination address required")
-	ErrBroadcast   = errors.New("udp: sending to broadcast needs SetBroadcast(true)")
-	ErrUnreachable = errors.New("udp: destination unreachable (ICMP)")
+	ErrPortInUse   = transport.NewError("udp: port already bound", syscall.EADDRINUSE, false)
+	ErrNoPorts     = transport.NewError("udp: no free ephemeral port", syscall.EADDRNOTAVAIL, false)
+	ErrTooLarge    = transport.NewError("udp: datagram too large", syscall.EMSGSIZE, false)
+	ErrNoAddress   = transport.NewError("udp: destination address required", syscall.EDESTADDRREQ, false)
+	ErrBroadcast   = transport.NewError("udp: sending to broadcast needs SetBroadcast(true)", syscall.EACCES, false)
+	ErrUnreachable = transport.NewError("udp: destination unreachable (ICMP)", syscall.ECONNREFUSED, false)
 )
 
 // Config holds the layer's settings; zero values pick the defaults.

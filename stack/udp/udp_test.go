@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -392,6 +393,27 @@ func TestConcurrentReadersBothWake(t *testing.T) {
 			}
 		case <-time.After(3 * time.Second):
 			t.Fatalf("only %d of 2 blocked readers woke for 2 queued datagrams", i)
+		}
+	}
+}
+
+// UDP's errors match their errno as TCP's do, so stack/socket (package
+// net's sockets on tamago) passes them on untranslated.
+func TestErrorsMatchErrno(t *testing.T) {
+	l, _, _ := newLayer(t)
+	if _, err := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7)); err != nil {
+		t.Fatal(err)
+	}
+	_, err := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	if !errors.Is(err, ErrPortInUse) || !errors.Is(err, syscall.EADDRINUSE) {
+		t.Fatalf("second bind: %v", err)
+	}
+	for err, errno := range map[error]syscall.Errno{
+		ErrNoPorts: syscall.EADDRNOTAVAIL, ErrTooLarge: syscall.EMSGSIZE,
+		ErrUnreachable: syscall.ECONNREFUSED, transport.ErrAddrFamily: syscall.EAFNOSUPPORT,
+	} {
+		if !errors.Is(err, errno) {
+			t.Errorf("%v does not match %v", err, errno)
 		}
 	}
 }
