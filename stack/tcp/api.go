@@ -252,7 +252,7 @@ func (c *Conn) Close() error {
 		c.releaseRx()
 		c.shutWrite()
 		if c.state == FinWait2 {
-			l.after(&c.dack, l.cfg.TimeWait)
+			l.after(&c.ackOrEnd, l.cfg.TimeWait)
 		}
 	}
 	c.wake(fRdWait)

@@ -102,7 +102,7 @@ type Conn struct {
 	cc                ccState
 	tx                *txChunk // nil when nothing to send or unacked
 	rx                *rxChunk // nil when nothing received and unread
-	rtx, dack, dl     timer.Entry
+	rtx, ackOrEnd, dl timer.Entry
 	rdCh, wrCh, wlCh  chan struct{}
 	endErr            uint8  // why the connection ended: an index into endErrs (0: not ended, or cleanly)
 	rdWaiters         uint16 // readers blocked on rdCh
@@ -143,7 +143,7 @@ func (l *Layer) newConn(id tuple) *Conn {
 		c.rcvCap = uint32(l.cfg.RecvBufferInitial)
 	}
 	c.rtx.Init(c.onRTX)
-	c.dack.Init(c.onDack)
+	c.ackOrEnd.Init(c.onAckOrEnd)
 	c.dl.Init(c.onDeadline)
 	return c
 }
@@ -249,7 +249,7 @@ func (c *Conn) finish(err error) {
 		l.hot = nil
 	}
 	l.q.Stop(&c.rtx)
-	l.q.Stop(&c.dack)
+	l.q.Stop(&c.ackOrEnd)
 	c.tmode = tmNone
 	c.releaseTx()
 	if err != nil || c.f&fUserClosed != 0 {

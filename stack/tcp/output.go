@@ -68,7 +68,7 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 		p1, p2 = c.txSlices(seq, n)
 	}
 	if flags&FlagACK != 0 {
-		// A pending delayed-ACK timer is left to fire: onDack finds
+		// A pending delayed-ACK timer is left to fire: onAckOrEnd finds
 		// nothing owed and does nothing, and a delayed ACK owed before
 		// it fires goes out then, early. This saves a heap removal and
 		// insertion per ACK in bulk transfers.

@@ -4,11 +4,12 @@ import "time"
 
 // Each connection has three timer entries in the stack's one timer.Queue:
 //
-//	rtx   retransmission (SYN, data, FIN), or the tail loss probe standing
-//	      in for it, or zero-window persist, or keepalive, whichever
-//	      applies (tmode says which)
-//	dack  delayed ACK, or the TIME_WAIT / orphaned FIN_WAIT_2 expiry
-//	dl    Read/Write deadlines while a user call waits
+//	rtx       retransmission (SYN, data, FIN), or the tail loss probe standing
+//	          in for it, or zero-window persist, or keepalive, whichever
+//	          applies (tmode says which)
+//	ackOrEnd  delayed ACK, or the end of TIME_WAIT (2MSL) or of an
+//	          orphaned FIN_WAIT_2
+//	dl        Read/Write deadlines while a user call waits
 
 // restartRTO restarts the retransmission timer for RTO from now (RFC 6298
 // §5.3) on an ACK of new data, and with it the loss probe timer (RFC 8985
@@ -272,8 +273,8 @@ func (c *Conn) onKeepalive() {
 	l.after(&c.rtx, l.cfg.KeepInterval)
 }
 
-// onDack sends a delayed ACK or ends TIME_WAIT / orphaned FIN_WAIT_2.
-func (c *Conn) onDack(now time.Time) {
+// onAckOrEnd sends a delayed ACK or ends TIME_WAIT / orphaned FIN_WAIT_2.
+func (c *Conn) onAckOrEnd(now time.Time) {
 	switch c.state {
 	case TimeWait:
 		c.finish(nil)
