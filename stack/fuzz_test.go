@@ -2,7 +2,10 @@ package stack_test
 
 import (
 	"encoding/binary"
+	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"sync"
 	"testing"
 	"time"
@@ -109,14 +112,94 @@ func seedFrames() [][]byte {
 	}
 }
 
+// The peer's and our IPv6 addresses in FuzzStackInput: EUI-64 ones, which
+// the stack reaches without Neighbor Discovery until that lands.
+var (
+	fuzzUs6   = stacktest.EUI64(inet.MustParseAddr(stacktest.GlobalPrefix6), (&frameDev{}).MAC())
+	fuzzPeer6 = stacktest.EUI64(inet.MustParseAddr(stacktest.GlobalPrefix6), peerMAC)
+)
+
+// ip6Frame wraps an upper-layer message (after any extension headers in
+// chain, whose first header is nh) in Ethernet and IPv6 headers from the
+// peer to us; for ICMPv6 (proto 58), UDP and TCP the checksum at off of
+// payload is set.
+func ip6Frame(nh uint8, chain []byte, proto uint8, payload []byte, off int) []byte {
+	if off >= 0 {
+		binary.BigEndian.PutUint16(payload[off:], 0)
+		s := checksum.Pseudo(fuzzPeer6, fuzzUs6, proto, len(payload))
+		binary.BigEndian.PutUint16(payload[off:], checksum.Checksum(payload, s))
+	}
+	us := (&frameDev{}).MAC()
+	n := len(chain) + len(payload)
+	f := make([]byte, 14+40+n)
+	copy(f[0:6], us[:])
+	copy(f[6:12], peerMAC[:])
+	binary.BigEndian.PutUint16(f[12:], 0x86dd)
+	ip := f[14:54]
+	ip[0] = 0x60
+	binary.BigEndian.PutUint16(ip[4:], uint16(n))
+	ip[6], ip[7] = nh, 64
+	a, b := fuzzPeer6.As16(), fuzzUs6.As16()
+	copy(ip[8:24], a[:])
+	copy(ip[24:40], b[:])
+	copy(f[54:], chain)
+	copy(f[54+len(chain):], payload)
+	return f
+}
+
+// seedFrames6 are IPv6 frames: echo, UDP, a SYN, the first fragment of a
+// datagram (its timeout is an ICMPv6 error), a hop-by-hop option the
+// stack must refuse with a Parameter Problem, RH0.
+func seedFrames6() map[string][]byte {
+	echo := append([]byte{128, 0, 0, 0, 0x12, 0x34, 0, 1}, "abcdefgh"...)
+	udp := append([]byte{0x13, 0x88, 0, 7, 0, 13, 0, 0}, "hello"...)
+	syn := []byte{0xc3, 0x50, 0, 7, 0, 0, 0x10, 0, 0, 0, 0, 0, 0x80, 0x02, 0xfa, 0xf0, 0, 0, 0, 0,
+		2, 4, 5, 0xa0, 4, 2, 8, 10, 0, 0, 0, 1, 0, 0, 0, 0, 1, 3, 3, 7}
+	first := append([]byte{17, 0, 0, 1, 0, 0, 0, 9, 0x13, 0x88, 0, 7, 0, 0x50, 0, 0}, make([]byte, 16)...)
+	hbh := []byte{17, 0, 0xde, 0, 1, 2, 0, 0}
+	rh0 := append([]byte{17, 2, 0, 1, 0, 0, 0, 0}, fuzzUs6.Netip().AsSlice()...)
+	return map[string][]byte{
+		"ipv6_echo":           ip6Frame(58, nil, 58, echo, 2),
+		"ipv6_udp":            ip6Frame(17, nil, 17, udp, 6),
+		"ipv6_syn":            ip6Frame(6, nil, 6, syn, 16),
+		"ipv6_first_fragment": ip6Frame(44, nil, 0, first, -1),
+		"ipv6_unknown_option": ip6Frame(0, hbh, 17, udp, 6),
+		"ipv6_rh0":            ip6Frame(43, rh0, 17, udp, 6),
+	}
+}
+
+// TestFuzzStackSeeds6 writes the IPv6 seeds of FuzzStackInput under
+// testdata/fuzz when MIRAGO_WRITE_SEEDS=1, and otherwise checks them.
+func TestFuzzStackSeeds6(t *testing.T) {
+	dir := filepath.Join("testdata", "fuzz", "FuzzStackInput")
+	for name, b := range seedFrames6() {
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", b)
+		path := filepath.Join(dir, name)
+		if os.Getenv("MIRAGO_WRITE_SEEDS") == "1" {
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s: missing or stale (MIRAGO_WRITE_SEEDS=1 rewrites it): %v", path, err)
+		}
+	}
+}
+
 // FuzzStackInput feeds arbitrary frames through the whole input path
-// (ethernet, ARP, IPv4 with reassembly, ICMP, UDP, TCP) of a stack that
-// has a TCP listener and a UDP socket open, then lets two minutes of
-// virtual time run every timer the frame armed. It must never panic, and
+// (ethernet, ARP, IPv4 with reassembly, ICMP, IPv6 with its extension
+// headers and reassembly, ICMPv6, UDP, TCP) of a stack that has a TCP
+// listener and a UDP socket open, then lets two minutes of virtual time
+// run every timer the frame armed. It must never panic, and
 // stacktest.Oracle must hold: everything sent parses and checksums, every
-// bound holds, and the stack still answers a ping and SYNs.
+// bound holds, and the stack still answers a ping over both families and
+// SYNs.
 func FuzzStackInput(f *testing.F) {
 	for _, s := range seedFrames() {
+		f.Add(s)
+	}
+	for _, s := range seedFrames6() {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, frame []byte) {
@@ -141,7 +224,11 @@ func FuzzStackInput(f *testing.F) {
 			t.Fatal(err)
 		}
 		defer uc.Close()
+		if _, us6 := stacktest.Address6(t, s); us6 != fuzzUs6 {
+			t.Fatalf("IPv6 address %v, want %v", us6, fuzzUs6)
+		}
 		o := &stacktest.Oracle{Stack: s, Config: cfg, MAC: dev.MAC(), IP: fuzzUs, PeerMAC: peerMAC, PeerIP: fuzzPeer,
+			IP6: fuzzUs6, PeerIP6: fuzzPeer6,
 			Inject: dev.inject, Take: dev.take, Advance: vc.Advance, Listeners: []uint16{7}, ClosedPort: 9}
 		dev.inject(frame)
 		vc.Advance(2 * time.Minute) // run every timer the frame armed

@@ -130,12 +130,12 @@ func (p *mtuPair) sendTCP(t *testing.T, c net.Conn, n int) {
 	}
 }
 
-// synMSS returns the MSS of the one SYN in out.
+// synMSS returns the MSS of the one IPv4 SYN in out.
 func synMSS(t *testing.T, out []stacktest.SentIP) int {
 	t.Helper()
 	mss := -1
 	for _, o := range out {
-		if o.SYN {
+		if o.SYN && !o.V6 {
 			if mss != -1 {
 				t.Fatal("more than one SYN")
 			}
@@ -148,11 +148,11 @@ func synMSS(t *testing.T, out []stacktest.SentIP) int {
 	return mss
 }
 
-// largest returns the largest datagram of protocol proto in out, and how
-// many of them were fragments and carried TCP data.
+// largest returns the largest IPv4 datagram of protocol proto in out,
+// and how many of them were fragments and carried TCP data.
 func largest(out []stacktest.SentIP, proto uint8) (max, frags, data int) {
 	for _, o := range out {
-		if o.Proto != proto {
+		if o.Proto != proto || o.V6 {
 			continue
 		}
 		if o.TotalLen > max {

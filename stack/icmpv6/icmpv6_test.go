@@ -2,6 +2,9 @@ package icmpv6
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -318,5 +321,47 @@ func TestEchoAllocs(t *testing.T) {
 	}
 	if e.icmp.StatsLocked().EchoRepliesOut < 1000 {
 		t.Errorf("replies %d", e.icmp.StatsLocked().EchoRepliesOut)
+	}
+}
+
+// TestWriteFuzzSeeds writes the FuzzICMPv6 corpus under testdata/fuzz
+// when MIRAGO_WRITE_SEEDS=1, and otherwise checks it is there.
+func TestWriteFuzzSeeds(t *testing.T) {
+	quote := sentUDP(100)
+	mk := func(typ, code uint8, rest uint32, body []byte) []byte {
+		b := make([]byte, 8+len(body))
+		(&Fields{Type: typ, Code: code, Rest: rest, Body: body}).Encode(b)
+		return b
+	}
+	seeds := map[string]struct {
+		b          []byte
+		fix, mcast bool
+	}{
+		"linux_echo_request": {goldenRequest, true, false},
+		"echo_to_all_nodes":  {mk(TypeEchoRequest, 0, Echo(1, 2), seq(32)), true, true},
+		"echo_reply":         {mk(TypeEchoReply, 0, Echo(1, 2), seq(32)), true, false},
+		"port_unreachable":   {mk(TypeDestUnreachable, CodePortUnreachable, 0, quote), true, false},
+		"packet_too_big":     {mk(TypePacketTooBig, 0, 1400, quote), true, false},
+		"packet_too_big_low": {mk(TypePacketTooBig, 0, 576, quote), true, false},
+		"param_problem":      {mk(TypeParamProblem, CodeUnknownNext, 40, quote), true, false},
+		"time_exceeded":      {mk(TypeTimeExceeded, CodeReasmTimeout, 0, quote[:60]), true, false},
+		"neighbor_advert":    {mk(TypeNeighborAdvert, 0, 0x60000000, ourAddrBytes()[4:]), true, true},
+		"unknown_error":      {mk(100, 0, 0, quote), true, false},
+		"bad_checksum":       {mk(TypeEchoRequest, 0, 0, seq(8)), false, false},
+	}
+	dir := filepath.Join("testdata", "fuzz", "FuzzICMPv6")
+	for name, s := range seeds {
+		want := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\nbool(%v)\nbool(%v)\n", s.b, s.fix, s.mcast)
+		path := filepath.Join(dir, name)
+		if os.Getenv("MIRAGO_WRITE_SEEDS") == "1" {
+			os.MkdirAll(dir, 0o755)
+			if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if got, err := os.ReadFile(path); err != nil || string(got) != want {
+			t.Errorf("%s: missing or stale (MIRAGO_WRITE_SEEDS=1 rewrites it): %v", path, err)
+		}
 	}
 }

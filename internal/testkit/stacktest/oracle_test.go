@@ -9,13 +9,17 @@ import (
 	"testing"
 	"time"
 
+	"bytes"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/arp"
+	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 )
@@ -234,6 +238,93 @@ func TestCheckFrames(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := CheckFrames(tc.frames, usMAC, usIP)
+			switch {
+			case tc.want == "" && err != nil:
+				t.Fatal(err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Fatalf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}
+
+var (
+	us6   = inet.MustParseAddr("fd00:6::1")
+	peer6 = inet.MustParseAddr("fd00:6::2")
+)
+
+// frame6 builds an IPv6 frame from src to dst (the Ethernet destination
+// mapped for multicast) with nh and payload; for ICMPv6 and UDP (sum at
+// off) the checksum is set.
+func frame6(src, dst inet.Addr, nh uint8, payload []byte, sumOff int) []byte {
+	if sumOff >= 0 {
+		payload[sumOff], payload[sumOff+1] = 0, 0
+		s := checksum.Checksum(payload, checksum.Pseudo(src, dst, nh, len(payload)))
+		payload[sumOff], payload[sumOff+1] = byte(s>>8), byte(s)
+	}
+	mac := peerMAC
+	if dst.IsMulticast() {
+		mac = inet.MulticastMAC(dst)
+	}
+	f := make([]byte, ethernet.HeaderLen+ipv6.HeaderLen+len(payload))
+	(&ethernet.Fields{Dst: mac, Src: usMAC, Type: inet.EtherTypeIPv6}).Encode(f)
+	(&ipv6.Fields{PayloadLen: uint16(len(payload)), NextHeader: nh, HopLimit: 64, Src: src, Dst: dst}).Encode(f[ethernet.HeaderLen:])
+	copy(f[ethernet.HeaderLen+ipv6.HeaderLen:], payload)
+	return f
+}
+
+func icmp6(typ uint8, body []byte) []byte {
+	m := make([]byte, 8+len(body))
+	(&icmpv6.Fields{Type: typ, Body: body}).Encode(m)
+	return m
+}
+
+// frag6 is a fragment of whole (ICMPv6) from us6 to peer6.
+func frag6(id uint32, whole []byte, off, end int, more bool) []byte {
+	fh := make([]byte, 8)
+	(&ipv6.FragmentFields{NextHeader: inet.ProtoICMPv6, Offset: off, More: more, ID: id}).Encode(fh)
+	return frame6(us6, peer6, inet.ProtoFragment, append(fh, whole[off:end]...), -1)
+}
+
+func TestCheckFrames6(t *testing.T) {
+	whole := icmp6(icmpv6.TypeEchoReply, make([]byte, 2000))
+	icmpv6.SetChecksum(whole, us6, peer6, 0, 0)
+	quoted := frame6(peer6, us6, inet.ProtoICMPv6, icmp6(icmpv6.TypeDestUnreachable, nil), 2)[ethernet.HeaderLen:]
+	udp := []byte{0, 7, 0, 7, 0, 9, 0, 0, 'x'}
+	for _, tc := range []struct {
+		name   string
+		frames [][]byte
+		want   string
+	}{
+		{"echo reply", [][]byte{frame6(us6, peer6, inet.ProtoICMPv6, icmp6(icmpv6.TypeEchoReply, []byte("abc")), 2)}, ""},
+		{"fragments", [][]byte{frag6(1, whole, 0, 1448, true), frag6(1, whole, 1448, len(whole), false)}, ""},
+		{"fragment missing", [][]byte{frag6(2, whole, 0, 1448, true)}, "never the whole packet"},
+		{"fragments overlap", [][]byte{frag6(3, whole, 0, 1448, true), frag6(3, whole, 1440, len(whole), false)}, "overlap"},
+		{"fragment not a multiple of 8", [][]byte{frag6(4, whole, 0, 1447, true)}, "not a multiple of 8"},
+		{"UDP without checksum", [][]byte{frame6(us6, peer6, inet.ProtoUDP, bytes.Clone(udp), -1)}, "no checksum over IPv6"},
+		{"UDP", [][]byte{frame6(us6, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, ""},
+		{"from another address", [][]byte{frame6(peer6, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, "not one of the stack's"},
+		{"UDP from ::", [][]byte{frame6(inet.IPv6Unspecified, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, "only ND and MLD"},
+		{"NS from ::", [][]byte{frame6(inet.IPv6Unspecified, inet.SolicitedNode(us6), inet.ProtoICMPv6, icmp6(icmpv6.TypeNeighborSolicit, make([]byte, 16)), 2)}, ""},
+		{"error to multicast", [][]byte{frame6(us6, inet.IPv6AllNodes, inet.ProtoICMPv6, icmp6(icmpv6.TypeDestUnreachable, quoted[:48]), 2)}, "not one node"},
+		{"error about an error", [][]byte{frame6(us6, peer6, inet.ProtoICMPv6, icmp6(icmpv6.TypeDestUnreachable, quoted), 2)}, "about ICMPv6 type 1"},
+		{"bad ICMPv6 checksum", [][]byte{frame6(us6, peer6, inet.ProtoICMPv6, icmp6(icmpv6.TypeEchoReply, nil), -1)}, "icmpv6: bad checksum"},
+		{"to ourselves", [][]byte{frame6(us6, us6, inet.ProtoICMPv6, icmp6(icmpv6.TypeEchoReply, nil), 2)}, "on the wire"},
+		{"wrong multicast MAC", [][]byte{append(append(bytes.Clone(peerMAC[:]), usMAC[:]...),
+			frame6(us6, inet.IPv6AllNodes, inet.ProtoICMPv6, icmp6(icmpv6.TypeEchoRequest, nil), 2)[12:]...)}, "in a frame to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewFrameChecker(usMAC, usIP)
+			c.SetIPv6(us6)
+			var err error
+			for _, f := range tc.frames {
+				if _, err = c.Add(f); err != nil {
+					break
+				}
+			}
+			if err == nil {
+				err = c.Pending()
+			}
 			switch {
 			case tc.want == "" && err != nil:
 				t.Fatal(err)

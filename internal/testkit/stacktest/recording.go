@@ -14,7 +14,7 @@ import (
 
 // SentIP is one IPv4 datagram or IPv6 packet a RecordingPort sent.
 type SentIP struct {
-	V6       bool  // IPv6 (Proto is then the upper-layer protocol)
+	V6       bool // IPv6 (Proto is then the upper-layer protocol)
 	Proto    uint8
 	TotalLen int  // bytes of IP: header and payload
 	Frag     bool // a fragment (MF set or an offset; for IPv6, a Fragment header)

@@ -8,23 +8,27 @@ import (
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
 )
 
 // Sent is one frame a stack sent, parsed by the stack's own parsers.
-// Exactly one of ARP and IP is set; for IP, at most one of ICMP, UDP and
-// TCP (none for a fragment, whose transport CheckFrames checks once the
-// datagram is whole).
+// Exactly one of ARP, IP and IP6 is set; for IP, at most one of ICMP, UDP
+// and TCP, for IP6 one of ICMPv6, UDP and TCP (none for a fragment, whose
+// transport CheckFrames checks once the datagram is whole).
 type Sent struct {
-	Frame ethernet.Frame
-	ARP   arp.Packet
-	IP    ipv4.Header
-	ICMP  icmp.Message
-	UDP   udp.Header
-	TCP   tcp.Header
+	Frame  ethernet.Frame
+	ARP    arp.Packet
+	IP     ipv4.Header
+	ICMP   icmp.Message
+	IP6    ipv6.Header
+	ICMPv6 icmpv6.Message
+	UDP    udp.Header
+	TCP    tcp.Header
 }
 
 // CheckFrames parses every frame in frames as one sent by the stack whose
@@ -33,7 +37,7 @@ type Sent struct {
 // the first frame that breaks a rule:
 //
 //   - Ethernet: a well-formed untagged frame from mac, of at most 1514
-//     bytes, carrying ARP or IPv4;
+//     bytes, carrying ARP, IPv4 or IPv6 (checkFrame6 has IPv6's rules);
 //   - ARP: valid fixed fields (Ethernet/IPv4, request or reply), sent by
 //     mac from ip (a request may come from 0.0.0.0: an RFC 5227 probe);
 //   - IPv4: a valid header with a correct checksum, from ip, not to ip;
@@ -63,19 +67,26 @@ func CheckFrames(frames [][]byte, mac inet.MAC, ip inet.Addr4) ([]Sent, error) {
 // FrameChecker applies CheckFrames' rules to frames one at a time, as a
 // device sends them, so that a test need not keep them.
 type FrameChecker struct {
-	mac   inet.MAC
-	ip    inet.Addr4
-	frags map[fragKey]*fragments
+	mac    inet.MAC
+	ip     inet.Addr4
+	ip6    []inet.Addr
+	frags  map[fragKey]*fragments
+	frags6 map[fragKey6]*fragments
 }
 
 // NewFrameChecker checks frames sent by the stack at mac and ip.
 func NewFrameChecker(mac inet.MAC, ip inet.Addr4) *FrameChecker {
-	return &FrameChecker{mac: mac, ip: ip, frags: map[fragKey]*fragments{}}
+	return &FrameChecker{mac: mac, ip: ip, frags: map[fragKey]*fragments{}, frags6: map[fragKey6]*fragments{}}
 }
+
+// SetIPv6 gives the stack's IPv6 addresses: IPv6 packets must come from
+// one of them (or :: for ND and MLD). Without it any unicast source that
+// is not loopback or IPv4-mapped passes.
+func (c *FrameChecker) SetIPv6(addrs ...inet.Addr) { c.ip6 = append(c.ip6[:0], addrs...) }
 
 // Add checks one frame and returns it parsed.
 func (c *FrameChecker) Add(f []byte) (Sent, error) {
-	s, err := checkFrame(f, c.mac, c.ip, c.frags)
+	s, err := c.checkFrame(f)
 	if err != nil {
 		return s, fmt.Errorf("%v (% x)", err, f)
 	}
@@ -88,10 +99,15 @@ func (c *FrameChecker) Pending() error {
 		return fmt.Errorf("datagram %v->%v proto %d id %d: %d bytes of fragments sent, never the whole datagram",
 			k.src, k.dst, k.proto, k.id, fr.have)
 	}
+	for k, fr := range c.frags6 {
+		return fmt.Errorf("IPv6 packet %v->%v id %d: %d bytes of fragments sent, never the whole packet",
+			k.src, k.dst, k.id, fr.have)
+	}
 	return nil
 }
 
-func checkFrame(f []byte, mac inet.MAC, ip inet.Addr4, frags map[fragKey]*fragments) (Sent, error) {
+func (c *FrameChecker) checkFrame(f []byte) (Sent, error) {
+	mac, ip, frags := c.mac, c.ip, c.frags
 	var s Sent
 	fr, err := ethernet.ParseFrame(f)
 	if err != nil {
@@ -142,8 +158,10 @@ func checkFrame(f []byte, mac inet.MAC, ip inet.Addr4, frags map[fragKey]*fragme
 			h = whole
 		}
 		return s, checkTransport(&s, h)
+	case inet.EtherTypeIPv6:
+		return s, c.checkFrame6(&s, fr)
 	default:
-		return s, fmt.Errorf("ethernet: EtherType %#04x, neither ARP nor IPv4", fr.Type())
+		return s, fmt.Errorf("ethernet: EtherType %#04x, not ARP, IPv4 or IPv6", fr.Type())
 	}
 }
 
