@@ -13,37 +13,23 @@ import (
 	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
 // pair builds two stacks, A (10.0.0.1) and B (10.0.0.2), on one in-memory
-// switch, optionally impairing both of their links.
+// switch (stacktest.Pair), impairing both of their links with spec.
 func pair(t *testing.T, spec string) (a, b *stack.Stack) {
 	t.Helper()
-	return pairOn(t, memlink.Config{}, spec)
+	return stacktest.PairWith(t, impaired(t, spec))
 }
 
-// pairOn is pair on a switch configured with cfg.
-func pairOn(t *testing.T, cfg memlink.Config, spec string) (a, b *stack.Stack) {
-	t.Helper()
-	sw := memlink.NewSwitch(cfg)
-	t.Cleanup(func() { sw.Close() })
-	mk := func(mac inet.MAC, addr string, seed uint64) *stack.Stack {
-		dev := stacktest.Impair(t, sw.NewPort(mac, 1500), spec, seed)
-		p, err := inet.ParsePrefix4(addr)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := stack.New(dev, stack.Config{Addr: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { s.Close() })
-		return s
+// impaired wraps each port in stacktest.Impair(spec), seeded by the
+// port's MAC.
+func impaired(t *testing.T, spec string) func(inet.MAC, netif.Device) netif.Device {
+	return func(mac inet.MAC, port netif.Device) netif.Device {
+		return stacktest.Impair(t, port, spec, uint64(mac[5]))
 	}
-	a = mk(inet.MAC{2, 0, 0, 0, 0, 1}, "10.0.0.1/24", 1)
-	b = mk(inet.MAC{2, 0, 0, 0, 0, 2}, "10.0.0.2/24", 2)
-	return a, b
 }
 
 func TestTwoStacksARP(t *testing.T) {
@@ -228,7 +214,7 @@ func TestTwoStacksTCPImpaired(t *testing.T) {
 // checked, goes out in TSO segments with the checksums left to the
 // device, and comes in as large segments taken as verified.
 func TestTwoStacksTCPOffload(t *testing.T) {
-	a, b := pairOn(t, memlink.Config{Offload: true}, "")
+	a, b := stacktest.PairSwitch(t, memlink.Config{Offload: true}, stack.Config{}, impaired(t, ""))
 	tcpBothWays(t, a, b, 64<<20)
 	checkOffloadUsed(t, a, b, false)
 }
@@ -238,7 +224,7 @@ func TestTwoStacksTCPOffload(t *testing.T) {
 // whole, and a corrupted one has its checksum completed before the flip
 // (drivers/impair), so the receiver drops it.
 func TestTwoStacksTCPOffloadImpaired(t *testing.T) {
-	a, b := pairOn(t, memlink.Config{Offload: true}, "loss=0.01,reorder=0.02,dup=0.01,corrupt=0.002")
+	a, b := stacktest.PairSwitch(t, memlink.Config{Offload: true}, stack.Config{}, impaired(t, "loss=0.01,reorder=0.02,dup=0.01,corrupt=0.002"))
 	tcpBothWays(t, a, b, 64<<20)
 	checkOffloadUsed(t, a, b, true)
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -231,7 +232,7 @@ func TestReceiveDrainsInOrderAndRearms(t *testing.T) {
 			t.Fatalf("frame %d never handed up", i)
 		}
 	}
-	waitFor(t, "interrupt unmasked", func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.irqOn && p.acks > 0 })
+	stacktest.WaitFor(t, "interrupt unmasked", 5*time.Second, func() bool { p.mu.Lock(); defer p.mu.Unlock(); return p.irqOn && p.acks > 0 })
 	if s := d.Stats(); s.RxFrames != uint64(len(frames)) || s.RxBytes != uint64(60*len(frames)) {
 		t.Fatalf("stats %+v", s)
 	}
@@ -252,19 +253,19 @@ func TestReceiveCountsRejectedFramesAndGoesOn(t *testing.T) {
 			t.Fatalf("frame %#x stuck behind a rejected frame", fill)
 		}
 	}
-	waitFor(t, "RxErrors = 2", func() bool { return d.Stats().RxErrors == 2 })
+	stacktest.WaitFor(t, "RxErrors = 2", 5*time.Second, func() bool { return d.Stats().RxErrors == 2 })
 }
 
 func TestReceiveDropsWithoutHandlerAndRunts(t *testing.T) {
 	d, p := newTestDevice(t)
 	p.receive(d, frame(60, 1))
-	waitFor(t, "dropped without handler", func() bool { return d.Stats().RxDropped == 1 })
+	stacktest.WaitFor(t, "dropped without handler", 5*time.Second, func() bool { return d.Stats().RxDropped == 1 })
 	d.SetHandler(func([]byte, netif.RxMeta) { t.Error("runt handed up") })
 	p.receive(d, make([]byte, netif.EthernetHeaderLen-1))
-	waitFor(t, "runt dropped", func() bool { return d.Stats().RxDropped == 2 })
+	stacktest.WaitFor(t, "runt dropped", 5*time.Second, func() bool { return d.Stats().RxDropped == 2 })
 	d.SetHandler(nil)
 	p.receive(d, frame(60, 1))
-	waitFor(t, "dropped after SetHandler(nil)", func() bool { return d.Stats().RxDropped == 3 })
+	stacktest.WaitFor(t, "dropped after SetHandler(nil)", 5*time.Second, func() bool { return d.Stats().RxDropped == 3 })
 }
 
 func TestLinkUpWakesReceive(t *testing.T) {
@@ -327,17 +328,6 @@ func TestConcurrentTransmit(t *testing.T) {
 		if !bytes.Equal(f, frame(64, f[63])) {
 			t.Fatalf("frame mixed up by concurrent senders: %x", f)
 		}
-	}
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

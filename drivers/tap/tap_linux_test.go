@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirago/mirago/internal/testkit/require"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -186,7 +187,7 @@ func TestLinkDownAndTooBig(t *testing.T) {
 	// Transmit queues the frame; the writer learns from the kernel (EIO)
 	// that its side is down, and Transmit reports it from then on.
 	ipLink("down")
-	waitFor(t, "LinkUp false after the kernel side went down", func() bool {
+	stacktest.WaitFor(t, "LinkUp false after the kernel side went down", timeout, func() bool {
 		d.Transmit(b)
 		return !d.LinkUp()
 	})
@@ -197,7 +198,7 @@ func TestLinkDownAndTooBig(t *testing.T) {
 		t.Fatalf("frames written while down not counted as dropped: %+v", st)
 	}
 	ipLink("up")
-	waitFor(t, "LinkUp true after the kernel side came up", func() bool {
+	stacktest.WaitFor(t, "LinkUp true after the kernel side came up", timeout, func() bool {
 		d.Transmit(b)
 		return d.LinkUp()
 	})
@@ -208,18 +209,6 @@ func TestLinkDownAndTooBig(t *testing.T) {
 	big.Append(1500 + netif.EthernetHeaderLen + 1)
 	if err := d.Transmit(big); err != netif.ErrTooBig {
 		t.Fatalf("oversized frame: %v", err)
-	}
-}
-
-// waitFor polls cond until it holds or the test times out.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(time.Millisecond)
 	}
 }
 

@@ -221,7 +221,10 @@ func TestAPIAbort(t *testing.T) {
 }
 
 // waitFor yields until cond holds (bounded by 10s of real time, reached
-// only when the test fails). It is a condition wait, not a sleep.
+// only when the test fails). It is a condition wait, not a sleep. It is
+// not stacktest.WaitFor because stacktest imports this package (an
+// import cycle for package tcp's own tests), and because these tests wait
+// on goroutines of the same process, for which yielding beats sleeping.
 func waitFor(t *testing.T, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)

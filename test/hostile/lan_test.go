@@ -61,20 +61,6 @@ func fastTCP() tcp.Config {
 		InitialRTO: 200 * time.Millisecond, MaxRTO: time.Second, SynRetries: 3, SynAckRetries: 3}
 }
 
-// eventually polls cond until it holds or d passes (a bounded wait for a
-// state the stack reaches on its own timers, not a sleep standing in for
-// synchronisation).
-func eventually(t testing.TB, d time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(d)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("not within %v: %s", d, what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
-}
-
 // openConns is the number of TCP connections in any state but LISTEN.
 func openConns(s *stack.Stack) int {
 	st := s.Stats().TCP

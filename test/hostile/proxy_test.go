@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/flow"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -181,8 +182,8 @@ func readAll(t *testing.T, c *tcp.Conn, d time.Duration) ([]byte, error) {
 // goroutine, no connection in any state on the proxy stack.
 func (r *proxyRig) released(what string) {
 	r.t.Helper()
-	eventually(r.t, 10*time.Second, what+": proxy handlers end", func() bool { return r.handlers.Load() == 0 })
-	eventually(r.t, 10*time.Second, what+": proxy connections released", func() bool { return openConns(r.px.s) == 0 })
+	stacktest.WaitFor(r.t, what+": proxy handlers end", 10*time.Second, func() bool { return r.handlers.Load() == 0 })
+	stacktest.WaitFor(r.t, what+": proxy connections released", 10*time.Second, func() bool { return openConns(r.px.s) == 0 })
 }
 
 func TestProxyUpstreamReset(t *testing.T) {
@@ -279,10 +280,10 @@ func proxyAborts(t *testing.T, n int) {
 	}
 	wg.Wait()
 	r.released("aborts")
-	eventually(t, 10*time.Second, "upstream connections released", func() bool {
+	stacktest.WaitFor(t, "upstream connections released", 10*time.Second, func() bool {
 		return openConns(r.up.s) == 0 && openConns(r.up2.s) == 0 && openConns(r.client.s) == 0
 	})
-	eventually(t, 10*time.Second, "goroutines back to the baseline", func() bool { return runtime.NumGoroutine() <= g0+4 })
+	stacktest.WaitFor(t, "goroutines back to the baseline", 10*time.Second, func() bool { return runtime.NumGoroutine() <= g0+4 })
 	runtime.GC()
 	runtime.ReadMemStats(&ms1)
 	if grow := int64(ms1.HeapAlloc) - int64(ms0.HeapAlloc); grow > 16<<20 {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/drivers/impair"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/stack"
 )
 
@@ -112,8 +113,8 @@ func TestTortureSoak(t *testing.T) {
 	<-warm.C
 	g1, h1 = sample()
 	wg.Wait()
-	eventually(t, 30*time.Second, "client connections drain", func() bool { return openConns(client.s) == 0 })
-	eventually(t, 30*time.Second, "server connections drain", func() bool { return openConns(server.s) == 0 })
+	stacktest.WaitFor(t, "client connections drain", 30*time.Second, func() bool { return openConns(client.s) == 0 })
+	stacktest.WaitFor(t, "server connections drain", 30*time.Second, func() bool { return openConns(server.s) == 0 })
 	g2, h2 := sample()
 	cancel()
 	ln.Close()

@@ -29,7 +29,18 @@ func PairWith(t testing.TB, wrap func(mac inet.MAC, port netif.Device) netif.Dev
 // replaced by each stack's own).
 func PairConfig(t testing.TB, cfg stack.Config, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
 	t.Helper()
-	sw := memlink.NewSwitch(memlink.Config{})
+	return PairSwitch(t, memlink.Config{}, cfg, wrap)
+}
+
+// PairSwitch is PairConfig on a switch configured with sw (offloads,
+// queue sizes).
+func PairSwitch(t testing.TB, sw memlink.Config, cfg stack.Config, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
+	t.Helper()
+	return pairOn(t, memlink.NewSwitch(sw), cfg, wrap)
+}
+
+func pairOn(t testing.TB, sw *memlink.Switch, cfg stack.Config, wrap func(mac inet.MAC, port netif.Device) netif.Device) (a, b *stack.Stack) {
+	t.Helper()
 	t.Cleanup(func() { sw.Close() })
 	mk := func(mac inet.MAC, addr string) *stack.Stack {
 		p, err := inet.ParsePrefix4(addr)
