@@ -111,8 +111,9 @@ func contains(n ast.Node, f func(ast.Node) bool) bool {
 // claims: a test whose requirement (root, a TAP, QEMU, a Debian tool, the
 // toolchain) is missing must end through this package, which fails it
 // under CI=true. Outside this package a t.Skip is allowed only under
-// testing.Short() (CI never sets -short) or with a "// skip-ok: why"
-// comment on the line above, for a skip that is not about a requirement.
+// testing.Short() (CI never sets -short), in a benchmark (a *testing.B,
+// which make test does not run), or with a "// skip-ok: why" comment on
+// the line above, for a skip that is not about a requirement.
 // The race detector's skips use NoRace, which make norace makes up for.
 // In test files, an exec.LookPath whose failure neither fails the test
 // nor goes through this package would silently drop a check, and is
@@ -137,7 +138,7 @@ func TestSkipsGoThroughRequire(t *testing.T) {
 			stack = append(stack, n)
 			if e, ok := n.(ast.Expr); ok && isCall(e, "", "Skip", "Skipf", "SkipNow") {
 				line := g.fset.Position(n.Pos()).Line
-				if !underShort(stack) && !g.skipOK(line) {
+				if !underShort(stack) && !g.skipOK(line) && !onBenchmark(stack, e.(*ast.CallExpr)) {
 					report(n, "t.Skip outside internal/testkit/require: a missing requirement must use require.Missing, Root, TUN, Commands or Toolchain (they fail under CI=true); the race detector require.NoRace; a skip that is no requirement needs a \"// skip-ok: why\" comment above it")
 				}
 			}
@@ -153,6 +154,45 @@ func TestSkipsGoThroughRequire(t *testing.T) {
 	if len(bad) > 0 {
 		t.Errorf("%d skip sites bypass internal/testkit/require:\n%s", len(bad), strings.Join(bad, "\n"))
 	}
+}
+
+// onBenchmark reports whether call's receiver is a *testing.B parameter
+// of an enclosing function: benchmarks are not part of make test, and
+// the benchmark harness reports what it skipped itself.
+func onBenchmark(stack []ast.Node, call *ast.CallExpr) bool {
+	id, ok := call.Fun.(*ast.SelectorExpr).X.(*ast.Ident)
+	if !ok {
+		return false
+	}
+	for i := len(stack) - 1; i >= 0; i-- {
+		var ft *ast.FuncType
+		switch f := stack[i].(type) {
+		case *ast.FuncLit:
+			ft = f.Type
+		case *ast.FuncDecl:
+			ft = f.Type
+		default:
+			continue
+		}
+		for _, fld := range ft.Params.List {
+			for _, name := range fld.Names {
+				if name.Name != id.Name {
+					continue
+				}
+				star, ok := fld.Type.(*ast.StarExpr)
+				if !ok {
+					return false
+				}
+				sel, ok := star.X.(*ast.SelectorExpr)
+				if !ok {
+					return false
+				}
+				pkg, ok := sel.X.(*ast.Ident)
+				return ok && pkg.Name == "testing" && sel.Sel.Name == "B"
+			}
+		}
+	}
+	return false
 }
 
 // underShort reports whether the innermost node of stack sits in the body
