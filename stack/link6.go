@@ -31,7 +31,9 @@ func (k eui64Link) Output(dst inet.Addr, b *pkt.Buf) error {
 	switch {
 	case dst.IsMulticast():
 		mac = inet.MulticastMAC(dst)
-	case a[11] == 0xff && a[12] == 0xfe:
+	case a[11] == 0xff && a[12] == 0xfe && a[8]&1 == 0:
+		// (an identifier with the group bit set would map to a
+		// multicast MAC)
 		mac = inet.MAC{a[8] ^ 2, a[9], a[10], a[13], a[14], a[15]}
 	default:
 		return errNoNeighbor
