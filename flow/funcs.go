@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mirago/mirago/internal/deadline"
 )
 
 // FromFuncs returns a flow whose Read calls read and whose Write calls
@@ -21,7 +23,7 @@ import (
 // checked before each call but cannot interrupt a function that blocks, and
 // Close does not either; functions should not block.
 func FromFuncs(read, write func(p []byte) (int, error)) Flow {
-	return &funcFlow{read: read, write: write, rdl: newDeadline(), wdl: newDeadline()}
+	return &funcFlow{read: read, write: write, rdl: new(deadline.Deadline), wdl: new(deadline.Deadline)}
 }
 
 // FromReadWriter returns FromFuncs(r.Read, w.Write); r or w may be nil.
@@ -93,7 +95,7 @@ type funcFlow struct {
 	rmu, wmu    sync.Mutex
 	rerr, werr  error // sticky end of each side
 	closed      atomic.Bool
-	rdl, wdl    *deadline
+	rdl, wdl    *deadline.Deadline
 }
 
 // Read implements net.Conn.Read.
@@ -106,7 +108,7 @@ func (f *funcFlow) Read(p []byte) (int, error) {
 	if f.rerr != nil {
 		return 0, f.rerr
 	}
-	if isClosed(f.rdl.wait()) {
+	if f.rdl.Expired() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	if f.read == nil {
@@ -134,7 +136,7 @@ func (f *funcFlow) writeLocked(p []byte) (int, error) {
 	if f.werr != nil {
 		return 0, f.werr
 	}
-	if isClosed(f.wdl.wait()) {
+	if f.wdl.Expired() {
 		return 0, os.ErrDeadlineExceeded
 	}
 	if f.write == nil {
@@ -199,13 +201,13 @@ func (f *funcFlow) RemoteAddr() net.Addr { return Addr{Name: "func-remote"} }
 
 // SetDeadline implements net.Conn.SetDeadline.
 func (f *funcFlow) SetDeadline(t time.Time) error {
-	f.rdl.set(t)
-	f.wdl.set(t)
+	f.rdl.Set(t)
+	f.wdl.Set(t)
 	return nil
 }
 
 // SetReadDeadline implements net.Conn.SetReadDeadline.
-func (f *funcFlow) SetReadDeadline(t time.Time) error { f.rdl.set(t); return nil }
+func (f *funcFlow) SetReadDeadline(t time.Time) error { f.rdl.Set(t); return nil }
 
 // SetWriteDeadline implements net.Conn.SetWriteDeadline.
-func (f *funcFlow) SetWriteDeadline(t time.Time) error { f.wdl.set(t); return nil }
+func (f *funcFlow) SetWriteDeadline(t time.Time) error { f.wdl.Set(t); return nil }

@@ -6,6 +6,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"github.com/mirago/mirago/internal/deadline"
 )
 
 // DefaultPipeBuffer is the default bound on bytes in flight in each
@@ -50,7 +52,7 @@ func Pipe(o PipeOptions) (a, b Flow) {
 // pipeEnd is one end of a Pipe.
 type pipeEnd struct {
 	rd, wr        *pipeDir // the direction read from, and written to
-	rdl, wdl      *deadline
+	rdl, wdl      *deadline.Deadline
 	wmu           sync.Mutex // serialises Write and WriteBuffers
 	closeOnce     sync.Once
 	closed        chan struct{}
@@ -60,7 +62,7 @@ type pipeEnd struct {
 func newPipeEnd(rd, wr *pipeDir, local, remote net.Addr) *pipeEnd {
 	return &pipeEnd{
 		rd: rd, wr: wr,
-		rdl: newDeadline(), wdl: newDeadline(),
+		rdl: new(deadline.Deadline), wdl: new(deadline.Deadline),
 		closed: make(chan struct{}),
 		local:  local, remote: remote,
 	}
@@ -72,7 +74,7 @@ func (e *pipeEnd) Read(p []byte) (int, error) {
 		if isClosed(e.closed) {
 			return 0, ErrClosed
 		}
-		dl := e.rdl.wait()
+		dl := e.rdl.Done()
 		if isClosed(dl) {
 			return 0, os.ErrDeadlineExceeded
 		}
@@ -144,7 +146,7 @@ func (e *pipeEnd) write(p []byte) (int, error) {
 		if isClosed(e.closed) {
 			return total, ErrClosed
 		}
-		dl := e.wdl.wait()
+		dl := e.wdl.Done()
 		if isClosed(dl) {
 			return total, os.ErrDeadlineExceeded
 		}
@@ -254,19 +256,19 @@ func (e *pipeEnd) RemoteAddr() net.Addr { return e.remote }
 
 // SetDeadline implements net.Conn.SetDeadline.
 func (e *pipeEnd) SetDeadline(t time.Time) error {
-	e.rdl.set(t)
-	e.wdl.set(t)
+	e.rdl.Set(t)
+	e.wdl.Set(t)
 	return nil
 }
 
 // SetReadDeadline implements net.Conn.SetReadDeadline.
 func (e *pipeEnd) SetReadDeadline(t time.Time) error {
-	e.rdl.set(t)
+	e.rdl.Set(t)
 	return nil
 }
 
 // SetWriteDeadline implements net.Conn.SetWriteDeadline.
 func (e *pipeEnd) SetWriteDeadline(t time.Time) error {
-	e.wdl.set(t)
+	e.wdl.Set(t)
 	return nil
 }

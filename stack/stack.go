@@ -120,7 +120,11 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	// dispatches by address family, and every network layer delivers to
 	// the same transports (docs/INTERNALS.md, "Wiring").
 	net := &network{v4: s.l.IP, v6: s.l.IPv6}
-	s.l.UDP = udp.New(net, &s.mu, cfg.Rand, cfg.UDP)
+	udpCfg := cfg.UDP
+	if udpCfg.Clock == nil {
+		udpCfg.Clock = cfg.Clock
+	}
+	s.l.UDP = udp.New(net, &s.mu, cfg.Rand, udpCfg)
 	var err error
 	if s.l.TCP, err = tcp.New(net, s.timers, &s.mu, cfg.Rand, cfg.TCP); err != nil {
 		return nil, xerr.Wrap("stack", err)

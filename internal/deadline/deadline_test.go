@@ -5,6 +5,8 @@ import (
 	"os"
 	"testing"
 	"time"
+
+	"github.com/mirago/mirago/stack/clock"
 )
 
 func TestPastDeadlineWakesWaiter(t *testing.T) {
@@ -45,5 +47,33 @@ func TestFutureDeadlineFires(t *testing.T) {
 	d.Set(time.Now().Add(time.Hour))
 	if d.Expired() {
 		t.Fatal("re-armed deadline reports expired")
+	}
+}
+
+// On an injected clock a deadline passes in virtual time, and a moved
+// deadline keeps its channel for calls already waiting.
+func TestVirtualClock(t *testing.T) {
+	clk := clock.NewVirtual(time.Unix(1000, 0))
+	var d Deadline
+	d.UseClock(clk)
+	d.Set(clk.Now().Add(time.Second))
+	done := d.Done()
+	clk.Advance(999 * time.Millisecond)
+	if d.Expired() {
+		t.Fatal("expired early")
+	}
+	d.Set(clk.Now().Add(time.Second)) // moved: the waiter's channel stays
+	clk.Advance(999 * time.Millisecond)
+	if d.Expired() {
+		t.Fatal("moved deadline expired at the old time")
+	}
+	clk.Advance(time.Millisecond)
+	select {
+	case <-done:
+	default:
+		t.Fatal("the channel taken before the move did not close")
+	}
+	if !d.Expired() {
+		t.Fatal("not expired after the deadline")
 	}
 }

@@ -41,11 +41,16 @@ type Conn struct {
 }
 
 func newConn(l *Layer, local inet.Addr, fams uint8) *Conn {
-	return &Conn{
+	c := &Conn{
 		l: l, local: local, fams: fams,
 		readable: make(chan struct{}, 1),
 		done:     make(chan struct{}),
 	}
+	if l.cfg.Clock != nil {
+		c.rdl.UseClock(l.cfg.Clock)
+		c.wdl.UseClock(l.cfg.Clock)
+	}
+	return c
 }
 
 // accepts reports whether a datagram may be queued on c (lock held).

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/blockpool"
 	"github.com/mirago/mirago/stack/pkt"
@@ -45,6 +46,9 @@ type Config struct {
 	// EphemeralLow and EphemeralHigh bound the ephemeral port range
 	// (default 49152-65535, RFC 6335 §6).
 	EphemeralLow, EphemeralHigh uint16
+	// Clock is what sockets' deadlines read (default the real clock;
+	// stack.New gives the stack's, so tests run them in virtual time).
+	Clock clock.Clock
 }
 
 func (c *Config) defaults() {

@@ -6,12 +6,14 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/mirago/mirago/stack/checksum"
+	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/netif"
@@ -415,5 +417,38 @@ func TestErrorsMatchErrno(t *testing.T) {
 		if !errors.Is(err, errno) {
 			t.Errorf("%v does not match %v", err, errno)
 		}
+	}
+}
+
+// Deadlines run on the layer's clock (the stack's): in virtual time, a
+// blocked ReadFrom times out when the clock passes its deadline, and not
+// before.
+func TestDeadlineVirtualTime(t *testing.T) {
+	clk := clock.NewVirtual(time.Unix(1000, 0))
+	l := New(&fakeIP{}, &sync.Mutex{}, nil, Config{Clock: clk})
+	c, _ := l.Bind(netip.AddrPortFrom(netip.Addr{}, 7))
+	defer c.Close()
+	c.SetReadDeadline(clk.Now().Add(time.Minute))
+	errc := make(chan error, 1)
+	go func() { _, _, err := c.ReadFrom(make([]byte, 8)); errc <- err }()
+	clk.Advance(59 * time.Second)
+	select {
+	case err := <-errc:
+		t.Fatalf("ReadFrom returned before the deadline: %v", err)
+	default:
+	}
+	clk.Advance(time.Second)
+	select {
+	case err := <-errc:
+		var ne net.Error
+		if !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("after the deadline: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the virtual deadline did not end ReadFrom")
+	}
+	c.SetWriteDeadline(clk.Now().Add(-time.Second))
+	if _, err := c.WriteToAddrPort([]byte("x"), netip.MustParseAddrPort("10.0.2.2:9")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("write after its deadline: %v", err)
 	}
 }
