@@ -12,14 +12,14 @@ func (c *Conn) processAck(s *segment) bool {
 	l := c.l
 	if seqGT(s.ack, c.sndMax) {
 		// RFC 5961 §5.2: discard and ACK (rate-limited like challenge ACKs).
-		l.drop(DropBadAck)
+		l.drop(c.id.raddr, DropBadAck)
 		if l.challengeAllowed(c) {
 			c.sendAck()
 		}
 		return false
 	}
 	if seqLT(s.ack, c.sndUna-c.maxSndWnd) {
-		l.drop(DropBadAck)
+		l.drop(c.id.raddr, DropBadAck)
 		if l.challengeAllowed(c) {
 			c.sendAck()
 		}
@@ -96,7 +96,7 @@ func (c *Conn) ackAdvance(s *segment) {
 		// (RFC 4015 response).
 		c.f &^= fUndo
 		if s.opt.HasTS && s.opt.TSEcr != 0 && seqLT(s.opt.TSEcr, c.rxtTS) {
-			l.stats.SpuriousRetransmits++
+			c.cnt().SpuriousRetransmits++
 			c.cc.cwnd = max(c.cc.cwnd, c.undoCwnd)
 			c.cc.ssthresh = max(c.cc.ssthresh, c.undoSsth)
 		}
@@ -190,7 +190,7 @@ func (c *Conn) dupAck() {
 // enterRecovery starts fast recovery: RFC 6582 §3.2 step 2 (NewReno), RFC
 // 6675 §5 step 4 (SACK).
 func (c *Conn) enterRecovery() {
-	c.l.stats.FastRetransmits++
+	c.cnt().FastRetransmits++
 	c.f |= fRecovery
 	c.f &^= fTLP | fTLPRxt // RFC 8985 §7.1: no probe episode in recovery
 	// RFC 6582 §3.2 step 2: recover is the highest sequence number sent

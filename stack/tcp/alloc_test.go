@@ -41,6 +41,10 @@ func segBuf(b []byte, s seg) []byte {
 
 func TestAllocsSteadyState(t *testing.T) {
 	require.NoRace(t, "sync.Pool drops items at random")
+	forFamilies(t, testAllocsSteadyState)
+}
+
+func testAllocsSteadyState(t *testing.T) {
 	for _, mode := range []struct{ ts, sack bool }{{false, false}, {true, false}, {true, true}} {
 		ts := mode.ts
 		var synOpts []byte
@@ -110,6 +114,10 @@ func TestAllocsSteadyState(t *testing.T) {
 // and a large segment in, taken as verified, allocate nothing either.
 func TestAllocsTSO(t *testing.T) {
 	require.NoRace(t, "sync.Pool drops items at random")
+	forFamilies(t, testAllocsTSO)
+}
+
+func testAllocsTSO(t *testing.T) {
 	synOpts := append([]byte{2, 4, 5, 180}, tsBytes(1000, 0)...)
 	synOpts = append(synOpts, 4, 2)
 	p := newPeer(t, Config{})
@@ -156,6 +164,9 @@ func TestAllocsTSO(t *testing.T) {
 	st := l.StatsLocked()
 	if st.LargeSegmentsOut == 0 || st.LargeSegmentsIn == 0 {
 		t.Fatalf("TSO unused: %d large out, %d large in", st.LargeSegmentsOut, st.LargeSegmentsIn)
+	}
+	if v6 := st.IPv6.LargeSegmentsOut != 0; v6 != addrA.Is6() {
+		t.Fatalf("TSO segments counted as IPv6: %v", v6)
 	}
 	p.e.mu.Lock()
 	defer p.e.mu.Unlock()

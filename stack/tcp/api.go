@@ -66,7 +66,7 @@ func (c *Conn) readLocked(p []byte) int {
 		edge := c.rcvNxt + wnd
 		if seqGT(edge, c.rcvAdv) {
 			grow := edge - c.rcvAdv
-			if grow >= min(uint32(c.l.cfg.RecvBuffer/2), 2*uint32(c.l.mss)) && wnd >= 2*c.rcvWndNow() {
+			if grow >= min(uint32(c.l.cfg.RecvBuffer/2), 2*uint32(c.l.mssFor(c.id.raddr))) && wnd >= 2*c.rcvWndNow() {
 				c.sendAck()
 			}
 		}

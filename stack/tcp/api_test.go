@@ -274,7 +274,7 @@ func TestAPIRecvAutoTune(t *testing.T) {
 		t.Fatal(err)
 	}
 	lk.Lock()
-	grown, growths := b.rcvCap, n.ends[1].l.stats.WindowGrowths
+	grown, growths := b.rcvCap, n.ends[1].l.StatsLocked().WindowGrowths
 	lk.Unlock()
 	if grown <= 16<<10 || grown > 512<<10 || growths == 0 {
 		t.Fatalf("window bound %d after 8 MiB (%d growths), want it grown within (16 KiB, 512 KiB]", grown, growths)

@@ -151,10 +151,12 @@ func (l *Layer) newConn(id tuple) *Conn {
 // setState moves c to s, keeping the per-state counts.
 func (c *Conn) setState(s State) {
 	if c.state != Closed {
-		c.l.stats.States[c.state]--
+		c.l.states[c.state]--
+		c.cnt().Conns--
 	}
 	if s != Closed {
-		c.l.stats.States[s]++
+		c.l.states[s]++
+		c.cnt().Conns++
 	}
 	c.state = s
 }
@@ -186,7 +188,12 @@ func (c *Conn) smss() int {
 // 8201 §5.2), so that a connection to a destination whose path MTU a
 // Packet Too Big lowered starts with segments that fit.
 func (c *Conn) setMSS(o *Options) {
+	// Without the option: RFC 9293 §3.7.1's 536 over IPv4, RFC 8200
+	// §8.3's 1220 (1280 less 60) over IPv6.
 	m := 536
+	if !c.id.raddr.Is4() {
+		m = 1220
+	}
 	if o.HasMSS {
 		m = int(o.MSS)
 	}
@@ -235,7 +242,7 @@ func (c *Conn) finish(err error) {
 	}
 	if err != nil && err != ErrClosed {
 		if err == ErrTimeout {
-			l.stats.Timeouts++
+			c.cnt().Timeouts++
 		}
 	}
 	if c.ln != nil && c.state == SynReceived {
@@ -265,7 +272,7 @@ func (c *Conn) finish(err error) {
 
 // onReset handles an acceptable RST (RFC 9293 §3.10.7.4 second check).
 func (c *Conn) onReset() {
-	c.l.stats.ResetsRecv++
+	c.cnt().ResetsRecv++
 	switch c.state {
 	case SynReceived:
 		if c.f&fActive != 0 {

@@ -1,4 +1,16 @@
-// Package tcp is mirago's TCP (RFC 9293) over IPv4.
+// Package tcp is mirago's TCP (RFC 9293), over IPv4 and IPv6.
+//
+// One state machine serves both families: connections are keyed by
+// family-neutral inet.Addr tuples, and the keyed hash of ISNs, ephemeral
+// ports, SYN cookies and timestamp offsets covers the whole address (4
+// bytes of an IPv4 one, 16 of an IPv6 one). What differs by family is
+// read from the peer's address: the checksum's pseudo-header (RFC 8200
+// §8.1 for IPv6), the MSS offered (the family's MTU less 40 or 60, RFC
+// 8200 §8.3) and assumed without the option (536 or 1220), the TSO limit
+// and type (TSO4Max/GSOTCPv4, TSO6Max/GSOTCPv6), and the network header
+// length in path MTU arithmetic. Listeners take IPv4, IPv6 or both, as
+// Linux's sockets with IPV6_V6ONLY (ListenAddr); Listen is dual-stack.
+// Stats counts both families, and Stats.IPv6 IPv6's share.
 //
 // Everything protocol-side runs with the stack lock held (see
 // docs/INTERNALS.md): Deliver, ControlError and timer callbacks. The user

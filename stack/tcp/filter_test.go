@@ -195,7 +195,7 @@ func TestFilterTimeWaitReopen(t *testing.T) {
 	p.expect(FlagACK|FlagFIN, u32(iss+1), nil)
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss + 2, flags: FlagACK | FlagFIN, wnd: 1000})
 	p.expect(FlagACK, u32(iss+2), u32(peerISN+2))
-	p.e.l.listeners[80].SetFilter(func(netip.AddrPort) bool { return false })
+	p.e.l.listeners[80].v4.SetFilter(func(netip.AddrPort) bool { return false })
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 100000, flags: FlagSYN, wnd: 1000})
 	p.expect(FlagRST|FlagACK, u32(0), u32(peerISN+100001))
 	if st := p.e.l.lockedStats(); st.ListenFiltered != 1 || st.States[SynReceived] != 0 {

@@ -124,7 +124,7 @@ func newTestNet(t testing.TB, seed uint64, f faults, cfgA, cfgB Config) *testNet
 // offloads are a virtio-net device's (netif.Offloads): the network then
 // carries TSO segments whole and delivers a checksum left partial as
 // verified, as between two guests of one host.
-var offloads = netif.Offloads{TxChecksum: true, TSO4Max: 65535, RxChecksum: true, LargeReceive: 65535 + 14}
+var offloads = netif.Offloads{TxChecksum: true, TSO4Max: 65535, TSO6Max: 65535, RxChecksum: true, LargeReceive: 65535 + 14}
 
 // newTestNetOffload is newTestNet with both ends on devices with off.
 func newTestNetOffload(t testing.TB, seed uint64, f faults, cfgA, cfgB Config, off netif.Offloads) *testNet {
@@ -271,7 +271,7 @@ func (n *testNet) connect(port uint16) (client, server *Conn) {
 	if err != nil {
 		n.t.Fatal(err)
 	}
-	n.lockedDo(0, func(l *Layer) { client = l.startDial(addrB, port) })
+	n.lockedDo(0, func(l *Layer) { client = l.startDial(n.ends[1].addr, port) })
 	ok := n.run(time.Minute, func() bool {
 		var done bool
 		n.lockedDo(1, func(*Layer) { done = len(ln.queue) > 0 })

@@ -21,7 +21,7 @@ func (c *Conn) input(s *segment) {
 		if c.f&fTS != 0 && s.opt.HasTS {
 			newer = seqGT(s.opt.TSVal, c.tsRecent)
 		}
-		if ln := l.listeners[c.id.lport]; newer && ln != nil {
+		if ln := l.listeners[c.id.lport].find(c.id.laddr); newer && ln != nil {
 			c.finish(nil)
 			ln.input(c.id, s)
 			return
@@ -29,7 +29,7 @@ func (c *Conn) input(s *segment) {
 	}
 	// RFC 7323 §5.3 PAWS, before the acceptability test.
 	if c.f&fTS != 0 && s.opt.HasTS && !s.has(FlagRST) && seqLT(s.opt.TSVal, c.tsRecent) {
-		l.drop(DropPAWS)
+		l.drop(c.id.raddr, DropPAWS)
 		c.invalidAck(s)
 		return
 	}
@@ -45,7 +45,7 @@ func (c *Conn) input(s *segment) {
 			s.payload, s.flags = nil, s.flags&^FlagFIN
 			c.f |= fAckNow
 		} else {
-			l.drop(DropOutOfWindow)
+			l.drop(c.id.raddr, DropOutOfWindow)
 			if !s.has(FlagRST) {
 				if c.state == TimeWait && s.has(FlagFIN) {
 					l.after(&c.ackOrEnd, l.cfg.TimeWait) // retransmitted FIN restarts 2MSL
@@ -89,7 +89,7 @@ func (c *Conn) input(s *segment) {
 	}
 	if c.state == SynReceived {
 		if !seqLT(c.sndUna, s.ack) || seqGT(s.ack, c.sndMax) {
-			l.drop(DropBadAck)
+			l.drop(c.id.raddr, DropBadAck)
 			l.sendRST(c.id, s.ack, 0, FlagRST)
 			return
 		}
@@ -192,7 +192,7 @@ func (c *Conn) invalidAckAllowed(s *segment) bool {
 	}
 	now := uint32(l.now() / time.Millisecond)
 	if c.f&bit != 0 && time.Duration(now-*at)*time.Millisecond < iv {
-		l.stats.OutOfWindowAcksLimited++
+		c.cnt().OutOfWindowAcksLimited++
 		return false
 	}
 	c.f |= bit
@@ -240,7 +240,7 @@ func (c *Conn) acceptable(s *segment) bool {
 func (c *Conn) inputSynSent(s *segment) {
 	l := c.l
 	if s.has(FlagACK) && (seqLEQ(s.ack, c.iss) || seqGT(s.ack, c.sndMax)) {
-		l.drop(DropBadAck)
+		l.drop(c.id.raddr, DropBadAck)
 		if !s.has(FlagRST) {
 			l.sendRST(c.id, s.ack, 0, FlagRST)
 		}
@@ -248,7 +248,7 @@ func (c *Conn) inputSynSent(s *segment) {
 	}
 	if s.has(FlagRST) {
 		if s.has(FlagACK) {
-			l.stats.ResetsRecv++
+			c.cnt().ResetsRecv++
 			c.finish(ErrRefused)
 		}
 		return
@@ -280,7 +280,7 @@ func (c *Conn) inputSynSent(s *segment) {
 	c.sndWl1, c.sndWl2 = s.seq, s.ack
 	c.backoff = 0
 	c.setState(Established)
-	l.stats.ActiveOpens++
+	c.cnt().ActiveOpens++
 	l.q.Stop(&c.rtx)
 	c.tmode = tmNone
 	if len(s.payload) > 0 {
@@ -300,14 +300,14 @@ func (c *Conn) establish(s *segment) bool {
 	l := c.l
 	if ln := c.ln; ln != nil {
 		if len(ln.queue) >= cap(ln.queue) || ln.closed {
-			l.drop(DropBacklogFull) // stay half-open; the peer retries
+			l.drop(c.id.raddr, DropBacklogFull) // stay half-open; the peer retries
 			return false
 		}
 		ln.halfOpen--
 		ln.queue = append(ln.queue, c)
-		l.stats.PassiveOpens++
+		c.cnt().PassiveOpens++
 	} else {
-		l.stats.ActiveOpens++
+		c.cnt().ActiveOpens++
 	}
 	c.sndWnd = uint32(s.wnd) << c.sndWS
 	c.maxSndWnd = c.sndWnd

@@ -43,13 +43,15 @@ type Layer struct {
 	hot       *Conn  // the last connection Deliver found; always in conns
 	reuse     tuple  // tuple pickPort took over from TIME_WAIT, for newConn
 	reuseISS  uint32 // the ISS newConn gives it
-	listeners map[uint16]*Listener
+	listeners map[uint16]listenSlot
 
 	isnKey, portKey, cookieKey, tsKey [16]byte
 	portNext                          uint32
 	portRand                          *rand.ChaCha8 // random port steps (RFC 6056 §3.3.5); seeded from rnd on first use
 
-	stats   Stats
+	cnts    [2]Counters // by family (fam)
+	states  [numStates]int
+	memory  int       // Stats.Memory
 	txPool  sync.Pool // *txChunk
 	rxPool  sync.Pool // *rxChunk
 	txSpare *txChunk  // one of each kept out of the pools (as blockpool does)
@@ -81,7 +83,7 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 		headroom:  ip.Headroom(),
 		epoch:     q.Now(),
 		conns:     make(map[tuple]*Conn),
-		listeners: make(map[uint16]*Listener),
+		listeners: make(map[uint16]listenSlot),
 	}
 	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
 	l.mss6 = max(min(cfg.MSS, ip.MTU(inet.IPv6Unspecified)-transport.NetworkHeaderLen(inet.IPv6Unspecified)-HeaderLen), MSSFloor)
@@ -150,7 +152,11 @@ func (l *Layer) uncache(set bool) {
 // StatsLocked returns a snapshot of the counters; call it with the stack
 // lock held, as every layer's StatsLocked (stack.Stack.Stats takes the
 // lock and reads them all).
-func (l *Layer) StatsLocked() Stats { return l.stats }
+func (l *Layer) StatsLocked() Stats {
+	st := Stats{Counters: l.cnts[0], IPv6: l.cnts[1], States: l.states, Memory: l.memory}
+	st.Counters.add(&l.cnts[1])
+	return st
+}
 
 // Config returns the effective configuration (defaults filled in).
 func (l *Layer) Config() Config { return l.cfg }
@@ -159,31 +165,32 @@ func (l *Layer) Config() Config { return l.cfg }
 // p is valid only during the call. Called with the stack lock held.
 func (l *Layer) Deliver(p *transport.Packet) {
 	src, dst, seg := p.Src, p.Dst, p.Payload
-	l.stats.SegmentsIn++
+	cnt := l.cnt(src)
+	cnt.SegmentsIn++
 	h, err := ParseHeader(seg)
 	if err != nil {
 		if err == ErrShort {
-			l.drop(DropOther)
+			cnt.Drops[DropOther]++
 		} else {
-			l.drop(DropBadOffset)
+			cnt.Drops[DropBadOffset]++
 		}
 		return
 	}
 	if len(seg) > 0xffff {
-		l.drop(DropOther)
+		cnt.Drops[DropOther]++
 		return
 	}
 	if p.CsumVerified {
-		l.stats.ChecksumsOffloaded++
+		cnt.ChecksumsOffloaded++
 	} else if !h.ValidChecksum(src, dst) {
-		l.drop(DropChecksum)
+		cnt.Drops[DropChecksum]++
 		return
 	}
 	// TCP is unicast only (RFC 1122 §4.2.3.10): nothing to or from a
 	// broadcast or multicast address (p.Broadcast also covers our subnet's
 	// broadcast and link-layer broadcast frames), nothing from 0.0.0.0.
 	if p.Broadcast || notUnicast(dst) || notUnicast(src) || src.IsUnspecified() {
-		l.drop(DropBroadcast)
+		cnt.Drops[DropBroadcast]++
 		return
 	}
 	var s segment
@@ -200,11 +207,11 @@ func (l *Layer) Deliver(p *transport.Packet) {
 		c.input(&s)
 		return
 	}
-	if ln := l.listeners[id.lport]; ln != nil {
+	if ln := l.listeners[id.lport].find(id.laddr); ln != nil {
 		ln.input(id, &s)
 		return
 	}
-	l.drop(DropNoListener)
+	cnt.Drops[DropNoListener]++
 	l.resetFor(id, &s)
 }
 
@@ -253,7 +260,7 @@ func (l *Layer) resetFor(id tuple, s *segment) {
 
 // sendRST sends a bare RST for id.
 func (l *Layer) sendRST(id tuple, seq, ack uint32, flags uint8) {
-	l.stats.ResetsSent++
+	l.cnt(id.raddr).ResetsSent++
 	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: seq, Ack: ack, Flags: flags}
 	l.send(id, &f, nil, nil, nil, 0)
 }
@@ -293,14 +300,14 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte, seg int) e
 		ps := checksum.Fold(pseudo)
 		hdr[16], hdr[17] = byte(ps>>8), byte(ps)
 		b.SetPartialChecksum(16)
-		l.stats.ChecksumsOffloaded++
+		l.cnt(id.raddr).ChecksumsOffloaded++
 		if seg > 0 && len(p1)+len(p2) > seg {
 			t := pkt.GSOTCPv4
 			if !id.raddr.Is4() {
 				t = pkt.GSOTCPv6
 			}
 			b.SetGSO(t, seg, len(hdr))
-			l.stats.LargeSegmentsOut++
+			l.cnt(id.raddr).LargeSegmentsOut++
 		}
 	} else {
 		sum := checksum.Sum(hdr, pseudo)
@@ -309,7 +316,7 @@ func (l *Layer) send(id tuple, f *Fields, opts []byte, p1, p2 []byte, seg int) e
 		cs := ^checksum.Fold(sum)
 		hdr[16], hdr[17] = byte(cs>>8), byte(cs)
 	}
-	l.stats.SegmentsOut++
+	l.cnt(id.raddr).SegmentsOut++
 	// DF: TCP sizes its segments to the path MTU (RFC 1191).
 	return l.ip.Write(id.laddr, id.raddr, inet.ProtoTCP, b, transport.WriteOptions{DontFragment: true})
 }
@@ -336,19 +343,19 @@ func (l *Layer) challengeAllowed(c *Conn) bool {
 			c.chalSec, c.chalN = int32(sec), 0
 		}
 		if int(c.chalN) >= max(l.cfg.ChallengeAckLimit/10, 10) {
-			l.stats.ChallengeAcksLimited++
+			c.cnt().ChallengeAcksLimited++
 			return false
 		}
 	}
 	if l.chalN >= l.cfg.ChallengeAckLimit {
-		l.stats.ChallengeAcksLimited++
+		c.cnt().ChallengeAcksLimited++
 		return false
 	}
 	l.chalN++
 	if c != nil {
 		c.chalN++
 	}
-	l.stats.ChallengeAcks++
+	c.cnt().ChallengeAcks++
 	return true
 }
 

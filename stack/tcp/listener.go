@@ -5,15 +5,19 @@ import (
 	"net"
 	"net/netip"
 	"time"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
-// Listener accepts connections to one local port on any local address.
-// It implements net.Listener.
+// Listener accepts connections to one local port, on any local address
+// of its families or on one address. It implements net.Listener.
 type Listener struct {
 	l          *Layer
 	port       uint16
-	queue      []*Conn // established, not yet accepted; cap = backlog
-	halfOpen   int     // connections in SYN_RECEIVED
+	fams       uint8     // takesIPv4, takesIPv6
+	addr       inet.Addr // the local address it takes; unspecified: any of its families
+	queue      []*Conn   // established, not yet accepted; cap = backlog
+	halfOpen   int       // connections in SYN_RECEIVED
 	ch         chan struct{}
 	waiting    bool
 	closed     bool
@@ -21,20 +25,90 @@ type Listener struct {
 	filter     func(remote netip.AddrPort) bool
 }
 
-// Listen starts accepting connections to port.
+// Listen starts accepting connections to port on any of our addresses,
+// IPv4 and IPv6: ListenAddr on [::]:port, dual-stack.
 func (l *Layer) Listen(port uint16) (*Listener, error) {
-	l.lock.Lock()
-	defer l.lock.Unlock()
+	return l.ListenAddr(netip.AddrPortFrom(netip.Addr{}, port), false)
+}
+
+// ListenAddr starts accepting connections to laddr. Its address says
+// which families the listener takes, as a Linux socket's with
+// IPV6_V6ONLY set to v6only does: 0.0.0.0 (or an IPv4-mapped address)
+// IPv4 only; :: or the zero netip.Addr both (dual-stack), or IPv6 only if
+// v6only; one of our addresses only connections to it. A port has one
+// listener per family: an IPv4 and an IPv6-only listener share it, a
+// dual one excludes both (ErrAddrInUse). Port 0 and an IPv4 address with
+// v6only are ErrInvalid.
+func (l *Layer) ListenAddr(laddr netip.AddrPort, v6only bool) (*Listener, error) {
+	port := laddr.Port()
 	if port == 0 {
 		return nil, ErrInvalid
 	}
-	if _, ok := l.listeners[port]; ok {
+	addr, fams := inet.IPv6Unspecified, takesBoth
+	if a := laddr.Addr(); a.IsValid() && a != netip.IPv6Unspecified() {
+		addr, fams = inet.AddrFromNetip(a), takesIPv6
+		if addr.Is4() {
+			fams = takesIPv4
+		}
+		if addr.IsMulticast() || addr.Is4() && addr.As4().IsBroadcast() {
+			return nil, ErrInvalid
+		}
+	} else if v6only {
+		fams = takesIPv6
+	}
+	if v6only && fams == takesIPv4 {
+		return nil, ErrInvalid
+	}
+	l.lock.Lock()
+	defer l.lock.Unlock()
+	slot := l.listeners[port]
+	if !slot.free(fams) {
 		return nil, ErrAddrInUse
 	}
-	ln := &Listener{l: l, port: port, queue: make([]*Conn, 0, l.cfg.Backlog), ch: make(chan struct{}, 1)}
-	l.listeners[port] = ln
-	l.stats.States[Listen]++
+	ln := &Listener{l: l, port: port, fams: fams, addr: addr, queue: make([]*Conn, 0, l.cfg.Backlog), ch: make(chan struct{}, 1)}
+	if fams&takesIPv4 != 0 {
+		slot.v4 = ln
+	}
+	if fams&takesIPv6 != 0 {
+		slot.v6 = ln
+	}
+	l.listeners[port] = slot
+	l.states[Listen]++
 	return ln, nil
+}
+
+// Address families a listener takes (Listener.fams).
+const (
+	takesIPv4 uint8 = 1 << iota
+	takesIPv6
+	takesBoth = takesIPv4 | takesIPv6
+)
+
+// listenSlot holds the listeners of one port: one per family at most, a
+// dual-stack one in both.
+type listenSlot struct {
+	v4, v6 *Listener
+}
+
+// free reports whether s has room for a listener taking fams.
+func (s listenSlot) free(fams uint8) bool {
+	return (fams&takesIPv4 == 0 || s.v4 == nil) && (fams&takesIPv6 == 0 || s.v6 == nil)
+}
+
+// used reports whether any listener has the port (ephemeral ports skip
+// it).
+func (s listenSlot) used() bool { return s.v4 != nil || s.v6 != nil }
+
+// find returns the listener that takes a connection to dst, or nil.
+func (s listenSlot) find(dst inet.Addr) *Listener {
+	ln := s.v6
+	if dst.Is4() {
+		ln = s.v4
+	}
+	if ln == nil || !ln.addr.IsUnspecified() && ln.addr != dst {
+		return nil
+	}
+	return ln
 }
 
 // SetFilter installs an accept filter: f is called with the client's
@@ -89,7 +163,7 @@ func (ln *Listener) allowed(id tuple) bool {
 	if ln.filter == nil || ln.filter(id.raddr.AddrPort(id.rport)) {
 		return true
 	}
-	ln.l.stats.ListenFiltered++
+	ln.l.cnt(id.raddr).ListenFiltered++
 	return false
 }
 
@@ -157,8 +231,19 @@ func (ln *Listener) Close() error {
 		return ErrClosed
 	}
 	ln.closed = true
-	delete(l.listeners, ln.port)
-	l.stats.States[Listen]--
+	slot := l.listeners[ln.port]
+	if slot.v4 == ln {
+		slot.v4 = nil
+	}
+	if slot.v6 == ln {
+		slot.v6 = nil
+	}
+	if slot.used() {
+		l.listeners[ln.port] = slot
+	} else {
+		delete(l.listeners, ln.port)
+	}
+	l.states[Listen]--
 	for _, c := range ln.queue {
 		c.ln = nil
 		c.abortRST(ErrClosed)
@@ -182,9 +267,13 @@ func (c *Conn) halfOpenAbort() {
 	c.finish(ErrClosed)
 }
 
-// Addr returns the listening address (0.0.0.0:port). It implements
-// net.Listener.Addr.
-func (ln *Listener) Addr() net.Addr { return &net.TCPAddr{IP: net.IPv4zero, Port: int(ln.port)} }
+// Addr returns the listening address: [::]:port for a dual-stack or
+// IPv6-only listener on any address, 0.0.0.0:port for an IPv4 one, or
+// the address it was given. It implements net.Listener.Addr.
+func (ln *Listener) Addr() net.Addr { return net.TCPAddrFromAddrPort(ln.addr.AddrPort(ln.port)) }
+
+// V6Only reports whether the listener takes IPv6 connections only.
+func (ln *Listener) V6Only() bool { return ln.fams == takesIPv6 }
 
 // Port is the listening port.
 func (ln *Listener) Port() uint16 { return ln.port }
@@ -202,7 +291,7 @@ func (ln *Listener) input(id tuple, s *segment) {
 		l.sendRST(id, s.ack, 0, FlagRST)
 		return
 	case !s.has(FlagSYN) || s.has(FlagFIN):
-		l.drop(DropOther)
+		l.drop(id.raddr, DropOther)
 		return
 	}
 	if !ln.allowed(id) {
@@ -211,7 +300,7 @@ func (ln *Listener) input(id tuple, s *segment) {
 	}
 	if len(ln.queue) >= cap(ln.queue) || ln.halfOpen >= l.cfg.MaxHalfOpen {
 		if l.cfg.DisableSynCookies {
-			l.drop(DropBacklogFull)
+			l.drop(id.raddr, DropBacklogFull)
 			return
 		}
 		ln.sendCookie(id, s)
@@ -243,7 +332,7 @@ func (ln *Listener) sendCookie(id tuple, s *segment) {
 	}
 	isn, mss := l.makeCookie(id, s.seq, min(mss, uint16(l.mssFor(id.raddr))))
 	ln.lastCookie = l.now()
-	l.stats.SynCookiesSent++
+	l.cnt(id.raddr).SynCookiesSent++
 	f := Fields{SrcPort: id.lport, DstPort: id.rport, Seq: isn, Ack: s.seq + 1, Flags: FlagSYN | FlagACK}
 	f.Window = uint16(min(l.cfg.RecvBuffer, 0xffff))
 	var opts [40]byte
@@ -271,14 +360,14 @@ func (ln *Listener) sendCookie(id tuple, s *segment) {
 // creates the connection.
 func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 	l := ln.l
-	if l.cfg.DisableSynCookies || ln.lastCookie == 0 && l.stats.SynCookiesSent == 0 {
+	if l.cfg.DisableSynCookies || ln.lastCookie == 0 && l.cnts[0].SynCookiesSent+l.cnts[1].SynCookiesSent == 0 {
 		return false
 	}
 	mss, ok := l.checkCookie(id, s.seq-1, s.ack-1)
 	if !ok {
-		l.stats.SynCookiesInvalid++
+		l.cnt(id.raddr).SynCookiesInvalid++
 		if l.now()-ln.lastCookie < 2*cookiePeriod {
-			l.drop(DropOther)
+			l.drop(id.raddr, DropOther)
 			return true // invalid cookie: dropped silently
 		}
 		return false
@@ -288,10 +377,10 @@ func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 		return true
 	}
 	if len(ln.queue) >= cap(ln.queue) {
-		l.drop(DropBacklogFull)
+		l.drop(id.raddr, DropBacklogFull)
 		return true
 	}
-	l.stats.SynCookiesValid++
+	l.cnt(id.raddr).SynCookiesValid++
 	c := l.newConn(id)
 	c.iss = s.ack - 1
 	c.sndUna, c.sndNxt, c.sndMax = s.ack, s.ack, s.ack
@@ -319,7 +408,7 @@ func (ln *Listener) tryCookie(id tuple, s *segment) bool {
 	c.setState(Established)
 	l.conns[id] = c
 	ln.queue = append(ln.queue, c)
-	l.stats.PassiveOpens++
+	l.cnt(id.raddr).PassiveOpens++
 	ln.wake()
 	c.input(s)
 	return true

@@ -11,7 +11,7 @@ func (c *Conn) windowField(syn bool) uint16 {
 	if seqGT(c.rcvAdv, c.rcvNxt) {
 		cur = c.rcvAdv - c.rcvNxt
 	}
-	if w > cur && w-cur < min(uint32(c.l.cfg.RecvBuffer/2), uint32(c.l.mss)) {
+	if w > cur && w-cur < min(uint32(c.l.cfg.RecvBuffer/2), uint32(c.l.mssFor(c.id.raddr))) {
 		w = cur
 	}
 	w = max(w, cur)
@@ -268,7 +268,7 @@ func (c *Conn) sendData(room int, force bool) bool {
 		flags |= FlagFIN
 	}
 	if retrans {
-		c.l.stats.Retransmits++
+		c.cnt().Retransmits++
 		if c.f&fTiming != 0 && seqLEQ(c.sndNxt, c.rttSeq) {
 			c.f &^= fTiming // Karn
 		}
@@ -312,7 +312,7 @@ func (c *Conn) sackRecoverySend() {
 				}
 				n = int(dataEnd - seq)
 			}
-			c.l.stats.Retransmits++
+			c.cnt().Retransmits++
 			flags := uint8(FlagACK)
 			if c.f&fTiming != 0 && seqLEQ(seq, c.rttSeq) {
 				c.f &^= fTiming
@@ -342,7 +342,7 @@ func (c *Conn) retransmitFirst() {
 	if n == 0 && flags&FlagFIN == 0 {
 		return
 	}
-	c.l.stats.Retransmits++
+	c.cnt().Retransmits++
 	if c.f&fTiming != 0 && seqLEQ(c.sndUna, c.rttSeq) {
 		c.f &^= fTiming
 	}

@@ -31,7 +31,7 @@ func (l *Layer) pickPort(id tuple) (uint16, bool) {
 		if used && !l.twReusable(old) {
 			continue
 		}
-		if _, used := l.listeners[port]; used {
+		if l.listeners[port].used() {
 			continue
 		}
 		if used {

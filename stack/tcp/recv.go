@@ -39,7 +39,7 @@ func (c *Conn) receive(s *segment) {
 	}
 	k := int(seq - c.rcvNxt)
 	if !c.rxReserve(c.rxLen() + k + len(p)) {
-		l.drop(DropMemory)
+		l.drop(c.id.raddr, DropMemory)
 		c.f |= fAckNow
 		return
 	}
@@ -57,12 +57,12 @@ func (c *Conn) receive(s *segment) {
 			return
 		}
 		c.unacked++
-		if len(p) > c.l.mss {
+		if len(p) > c.l.mssFor(c.id.raddr) {
 			// Segments merged by the device (netif.Offloads.LargeReceive):
 			// more than one full-sized segment, so ACK at once (RFC 5681
 			// §4.2), as for two.
 			c.unacked = 2
-			c.l.stats.LargeSegmentsIn++
+			c.cnt().LargeSegmentsIn++
 		}
 		if c.quick > 0 {
 			c.quick--
@@ -75,7 +75,7 @@ func (c *Conn) receive(s *segment) {
 		return
 	}
 	if !r.addOOO(span{seq, seq + uint32(len(p))}) {
-		l.drop(DropOOOFull)
+		l.drop(c.id.raddr, DropOOOFull)
 		c.f |= fAckNow
 		return
 	}
@@ -108,7 +108,7 @@ func (c *Conn) onFin() {
 // closed at once instead (as Linux does on bucket overflow).
 func (c *Conn) enterTimeWait() {
 	l := c.l
-	if l.stats.States[TimeWait] >= l.cfg.MaxTimeWait {
+	if l.states[TimeWait] >= l.cfg.MaxTimeWait {
 		if c.f&fAckNow != 0 {
 			c.sendAck()
 		}

@@ -59,7 +59,7 @@ func (c *Conn) autoTune(n int) {
 	}
 	if c.tuneRead >= c.rcvCap/2 && int(c.rcvCap) < l.cfg.RecvBuffer {
 		c.rcvCap = uint32(min(2*int(c.rcvCap), l.cfg.RecvBuffer))
-		l.stats.WindowGrowths++
+		c.cnt().WindowGrowths++
 	}
 	c.tuneStart, c.tuneRead = now, 0
 }
@@ -74,14 +74,14 @@ func (c *Conn) rxReserve(need int) bool {
 		return true
 	}
 	cls := l.rxMem.ClassFor(need)
-	if h := int(c.rxHint); c.rx == nil && h > cls && l.stats.Memory+l.rxMem.Size(h) <= l.cfg.MaxMemory {
+	if h := int(c.rxHint); c.rx == nil && h > cls && l.memory+l.rxMem.Size(h) <= l.cfg.MaxMemory {
 		cls = h
 	}
 	have := 0
 	if c.rx != nil {
 		have = len(c.rx.buf)
 	}
-	if l.stats.Memory+l.rxMem.Size(cls)-have > l.cfg.MaxMemory {
+	if l.memory+l.rxMem.Size(cls)-have > l.cfg.MaxMemory {
 		return false
 	}
 	nb := l.rxMem.Get(cls)
@@ -104,7 +104,7 @@ func (c *Conn) rxReserve(need int) bool {
 	}
 	c.rx.mem, c.rx.buf = nb, nb.B
 	c.rx.peak = max(c.rx.peak, need)
-	l.stats.Memory += len(nb.B) - have
+	l.memory += len(nb.B) - have
 	return true
 }
 
@@ -112,7 +112,7 @@ func (c *Conn) releaseRx() {
 	if c.rx == nil {
 		return
 	}
-	c.l.stats.Memory -= len(c.rx.buf)
+	c.l.memory -= len(c.rx.buf)
 	c.rxHint = decayHint(c.rxHint, c.l.rxMem.ClassFor(c.rx.peak))
 	c.l.rxMem.Put(c.rx.mem)
 	c.rx.mem, c.rx.buf = nil, nil

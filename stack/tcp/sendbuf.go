@@ -42,12 +42,12 @@ func (c *Conn) txAppend(p []byte) int {
 		}
 		c.tx.head, c.tx.n, c.tx.nsb, c.tx.peak = 0, 0, 0, 0
 		cls := l.txMem.ClassFor(len(p))
-		if h := int(c.txHint); h > cls && l.stats.Memory+l.txMem.Size(h) <= l.cfg.MaxMemory {
+		if h := int(c.txHint); h > cls && l.memory+l.txMem.Size(h) <= l.cfg.MaxMemory {
 			cls = h
 		}
 		c.tx.mem = l.txMem.Get(cls)
 		c.tx.buf = c.tx.mem.B
-		l.stats.Memory += len(c.tx.buf)
+		l.memory += len(c.tx.buf)
 	}
 	t := c.tx
 	want := min(t.n+len(p), l.cfg.SendBuffer)
@@ -56,12 +56,12 @@ func (c *Conn) txAppend(p []byte) int {
 		// Grow the ring (one copy), unless over the memory bound; then
 		// the writer waits for ACKs to free space.
 		cls := l.txMem.ClassFor(want)
-		if add := l.txMem.Size(cls) - len(t.buf); l.stats.Memory+add <= l.cfg.MaxMemory {
+		if add := l.txMem.Size(cls) - len(t.buf); l.memory+add <= l.cfg.MaxMemory {
 			nb := l.txMem.Get(cls)
 			blockpool.GrowRing(nb.B, t.buf, t.head, t.n)
 			l.txMem.Put(t.mem)
 			t.mem, t.buf, t.head = nb, nb.B, 0
-			l.stats.Memory += add
+			l.memory += add
 		}
 	}
 	size := len(t.buf)
@@ -118,7 +118,7 @@ func (c *Conn) releaseTx() {
 	if c.tx == nil {
 		return
 	}
-	c.l.stats.Memory -= len(c.tx.buf)
+	c.l.memory -= len(c.tx.buf)
 	c.txHint = decayHint(c.txHint, c.l.txMem.ClassFor(c.tx.peak))
 	c.l.txMem.Put(c.tx.mem)
 	c.tx.mem, c.tx.buf = nil, nil

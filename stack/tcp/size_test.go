@@ -13,6 +13,10 @@ import (
 func TestIdleConnMemory(t *testing.T) {
 	t.Logf("sizeof(Conn) = %d", unsafe.Sizeof(Conn{}))
 	require.NoRace(t, "allocation counts differ")
+	forFamilies(t, testIdleConnMemory)
+}
+
+func testIdleConnMemory(t *testing.T) {
 	p := newPeer(t, Config{})
 	ln, _ := p.e.l.Listen(80)
 	_ = ln

@@ -1,5 +1,7 @@
 package tcp
 
+import "github.com/mirago/mirago/stack/inet"
+
 // State is a connection state (RFC 9293 §3.3.2).
 type State uint8
 
@@ -66,11 +68,11 @@ func (r DropReason) String() string {
 	return "unknown"
 }
 
-// Stats are the layer's counters.
-type Stats struct {
+// Counters are the layer's counters kept per address family.
+type Counters struct {
 	SegmentsIn, SegmentsOut uint64
 	LargeSegmentsIn         uint64 // segments longer than our MSS (merged by the device: netif.Offloads.LargeReceive)
-	LargeSegmentsOut        uint64 // TSO segments handed to the device to cut (netif.Offloads.TSO4Max)
+	LargeSegmentsOut        uint64 // TSO segments handed to the device to cut (netif.Offloads.TSO4Max, TSO6Max)
 	ChecksumsOffloaded      uint64 // segments whose checksum the device checked or is to compute
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
@@ -91,8 +93,65 @@ type Stats struct {
 	PassiveOpens            uint64
 	Timeouts                uint64 // connections aborted by a timeout
 	Drops                   [NumDropReasons]uint64
-	States                  [numStates]int // current connections per state
-	Memory                  int            // buffer bytes in use
+	// Conns is the connections now open (in any state but CLOSED and
+	// LISTEN). A gauge.
+	Conns int
 }
 
-func (l *Layer) drop(r DropReason) { l.stats.Drops[r]++ }
+func (c *Counters) add(o *Counters) {
+	c.SegmentsIn += o.SegmentsIn
+	c.SegmentsOut += o.SegmentsOut
+	c.LargeSegmentsIn += o.LargeSegmentsIn
+	c.LargeSegmentsOut += o.LargeSegmentsOut
+	c.ChecksumsOffloaded += o.ChecksumsOffloaded
+	c.Retransmits += o.Retransmits
+	c.RTOEvents += o.RTOEvents
+	c.FastRetransmits += o.FastRetransmits
+	c.SpuriousRetransmits += o.SpuriousRetransmits
+	c.TailLossProbes += o.TailLossProbes
+	c.TailLossProbeRepairs += o.TailLossProbeRepairs
+	c.ResetsSent += o.ResetsSent
+	c.ResetsRecv += o.ResetsRecv
+	c.ChallengeAcks += o.ChallengeAcks
+	c.ChallengeAcksLimited += o.ChallengeAcksLimited
+	c.OutOfWindowAcksLimited += o.OutOfWindowAcksLimited
+	c.ListenFiltered += o.ListenFiltered
+	c.SynCookiesSent += o.SynCookiesSent
+	c.SynCookiesValid += o.SynCookiesValid
+	c.SynCookiesInvalid += o.SynCookiesInvalid
+	c.WindowGrowths += o.WindowGrowths
+	c.ActiveOpens += o.ActiveOpens
+	c.PassiveOpens += o.PassiveOpens
+	c.Timeouts += o.Timeouts
+	for i := range c.Drops {
+		c.Drops[i] += o.Drops[i]
+	}
+	c.Conns += o.Conns
+}
+
+// Stats are the layer's counters.
+type Stats struct {
+	// Counters are both families' (IPv4's are these less IPv6's).
+	Counters
+	// IPv6 is the IPv6 share of Counters.
+	IPv6   Counters
+	States [numStates]int // current connections per state (and listeners in LISTEN)
+	Memory int            // buffer bytes in use
+}
+
+// fam is the index of a's family in Layer.cnt: 0 for IPv4, 1 for IPv6.
+func fam(a inet.Addr) int {
+	if a.Is4() {
+		return 0
+	}
+	return 1
+}
+
+// cnt returns the counters of a's family.
+func (l *Layer) cnt(a inet.Addr) *Counters { return &l.cnts[fam(a)] }
+
+// cnt returns the counters of c's family.
+func (c *Conn) cnt() *Counters { return &c.l.cnts[fam(c.id.raddr)] }
+
+// drop counts a segment from or to a dropped for r.
+func (l *Layer) drop(a inet.Addr, r DropReason) { l.cnts[fam(a)].Drops[r]++ }

@@ -150,8 +150,8 @@ func (c *Conn) onRTX(now time.Time) {
 		}
 		c.retries++
 		c.backoff++
-		l.stats.RTOEvents++
-		l.stats.Retransmits++
+		c.cnt().RTOEvents++
+		c.cnt().Retransmits++
 		c.sendSYN()
 		c.tmode = tmRTO
 		l.after(&c.rtx, c.backedOff())
@@ -188,7 +188,7 @@ func (c *Conn) onRTO() {
 		c.finish(ErrTimeout)
 		return
 	}
-	l.stats.RTOEvents++
+	c.cnt().RTOEvents++
 	c.ccOnRTO()
 	if c.backoff < 30 {
 		c.backoff++

@@ -403,7 +403,7 @@ func TestTimeWaitPortReuse(t *testing.T) {
 		if c.id != a.id || c.iss != oldMax+65537 {
 			t.Fatalf("new connection %v iss %d, want %v iss %d", c.id, c.iss, a.id, oldMax+65537)
 		}
-		ln := n.ends[1].l.listeners[80]
+		ln := n.ends[1].l.listeners[80].v4
 		if !n.run(time.Minute, func() bool {
 			var q int
 			n.lockedDo(1, func(*Layer) { q = len(ln.queue) })

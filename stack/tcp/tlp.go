@@ -120,7 +120,7 @@ func (c *Conn) sendProbe() bool {
 		}
 		rxt = true
 	}
-	c.l.stats.TailLossProbes++
+	c.cnt().TailLossProbes++
 	c.f |= fTLP | fTLPNoRTT
 	c.f &^= fTLPRxt
 	if rxt {
@@ -158,7 +158,7 @@ func (c *Conn) retransmitLast() bool {
 	if fin {
 		flags |= FlagFIN
 	}
-	c.l.stats.Retransmits++
+	c.cnt().Retransmits++
 	if c.f&fTiming != 0 && seqLEQ(start, c.rttSeq) {
 		c.f &^= fTiming // Karn
 	}
@@ -183,7 +183,7 @@ func (c *Conn) tlpAck(s *segment, wnd uint32) {
 	case c.dsackProbe(s):
 		// Case 1: the original and the probe both arrived.
 	case seqGT(s.ack, c.tlpEnd):
-		c.l.stats.TailLossProbeRepairs++
+		c.cnt().TailLossProbeRepairs++
 		c.ccOnLoss()
 		c.cc.cwnd = min(c.cc.cwnd, c.cc.ssthresh)
 	case s.ack == c.sndUna && len(s.payload) == 0 && s.flags&(FlagSYN|FlagFIN) == 0 &&

@@ -142,7 +142,7 @@ func TestMemoryBound(t *testing.T) {
 	h := p.expect(FlagSYN|FlagACK, nil, nil)
 	iss2 := h.Seq()
 	p.send(seg{sport: 5001, dport: 80, seq: peerISN + 1, ack: iss2 + 1, flags: FlagACK, wnd: 65535})
-	c2, _ := p.e.l.listeners[80].AcceptTCP()
+	c2, _ := p.e.l.listeners[80].v4.AcceptTCP()
 	p.send(seg{sport: 5000, dport: 80, seq: peerISN + 1, ack: iss1 + 1, flags: FlagACK, wnd: 1000, data: []byte("one")})
 	p.expect(FlagACK, nil, u32(peerISN+4))
 	// No memory left for c2's buffer: dropped, not acknowledged.
@@ -271,7 +271,7 @@ func TestBroadcastDropped(t *testing.T) {
 		pk.Payload = syn.bytes(pk.Src, pk.Dst)
 		p.e.mu.Lock()
 		p.e.l.Deliver(&pk)
-		st := p.e.l.stats
+		st := p.e.l.StatsLocked()
 		p.e.mu.Unlock()
 		if st.Drops[DropBroadcast] != uint64(i+1) || st.Drops[DropOther] != 0 {
 			t.Fatalf("packet %d: drops %v", i, st.Drops)
