@@ -91,7 +91,7 @@ func testDownload(t *testing.T, spec string, size int64) *running {
 	if m[`mirago_proxy_listener_connections{listener="main"}`] != 1 || m[`mirago_proxy_listener_bytes_out{listener="main"}`] < float64(size) ||
 		m[`mirago_proxy_upstream_bytes_received`+ul] < float64(size) || m[`mirago_proxy_upstream_connect_seconds_count`+ul] != 1 ||
 		m[`mirago_proxy_upstream_up`+ul] != 1 || m[`mirago_proxy_pool_connections{pool="main"}`] != 1 ||
-		m["mirago_ip_received"] <= 0 || m["mirago_tcp_segments_in"] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 ||
+		m[`mirago_ip_received{family="ipv4"}`] <= 0 || m[`mirago_tcp_segments_in{family="ipv4"}`] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 ||
 		m["mirago_device_rx_frames"] <= 0 {
 		t.Errorf("metrics implausible: %v", m)
 	}

@@ -9,6 +9,13 @@
 // type. Signed integers and the snapshot fields listed in gaugeFields are
 // gauges; everything else is a counter.
 //
+// Every metric of a family-specific layer carries family="ipv4" (ip,
+// icmp, arp) or family="ipv6" (ipv6, icmpv6, and Neighbor Discovery's and
+// MLD's layers); the transports, which serve both, keep their counters
+// per family (a struct embedding its counters beside an IPv6 field of the
+// same type: tcp.Stats, udp.Stats), and each of those metrics has a
+// sample per family (family="ipv4" being the total less IPv6's share).
+//
 // Apps add histograms (Type Histogram, samples with Suffix "_bucket",
 // "_sum" and "_count"). Not done: summaries; metric names are not
 // suffixed with _total, so that they read as the Go field names do.
@@ -73,7 +80,7 @@ const Prefix = "mirago"
 func stackGauge(path string) bool {
 	switch path {
 	case "IP.ReasmPending", "IP.ReasmMemory", "UDP.OpenSockets", "ARP.CacheSize",
-		"ARP.Pending", "TCP.States", "TCP.Memory":
+		"ARP.Pending", "TCP.States", "TCP.Memory", "UDP.RecvMemory", "UDP.PoolMemory":
 		return true
 	}
 	return false
@@ -127,14 +134,45 @@ type walker struct {
 	}
 }
 
+// layerFamily is the family label of the metrics of the stack.Stats
+// layer at path (its field name), or "" for layers under both families.
+func layerFamily(path string) string {
+	switch path {
+	case "IP", "ICMP", "ARP":
+		return "ipv4"
+	case "IPv6", "ICMPv6", "NDP", "MLD":
+		return "ipv6"
+	}
+	return ""
+}
+
+// splitField returns the index of the field of struct type t that holds
+// the IPv6 share of its embedded struct at index emb, or -1: a field
+// named IPv6 of the embedded field's type.
+func splitField(t reflect.Type, emb int) int {
+	f, ok := t.FieldByName("IPv6")
+	if !ok || len(f.Index) != 1 || f.Anonymous || f.Type != t.Field(emb).Type {
+		return -1
+	}
+	return f.Index[0]
+}
+
 func (w *walker) walk(name, path string, v reflect.Value) {
 	out, isGauge := &w.out, w.isGauge
 	switch v.Kind() {
 	case reflect.Struct:
 		t := v.Type()
+		emb, six := firstEmbedded(t), -1
+		if emb >= 0 {
+			six = splitField(t, emb)
+		}
 		for i := range t.NumField() {
 			f := t.Field(i)
-			if !f.IsExported() {
+			if !f.IsExported() || i == six {
+				continue
+			}
+			if i == emb && six >= 0 {
+				w.walkSplit(name, path, v.Field(i), v.Field(six))
 				continue
 			}
 			if f.Anonymous && f.Type.Kind() == reflect.Struct {
@@ -145,7 +183,15 @@ func (w *walker) walk(name, path string, v reflect.Value) {
 			if path != "" {
 				p = path + "." + f.Name
 			}
+			start := len(w.out)
 			w.walk(name+"_"+Snake(f.Name), p, v.Field(i))
+			if fam := layerFamily(p); fam != "" && path == "" && name == Prefix {
+				for k := start; k < len(w.out); k++ {
+					for s := range w.out[k].Samples {
+						w.out[k].Samples[s].Labels = append(w.out[k].Samples[s].Labels, Label{"family", fam})
+					}
+				}
+			}
 		}
 	case reflect.Array:
 		if v.Len() == 0 || !numeric(v.Type().Elem().Kind()) {
@@ -172,6 +218,67 @@ func (w *walker) walk(name, path string, v reflect.Value) {
 		*out = append(*out, Family{
 			Name: name, Help: help(path), Type: typeOf(path, v.Kind(), isGauge),
 			Samples: []Sample{{Value: value(v)}},
+		})
+	}
+}
+
+// firstEmbedded returns the index of t's first embedded struct field, or
+// -1.
+func firstEmbedded(t reflect.Type) int {
+	for i := range t.NumField() {
+		if f := t.Field(i); f.Anonymous && f.Type.Kind() == reflect.Struct {
+			return i
+		}
+	}
+	return -1
+}
+
+// walkSplit walks the counters total (both families) and v6 (IPv6's
+// share) of one struct together: each numeric field becomes one family
+// with a sample per address family.
+func (w *walker) walkSplit(name, path string, total, v6 reflect.Value) {
+	switch total.Kind() {
+	case reflect.Struct:
+		t := total.Type()
+		for i := range t.NumField() {
+			f := t.Field(i)
+			if !f.IsExported() {
+				continue
+			}
+			p := f.Name
+			if path != "" {
+				p = path + "." + f.Name
+			}
+			n := name + "_" + Snake(f.Name)
+			if f.Anonymous {
+				n, p = name, path
+			}
+			w.walkSplit(n, p, total.Field(i), v6.Field(i))
+		}
+	case reflect.Array:
+		if total.Len() == 0 || !numeric(total.Type().Elem().Kind()) {
+			return
+		}
+		label := arrayLabel(path)
+		fam := Family{Name: name, Help: help(path), Type: typeOf(path, total.Type().Elem().Kind(), w.isGauge)}
+		for i := range total.Len() {
+			six := value(v6.Index(i))
+			fam.Samples = append(fam.Samples,
+				Sample{Labels: []Label{label(i), {"family", "ipv4"}}, Value: value(total.Index(i)) - six},
+				Sample{Labels: []Label{label(i), {"family", "ipv6"}}, Value: six})
+		}
+		w.out = append(w.out, fam)
+	default:
+		if !numeric(total.Kind()) {
+			return
+		}
+		six := value(v6)
+		w.out = append(w.out, Family{
+			Name: name, Help: help(path), Type: typeOf(path, total.Kind(), w.isGauge),
+			Samples: []Sample{
+				{Labels: []Label{{"family", "ipv4"}}, Value: value(total) - six},
+				{Labels: []Label{{"family", "ipv6"}}, Value: six},
+			},
 		})
 	}
 }
@@ -216,8 +323,12 @@ func value(v reflect.Value) float64 {
 }
 
 // Snake converts a Go field name to snake case, keeping acronyms whole:
-// RTOEvents is rto_events, RxNotForUs is rx_not_for_us.
+// RTOEvents is rto_events, RxNotForUs is rx_not_for_us, and the family
+// names too: IPv6 is ipv6, ICMPv6Errors icmpv6_errors.
 func Snake(s string) string {
+	for _, a := range [...]string{"ICMPv", "IPv"} {
+		s = strings.ReplaceAll(s, a, a[:1]+strings.ToLower(a[1:]))
+	}
 	r := []rune(s)
 	var b strings.Builder
 	for i, c := range r {

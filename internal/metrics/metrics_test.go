@@ -21,6 +21,10 @@ func TestSnake(t *testing.T) {
 		"ReasmMemory":       "reasm_memory",
 		"DropIHL":           "drop_ihl",
 		"Ipv4Drops":         "ipv4_drops",
+		"IPv6":              "ipv6",
+		"ICMPv6":            "icmpv6",
+		"TCPIPv6Drops":      "tcp_ipv6_drops",
+		"DropIPv4Mapped":    "drop_ipv4_mapped",
 	} {
 		if got := Snake(in); got != want {
 			t.Errorf("Snake(%q) = %q, want %q", in, got, want)
@@ -36,6 +40,9 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 	st.IP.Received = 42
 	st.TCP.States[tcp.Established] = 3
 	st.TCP.Drops[tcp.DropChecksum] = 5
+	st.TCP.Retransmits, st.TCP.IPv6.Retransmits = 10, 4
+	st.UDP.InDatagrams, st.UDP.IPv6.InDatagrams = 3, 3
+	st.IPv6.Received = 9
 	st.ICMP.ErrorsIn[3] = 7
 	st.ARP.CacheSize = 2
 	fams := Stack(st)
@@ -53,12 +60,7 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 		typ Type
 		val float64
 	}{
-		"mirago_ip_received":      {Counter, 42},
-		"mirago_arp_cache_size":   {Gauge, 2},
-		"mirago_ip_reasm_pending": {Gauge, 0},
 		"mirago_udp_open_sockets": {Gauge, 0},
-		"mirago_tcp_rto_events":   {Counter, 0},
-		"mirago_tcp_retransmits":  {Counter, 0},
 		"mirago_device_rx_frames": {Counter, 0},
 		"mirago_ethernet_rx_runt": {Counter, 0},
 	}
@@ -68,9 +70,48 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 			t.Errorf("no family %s", name)
 			continue
 		}
-		if f.Type != w.typ || len(f.Samples) != 1 || f.Samples[0].Value != w.val {
+		if f.Type != w.typ || len(f.Samples) != 1 || f.Samples[0].Value != w.val || len(f.Samples[0].Labels) != 0 {
 			t.Errorf("%s = %+v, want %s %v", name, f, w.typ, w.val)
 		}
+	}
+	// The layers of one family carry it as a label; the transports'
+	// counters have a sample per family (IPv4's: the total less IPv6's).
+	for name, w := range map[string]struct {
+		typ    Type
+		v4, v6 float64
+	}{
+		"mirago_ip_received":      {Counter, 42, -1},
+		"mirago_arp_cache_size":   {Gauge, 2, -1},
+		"mirago_ip_reasm_pending": {Gauge, 0, -1},
+		"mirago_ipv6_received":    {Counter, -1, 9},
+		"mirago_tcp_rto_events":   {Counter, 0, 0},
+		"mirago_tcp_retransmits":  {Counter, 6, 4},
+		"mirago_tcp_conns":        {Gauge, 0, 0},
+		"mirago_udp_in_datagrams": {Counter, 0, 3},
+	} {
+		f, ok := seen[name]
+		if !ok {
+			t.Errorf("no family %s", name)
+			continue
+		}
+		got := map[string]float64{}
+		for _, s := range f.Samples {
+			if len(s.Labels) != 1 || s.Labels[0].Name != "family" {
+				t.Errorf("%s sample %+v: want one family label", name, s)
+			}
+			got[s.Labels[0].Value] = s.Value
+		}
+		for fam, v := range map[string]float64{"ipv4": w.v4, "ipv6": w.v6} {
+			if g, ok := got[fam]; v < 0 && ok || v >= 0 && (!ok || g != v) {
+				t.Errorf("%s{family=%q} = %v (present %v), want %v", name, fam, g, ok, v)
+			}
+		}
+		if f.Type != w.typ {
+			t.Errorf("%s: type %s, want %s", name, f.Type, w.typ)
+		}
+	}
+	if _, ok := seen["mirago_tcp_ipv6_retransmits"]; ok {
+		t.Error("the IPv6 share exported as a metric of its own")
 	}
 	states := seen["mirago_tcp_states"]
 	if states.Type != Gauge || len(states.Samples) != tcp.NumStates {
@@ -82,7 +123,8 @@ func TestStackFamiliesCoverEveryField(t *testing.T) {
 		}
 	}
 	drops := seen["mirago_tcp_drops"]
-	if drops.Type != Counter || len(drops.Samples) != int(tcp.NumDropReasons) || drops.Samples[0].Labels[0] != (Label{"reason", "checksum"}) || drops.Samples[0].Value != 5 {
+	if drops.Type != Counter || len(drops.Samples) != 2*int(tcp.NumDropReasons) || drops.Samples[0].Labels[0] != (Label{"reason", "checksum"}) ||
+		drops.Samples[0].Labels[1] != (Label{"family", "ipv4"}) || drops.Samples[0].Value != 5 || drops.Samples[1].Labels[1] != (Label{"family", "ipv6"}) || drops.Samples[1].Value != 0 {
 		t.Errorf("tcp drops: %+v", drops)
 	}
 	if e := seen["mirago_icmp_errors_in"]; len(e.Samples) < 4 || e.Samples[3].Labels[0] != (Label{"type", "3"}) || e.Samples[3].Value != 7 {

@@ -161,14 +161,14 @@ func checkExposition(t *testing.T, body []byte) map[string]float64 {
 	if err != nil {
 		t.Fatalf("parse: %v\n%s", err, body)
 	}
-	for _, k := range []string{"mirago_ip_received", "mirago_tcp_passive_opens", `mirago_tcp_states{state="LISTEN"}`, "mirago_metrics_scrapes", "mirago_metrics_refused"} {
+	for _, k := range []string{`mirago_ip_received{family="ipv4"}`, `mirago_tcp_passive_opens{family="ipv4"}`, `mirago_tcp_states{state="LISTEN"}`, "mirago_metrics_scrapes", "mirago_metrics_refused"} {
 		if _, ok := m[k]; !ok {
 			t.Errorf("no %s in exposition", k)
 		}
 	}
-	if m["mirago_ip_received"] < 1 || m["mirago_tcp_passive_opens"] < 1 || m[`mirago_tcp_states{state="LISTEN"}`] != 1 {
+	if m[`mirago_ip_received{family="ipv4"}`] < 1 || m[`mirago_tcp_passive_opens{family="ipv4"}`] < 1 || m[`mirago_tcp_states{state="LISTEN"}`] != 1 {
 		t.Errorf("stack counters implausible: ip received %v, passive opens %v, listen %v",
-			m["mirago_ip_received"], m["mirago_tcp_passive_opens"], m[`mirago_tcp_states{state="LISTEN"}`])
+			m[`mirago_ip_received{family="ipv4"}`], m[`mirago_tcp_passive_opens{family="ipv4"}`], m[`mirago_tcp_states{state="LISTEN"}`])
 	}
 	if m["mirago_test_requests"] != 7 {
 		t.Errorf("app family: mirago_test_requests = %v", m["mirago_test_requests"])
