@@ -64,7 +64,7 @@ type half struct {
 func copyHalf(ctx context.Context, dst, src Flow, w *watch, o Options, dir string, h *half) (written int64, err error) {
 	bp := getBuf(o.BufferSize)
 	defer putBuf(bp)
-	buf := *bp
+	buf := bp.B
 	log := o.Logger
 	if log != nil {
 		defer func() {

@@ -14,7 +14,7 @@ import (
 	"sync/atomic"
 
 	"github.com/mirago/mirago/flow"
-	"github.com/mirago/mirago/flow/internal/bufpool"
+	"github.com/mirago/mirago/internal/blockpool"
 )
 
 // Conn is a TLS connection layered over a flow.Flow; it is itself a Flow
@@ -113,9 +113,9 @@ func (t *Conn) WriteBuffers(v [][]byte) (int64, error) {
 		total += len(b)
 	}
 	if len(v) > 1 && total <= maxCoalesce {
-		bp := bufpool.Get(total)
-		defer bufpool.Put(bp)
-		buf := (*bp)[:0]
+		bp := blockpool.Copy.Get(total)
+		defer blockpool.Copy.Put(bp)
+		buf := bp.B[:0]
 		for _, b := range v {
 			buf = append(buf, b...)
 		}

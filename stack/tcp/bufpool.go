@@ -9,7 +9,7 @@ package tcp
 // is returned when it drains. So memory follows what is actually buffered:
 // an idle connection holds none, and a request/response connection holds a
 // few KiB, not the full window. The blocks are recycled by
-// stack/internal/blockpool.
+// internal/blockpool.
 const minBlock = 4 << 10
 
 // decayHint is the class a direction's next ring starts at, given the

@@ -3,7 +3,7 @@ package tcp
 import (
 	"time"
 
-	"github.com/mirago/mirago/stack/internal/blockpool"
+	"github.com/mirago/mirago/internal/blockpool"
 )
 
 // maxOOO bounds the out-of-order queue: the number of disjoint ranges

@@ -1,6 +1,6 @@
 package tcp
 
-import "github.com/mirago/mirago/stack/internal/blockpool"
+import "github.com/mirago/mirago/internal/blockpool"
 
 // maxScoreboard bounds the SACK scoreboard (RFC 6675 §3); blocks beyond it
 // are ignored, which only costs unnecessary retransmissions.

@@ -7,7 +7,7 @@ import (
 
 	"github.com/mirago/mirago/internal/deadline"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/internal/blockpool"
+	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/stack/transport"
 )
 

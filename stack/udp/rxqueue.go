@@ -5,7 +5,7 @@ import (
 	"net/netip"
 
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/internal/blockpool"
+	"github.com/mirago/mirago/internal/blockpool"
 )
 
 // Receive queue memory ("truesize" accounting).
@@ -33,7 +33,7 @@ import (
 // (The Go allocator rounds a block that is not a power of two, i.e. a
 // RecvBuffer that is not, up to its size class or to whole 8 KiB pages.)
 //
-// Blocks are recycled by stack/internal/blockpool, as in stack/tcp: the layer keeps one spare block
+// Blocks are recycled by internal/blockpool, as in stack/tcp: the layer keeps one spare block
 // per class (Stats.PoolMemory: at most the sum of the class sizes, under
 // 2*RecvBuffer for a power-of-two RecvBuffer, 510 KiB with the default,
 // once some socket has filled its queue) and puts the rest in a

@@ -88,3 +88,26 @@ func GrowRing(nb, old []byte, head, n int) {
 	m := copy(nb[:n], old[head:min(head+n, len(old))])
 	copy(nb[m:n], old)
 }
+
+// Shared is a pool safe for concurrent use: one sync.Pool per class and no
+// spares. Flows' copy buffers (flow.Forward and Proxy, tlsflow's coalesced
+// writes) come from Copy. Its zero value with Min and Max set is ready to
+// use; declaring one costs no init code in an image that does not use it.
+type Shared struct {
+	Min, Max int // as New's
+	once     sync.Once
+	p        *Pool
+}
+
+// Copy is the pool of the flows' copy buffers: 4 KiB to 1 MiB.
+var Copy = Shared{Min: 4 << 10, Max: 1 << 20}
+
+// Get returns a block of at least need bytes (the largest class when need
+// is larger).
+func (s *Shared) Get(need int) *Block {
+	s.once.Do(func() { s.p = New(s.Min, s.Max) })
+	return s.p.pools[s.p.ClassFor(need)].Get().(*Block)
+}
+
+// Put returns a block from Get.
+func (s *Shared) Put(b *Block) { s.p.pools[b.cls].Put(b) }

@@ -2,6 +2,7 @@ package blockpool
 
 import (
 	"bytes"
+	"sync"
 	"testing"
 )
 
@@ -64,4 +65,30 @@ func TestGrowRing(t *testing.T) {
 	if !bytes.Equal(nb[:5], []byte("abcde")) {
 		t.Fatalf("got %q", nb[:5])
 	}
+}
+
+// Shared hands out power-of-two blocks from Min to Max, is safe for
+// concurrent use, and recycles what is put back.
+func TestShared(t *testing.T) {
+	s := &Shared{Min: 4 << 10, Max: 1 << 20}
+	for need, want := range map[int]int{0: 4 << 10, 1: 4 << 10, 4097: 8 << 10, 32 << 10: 32 << 10, 2 << 20: 1 << 20} {
+		b := s.Get(need)
+		if len(b.B) != want {
+			t.Errorf("Get(%d): %d bytes, want %d", need, len(b.B), want)
+		}
+		s.Put(b)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				b := s.Get(i * 1000)
+				b.B[0] = 1
+				s.Put(b)
+			}
+		}()
+	}
+	wg.Wait()
 }
