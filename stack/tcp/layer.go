@@ -6,10 +6,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/checksum"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"

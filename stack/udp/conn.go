@@ -5,9 +5,9 @@ import (
 	"net/netip"
 	"time"
 
+	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/internal/deadline"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/stack/transport"
 )
 

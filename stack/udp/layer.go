@@ -7,9 +7,9 @@ import (
 	"sync"
 	"syscall"
 
+	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/internal/blockpool"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
 )

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/internal/blockpool"
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // Receive queue memory ("truesize" accounting).
