@@ -17,10 +17,11 @@
 //   - network is the one given to Dial/Listen: "tcp", "tcp4", "tcp6",
 //     "udp", "udp4", "udp6"; raw IP sockets pass "ip4:proto" with
 //     SOCK_RAW, Unix sockets family AF_UNIX.
-//   - family comes from favoriteAddrFamily. On tamago IPv4 is enabled and
-//     IPv6 is not, so it is AF_INET for IPv4 and wildcard addresses
-//     (":80"), and AF_INET6 only for a "tcp6"/"udp6" network or an IPv6
-//     address, such as "[::]:80".
+//   - family comes from favoriteAddrFamily. On tamago package net takes
+//     IPv4 as enabled and IPv6 and IPv4-mapped addresses as not
+//     (supportsIPv4map is false), so family is AF_INET for IPv4 and
+//     wildcard addresses (":80", "0.0.0.0:80"), and AF_INET6 for a
+//     "tcp6"/"udp6" network or an IPv6 address, such as "[::]:80".
 //   - a listen has laddr set and raddr nil; a dial has raddr set and laddr
 //     nil unless a local address was asked for (a typed-nil address has
 //     already been turned into a nil interface).
@@ -30,18 +31,28 @@
 // connections have Nagle off, Go's default); TCP dial -> *tcp.Conn with
 // Nagle off; UDP listen -> *udp.Conn; UDP dial -> a connected *udp.Conn
 // (both net.Conn and net.PacketConn). Errors match syscall errnos with
-// errors.Is: EAFNOSUPPORT for IPv6 and Unix sockets, ESOCKTNOSUPPORT for
-// raw and other socket types, EPROTONOSUPPORT for a network that does not
-// fit the socket type, EADDRNOTAVAIL for a local address that is not ours,
-// and the TCP layer's own (ECONNREFUSED, EADDRINUSE, ETIMEDOUT, ...).
+// errors.Is: EAFNOSUPPORT for Unix sockets and for IPv6 on a stack built
+// without it, ESOCKTNOSUPPORT for raw and other socket types,
+// EPROTONOSUPPORT for a network that does not fit the socket type,
+// EADDRNOTAVAIL for a local address that is not ours, and the TCP layer's
+// own (ECONNREFUSED, EADDRINUSE, ETIMEDOUT, ...).
 //
-// "tcp"/"udp" with the IPv6 wildcard "[::]" listens on IPv4 (as a
-// dual-stack socket would, minus IPv6), and IPv4-mapped IPv6 addresses
-// are taken as IPv4; any other IPv6 address fails with EAFNOSUPPORT.
+// Families, as Go's package net gives them on Linux (IPV6_V6ONLY set only
+// for "tcp6"/"udp6"): "tcp4"/"udp4" are IPv4 only; "tcp6"/"udp6" IPv6
+// only, so that an IPv4 and an IPv6 listener may share a port; "tcp" on a
+// wildcard address (":80", "0.0.0.0:80", "[::]:80") is a dual-stack
+// listener, taking IPv4 and IPv6 clients. "udp" on a wildcard address is
+// dual-stack when package net gave it AF_INET6 ("[::]:53") and IPv4 only
+// with AF_INET (":53"): package net turns each datagram's source into a
+// sockaddr of the socket's family, and an AF_INET socket cannot carry an
+// IPv6 source. A specific address takes its own family; an IPv4-mapped
+// IPv6 address is IPv4. Dials go to either family; the Go resolver's
+// Happy Eyeballs ("tcp" to a name with both A and AAAA records) works
+// through them.
 //
 // Half-close: through package net, (*net.TCPConn).CloseWrite and
 // CloseRead return ENOSYS on tamago (netFD.closeWrite). Code that needs
-// half-close uses our flow type, *tcp.Conn from Stack.TCP(), directly.
+// half-close uses our flow type, *tcp.Conn from Stack.TCP, directly.
 package socket
 
 import (
@@ -58,7 +69,9 @@ import (
 
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/tcp"
+	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -113,18 +126,35 @@ func (ss *Sockets) Socket(ctx context.Context, network string, family, sotype in
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if (is6(la) || is6(ra) || network[len(network)-1] == '6') && !ss.hasIPv6() {
+		return nil, errorf(syscall.EAFNOSUPPORT, "IPv6 is not built into this stack")
+	}
 	dial := raddr != nil
 	switch {
 	case p == protoTCP && !dial:
-		return ss.listenTCP(la)
+		return ss.listenTCP(network, la)
 	case p == protoTCP:
 		return ss.dialTCP(ctx, laddr != nil, la, ra)
 	case !dial:
-		return ss.listenUDP(la)
+		return ss.listenUDP(network, family, la)
 	default:
 		return ss.dialUDP(laddr != nil, la, ra)
 	}
 }
+
+// is6 reports whether a is an IPv6 address (not IPv4-mapped).
+func is6(a netip.AddrPort) bool { return a.Addr().Is6() && !a.Addr().Is4In6() }
+
+// hasIPv6 reports whether the stack was built with IPv6.
+func (ss *Sockets) hasIPv6() bool {
+	ss.Stack.Locker().Lock()
+	defer ss.Stack.Locker().Unlock()
+	return ss.Stack.LayersLocked().IPv6 != nil
+}
+
+// wildcard reports whether a listens on every address: none given,
+// 0.0.0.0 or ::.
+func wildcard(a netip.Addr) bool { return !a.IsValid() || a.IsUnspecified() }
 
 // check validates the network, family and socket type.
 func check(network string, family, sotype int) (proto, error) {
@@ -146,60 +176,104 @@ func check(network string, family, sotype int) (proto, error) {
 		return 0, errorf(syscall.EPROTONOSUPPORT, "network "+network+" is not supported")
 	case p == protoTCP && sotype != syscall.SOCK_STREAM, p == protoUDP && sotype != syscall.SOCK_DGRAM:
 		return 0, errorf(syscall.EPROTONOSUPPORT, "network "+network+" does not match the socket type")
-	case network[len(network)-1] == '6':
-		return 0, errorf(syscall.EAFNOSUPPORT, "IPv6 is not supported")
 	}
 	return p, nil
 }
 
-// addrPort converts a *net.TCPAddr or *net.UDPAddr to an IPv4 AddrPort;
-// an empty or unspecified IP (IPv4 or IPv6) gives the zero Addr.
+// addrPort converts a *net.TCPAddr or *net.UDPAddr to an AddrPort: an
+// empty IP gives the zero Addr, an IPv4-mapped one IPv4, 0.0.0.0 and ::
+// themselves. A zone is refused (one interface: none is needed).
 func addrPort(a net.Addr, which string) (netip.AddrPort, error) {
 	var ip net.IP
 	var port int
+	var zone string
 	switch a := a.(type) {
 	case *net.TCPAddr:
-		ip, port = a.IP, a.Port
+		ip, port, zone = a.IP, a.Port, a.Zone
 	case *net.UDPAddr:
-		ip, port = a.IP, a.Port
+		ip, port, zone = a.IP, a.Port, a.Zone
 	default:
 		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" address is a "+a.Network()+" address")
 	}
 	if port < 0 || port > 0xffff {
 		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" port out of range")
 	}
-	if len(ip) == 0 || ip.IsUnspecified() {
+	if zone != "" {
+		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" address has a zone ("+zone+"): one interface needs none")
+	}
+	if len(ip) == 0 {
 		return netip.AddrPortFrom(netip.Addr{}, uint16(port)), nil
 	}
-	ip4 := ip.To4()
-	if ip4 == nil {
-		return netip.AddrPort{}, errorf(syscall.EAFNOSUPPORT, "IPv6 is not supported ("+which+" address "+ip.String()+")")
+	a16, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return netip.AddrPort{}, errorf(syscall.EINVAL, which+" address "+ip.String()+" is not an IP address")
 	}
-	return netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip4)), uint16(port)), nil
+	return netip.AddrPortFrom(a16.Unmap(), uint16(port)), nil
 }
 
-// checkLocal fails unless a is unspecified or our address.
+// checkLocal fails unless a is unspecified or one of our addresses.
 func (ss *Sockets) checkLocal(a netip.Addr) error {
-	if !a.IsValid() {
+	if wildcard(a) {
 		return nil
 	}
-	ours := ss.Stack.Addr().Addr
-	if v4, _ := inet.Addr4From(a); v4 != ours || ours.IsUnspecified() {
+	ia := inet.AddrFromNetip(a)
+	s := ss.Stack
+	s.Locker().Lock()
+	ours := false
+	if l := s.LayersLocked(); ia.Is4() {
+		ours = l.IP.IsLocal(ia.As4())
+	} else if l.IPv6 != nil {
+		info, ok := l.IPv6.AddrLocked(ia)
+		ours = ok && info.State != ipv6.StateTentative
+	}
+	s.Locker().Unlock()
+	if !ours {
 		return errorf(syscall.EADDRNOTAVAIL, "local address "+a.String()+" is not ours")
 	}
 	return nil
 }
 
+// familiesOf returns the address to bind and the IPV6_V6ONLY setting
+// for a listen on la over network: "...4" IPv4 only, "...6" IPv6 only, a
+// wildcard on the plain network both (see the package documentation).
+func familiesOf(network string, la netip.Addr) (netip.Addr, bool, error) {
+	switch network[len(network)-1] {
+	case '4':
+		if wildcard(la) {
+			return netip.IPv4Unspecified(), false, nil
+		}
+		if !la.Is4() {
+			return la, false, errorf(syscall.EAFNOSUPPORT, "network "+network+" with an IPv6 address")
+		}
+		return la, false, nil
+	case '6':
+		if wildcard(la) {
+			return netip.IPv6Unspecified(), true, nil
+		}
+		if la.Is4() {
+			return la, false, errorf(syscall.EAFNOSUPPORT, "network "+network+" with an IPv4 address")
+		}
+		return la, true, nil
+	}
+	if wildcard(la) {
+		return netip.IPv6Unspecified(), false, nil
+	}
+	return la, false, nil
+}
+
 // listenTCP listens on la's port; port 0 picks a free ephemeral one.
-func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
+func (ss *Sockets) listenTCP(network string, la netip.AddrPort) (net.Listener, error) {
 	if err := ss.checkLocal(la.Addr()); err != nil {
+		return nil, err
+	}
+	addr, v6only, err := familiesOf(network, la.Addr())
+	if err != nil {
 		return nil, err
 	}
 	tl := ss.Stack.TCP()
 	var ln *tcp.Listener
-	var err error
 	if la.Port() != 0 {
-		ln, err = tl.Listen(la.Port())
+		ln, err = tl.ListenAddr(netip.AddrPortFrom(addr, la.Port()), v6only)
 	} else {
 		cfg := tl.Config()
 		lo, n := int(cfg.EphemeralLow), int(cfg.EphemeralHigh)-int(cfg.EphemeralLow)+1
@@ -210,7 +284,7 @@ func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
 		start := int(binary.BigEndian.Uint32(r[:]) % uint32(n))
 		err = tcp.ErrNoPorts
 		for i := 0; i < n; i++ {
-			ln, err = tl.Listen(uint16(lo + (start+i)%n))
+			ln, err = tl.ListenAddr(netip.AddrPortFrom(addr, uint16(lo+(start+i)%n)), v6only)
 			if !errors.Is(err, tcp.ErrAddrInUse) {
 				break
 			}
@@ -219,11 +293,7 @@ func (ss *Sockets) listenTCP(la netip.AddrPort) (net.Listener, error) {
 	if err != nil {
 		return nil, err
 	}
-	addr := ln.Addr()
-	if la.Addr().IsValid() {
-		addr = net.TCPAddrFromAddrPort(netip.AddrPortFrom(la.Addr(), ln.Port()))
-	}
-	return newListener(ln, addr), nil
+	return newListener(ln, ln.Addr()), nil
 }
 
 // listener is a *tcp.Listener whose connections have Nagle off, as
@@ -327,12 +397,20 @@ func (ss *Sockets) dialTCP(ctx context.Context, hasLocal bool, la, ra netip.Addr
 	return c, nil
 }
 
-// listenUDP binds la.
-func (ss *Sockets) listenUDP(la netip.AddrPort) (net.PacketConn, error) {
+// listenUDP binds la. A wildcard "udp" socket is IPv4 only when package
+// net made it AF_INET (it could not pass on an IPv6 source).
+func (ss *Sockets) listenUDP(network string, family int, la netip.AddrPort) (net.PacketConn, error) {
 	if err := ss.checkLocal(la.Addr()); err != nil {
 		return nil, err
 	}
-	c, err := ss.Stack.UDP().Bind(la)
+	addr, v6only, err := familiesOf(network, la.Addr())
+	if err != nil {
+		return nil, err
+	}
+	if family == syscall.AF_INET && addr == netip.IPv6Unspecified() && !v6only {
+		addr = netip.IPv4Unspecified()
+	}
+	c, err := ss.Stack.UDP().BindAddr(netip.AddrPortFrom(addr, la.Port()), v6only)
 	if err != nil {
 		return nil, err
 	}
@@ -359,10 +437,34 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 		return nil, err
 	}
 	local := la.Addr()
-	if !local.IsValid() {
-		local = ss.Stack.Addr().Addr.Netip()
+	if wildcard(local) {
+		src, err := ss.source(ra.Addr())
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		local = src
 	}
 	return &boundUDP{Conn: c, local: netip.AddrPortFrom(local, c.Port()), remote: ra}, nil
+}
+
+// source returns our address for datagrams to dst.
+func (ss *Sockets) source(dst netip.Addr) (netip.Addr, error) {
+	d := inet.AddrFromNetip(dst)
+	s := ss.Stack
+	s.Locker().Lock()
+	defer s.Locker().Unlock()
+	l := s.LayersLocked()
+	var src inet.Addr
+	var err error
+	if d.Is4() {
+		src, err = l.IP.Source(d)
+	} else if l.IPv6 != nil {
+		src, err = l.IPv6.Source(d)
+	} else {
+		err = transport.ErrAddrFamily
+	}
+	return src.Netip(), err
 }
 
 // boundUDP is a UDP socket on a chosen local address, connected to remote:

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/stacktest"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/socket"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/udp"
@@ -356,10 +357,10 @@ func TestErrors(t *testing.T) {
 		ss             *socket.Sockets
 		want           error
 	}{
-		{"tcp6", "tcp6", syscall.AF_INET6, syscall.SOCK_STREAM, &net.TCPAddr{Port: 80}, nil, a, syscall.EAFNOSUPPORT},
-		{"udp6", "udp6", syscall.AF_INET6, syscall.SOCK_DGRAM, &net.UDPAddr{Port: 53}, nil, a, syscall.EAFNOSUPPORT},
-		{"dial IPv6", "tcp", syscall.AF_INET6, syscall.SOCK_STREAM, nil, v6, a, syscall.EAFNOSUPPORT},
-		{"listen IPv6", "tcp", syscall.AF_INET6, syscall.SOCK_STREAM, &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 80}, nil, a, syscall.EAFNOSUPPORT},
+		{"dial IPv6 without an address", "tcp", syscall.AF_INET6, syscall.SOCK_STREAM, nil, v6, a, ipv6.ErrNoAddress},
+		{"listen foreign IPv6", "tcp", syscall.AF_INET6, syscall.SOCK_STREAM, &net.TCPAddr{IP: net.ParseIP("fe80::1"), Port: 80}, nil, a, syscall.EADDRNOTAVAIL},
+		{"tcp4 on IPv6", "tcp4", syscall.AF_INET, syscall.SOCK_STREAM, &net.TCPAddr{IP: net.ParseIP("2001:db8::1"), Port: 80}, nil, a, syscall.EADDRNOTAVAIL},
+		{"zone", "tcp6", syscall.AF_INET6, syscall.SOCK_STREAM, &net.TCPAddr{IP: net.ParseIP("fe80::1"), Zone: "eth0", Port: 80}, nil, a, syscall.EINVAL},
 		{"unix", "unix", syscall.AF_UNIX, syscall.SOCK_STREAM, &net.UnixAddr{Name: "/x", Net: "unix"}, nil, a, syscall.EAFNOSUPPORT},
 		{"raw", "ip4:icmp", syscall.AF_INET, syscall.SOCK_RAW, &net.IPAddr{}, nil, a, syscall.ESOCKTNOSUPPORT},
 		{"tcp as dgram", "tcp", syscall.AF_INET, syscall.SOCK_DGRAM, &net.TCPAddr{Port: 80}, nil, a, syscall.EPROTONOSUPPORT},
@@ -397,7 +398,8 @@ func TestErrors(t *testing.T) {
 	}
 }
 
-// "tcp" with the IPv6 wildcard or IPv4-mapped addresses is IPv4.
+// "tcp" on the IPv6 wildcard listens dual-stack, and an IPv4-mapped
+// address is IPv4.
 func TestIPv6WildcardAndMapped(t *testing.T) {
 	a, b := pair(t)
 	v, err := b.Socket(ctxT(t), "tcp", syscall.AF_INET6, syscall.SOCK_STREAM, &net.TCPAddr{IP: net.IPv6zero, Port: 80}, nil)

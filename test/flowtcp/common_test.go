@@ -29,6 +29,7 @@ const wait = 10 * time.Second
 type stacks struct {
 	a, b *stack.Stack
 	port atomic.Uint32 // next listening port
+	to   netip.Addr    // the address of B that A dials: addrB, or B's IPv6 one (over6)
 }
 
 func newStacks(t *testing.T) *stacks { return newImpairedStacks(t, "") }
@@ -54,11 +55,21 @@ func newImpairedStacks(t *testing.T, spec string) *stacks {
 		return stacktest.Impair(t, d, spec, uint64(mac[5]))
 	})
 	st.port.Store(1000)
+	st.to = addrB
 	return st
 }
 
-// addrB is stack B's address.
+// addrB is stack B's IPv4 address.
 var addrB = netip.MustParseAddr("10.0.0.2")
+
+// over6 makes the stacks' connections IPv6 (each stack gets EUI-64
+// link-local and fd00:6::/64 addresses; tcpPair dials B's global one).
+func (st *stacks) over6(t *testing.T) *stacks {
+	stacktest.Address6(t, st.a)
+	_, g := stacktest.Address6(t, st.b)
+	st.to = g.Netip()
+	return st
+}
 
 // nextPort returns a port no earlier pair used.
 func (st *stacks) nextPort() uint16 { return uint16(st.port.Add(1)) }
@@ -84,7 +95,7 @@ func (st *stacks) tcpPair(t *testing.T) (a, b *tcp.Conn) {
 		c, err := ln.AcceptContext(ctx)
 		ch <- accepted{c, err}
 	}()
-	a, err = st.a.TCP().Dial(ctx, netip.AddrPortFrom(addrB, port))
+	a, err = st.a.TCP().Dial(ctx, netip.AddrPortFrom(st.to, port))
 	if err != nil {
 		t.Fatalf("Dial: %v", err)
 	}

@@ -1,6 +1,7 @@
 package flowtcp_test
 
 import (
+	"net"
 	"testing"
 	"time"
 
@@ -22,6 +23,34 @@ func TestTCPIsAFlow(t *testing.T) {
 func TestTCPProxy(t *testing.T) {
 	st := newStacks(t)
 	flowtest.RunProxy(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
+}
+
+// TestTCP6IsAFlow and TestTCP6Proxy run the suite and the proxy matrix
+// over IPv6 TCP connections: the same state machine, another family.
+func TestTCP6IsAFlow(t *testing.T) {
+	st := newStacks(t).over6(t)
+	flowtest.Run(t, func(t *testing.T) (a, b flow.Flow) {
+		a, b = st.tcpPair(t)
+		if ra := a.RemoteAddr().(*net.TCPAddr); ra.IP.To4() != nil {
+			t.Fatalf("connection to %v: not IPv6", ra)
+		}
+		return a, b
+	})
+}
+
+func TestTCP6Proxy(t *testing.T) {
+	st := newStacks(t).over6(t)
+	flowtest.RunProxy(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
+}
+
+// TestTCP6IsAFlowLossy runs the suite over IPv6 on lossy links.
+func TestTCP6IsAFlowLossy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lossy suite skipped in -short mode")
+	}
+	slowLink(t)
+	st := newImpairedStacks(t, lossy).over6(t)
+	flowtest.Run(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
 }
 
 // TestTLSOverTCPIsAFlow runs the suite on tlsflow.Conn over TCP.
