@@ -88,19 +88,21 @@ func (g *Guest) Stop() {
 }
 
 // WaitFor polls the console until it contains want, QEMU exits, or
-// timeout passes, and returns the console line that matched.
+// timeout passes, and returns the console line that matched: whole (the
+// console arrives in chunks, so it waits for the line's end unless QEMU
+// has exited).
 func (g *Guest) WaitFor(want string, timeout time.Duration) (string, error) {
 	deadline := time.NewTimer(timeout)
 	defer deadline.Stop()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		if line, ok := findLine(g.Console(), want); ok {
+		if line, whole, ok := findLine(g.Console(), want); ok && whole {
 			return line, nil
 		}
 		select {
 		case <-g.done:
-			if line, ok := findLine(g.Console(), want); ok {
+			if line, _, ok := findLine(g.Console(), want); ok {
 				return line, nil // said it, then exited
 			}
 			return "", errors.New("QEMU exited (" + errString(g.err) + ") before the console showed " + quote(want))
@@ -111,17 +113,19 @@ func (g *Guest) WaitFor(want string, timeout time.Duration) (string, error) {
 	}
 }
 
-func findLine(console, want string) (string, bool) {
+// findLine returns the console line holding want, and whether the line
+// has ended.
+func findLine(console, want string) (line string, whole, ok bool) {
 	i := strings.Index(console, want)
 	if i < 0 {
-		return "", false
+		return "", false, false
 	}
 	start := strings.LastIndexByte(console[:i], '\n') + 1
 	end := strings.IndexByte(console[i:], '\n')
 	if end < 0 {
-		return console[start:], true
+		return console[start:], false, true
 	}
-	return console[start : i+end], true
+	return console[start : i+end], true, true
 }
 
 func errString(err error) string {

@@ -12,16 +12,16 @@ func TestFindLine(t *testing.T) {
 	con := "booting\nlevel=INFO msg=\"echo serving\" port=7\nmore"
 	for _, tc := range []struct {
 		want, line string
-		ok         bool
+		whole, ok  bool
 	}{
-		{`msg="echo serving"`, `level=INFO msg="echo serving" port=7`, true},
-		{"booting", "booting", true},
-		{"more", "more", true},
-		{"absent", "", false},
+		{`msg="echo serving"`, `level=INFO msg="echo serving" port=7`, true, true},
+		{"booting", "booting", true, true},
+		{"more", "more", false, true}, // the line has not ended yet
+		{"absent", "", false, false},
 	} {
-		line, ok := findLine(con, tc.want)
-		if line != tc.line || ok != tc.ok {
-			t.Errorf("findLine(%q) = %q, %v; want %q, %v", tc.want, line, ok, tc.line, tc.ok)
+		line, whole, ok := findLine(con, tc.want)
+		if line != tc.line || whole != tc.whole || ok != tc.ok {
+			t.Errorf("findLine(%q) = %q, %v, %v; want %q, %v, %v", tc.want, line, whole, ok, tc.line, tc.whole, tc.ok)
 		}
 	}
 }
