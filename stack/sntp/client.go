@@ -30,7 +30,7 @@ const (
 	MinPollFloor     = 15 * time.Second
 	DefaultMinPoll   = 64 * time.Second   // 2^6 s, NTP's minpoll
 	DefaultMaxPoll   = 1024 * time.Second // 2^10 s, NTP's default maxpoll
-	DefaultTimeout   = 2 * time.Second
+	DefaultTimeout   = 5 * time.Second // longer than ARP's resolution of a cold next hop (3 tries, 1 s apart)
 	DefaultMaxDelay  = 2 * time.Second
 	DefaultPanic     = 1000 * time.Second // ntpd's panic threshold
 	maxDistance      = 1500 * time.Millisecond
@@ -61,8 +61,9 @@ type Config struct {
 	Target Target
 	// MinPoll and MaxPoll bound the poll interval (64 s and 1024 s by
 	// default; MinPoll is never below 15 s, MaxPoll never below
-	// MinPoll). Timeout bounds the wait for each reply (2 s). MaxDelay
-	// rejects samples with a longer round trip (2 s).
+	// MinPoll; before the first sync failed polls back off from 15 s).
+	// Timeout bounds the wait for each reply (5 s). MaxDelay rejects
+	// samples with a longer round trip (2 s).
 	MinPoll, MaxPoll, Timeout, MaxDelay time.Duration
 	// PanicThreshold: after the first sync, an offset larger than this
 	// is refused and logged (1000 s by default), unless StepLarge is set,
@@ -161,7 +162,7 @@ func New(cfg Config) (*Client, error) {
 		stop:      make(chan struct{}),
 		done:      make(chan struct{}),
 		firstSync: make(chan struct{}),
-		poll:      cfg.MinPoll,
+		poll:      MinPollFloor, // until the first sync (see next)
 		denied:    make(map[netip.AddrPort]bool),
 		holdoff:   make(map[netip.AddrPort]time.Time),
 	}
@@ -399,7 +400,9 @@ func contains(l []netip.AddrPort, s netip.AddrPort) bool {
 
 // next asks the next server of the poll, or ends a poll that got no
 // sample: the interval then backs off (RFC 4330 §10: exponential
-// backoff, especially when servers do not answer).
+// backoff, especially when servers do not answer). Until the first sync
+// it backs off from the 15 s floor rather than from MinPoll, so that a
+// board that boots before its server answers gets the time soon.
 func (c *Client) next() {
 	c.waiting, c.nonce = false, 0
 	for c.idx+1 < len(c.list) {
@@ -527,15 +530,15 @@ func (c *Client) input(d datagram) {
 	}
 	// Poll less often while the clock keeps up, again soon when it does
 	// not (RFC 4330 §10: back off "as performance permits").
-	if offset.Abs() > largeOffset {
+	first := !c.status.Synced // written only by this goroutine
+	if first || offset.Abs() > largeOffset {
 		c.setPoll(c.cfg.MinPoll)
 	} else {
-		c.setPoll(min(2*c.poll, c.cfg.MaxPoll))
+		c.setPoll(min(max(2*c.poll, c.cfg.MinPoll), c.cfg.MaxPoll))
 	}
 	st.Poll = c.poll
 	c.mu.Lock()
 	c.stats.Replies++
-	first := !c.status.Synced
 	c.status = st
 	c.mu.Unlock()
 	if first {

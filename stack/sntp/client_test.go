@@ -61,7 +61,8 @@ func TestBackoffAndJitter(t *testing.T) {
 	h.start()
 	h.run(3 * time.Hour)
 	reqs := h.requests()
-	want := []time.Duration{128, 256, 512, 1024, 1024, 1024}
+	// Until the first sync the backoff starts at the 15 s floor.
+	want := []time.Duration{30, 60, 120, 240, 480, 960, 1024, 1024}
 	if len(reqs) < len(want)+1 {
 		t.Fatalf("%d requests in 3 h", len(reqs))
 	}
@@ -94,7 +95,7 @@ func TestBackoffAndJitter(t *testing.T) {
 			t.Fatalf("requests %v apart with MinPoll 1s", gap)
 		}
 	}
-	if len(reqs) < 10*60/17 {
+	if len(reqs) < 10*60/int(MinPollFloor*9/8/time.Second+DefaultTimeout/time.Second) {
 		t.Fatalf("only %d requests in 10 min at the 15 s floor", len(reqs))
 	}
 }
@@ -105,7 +106,7 @@ func TestFailover(t *testing.T) {
 	h := newHarness(t, Config{}, srvA, srvB)
 	h.servers[srvA].silent = true
 	h.start()
-	h.run(5 * time.Second)
+	h.run(DefaultTimeout + time.Second)
 	reqs := h.requests()
 	if len(reqs) != 2 || reqs[0].to != srvA || reqs[1].to != srvB || reqs[1].at.Sub(reqs[0].at) != DefaultTimeout {
 		t.Fatalf("requests %+v", reqs)
@@ -131,29 +132,34 @@ func TestKissOfDeath(t *testing.T) {
 		return func(f *Fields) { f.Stratum, f.RefID = 0, [4]byte([]byte(code)) }
 	}
 	h := newHarness(t, Config{}, srvA, srvB)
-	h.servers[srvA].tamper = kiss("RATE")
 	h.start()
-	h.run(time.Second)
-	if s := h.c.Stats(); s.KissRate != 1 || s.Rejected[RejectKiss] != 1 {
-		t.Fatalf("stats %+v", s)
+	h.run(time.Second) // synced from A; poll 64 s
+	h.servers[srvA].tamper = kiss("RATE")
+	before := len(h.requests())
+	h.run(2 * DefaultMinPoll)
+	reqs := h.requests()[before:]
+	if len(reqs) != 2 || reqs[0].to != srvA || reqs[1].to != srvB {
+		t.Fatalf("after the RATE: %+v", reqs)
 	}
-	if st := h.c.Status(); st.Server != srvB {
-		t.Fatalf("not synced from B: %+v", st)
+	var hold time.Time
+	h.inClient(func(c *Client) { hold = c.holdoff[srvA] })
+	// RATE doubled the interval (64 s to 128 s) and holds A off for it
+	// from its reply (10 ms after the request).
+	if s := h.c.Stats(); s.KissRate != 1 || s.Rejected[RejectKiss] != 1 || !hold.Equal(reqs[0].at.Add(10*time.Millisecond+2*DefaultMinPoll)) {
+		t.Fatalf("hold-off until %v (RATE at %v), stats %+v", hold.Sub(vstart), reqs[0].at.Sub(vstart), s)
 	}
-	// Within the hold-off (one interval) A is not asked again.
-	holdEnd := h.requests()[0].at.Add(2 * DefaultMinPoll)
-	h.run(holdEnd.Sub(h.vc.Now()) - time.Second)
-	for _, r := range h.requests()[2:] {
-		if r.to == srvA {
-			t.Fatalf("A asked at %v, during its RATE hold-off", r.at.Sub(vstart))
-		}
+	if st := h.c.Status(); st.Server != srvB || st.Poll < 2*DefaultMinPoll {
+		t.Fatalf("status %+v", st)
 	}
 	// Afterwards it is asked again (first in preference).
-	h.run(10 * time.Minute)
+	h.run(time.Hour)
 	askedA := 0
-	for _, r := range h.requests() {
+	for _, r := range h.requests()[before:] {
 		if r.to == srvA {
 			askedA++
+			if r.at.Before(hold) && r.nonce != reqs[0].nonce {
+				t.Fatalf("A asked at %v, during its hold-off", r.at.Sub(vstart))
+			}
 		}
 	}
 	if askedA < 2 || h.c.Stats().KissRate != uint64(askedA) {

@@ -19,11 +19,13 @@
 // synchronised (leap indicator not 3, stratum below 16), with non-zero
 // receive and transmit timestamps, a round trip between 0 and MaxDelay
 // and a root distance within 1.5 s (RFC 5905 MAXDIST). A server that does
-// not answer within Timeout is passed over for the next. The poll
-// interval starts at MinPoll (64 s), doubles after each poll without a
-// sample and after each sample the clock kept up with (RFC 4330 §10's
-// backoff), up to MaxPoll (1024 s), and is spread by ±1/8 at random; it
-// is never below 15 s (RFC 4330 §10). Timers run on the injected clock,
+// not answer within Timeout (5 s, longer than ARP takes to resolve a
+// cold next hop) is passed over for the next. Until the first sync a
+// poll without a sample is retried after 15 s, then 30, 60, ...; after
+// it the interval is MinPoll (64 s) and doubles after each poll without
+// a sample and after each sample the clock kept up with (RFC 4330 §10's
+// backoff), up to MaxPoll (1024 s). It is spread by ±1/8 at random and
+// never below 15 s (RFC 4330 §10). Timers run on the injected clock,
 // nonces and jitter come from the injected randomness, so every rule is
 // tested in virtual time.
 //

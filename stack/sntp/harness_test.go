@@ -154,3 +154,10 @@ func (h *harness) clockError() time.Duration {
 }
 
 var errRefused = errors.New("refused")
+
+// inClient runs f in the client's goroutine (to look at its state).
+func (h *harness) inClient(f func(*Client)) {
+	done := make(chan struct{})
+	h.c.ctl <- func() bool { f(h.c); close(done); return true }
+	<-done
+}
