@@ -30,7 +30,7 @@ const (
 	MinPollFloor     = 15 * time.Second
 	DefaultMinPoll   = 64 * time.Second   // 2^6 s, NTP's minpoll
 	DefaultMaxPoll   = 1024 * time.Second // 2^10 s, NTP's default maxpoll
-	DefaultTimeout   = 5 * time.Second // longer than ARP's resolution of a cold next hop (3 tries, 1 s apart)
+	DefaultTimeout   = 5 * time.Second    // longer than ARP's resolution of a cold next hop (3 tries, 1 s apart)
 	DefaultMaxDelay  = 2 * time.Second
 	DefaultPanic     = 1000 * time.Second // ntpd's panic threshold
 	maxDistance      = 1500 * time.Millisecond
