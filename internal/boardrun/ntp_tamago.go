@@ -53,7 +53,7 @@ func (e *Env) startNTP(rnd io.Reader) error {
 		leaseServers = e.ntpLease
 	}
 	target := &runtimeClock{s: e.Stack, stepped: e.clockStepped, log: e.Log}
-	c, err := sntp.StartUDP(e.Stack.UDP, sntp.Config{
+	c, err := sntp.StartUDP(e.Stack.UDP(), sntp.Config{
 		Servers: sntp.Servers(servers, e.Resolve, leaseServers),
 		Clock:   e.Stack.Timers().Clock(), Rand: rnd, Target: target, Log: e.Log,
 	})
