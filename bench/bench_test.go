@@ -78,7 +78,10 @@ func TestWorkloads(t *testing.T) {
 			for _, n := range sz.SweepFlows {
 				run("sweep", func(p Pair) error {
 					r, err := Sweep(p, n, sz)
-					if err == nil && (r.Flows != n || r.Gbps <= 0 || r.Jain <= 0 || r.Jain > 1+1e-9) {
+					// Bytes must have moved, but not necessarily in the
+					// window: under -race on a busy machine every flow can
+					// sit out a short window in retransmission backoff.
+					if err == nil && (r.Flows != n || r.Total <= 0 || r.Gbps < 0 || r.Jain < 0 || r.Jain > 1+1e-9) {
 						t.Errorf("sweep: implausible result %+v", r)
 					}
 					return err
@@ -321,7 +324,7 @@ func benchVariants(b *testing.B, f func(b *testing.B, v Variant)) {
 	for _, v := range Variants {
 		b.Run(strings.ReplaceAll(v.Name(), "/", "-"), func(b *testing.B) {
 			if why := v.unavailable(); why != "" {
-				b.Skip(why)
+				require.Missing(b, why)
 			}
 			f(b, v)
 		})

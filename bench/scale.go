@@ -32,6 +32,7 @@ type SweepResult struct {
 	Starved int     // flows that moved no byte in the window
 	MinMax  [2]float64
 	Window  time.Duration
+	Total   int64 // bytes the flows delivered from the start to the end of the window
 }
 
 func (r SweepResult) String() string {
@@ -201,6 +202,9 @@ func Sweep(p Pair, flows int, sz Sizes) (SweepResult, error) {
 		return SweepResult{}, err
 	}
 	r := SweepResult{Flows: flows, Window: t1.Sub(t0)}
+	for _, x := range s1 {
+		r.Total += int64(x)
+	}
 	var total float64
 	for i := range s1 {
 		s1[i] -= s0[i]
