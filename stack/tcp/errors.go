@@ -16,19 +16,19 @@ type Error = transport.Error
 // Errors returned by the API.
 var (
 	// ErrRefused: the peer answered our SYN with a RST.
-	ErrRefused = transport.NewError("tcp: connection refused", syscall.ECONNREFUSED, false)
+	ErrRefused = &transport.Error{Msg: "tcp: connection refused", Errno: syscall.ECONNREFUSED}
 	// ErrTimeout: the connection attempt or a retransmission timed out.
-	ErrTimeout = transport.NewError("tcp: connection timed out", syscall.ETIMEDOUT, true)
+	ErrTimeout = &transport.Error{Msg: "tcp: connection timed out", Errno: syscall.ETIMEDOUT, IsTimeout: true}
 	// ErrUnreachable: an ICMP destination unreachable aborted the connection.
-	ErrUnreachable = transport.NewError("tcp: destination unreachable", syscall.EHOSTUNREACH, false)
+	ErrUnreachable = &transport.Error{Msg: "tcp: destination unreachable", Errno: syscall.EHOSTUNREACH}
 	// ErrReset: the peer reset the connection.
-	ErrReset = transport.NewError("tcp: connection reset by peer", syscall.ECONNRESET, false)
+	ErrReset = &transport.Error{Msg: "tcp: connection reset by peer", Errno: syscall.ECONNRESET}
 	// ErrAddrInUse: the port is already in use.
-	ErrAddrInUse = transport.NewError("tcp: address already in use", syscall.EADDRINUSE, false)
+	ErrAddrInUse = &transport.Error{Msg: "tcp: address already in use", Errno: syscall.EADDRINUSE}
 	// ErrNoPorts: no ephemeral port is free for the destination.
-	ErrNoPorts = transport.NewError("tcp: no free ephemeral port", syscall.EADDRNOTAVAIL, false)
+	ErrNoPorts = &transport.Error{Msg: "tcp: no free ephemeral port", Errno: syscall.EADDRNOTAVAIL}
 	// ErrInvalid: a bad argument, such as a zero port or a broadcast address.
-	ErrInvalid = transport.NewError("tcp: invalid argument", syscall.EINVAL, false)
+	ErrInvalid = &transport.Error{Msg: "tcp: invalid argument", Errno: syscall.EINVAL}
 	// ErrClosed is net.ErrClosed: the Conn or Listener was closed locally.
 	ErrClosed = net.ErrClosed
 )

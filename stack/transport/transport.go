@@ -23,7 +23,7 @@ import (
 
 // ErrAddrFamily is returned for an address of a family the stack has no
 // network layer for.
-var ErrAddrFamily = NewError("address family not supported", syscall.EAFNOSUPPORT, false)
+var ErrAddrFamily = &Error{Msg: "address family not supported", Errno: syscall.EAFNOSUPPORT}
 
 // Receiver is a protocol above the network layer: TCP, UDP and ICMP each
 // implement it.

@@ -17,12 +17,12 @@ import (
 // Errors returned by the socket API: transport.Errors, each matching its
 // errno with errors.Is, as TCP's do.
 var (
-	ErrPortInUse   = transport.NewError("udp: port already bound", syscall.EADDRINUSE, false)
-	ErrNoPorts     = transport.NewError("udp: no free ephemeral port", syscall.EADDRNOTAVAIL, false)
-	ErrTooLarge    = transport.NewError("udp: datagram too large", syscall.EMSGSIZE, false)
-	ErrNoAddress   = transport.NewError("udp: destination address required", syscall.EDESTADDRREQ, false)
-	ErrBroadcast   = transport.NewError("udp: sending to broadcast needs SetBroadcast(true)", syscall.EACCES, false)
-	ErrUnreachable = transport.NewError("udp: destination unreachable (ICMP)", syscall.ECONNREFUSED, false)
+	ErrPortInUse   = &transport.Error{Msg: "udp: port already bound", Errno: syscall.EADDRINUSE}
+	ErrNoPorts     = &transport.Error{Msg: "udp: no free ephemeral port", Errno: syscall.EADDRNOTAVAIL}
+	ErrTooLarge    = &transport.Error{Msg: "udp: datagram too large", Errno: syscall.EMSGSIZE}
+	ErrNoAddress   = &transport.Error{Msg: "udp: destination address required", Errno: syscall.EDESTADDRREQ}
+	ErrBroadcast   = &transport.Error{Msg: "udp: sending to broadcast needs SetBroadcast(true)", Errno: syscall.EACCES}
+	ErrUnreachable = &transport.Error{Msg: "udp: destination unreachable (ICMP)", Errno: syscall.ECONNREFUSED}
 )
 
 // Config holds the layer's settings; zero values pick the defaults.
