@@ -1,14 +1,20 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"net/netip"
+	"slices"
+	"strconv"
 	"strings"
+
+	"github.com/mirago/mirago/app/proxy/config"
+	"github.com/mirago/mirago/stack/ipv6"
 )
 
-// ParseAllow parses a comma-separated list of IPv4 CIDRs (a bare address
-// means /32) given as the setting called name (e.g. "-allow"). The empty
-// string gives nil: only our own subnet is allowed.
+// ParseAllow parses a comma-separated list of IPv4 and IPv6 CIDRs (a
+// bare address means that address alone) given as the setting called
+// name (e.g. "-allow"). The empty string gives nil: only our own
+// prefixes are allowed.
 func ParseAllow(name, s string) ([]netip.Prefix, error) {
 	var out []netip.Prefix
 	for _, f := range strings.Split(s, ",") {
@@ -16,36 +22,87 @@ func ParseAllow(name, s string) ([]netip.Prefix, error) {
 		if f == "" {
 			continue
 		}
-		var p netip.Prefix
-		var err error
-		if strings.Contains(f, "/") {
-			p, err = netip.ParsePrefix(f)
-		} else {
-			var a netip.Addr
-			if a, err = netip.ParseAddr(f); err == nil {
-				p = netip.PrefixFrom(a, a.BitLen())
-			}
-		}
+		p, err := config.ParsePrefix(f)
 		if err != nil {
-			return nil, fmt.Errorf("bad %s entry %q: want an IPv4 CIDR such as 10.0.2.0/24", name, f)
+			return nil, errors.New("bad " + name + " entry " + strconv.Quote(f) + ": want a CIDR such as 10.0.2.0/24 or 2001:db8::/64")
 		}
-		if !p.Addr().Is4() {
-			return nil, fmt.Errorf("bad %s entry %q: not IPv4", name, f)
-		}
-		out = append(out, p.Masked())
+		out = append(out, p)
 	}
 	if len(out) == 0 && strings.TrimSpace(s) != "" {
-		return nil, fmt.Errorf("bad %s %q: no CIDR in the list", name, s)
+		return nil, errors.New("bad " + name + " " + strconv.Quote(s) + ": no CIDR in the list")
 	}
 	return out, nil
 }
 
+// ownNets are our own prefixes, the default of every allow list: the
+// IPv4 subnet and the prefix of each IPv6 address that is not tentative
+// (link-local included: those clients are on our link). A value, so the
+// SYN-time filter allocates nothing.
+type ownNets struct {
+	n int
+	p [1 + ipv6.MaxAddrs]netip.Prefix
+}
+
+// ownLocked returns our prefixes; the stack lock is held.
+func (a *Appliance) ownLocked() ownNets {
+	var o ownNets
+	l := a.s.LayersLocked()
+	if ad := l.IP.Addr(); !ad.Addr.IsUnspecified() && ad.Bits > 0 {
+		o.p[o.n] = netip.PrefixFrom(ad.Addr.Netip(), ad.Bits).Masked()
+		o.n++
+	}
+	if l.IPv6 != nil {
+		var buf [ipv6.MaxAddrs]ipv6.AddrInfo
+		for _, ai := range l.IPv6.AddrsLocked(buf[:0]) {
+			if ai.State == ipv6.StateTentative || ai.Prefix.Bits == 0 || o.n == len(o.p) {
+				continue
+			}
+			p := netip.PrefixFrom(ai.Prefix.Addr.Netip(), ai.Prefix.Bits).Masked()
+			if !slices.Contains(o.p[:o.n], p) { // several addresses of one prefix
+				o.p[o.n] = p
+				o.n++
+			}
+		}
+	}
+	return o
+}
+
+// ownOf returns the prefixes ps as ownNets, leaving out invalid and
+// /0 ones (an unaddressed family allows nobody).
+func ownOf(ps ...netip.Prefix) ownNets {
+	var o ownNets
+	for _, p := range ps {
+		if p.IsValid() && p.Bits() > 0 && o.n < len(o.p) {
+			o.p[o.n] = p.Masked()
+			o.n++
+		}
+	}
+	return o
+}
+
+// own is ownLocked taking the stack lock.
+func (a *Appliance) own() ownNets {
+	a.s.Locker().Lock()
+	defer a.s.Locker().Unlock()
+	return a.ownLocked()
+}
+
+// contains reports whether one of our prefixes holds client.
+func (o *ownNets) contains(client netip.Addr) bool {
+	for _, p := range o.p[:o.n] {
+		if p.Contains(client) {
+			return true
+		}
+	}
+	return false
+}
+
 // allowed reports whether a client address is in acl; an empty acl means
-// the subnet own (our own), so the proxy is never open by default.
-func allowed(acl []netip.Prefix, own netip.Prefix, client netip.Addr) bool {
-	client = client.Unmap()
+// our own prefixes (own), so the proxy is never open by default.
+func allowed(acl []netip.Prefix, own *ownNets, client netip.Addr) bool {
+	client = client.Unmap().WithZone("")
 	if len(acl) == 0 {
-		return own.IsValid() && own.Bits() > 0 && own.Contains(client)
+		return own.contains(client)
 	}
 	for _, p := range acl {
 		if p.Contains(client) {

@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/mirago/mirago/app/proxy/config"
+	"github.com/mirago/mirago/flow/happyeyeballs"
 	"github.com/mirago/mirago/logging"
 	"github.com/mirago/mirago/stack"
 )
@@ -19,9 +19,14 @@ type Options struct {
 	// Log receives the log lines (*slog.Logger on a host, a
 	// logging.Console on a board); nil drops them.
 	Log logging.Logger
-	// Resolve turns NAME:PORT upstreams into addresses (per connection
-	// and per health check); nil means IP:PORT upstreams only.
-	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
+	// Resolver looks up NAME:PORT upstreams (per connection and per
+	// health check), which are then connected to by Happy Eyeballs (RFC
+	// 8305, flow/happyeyeballs); nil means IP:PORT upstreams only.
+	Resolver happyeyeballs.Resolver
+	// Families reports which address families the stack can reach
+	// (stack.Stack.Reachable): a name's addresses of the others are not
+	// asked for. nil: both.
+	Families func() (v4, v6 bool)
 	// Now is the wall clock of TLS (certificate validity, session
 	// tickets); nil means time.Now, the process clock, which an SNTP
 	// client is to set on a board. Logs use the process clock too.
@@ -56,7 +61,7 @@ type Appliance struct {
 // ports.
 func New(s *stack.Stack, f *config.File, o Options) (*Appliance, error) {
 	a := &Appliance{s: s, log: logging.OrDiscard(o.Log), refusals: newRefusalLog(), now: o.Now,
-		dialer: dialer{tcp: s.TCP(), resolve: o.Resolve}, listeners: map[uint16]*listener{}, pools: map[string]*pool{}}
+		dialer: dialer{tcp: s.TCP(), he: happyeyeballs.Config{Resolver: o.Resolver, Families: o.Families}}, listeners: map[uint16]*listener{}, pools: map[string]*pool{}}
 	if a.now == nil {
 		a.now = time.Now
 	}
@@ -68,7 +73,7 @@ func New(s *stack.Stack, f *config.File, o Options) (*Appliance, error) {
 }
 
 func (a *Appliance) validateOptions() config.Options {
-	return config.Options{Names: a.dialer.resolve != nil, Metrics: metricsBuilt, TLS: tlsBuilt}
+	return config.Options{Names: a.dialer.he.Resolver != nil, Metrics: metricsBuilt, TLS: tlsBuilt}
 }
 
 // Start opens every port of the configuration and starts the health

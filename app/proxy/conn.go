@@ -76,7 +76,7 @@ func (l *listener) handle(c *tcp.Conn, peer netip.AddrPort, set *listenerSet) {
 		if h.Relayed() {
 			e.client = netip.AddrPortFrom(h.Source.Addr().Unmap(), h.Source.Port())
 		}
-		if !allowed(cfg.Allow, a.own(), e.client.Addr()) {
+		if own := a.own(); !allowed(cfg.Allow, &own, e.client.Addr()) {
 			refuse(refACL, nil)
 			return
 		}

@@ -109,11 +109,7 @@ func (p *pool) checkLoop(ctx context.Context, d dialer, u *upstream, log logging
 func (p *pool) checkOnce(ctx context.Context, d dialer, u *upstream, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	addr, err := resolveUpstream(ctx, u.addr, d.resolve)
-	if err != nil {
-		return err
-	}
-	c, err := d.tcp.Dial(ctx, addr)
+	c, _, err := d.dial(ctx, u.addr)
 	if err != nil {
 		return err
 	}

@@ -60,18 +60,12 @@ type listenerSet struct {
 	tls    *tlsTerm
 }
 
-// own returns our subnet, the default of every allow list.
-func (a *Appliance) own() netip.Prefix {
-	ad := a.s.LayersLocked().IP.Addr()
-	return netip.PrefixFrom(ad.Addr.Netip(), ad.Bits).Masked()
-}
-
 // admit is the listener's accept filter, run when a SYN arrives, with the
 // stack lock held (tcp.Listener.SetFilter): it reads only atomics and
 // immutable settings, counts and queues a refusal, and never logs.
 func (l *listener) admit(client netip.AddrPort) bool {
 	set := l.set.Load()
-	own := l.a.own()
+	own := l.a.ownLocked()
 	refuse := func(r reason) {
 		l.refused[r].Add(1)
 		l.a.refusals.note(client, set.cfg.Name, r.String())
@@ -79,11 +73,11 @@ func (l *listener) admit(client netip.AddrPort) bool {
 	if set.cfg.AcceptProxy {
 		// The TCP peer is a proxy: it must be trusted. The client it
 		// names is checked against allow once its header is read.
-		if !allowed(set.cfg.ProxyFrom, own, client.Addr()) {
+		if !allowed(set.cfg.ProxyFrom, &own, client.Addr()) {
 			refuse(refProxySource)
 			return false
 		}
-	} else if !allowed(set.cfg.Allow, own, client.Addr()) {
+	} else if !allowed(set.cfg.Allow, &own, client.Addr()) {
 		refuse(refACL)
 		return false
 	}

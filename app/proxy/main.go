@@ -3,7 +3,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -44,11 +43,8 @@ func main() {
 		hostrun.Fatal("proxy", err)
 	}
 	// Name:port upstreams resolve through our stack (-dns servers or the
-	// DHCP lease's).
-	resolve := func(ctx context.Context, hostport string) (netip.AddrPort, error) {
-		return env.Resolver().Resolve(ctx, hostport)
-	}
-	ap, err := New(env.Stack, a.file, Options{Log: env.Log, Resolve: resolve})
+	// DHCP lease's, and the router advertisements' RDNSS servers).
+	ap, err := New(env.Stack, a.file, Options{Log: env.Log, Resolver: env.Resolver(), Families: env.Stack.Reachable})
 	if err == nil {
 		err = ap.Start()
 	}

@@ -28,7 +28,11 @@ func main() {
 	}
 	// Run returns only if the configuration is bad or a port cannot be
 	// listened on (or ctx ends, which it never does here).
-	err = Run(context.Background(), env.Stack, f, Options{Log: log, Resolve: env.Resolve})
+	o := Options{Log: log, Families: env.Stack.Reachable}
+	if env.Resolver != nil {
+		o.Resolver = env.Resolver
+	}
+	err = Run(context.Background(), env.Stack, f, o)
 	if err == nil {
 		err = errors.New("proxy stopped")
 	}

@@ -71,7 +71,7 @@ func (a *Appliance) swapMetrics(e *metricsEndpoint) (old *metricsEndpoint) {
 	}
 	a.metrics = e
 	e.ln.SetFilter(func(client netip.AddrPort) bool {
-		if allowed(*e.allow.Load(), a.own(), client.Addr()) {
+		if own := a.ownLocked(); allowed(*e.allow.Load(), &own, client.Addr()) {
 			return true
 		}
 		e.refused.Add(1)

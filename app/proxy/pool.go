@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/app/proxy/config"
+	"github.com/mirago/mirago/flow/happyeyeballs"
 	"github.com/mirago/mirago/stack/tcp"
 )
 
@@ -100,11 +101,21 @@ var (
 	errNoUpstream = errors.New("no healthy upstream")
 )
 
-// dialer opens connections to upstreams: our stack's TCP, resolving
-// names with resolve.
+// dialer opens connections to upstreams: our stack's TCP, to an
+// IP:PORT at once, to a NAME:PORT by Happy Eyeballs (RFC 8305: AAAA and
+// A looked up at once, the families raced 250 ms apart).
 type dialer struct {
-	tcp     *tcp.Layer
-	resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
+	tcp *tcp.Layer
+	he  happyeyeballs.Config
+}
+
+// dial connects to hostport; it returns the address connected to.
+func (d *dialer) dial(ctx context.Context, hostport string) (*tcp.Conn, netip.AddrPort, error) {
+	host, port, err := happyeyeballs.SplitHostPort(hostport)
+	if err != nil {
+		return nil, netip.AddrPort{}, err
+	}
+	return happyeyeballs.Dial(ctx, &d.he, host, port, d.tcp.Dial)
 }
 
 // dial connects a client to an upstream of p within the pool's connect
@@ -168,11 +179,7 @@ func (u *upstream) connect(ctx context.Context, d dialer, share time.Duration) (
 		defer cancel()
 	}
 	start := time.Now()
-	addr, err := resolveUpstream(actx, u.addr, d.resolve)
-	var c *tcp.Conn
-	if err == nil {
-		c, err = d.tcp.Dial(actx, addr)
-	}
+	c, _, err := d.dial(actx, u.addr)
 	if err != nil {
 		u.active.Add(-1)
 		u.connectFails.Add(1)

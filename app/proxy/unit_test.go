@@ -36,7 +36,11 @@ func TestParseAllow(t *testing.T) {
 	if got, err := ParseAllow("-allow", ""); err != nil || got != nil {
 		t.Fatalf("ParseAllow(\"\") = %v, %v", got, err)
 	}
-	for _, bad := range []string{"10.0.0.0/33", "10.0.0/8", "banana", "::1/128", "10.0.0.1/8/2", " , "} {
+	got, err = ParseAllow("-allow", "2001:db8::/32, fd00:6::1, ::ffff:10.0.0.0/104")
+	if err != nil || len(got) != 3 || got[0] != netip.MustParsePrefix("2001:db8::/32") || got[1] != netip.MustParsePrefix("fd00:6::1/128") || got[2] != netip.MustParsePrefix("10.0.0.0/8") {
+		t.Fatalf("IPv6 entries: %v, %v", got, err)
+	}
+	for _, bad := range []string{"10.0.0.0/33", "10.0.0/8", "banana", "2001:db8::/129", "fe80::1%eth0/64", "::ffff:0.0.0.0/90", "10.0.0.1/8/2", " , "} {
 		_, err := ParseAllow("-allow", bad)
 		if err == nil {
 			t.Errorf("ParseAllow(%q) accepted", bad)
@@ -49,25 +53,35 @@ func TestParseAllow(t *testing.T) {
 }
 
 func TestAllowed(t *testing.T) {
-	own := netip.MustParsePrefix("10.0.2.0/24")
-	acl := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32")}
+	own := ownOf(netip.MustParsePrefix("10.0.2.0/24"), netip.MustParsePrefix("fd00:6::/64"), netip.MustParsePrefix("fe80::/64"))
+	acl := []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24"), netip.MustParsePrefix("198.51.100.7/32"), netip.MustParsePrefix("2001:db8:7::/48")}
 	for _, tc := range []struct {
 		acl    []netip.Prefix
-		own    netip.Prefix
+		own    ownNets
 		client string
 		want   bool
 	}{
 		{nil, own, "10.0.2.2", true},
 		{nil, own, "10.0.3.2", false},
-		{nil, netip.Prefix{}, "10.0.2.2", false}, // unaddressed: nobody
-		{nil, netip.MustParsePrefix("0.0.0.0/0"), "1.2.3.4", false},
+		{nil, own, "::ffff:10.0.2.2", true}, // IPv4-mapped is IPv4
+		{nil, own, "fd00:6::1234", true},    // our IPv6 prefixes too
+		{nil, own, "fe80::1", true},
+		{nil, own, "fd00:7::1", false},
+		{nil, own, "2001:db8:7::1", false},
+		{nil, ownOf(netip.Prefix{}), "10.0.2.2", false}, // unaddressed: nobody
+		{nil, ownOf(netip.MustParsePrefix("0.0.0.0/0")), "1.2.3.4", false},
 		{acl, own, "10.0.2.2", false}, // an explicit list replaces the default
+		{acl, own, "fd00:6::1", false},
 		{acl, own, "192.0.2.200", true},
 		{acl, own, "198.51.100.7", true},
 		{acl, own, "198.51.100.8", false},
+		{acl, own, "2001:db8:7:1::5", true},
+		{acl, own, "2001:db8:8::5", false},
 		{[]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, own, "8.8.8.8", true},
+		{[]netip.Prefix{netip.MustParsePrefix("0.0.0.0/0")}, own, "2001:db8::1", false}, // IPv4's everything is not IPv6's
+		{[]netip.Prefix{netip.MustParsePrefix("::/0")}, own, "2001:db8::1", true},
 	} {
-		if got := allowed(tc.acl, tc.own, netip.MustParseAddr(tc.client)); got != tc.want {
+		if got := allowed(tc.acl, &tc.own, netip.MustParseAddr(tc.client)); got != tc.want {
 			t.Errorf("allowed(%v, %v, %s) = %v", tc.acl, tc.own, tc.client, got)
 		}
 	}
@@ -160,29 +174,6 @@ func TestParseFlags(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
 			t.Errorf("parseFlags(%q) = %v; want one line with %q", tc.args, err, tc.want)
 		}
-	}
-}
-
-// Names are resolved per connection through the resolver; literals
-// bypass it.
-func TestResolveUpstream(t *testing.T) {
-	calls := 0
-	resolve := func(ctx context.Context, hostport string) (netip.AddrPort, error) {
-		calls++
-		if hostport != "upstream.test:80" {
-			t.Errorf("resolver asked for %q", hostport)
-		}
-		return netip.MustParseAddrPort("10.0.0.9:80"), nil
-	}
-	ap, err := resolveUpstream(context.Background(), "upstream.test:80", resolve)
-	if err != nil || ap != netip.MustParseAddrPort("10.0.0.9:80") {
-		t.Fatalf("resolveUpstream = %v, %v", ap, err)
-	}
-	if ap, err := resolveUpstream(context.Background(), "10.1.1.1:7", resolve); err != nil || ap.Port() != 7 || calls != 1 {
-		t.Fatalf("literal: %v, %v, %d calls", ap, err, calls)
-	}
-	if _, err := resolveUpstream(context.Background(), "x.test:1", nil); err == nil {
-		t.Fatal("name resolved without a resolver")
 	}
 }
 

@@ -40,6 +40,9 @@ type Env struct {
 	// over the stack; nil without DHCP (the build has no static DNS
 	// setting).
 	Resolve func(ctx context.Context, hostport string) (netip.AddrPort, error)
+	// Resolver is the resolver behind Resolve (a *netcfg.Resolver, whose
+	// package only DHCP images link); nil without it.
+	Resolver Resolver
 	// Log is the console logger Start was given.
 	Log logging.Logger
 
@@ -52,6 +55,13 @@ type Env struct {
 	// DHCP client's hook for a clock step.
 	ntpLease     func() []netip.AddrPort
 	clockStepped func(time.Duration)
+}
+
+// Resolver looks names up: netcfg.Resolver's methods.
+type Resolver interface {
+	LookupA(ctx context.Context, name string) ([]netip.Addr, error)
+	LookupAAAA(ctx context.Context, name string) ([]netip.Addr, error)
+	Resolve(ctx context.Context, hostport string) (netip.AddrPort, error)
 }
 
 // Start loads the network settings, opens the board's network device and

@@ -35,7 +35,8 @@ func (e *Env) startDHCP(rnd io.Reader) error {
 		cancel()
 		switch {
 		case err == nil:
-			e.Resolve = d.Resolver().Resolve
+			r := d.Resolver()
+			e.Resolver, e.Resolve = r, r.Resolve
 			e.ntpLease, e.clockStepped = d.NTPServers, d.ClockStepped
 			e.Settings.Stack.Addr, e.Settings.Stack.Gateway = l.Addr, l.Router
 			e.Log.Info("stack addressed by dhcp", "ip", l.Addr.String(), "gw", l.Router.String(), "server", l.Server.String())

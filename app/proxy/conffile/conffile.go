@@ -23,7 +23,6 @@ package conffile
 import (
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -351,7 +350,8 @@ func (d *decoder) duration(path string, m map[string]any, dst *time.Duration) {
 	*dst = t
 }
 
-// cidrs reads a list of IPv4 CIDRs (a bare address is a /32).
+// cidrs reads a list of IPv4 and IPv6 CIDRs (a bare address is a /32 or
+// /128).
 func (d *decoder) cidrs(path string, m map[string]any, key string, dst *[]netip.Prefix) {
 	v, ok := m[key]
 	if !ok {
@@ -373,24 +373,9 @@ func (d *decoder) cidrs(path string, m map[string]any, key string, dst *[]netip.
 	}
 }
 
-// ParseCIDR parses an IPv4 CIDR; a bare address means /32. The prefix is
-// masked.
-func ParseCIDR(s string) (netip.Prefix, error) {
-	var p netip.Prefix
-	var err error
-	if strings.Contains(s, "/") {
-		p, err = netip.ParsePrefix(s)
-	} else {
-		var a netip.Addr
-		if a, err = netip.ParseAddr(s); err == nil {
-			p = netip.PrefixFrom(a, a.BitLen())
-		}
-	}
-	if err != nil || !p.Addr().Is4() {
-		return p, fmt.Errorf("bad CIDR %q: want IPv4 such as 10.0.2.0/24", s)
-	}
-	return p.Masked(), nil
-}
+// ParseCIDR parses an IPv4 or IPv6 CIDR; a bare address means that
+// address alone (config.ParsePrefix).
+func ParseCIDR(s string) (netip.Prefix, error) { return config.ParsePrefix(s) }
 
 // dedupe drops repeated faults (a fault in the decoding may be found again
 // by Validate).

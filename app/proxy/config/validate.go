@@ -223,18 +223,46 @@ func CheckAddr(hostport string, names bool) string {
 		return "bad upstream " + strconv.Quote(hostport) + ": empty host"
 	}
 	if a, err := netip.ParseAddr(host); err == nil {
-		if !a.Is4() || a.IsUnspecified() || a.IsMulticast() {
-			return "bad upstream " + strconv.Quote(hostport) + ": not a unicast IPv4 address"
+		a = a.Unmap()
+		if a.IsUnspecified() || a.IsMulticast() || a.Zone() != "" || a.Is4() && a == netip.AddrFrom4([4]byte{255, 255, 255, 255}) {
+			return "bad upstream " + strconv.Quote(hostport) + ": not a unicast address"
 		}
 		return ""
 	}
 	if !validHost(host) {
-		return "bad upstream " + strconv.Quote(hostport) + ": not an IPv4 address or a host name"
+		return "bad upstream " + strconv.Quote(hostport) + ": not an IP address (IPv6 in brackets: [2001:db8::1]:80) or a host name"
 	}
 	if !names {
 		return "bad upstream " + strconv.Quote(hostport) + ": names need a DNS resolver, which this build lacks; give IP:PORT"
 	}
 	return ""
+}
+
+// ParsePrefix parses an allow-list entry: an IPv4 or IPv6 CIDR
+// (10.0.2.0/24, 2001:db8::/32), a bare address meaning that address alone
+// (/32, /128). An IPv4-mapped IPv6 prefix is taken as IPv4. The prefix is
+// masked.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	var p netip.Prefix
+	var err error
+	if strings.Contains(s, "/") {
+		p, err = netip.ParsePrefix(s)
+	} else {
+		var a netip.Addr
+		if a, err = netip.ParseAddr(s); err == nil {
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+	}
+	if err != nil || p.Addr().Zone() != "" {
+		return p, errors.New("bad CIDR " + strconv.Quote(s) + ": want an IPv4 or IPv6 CIDR such as 10.0.2.0/24 or 2001:db8::/64")
+	}
+	if a := p.Addr(); a.Is4In6() {
+		if p.Bits() < 96 {
+			return p, errors.New("bad CIDR " + strconv.Quote(s) + ": an IPv4-mapped prefix shorter than /96")
+		}
+		p = netip.PrefixFrom(a.Unmap(), p.Bits()-96)
+	}
+	return p.Masked(), nil
 }
 
 // validName accepts listener and pool names.
