@@ -181,11 +181,14 @@ func TestDialResolutionDelay(t *testing.T) {
 		t.Fatalf("attempt to %v", c6.addr)
 	}
 	c6.result <- nil
-	// The IPv4 attempt connects too, late: its connection is closed.
-	c4.result <- nil
 	r := <-res
 	if r.err != nil || r.ap != ap6 {
 		t.Fatalf("Dial = %v %v", r.ap, r.err)
+	}
+	select {
+	case <-c4.ctx.Done(): // the IPv4 attempt, still going, is cancelled
+	case <-time.After(5 * time.Second):
+		t.Fatal("the losing IPv4 attempt was not cancelled")
 	}
 }
 
