@@ -49,7 +49,14 @@ func TestTwoStacksARP(t *testing.T) {
 // on B and checks each echo byte for byte. Under loss it retries.
 func udpExchange(t *testing.T, a, b *stack.Stack, sizes []int, lossy bool) {
 	t.Helper()
-	srv, err := b.UDP().Bind(netip.MustParseAddrPort("0.0.0.0:7"))
+	udpExchangeTo(t, a, b, netip.MustParseAddr("10.0.0.2"), sizes, lossy)
+}
+
+// udpExchangeTo is udpExchange to B's address dst, IPv4 or IPv6: B's
+// echo socket is dual-stack.
+func udpExchangeTo(t *testing.T, a, b *stack.Stack, dst netip.Addr, sizes []int, lossy bool) {
+	t.Helper()
+	srv, err := b.UDP().Bind(netip.AddrPortFrom(netip.Addr{}, 7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +71,7 @@ func udpExchange(t *testing.T, a, b *stack.Stack, sizes []int, lossy bool) {
 			srv.WriteToAddrPort(buf[:n], from)
 		}
 	}()
-	cl, err := a.UDP().Dial(netip.MustParseAddrPort("10.0.0.2:7"))
+	cl, err := a.UDP().Dial(netip.AddrPortFrom(dst, 7))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -168,6 +175,12 @@ func TestTwoStacksPingImpaired(t *testing.T) {
 // between A and B and checks both SHA-256 digests.
 func tcpBothWays(t *testing.T, a, b *stack.Stack, size int64) {
 	t.Helper()
+	tcpBothWaysTo(t, a, b, netip.MustParseAddr("10.0.0.2"), size)
+}
+
+// tcpBothWaysTo is tcpBothWays to B's address dst (B listens dual-stack).
+func tcpBothWaysTo(t *testing.T, a, b *stack.Stack, dst netip.Addr, size int64) {
+	t.Helper()
 	ln, err := b.TCP().Listen(5001)
 	if err != nil {
 		t.Fatal(err)
@@ -183,7 +196,7 @@ func tcpBothWays(t *testing.T, a, b *stack.Stack, size int64) {
 	}()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	ca, err := a.TCP().Dial(ctx, netip.MustParseAddrPort("10.0.0.2:5001"))
+	ca, err := a.TCP().Dial(ctx, netip.AddrPortFrom(dst, 5001))
 	if err != nil {
 		t.Fatal(err)
 	}
