@@ -163,9 +163,18 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 }
 
 // input is the device's receive handler: one frame, under the stack lock.
+// TCP learns whether more frames of the driver's batch follow, and sends
+// the ACKs it deferred to the batch's end after the last
+// (stack/tcp/ackbatch.go).
 func (s *Stack) input(frame []byte, meta netif.RxMeta) {
 	s.mu.Lock()
-	s.l.Eth.Input(frame, meta)
+	s.l.TCP.SetBatchLocked(meta.More)
+	if frame != nil { // nil only ends a batch (netif.RxMeta.More)
+		s.l.Eth.Input(frame, meta)
+	}
+	if !meta.More {
+		s.l.TCP.EndBatchLocked()
+	}
 	s.mu.Unlock()
 }
 

@@ -235,6 +235,7 @@ func (p *Port) deliver() {
 			f, meta := r.slot(head)
 			if h := p.handler.Load(); h != nil {
 				p.ctr.CountRx(len(f))
+				meta.More = head+1 != tail // the batch: what was queued
 				(*h)(f, meta)
 			} else {
 				p.ctr.RxDropped.Add(1)

@@ -217,55 +217,102 @@ func (d *Device) SetHandler(h netif.Handler) {
 // also counted in TxDropped (interface down) or TxErrors.
 func (d *Device) Stats() netif.Stats { return d.ctr.Snapshot() }
 
-// readLoop hands each frame to the handler straight from one reused buffer.
+// readLoop hands each frame to the handler straight from one of two
+// reused buffers. Before handing a frame up it tries to read the next
+// one without waiting: when that finds a frame, the one handed up is
+// marked netif.RxMeta.More, so the stack can end the batch (send the
+// ACK it owes for all of them) after the last frame the kernel had
+// queued rather than after each.
 func (d *Device) readLoop() {
 	defer close(d.done)
 	hdr := 0
 	if d.vnet {
 		hdr = vnetHdrLen
 	}
-	buf := make([]byte, hdr+maxFrame)
+	cur := make([]byte, hdr+maxFrame)
+	next := make([]byte, hdr+maxFrame)
+	var (
+		n     int   // bytes of the frame in cur; 0: none read yet
+		owed  bool  // the last frame handed up was marked More
+		nn    int   // the read ahead's result
+		nerr  error // and error
+		ahead = func(fd uintptr) bool {
+			for {
+				nn, nerr = unix.Read(int(fd), next)
+				if nerr != unix.EINTR {
+					return true // never wait: EAGAIN means no frame queued
+				}
+			}
+		}
+	)
 	for {
-		n, err := d.f.Read(buf)
-		if err != nil {
-			if d.closed.Load() || errors.Is(err, os.ErrClosed) {
+		if n == 0 {
+			var err error
+			n, err = d.f.Read(cur)
+			if err != nil {
+				n = 0
+				if d.closed.Load() || errors.Is(err, os.ErrClosed) {
+					return
+				}
+				if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
+					continue
+				}
+				// EBADFD and the like: the interface is gone. Stop rather
+				// than spin on a dead descriptor.
+				d.ctr.RxErrors.Add(1)
+				d.linkDown.Store(true)
 				return
 			}
-			if errors.Is(err, unix.EINTR) || errors.Is(err, unix.EAGAIN) {
-				continue
-			}
-			// EBADFD and the like: the interface is gone. Stop rather
-			// than spin on a dead descriptor.
-			d.ctr.RxErrors.Add(1)
-			d.linkDown.Store(true)
-			return
 		}
-		if n < hdr {
-			d.ctr.RxDropped.Add(1)
-			continue
+		nn, nerr = 0, nil
+		if d.rc.Read(ahead) != nil || nerr != nil {
+			nn = 0 // EAGAIN: nothing queued; anything worse, the next Read sees
 		}
-		frame := buf[hdr:n]
-		meta, ok := d.rxMeta(buf[:hdr], len(frame))
+		owed = d.deliver(cur[:n], hdr, nn > 0, owed)
+		cur, next, n = next, cur, nn
+	}
+}
+
+// deliver hands one frame read from the TAP (virtio-net header first,
+// hdr bytes) to the handler, marked More when the next one is in hand,
+// or drops and counts it. It reports whether the handler still expects a
+// frame after this one (see netif.RxMeta.More): when it drops a frame
+// that the previous one promised, with no other in hand, it ends the
+// batch with a nil frame instead.
+func (d *Device) deliver(b []byte, hdr int, more, owed bool) bool {
+	h := d.handler.Load()
+	if h == nil {
+		d.ctr.RxDropped.Add(1)
+		return false
+	}
+	ok := len(b) >= hdr
+	var meta netif.RxMeta
+	var frame []byte
+	if ok {
+		frame = b[hdr:]
+		meta, ok = d.rxMeta(b[:hdr], len(frame))
 		if !ok {
 			d.rxBad.Add(1)
-			d.ctr.RxDropped.Add(1)
-			continue
-		}
-		limit := d.mtu + netif.EthernetHeaderLen
-		if meta.SegSize != 0 {
-			limit = maxFrame
-		}
-		switch h := d.handler.Load(); {
-		case len(frame) < netif.EthernetHeaderLen || len(frame) > limit || h == nil:
-			d.ctr.RxDropped.Add(1)
-		default:
-			if meta.SegSize != 0 {
-				d.rxLarge.Add(1)
-			}
-			d.ctr.CountRx(len(frame))
-			(*h)(frame, meta)
 		}
 	}
+	limit := d.mtu + netif.EthernetHeaderLen
+	if meta.SegSize != 0 {
+		limit = maxFrame
+	}
+	if !ok || len(frame) < netif.EthernetHeaderLen || len(frame) > limit {
+		d.ctr.RxDropped.Add(1)
+		if owed && !more {
+			(*h)(nil, netif.RxMeta{})
+		}
+		return owed && more
+	}
+	if meta.SegSize != 0 {
+		d.rxLarge.Add(1)
+	}
+	d.ctr.CountRx(len(frame))
+	meta.More = more
+	(*h)(frame, meta)
+	return more
 }
 
 // rxMeta reads the virtio-net header in front of a received frame of l

@@ -22,6 +22,7 @@ type rxQueue struct {
 	frameMax  int    // the largest frame taken, Ethernet header included
 	gather    []byte // a frame over buffers not consecutive in memory, allocated on first use
 	ids       []uint16
+	more      bool // the last frame handed up was marked More
 }
 
 // minRxQueue is the smallest receive ring init falls back to when the DMA
@@ -92,11 +93,17 @@ func (n *Net) Poll() int {
 	q.r.interruptsOff()
 	for {
 		for done < budget && q.r.pending() > 0 {
-			done += n.receive(q, h)
+			done += n.receive(q, h, budget-done)
 		}
 		if done >= budget || !q.r.interruptsOn() {
 			break
 		}
+	}
+	if q.more && h != nil {
+		// The frame after the one marked More was dropped: end the
+		// batch (netif.RxMeta.More).
+		q.more = false
+		h(nil, netif.RxMeta{})
 	}
 	if done > 0 && q.r.needNotify() {
 		n.t.Notify(netRxQueue)
@@ -108,8 +115,10 @@ func (n *Net) Poll() int {
 // mergeable buffers as many as its header says), delivers it and requeues
 // its buffers. It returns how many used entries it consumed. Entries with
 // a bad id cannot be requeued (the buffer is not ours); they are only
-// counted.
-func (n *Net) receive(q *rxQueue, h netif.Handler) int {
+// counted. room is how many more entries this Poll takes: the frame is
+// marked netif.RxMeta.More when the next one is already on the used ring
+// and within room.
+func (n *Net) receive(q *rxQueue, h netif.Handler, room int) int {
 	id, l, ok := n.takeUsed(q)
 	if !ok {
 		return 1
@@ -159,6 +168,8 @@ func (n *Net) receive(q *rxQueue, h netif.Handler) int {
 		n.ctr.RxDropped.Add(1)
 	default:
 		n.ctr.CountRx(len(frame))
+		meta.More = nb < room && q.r.pending() > 0
+		q.more = meta.More
 		h(frame, meta)
 	}
 	return nb

@@ -36,7 +36,8 @@ var (
 
 // Handler receives one Ethernet frame (destination MAC first, no FCS) and
 // what the device says about it. The frame is valid only until Handler
-// returns.
+// returns. A nil frame carries nothing: it ends a batch after a frame
+// marked RxMeta.More.
 type Handler func(frame []byte, meta RxMeta)
 
 // Device is a network interface moving Ethernet frames.

@@ -45,4 +45,12 @@ type RxMeta struct {
 	// SegSize, for a frame merged from several TCP segments (LargeReceive),
 	// is the payload size of those segments (gso_size); 0 otherwise.
 	SegSize uint16
+	// More: the driver hands up the next frame right after this one (it
+	// already holds it: the rest of a virtio-net used ring, a TAP frame
+	// read ahead). The stack may then defer work to the last frame of
+	// the batch, such as the ACK owed for several segments. A driver that
+	// sets it must call the handler again: with the next frame, or, when
+	// that turns out unusable (dropped), with a nil frame, which only
+	// ends the batch.
+	More bool
 }

@@ -38,6 +38,7 @@ const (
 	fTLP                           // a loss probe's episode is open: tlpEnd is TLP.end_seq (RFC 8985 §7)
 	fTLPRxt                        // TLP.is_retrans: that probe resent data
 	fTLPNoRTT                      // no RTT sample since the last loss probe (RFC 8985 §7.3)
+	fAckBatch                      // an ACK is owed at the end of the receive batch (ackbatch.go)
 )
 
 // rtx timer modes.

@@ -61,6 +61,9 @@ type Layer struct {
 	chalSec int64 // second of the global challenge-ACK budget
 	chalN   int
 
+	more     bool    // more frames of the receive batch follow (SetBatchLocked)
+	ackBatch []*Conn // connections owing an ACK at the batch's end (fAckBatch)
+
 	inDeliver bool          // tick is valid
 	tick      time.Duration // now(), cached for one Deliver call or cacheNow section
 }
@@ -84,6 +87,7 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 		epoch:     q.Now(),
 		conns:     make(map[tuple]*Conn),
 		listeners: make(map[uint16]listenSlot),
+		ackBatch:  make([]*Conn, 0, 4),
 	}
 	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
 	l.mss6 = max(min(cfg.MSS, ip.MTU(inet.IPv6Unspecified)-transport.NetworkHeaderLen(inet.IPv6Unspecified)-HeaderLen), MSSFloor)

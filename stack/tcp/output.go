@@ -72,7 +72,7 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 		// nothing owed and does nothing, and a delayed ACK owed before
 		// it fires goes out then, early. This saves a heap removal and
 		// insertion per ACK in bulk transfers.
-		c.f &^= fAckNow | fDelAck
+		c.f &^= fAckNow | fDelAck | fAckBatch
 		c.unacked = 0
 	}
 	seg := 0

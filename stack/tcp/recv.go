@@ -66,9 +66,9 @@ func (c *Conn) receive(s *segment) {
 		}
 		if c.quick > 0 {
 			c.quick--
-			c.f |= fAckNow
+			c.ackAtBatchEnd()
 		} else if c.unacked >= 2 {
-			c.f |= fAckNow
+			c.ackAtBatchEnd()
 		} else {
 			c.f |= fDelAck
 		}

@@ -74,6 +74,7 @@ type Counters struct {
 	LargeSegmentsIn         uint64 // segments longer than our MSS (merged by the device: netif.Offloads.LargeReceive)
 	LargeSegmentsOut        uint64 // TSO segments handed to the device to cut (netif.Offloads.TSO4Max, TSO6Max)
 	ChecksumsOffloaded      uint64 // segments whose checksum the device checked or is to compute
+	AcksBatched             uint64 // ACKs deferred to the end of a receive batch (netif.RxMeta.More)
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
@@ -104,6 +105,7 @@ func (c *Counters) add(o *Counters) {
 	c.LargeSegmentsIn += o.LargeSegmentsIn
 	c.LargeSegmentsOut += o.LargeSegmentsOut
 	c.ChecksumsOffloaded += o.ChecksumsOffloaded
+	c.AcksBatched += o.AcksBatched
 	c.Retransmits += o.Retransmits
 	c.RTOEvents += o.RTOEvents
 	c.FastRetransmits += o.FastRetransmits
