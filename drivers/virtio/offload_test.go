@@ -7,6 +7,7 @@ package virtio_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"testing"
 
 	"github.com/mirago/mirago/drivers/virtio"
@@ -551,5 +552,36 @@ func TestSmallDMAMemory(t *testing.T) {
 		if len(*got) != 3 || !bytes.Equal((*got)[2].f, big) {
 			t.Fatalf("%d KiB: %d large frames received", size>>10, len(*got))
 		}
+	}
+}
+
+// TestBatchMarksMore: the frames one Poll finds on the used ring are a
+// batch: each but the last is marked RxMeta.More; a frame the driver
+// drops after one marked More is replaced by a nil frame ending the
+// batch.
+func TestBatchMarksMore(t *testing.T) {
+	r, _ := newRigOn(t, userDev(), virtio.NetConfig{})
+	var got []bool
+	var nils int
+	r.net.SetHandler(func(f []byte, m netif.RxMeta) {
+		if f == nil {
+			nils++
+			return
+		}
+		got = append(got, m.More)
+	})
+	for i := range 3 {
+		r.dev.Receive(tcpFrame(10, byte(i)))
+	}
+	r.net.Poll()
+	if want := []bool{true, true, false}; !slices.Equal(got, want) {
+		t.Errorf("More of a batch of 3 = %v, want %v", got, want)
+	}
+	got = got[:0]
+	r.dev.Receive(tcpFrame(10, 0))
+	r.dev.Receive(make([]byte, 6)) // a runt: dropped
+	r.net.Poll()
+	if want := []bool{true}; !slices.Equal(got, want) || nils != 1 {
+		t.Errorf("a frame then a runt: More %v and %d nil frames, want %v and 1", got, nils, want)
 	}
 }
