@@ -5,6 +5,7 @@ package stack_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"os"
@@ -12,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -20,6 +22,7 @@ import (
 	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
 )
@@ -200,5 +203,56 @@ func TestKernelUDP6Fragmented(t *testing.T) {
 	out, err := exec.Command("tshark", "-r", k.capture, "-o", "udp.check_checksum:TRUE", "-Y", "udp.checksum.status == \"Bad\"").Output()
 	if err != nil || strings.TrimSpace(string(out)) != "" {
 		t.Errorf("tshark finds bad UDP checksums: %v\n%s", err, out)
+	}
+}
+
+// TestKernelPortUnreachable6: the kernel answers a datagram to a closed
+// port with an ICMPv6 port unreachable, which our stack hands to the
+// connected UDP socket that sent it (RFC 4443 §3.1, RFC 1122 §4.1.3.3);
+// and we answer the kernel's datagram to a closed port of ours the same
+// way, which the kernel's connected socket reports as refused.
+func TestKernelPortUnreachable6(t *testing.T) { kernelPortUnreachable6(t, newKernel6(t)) }
+
+func kernelPortUnreachable6(t *testing.T, k *kernel6) {
+	kc, err := net.ListenUDP("udp6", &net.UDPAddr{IP: k.tp.Kernel6.AsSlice()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := kc.LocalAddr().(*net.UDPAddr).Port
+	kc.Close()
+	oc, err := k.s.UDP().Dial(netip.AddrPortFrom(k.tp.Kernel6, uint16(closed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer oc.Close()
+	if _, err := oc.Write([]byte("anyone there?")); err != nil {
+		t.Fatal(err)
+	}
+	oc.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := oc.Read(make([]byte, 100)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("read after the kernel's port unreachable: %v (ICMPv6 %+v)", err, k.s.Stats().ICMPv6)
+	}
+	if st := k.s.Stats(); st.ICMPv6.ErrorsIn[icmpv6.TypeDestUnreachable] != 1 || st.IPv6.ControlErrors != 1 {
+		t.Errorf("ICMPv6 %+v\nIPv6 %+v", st.ICMPv6, st.IPv6)
+	}
+	// The kernel's connected socket to a closed port of ours.
+	kd, err := net.DialUDP("udp6", &net.UDPAddr{IP: k.tp.Kernel6.AsSlice()}, &net.UDPAddr{IP: k.g.Netip().AsSlice(), Port: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer kd.Close()
+	kd.Write([]byte("knock"))
+	kd.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := kd.Read(make([]byte, 100)); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("the kernel's read after our port unreachable: %v (ICMPv6 %+v)", err, k.s.Stats().ICMPv6)
+	}
+	got := k.tshark(t, "icmpv6.type == 1 && icmpv6.code == 4", "ipv6.src", "icmpv6.checksum.status")
+	if len(got) != 2 {
+		t.Errorf("tshark: %d port unreachables, want 2: %q", len(got), got)
+	}
+	for _, l := range got {
+		if !strings.HasSuffix(l, "\t1") && !strings.HasSuffix(l, "\tGood") {
+			t.Errorf("tshark: %q", l)
+		}
 	}
 }

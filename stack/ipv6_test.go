@@ -3,6 +3,7 @@ package stack_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net/netip"
 	"sync"
@@ -17,6 +18,7 @@ import (
 	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
+	"github.com/mirago/mirago/stack/transport"
 )
 
 // pair6 is two stacks on a switch (each port through wrap, if set) with
@@ -291,5 +293,50 @@ func TestTCP6PacketTooBig(t *testing.T) {
 	<-got
 	if _, syns, mss := largest(rec.Take()); syns != 1 || mss != 1340 {
 		t.Errorf("SYN MSS %d after SetMTU6(1400), want 1340", mss)
+	}
+}
+
+// TestDisableIPv6: a stack built without IPv6 counts IPv6 frames as an
+// unknown EtherType, refuses IPv6 destinations with ErrAddrFamily, and
+// still speaks IPv4.
+func TestDisableIPv6(t *testing.T) {
+	var rt *pmtuRouter
+	a, b := stacktest.PairConfig(t, stack.Config{DisableIPv6: true}, func(mac inet.MAC, d netif.Device) netif.Device {
+		if mac[5] != 2 {
+			return d
+		}
+		rt = &pmtuRouter{Device: d}
+		return rt
+	})
+	b.Locker().Lock()
+	l := b.LayersLocked()
+	b.Locker().Unlock()
+	if l.IPv6 != nil || l.ICMPv6 != nil {
+		t.Fatal("IPv6 layers built")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := b.Ping(ctx, inet.MustParseAddr("fd00:6::1"), nil); err != transport.ErrAddrFamily {
+		t.Errorf("Ping over IPv6: %v", err)
+	}
+	c, err := b.UDP().Dial(netip.MustParseAddrPort("[fd00:6::1]:9"))
+	if err == nil {
+		_, err = c.Write([]byte("x"))
+		c.Close()
+	}
+	if !errors.Is(err, transport.ErrAddrFamily) {
+		t.Errorf("UDP over IPv6: %v", err)
+	}
+	if err := b.SetMTU6(1280); err != transport.ErrAddrFamily {
+		t.Errorf("SetMTU6: %v", err)
+	}
+	// An IPv6 echo request is an unknown EtherType; IPv4 still works.
+	before := b.Stats().Ethernet.RxUnknownType
+	rt.inject(ptbFrame(b.Device().MAC(), routerAddr, inet.MustParseAddr("fd00:6::2"), 1280, make([]byte, 48)))
+	if got := b.Stats().Ethernet.RxUnknownType; got != before+1 {
+		t.Errorf("IPv6 frame: RxUnknownType %d, want %d", got, before+1)
+	}
+	if _, err := a.Ping(ctx, inet.AddrFrom4(inet.MustParseAddr4("10.0.0.2")), []byte("v4")); err != nil {
+		t.Errorf("IPv4 ping: %v", err)
 	}
 }

@@ -159,3 +159,70 @@ func TestGoldenExtHeaders(t *testing.T) {
 		t.Error("option past the end accepted")
 	}
 }
+
+// Extension headers Linux sent on a TAP (TestKernelPing6's capture): an
+// MLDv2 report behind a Hop-by-Hop header with Router Alert, and the
+// first fragment of a 1600-byte echo request.
+var (
+	linuxMLDv2Report = []byte{
+		0x60, 0x00, 0x00, 0x00, 0x00, 0x24, 0x00, 0x01, 0xfe, 0x80, 0, 0, 0, 0, 0, 0,
+		0x9c, 0xca, 0xb6, 0xff, 0xfe, 0xab, 0x0a, 0x90, 0xff, 0x02, 0, 0, 0, 0, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0x16, 0x3a, 0x00, 0x05, 0x02, 0x00, 0x00, 0x01, 0x00,
+		0x8f, 0x00, 0x08, 0xc8, 0x00, 0x00, 0x00, 0x01, 0x04, 0x00, 0x00, 0x00, 0xff, 0x02, 0, 0,
+		0, 0, 0, 0, 0, 0, 0, 0x01, 0xff, 0xab, 0x0a, 0x90,
+	}
+	linuxFirstFragment = []byte{ // the IPv6 header, the Fragment header, 8 bytes of ICMPv6
+		0x60, 0x00, 0x4c, 0xfb, 0x05, 0xb0, 0x2c, 0x40, 0xfd, 0x00, 0x01, 0x99, 0x00, 0x77, 0x00, 0x00,
+		0x9c, 0xca, 0xb6, 0xff, 0xfe, 0xab, 0x0a, 0x90, 0xfd, 0x00, 0x01, 0x99, 0x00, 0x77, 0x00, 0x00,
+		0x30, 0x58, 0xe7, 0xff, 0xfe, 0x8c, 0x57, 0xad, 0x3a, 0x00, 0x00, 0x01, 0x86, 0x28, 0x19, 0x5d,
+		0x80, 0x00, 0x8a, 0x26, 0x33, 0x1d, 0x00, 0x01,
+	}
+)
+
+func TestGoldenLinuxExtHeaders(t *testing.T) {
+	h, err := ParseHeader(linuxMLDv2Report)
+	if err != nil || h.NextHeader() != inet.ProtoHopByHop || h.HopLimit() != 1 || h.Dst() != inet.IPv6AllMLDv2 {
+		t.Fatalf("MLDv2 report: %v %+v", err, h.Fields())
+	}
+	oh, err := ParseOptionsHeader(h.Payload())
+	if err != nil || len(oh) != 8 || oh.NextHeader() != inet.ProtoICMPv6 {
+		t.Fatalf("hop-by-hop: %v", err)
+	}
+	it := Iter(oh.Options())
+	if typ, data, _, ok := it.Next(); !ok || typ != OptRouterAlert || len(data) != 2 || data[0] != 0 || data[1] != RouterAlertMLD {
+		t.Errorf("router alert %x %x", typ, data)
+	}
+	// Our encoder writes the same header for the same option.
+	f := OptionsFields{NextHeader: inet.ProtoICMPv6, Options: []byte{OptRouterAlert, 2, 0, RouterAlertMLD}}
+	b := make([]byte, 8)
+	if f.Encode(b); !bytes.Equal(b, oh) {
+		t.Errorf("encoded %x, Linux %x", b, []byte(oh))
+	}
+	if proto, off, ok := UpperLayer(h, 8); !ok || proto != inet.ProtoICMPv6 || off != 48 || h[off] != 143 {
+		t.Errorf("upper layer %d at %d", proto, off)
+	}
+	// The whole packet through the layer: ICMPv6 delivered with its
+	// Router Alert accepted, to ff02::16 once joined.
+	e := newEnv(t, Config{})
+	must(t, e.l.JoinGroupLocked(inet.IPv6AllMLDv2))
+	e.input(peerMAC, inet.MulticastMAC(inet.IPv6AllMLDv2), linuxMLDv2Report)
+	if len(e.ic6.got) != 1 || e.ic6.got[0].payload[0] != 143 || e.ic6.got[0].p.TTL != 1 {
+		t.Errorf("MLDv2 report not delivered: %+v", e.l.StatsLocked())
+	}
+
+	q, err := ParseQuoted(linuxFirstFragment)
+	if err != nil || q.NextHeader() != inet.ProtoFragment || q.PayloadLen() != 1456 || q.FlowLabel() != 0x04cfb {
+		t.Fatalf("fragment: %v %+v", err, q.Fields())
+	}
+	fh, err := ParseFragmentHeader(q.Payload())
+	want := FragmentFields{NextHeader: inet.ProtoICMPv6, Offset: 0, More: true, ID: 0x8628195d}
+	if err != nil || fh.Fields() != want || fh.IsAtomic() {
+		t.Errorf("fragment header %+v", fh.Fields())
+	}
+	if want.Encode(b); !bytes.Equal(b, fh) {
+		t.Errorf("encoded %x, Linux %x", b, []byte(fh))
+	}
+	if proto, off, ok := UpperLayer(q, 8); !ok || proto != inet.ProtoICMPv6 || off != 48 {
+		t.Errorf("upper layer of the first fragment: %d at %d", proto, off)
+	}
+}
