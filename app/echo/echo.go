@@ -46,11 +46,39 @@ const DefaultGrace = 5 * time.Second
 
 // Stats are the echo service's own counters.
 type Stats struct {
+	// Counters are both families' (IPv4's are these less IPv6's).
+	Counters
+	// IPv6 is the IPv6 share of Counters (clients over IPv6): the
+	// metrics have a sample per family.
+	IPv6 Counters
+}
+
+// Counters are the echo service's counters, kept per address family.
+type Counters struct {
 	TCPAccepted  uint64 // connections accepted
 	TCPBytes     uint64 // bytes echoed over TCP
 	UDPDatagrams uint64 // datagrams echoed
 	UDPBytes     uint64 // bytes echoed over UDP
 	TCPActive    int64  // connections open now
+}
+
+// counters are one family's live Counters.
+type counters struct {
+	tcpAccepted, tcpBytes, udpDatagrams, udpBytes atomic.Uint64
+	tcpActive                                     atomic.Int64
+}
+
+func (c *counters) load() Counters {
+	return Counters{TCPAccepted: c.tcpAccepted.Load(), TCPBytes: c.tcpBytes.Load(),
+		UDPDatagrams: c.udpDatagrams.Load(), UDPBytes: c.udpBytes.Load(), TCPActive: c.tcpActive.Load()}
+}
+
+// famOf is the index of a's family in server.cnt: 0 IPv4, 1 IPv6.
+func famOf(a netip.Addr) int {
+	if a.Unmap().Is4() {
+		return 0
+	}
+	return 1
 }
 
 // server is one running echo service.
@@ -62,8 +90,7 @@ type server struct {
 	ln  *tcp.Listener
 	mln *tcp.Listener
 
-	tcpAccepted, tcpBytes, udpDatagrams, udpBytes atomic.Uint64
-	tcpActive                                     atomic.Int64
+	cnt [2]counters // by family (famOf)
 }
 
 func newServer(s *stack.Stack, cfg Config) *server {
@@ -75,10 +102,12 @@ func newServer(s *stack.Stack, cfg Config) *server {
 
 // Stats returns a snapshot of the counters.
 func (e *server) Stats() Stats {
-	return Stats{
-		TCPAccepted: e.tcpAccepted.Load(), TCPBytes: e.tcpBytes.Load(),
-		UDPDatagrams: e.udpDatagrams.Load(), UDPBytes: e.udpBytes.Load(), TCPActive: e.tcpActive.Load(),
-	}
+	v4, v6 := e.cnt[0].load(), e.cnt[1].load()
+	return Stats{IPv6: v6, Counters: Counters{
+		TCPAccepted: v4.TCPAccepted + v6.TCPAccepted, TCPBytes: v4.TCPBytes + v6.TCPBytes,
+		UDPDatagrams: v4.UDPDatagrams + v6.UDPDatagrams, UDPBytes: v4.UDPBytes + v6.UDPBytes,
+		TCPActive: v4.TCPActive + v6.TCPActive,
+	}}
 }
 
 // Run serves TCP and UDP echo on cfg.Port, and the metrics endpoint if
@@ -149,8 +178,9 @@ func (e *server) serveUDP(ctx context.Context, c *udp.Conn) {
 			e.log.Debug("udp echo write", "to", from, "err", err)
 			continue
 		}
-		e.udpDatagrams.Add(1)
-		e.udpBytes.Add(uint64(n))
+		cnt := &e.cnt[famOf(from.Addr())]
+		cnt.udpDatagrams.Add(1)
+		cnt.udpBytes.Add(uint64(n))
 	}
 }
 
@@ -175,15 +205,16 @@ func (e *server) serveTCP(ctx context.Context, ln *tcp.Listener) {
 			}
 			break
 		}
-		e.tcpAccepted.Add(1)
-		e.tcpActive.Add(1)
+		cnt := &e.cnt[famOf(c.RemoteAddr().(*net.TCPAddr).AddrPort().Addr())]
+		cnt.tcpAccepted.Add(1)
+		cnt.tcpActive.Add(1)
 		mu.Lock()
 		conns[c] = struct{}{}
 		mu.Unlock()
 		wg.Go(func() {
-			defer e.tcpActive.Add(-1)
+			defer cnt.tcpActive.Add(-1)
 			start := time.Now()
-			n, err := echoConn(c, &e.tcpBytes)
+			n, err := echoConn(c, &cnt.tcpBytes)
 			e.log.Debug("tcp echo done", "peer", c.RemoteAddr(), "bytes", n, "duration", time.Since(start), "err", err)
 			mu.Lock()
 			delete(conns, c)

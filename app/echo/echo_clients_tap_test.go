@@ -106,10 +106,10 @@ func testClients(t *testing.T, clients, size int, spec string) {
 	m := metricstest.Scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
 	// The TAP hands up TCP segments of up to 64 KiB (its offloads), so at
 	// least one datagram per 64 KiB received.
-	if m["mirago_echo_tcp_accepted"] != float64(clients) || m["mirago_echo_tcp_bytes"] != float64(clients*size) ||
+	if m[`mirago_echo_tcp_accepted{family="ipv4"}`] != float64(clients) || m[`mirago_echo_tcp_bytes{family="ipv4"}`] != float64(clients*size) ||
 		m[`mirago_ip_received{family="ipv4"}`] < float64(clients*size/65535) || m[`mirago_tcp_passive_opens{family="ipv4"}`] < float64(clients) || m[`mirago_tcp_states{state="LISTEN"}`] != 2 {
 		t.Errorf("metrics implausible: echo accepted %v bytes %v, ip received %v, passive opens %v, listen %v",
-			m["mirago_echo_tcp_accepted"], m["mirago_echo_tcp_bytes"], m[`mirago_ip_received{family="ipv4"}`], m[`mirago_tcp_passive_opens{family="ipv4"}`],
+			m[`mirago_echo_tcp_accepted{family="ipv4"}`], m[`mirago_echo_tcp_bytes{family="ipv4"}`], m[`mirago_ip_received{family="ipv4"}`], m[`mirago_tcp_passive_opens{family="ipv4"}`],
 			m[`mirago_tcp_states{state="LISTEN"}`])
 	}
 }
@@ -229,8 +229,8 @@ func TestBinary(t *testing.T) {
 	if err != nil || string(got) != "hello, binary" {
 		t.Fatalf("echo: %q, %v", got, err)
 	}
-	if m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100)); m["mirago_echo_tcp_accepted"] != 1 || m[`mirago_ip_received{family="ipv4"}`] <= 0 {
-		t.Errorf("metrics: accepted %v, ip received %v", m["mirago_echo_tcp_accepted"], m[`mirago_ip_received{family="ipv4"}`])
+	if m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100)); m[`mirago_echo_tcp_accepted{family="ipv4"}`] != 1 || m[`mirago_ip_received{family="ipv4"}`] <= 0 {
+		t.Errorf("metrics: accepted %v, ip received %v", m[`mirago_echo_tcp_accepted{family="ipv4"}`], m[`mirago_ip_received{family="ipv4"}`])
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)

@@ -116,8 +116,8 @@ func TestBinary(t *testing.T) {
 	client.CloseIdleConnections() // the proxied connection closes: logged
 
 	m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100))
-	if m[`mirago_proxy_listener_connections{listener="main"}`] < 1 || m[`mirago_ip_received{family="ipv4"}`] <= 0 {
-		t.Errorf("metrics: accepted %v, ip_received %v", m[`mirago_proxy_listener_connections{listener="main"}`], m[`mirago_ip_received{family="ipv4"}`])
+	if m[`mirago_proxy_listener_connections{listener="main",family="ipv4"}`] < 1 || m[`mirago_ip_received{family="ipv4"}`] <= 0 {
+		t.Errorf("metrics: accepted %v, ip_received %v", m[`mirago_proxy_listener_connections{listener="main",family="ipv4"}`], m[`mirago_ip_received{family="ipv4"}`])
 	}
 	stacktest.WaitFor(t, "the connection log line", 10*time.Second, func() bool { return strings.Contains(logs(), "proxy conn closed") })
 

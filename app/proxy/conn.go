@@ -139,6 +139,9 @@ func (l *listener) handle(c *tcp.Conn, peer netip.AddrPort, set *listenerSet) {
 	c.SetNoDelay(true)
 	up.SetNoDelay(true)
 	pl.conns.Add(1)
+	if !addrPort(up.RemoteAddr()).Addr().Is4() {
+		pl.conns6.Add(1)
+	}
 	pl.active.Add(1)
 	defer pl.active.Add(-1)
 

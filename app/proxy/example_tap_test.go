@@ -154,9 +154,9 @@ func TestExampleConfig(t *testing.T) {
 	}
 	m := metricstest.Scrape(t, netip.AddrPortFrom(ours, 9100))
 	if m[`mirago_proxy_pool_healthy{pool="web"}`] != 2 || m[`mirago_proxy_pool_healthy{pool="api"}`] != 2 ||
-		m[`mirago_proxy_listener_connections{listener="web"}`] != 30 {
+		m[`mirago_proxy_listener_connections{listener="web",family="ipv4"}`] != 30 {
 		t.Fatalf("metrics: web healthy %v, api healthy %v, web connections %v", m[`mirago_proxy_pool_healthy{pool="web"}`],
-			m[`mirago_proxy_pool_healthy{pool="api"}`], m[`mirago_proxy_listener_connections{listener="web"}`])
+			m[`mirago_proxy_pool_healthy{pool="api"}`], m[`mirago_proxy_listener_connections{listener="web",family="ipv4"}`])
 	}
 	_ = r
 }

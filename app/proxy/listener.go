@@ -48,6 +48,8 @@ type listener struct {
 	loop   sync.WaitGroup // the accept loop
 
 	accepted, bytesIn, bytesOut, idleTimeouts, clientResets, upstreamResets atomic.Uint64
+	accepted6                                                               atomic.Uint64 // IPv6 clients' share of accepted
+	active6                                                                 atomic.Int64  // and of active
 	refused                                                                 [numReasons]atomic.Uint64
 	active                                                                  atomic.Int64
 }
@@ -115,8 +117,16 @@ func (l *listener) serve() {
 		}
 		l.accepted.Add(1)
 		l.active.Add(1)
+		six := !client.Addr().Is4()
+		if six {
+			l.accepted6.Add(1)
+			l.active6.Add(1)
+		}
 		l.conns.Go(func() {
 			defer l.active.Add(-1)
+			if six {
+				defer l.active6.Add(-1)
+			}
 			l.handle(c, client, set)
 		})
 	}

@@ -123,8 +123,8 @@ func (a *Appliance) Families() []metrics.Family {
 	lResets := fam("listener_resets", "connections ended by a reset, by the side that reset", metrics.Counter)
 	for _, l := range ls {
 		lab := []metrics.Label{{Name: "listener", Value: l.set.Load().cfg.Name}}
-		add(lConns, lab, float64(l.accepted.Load()))
-		add(lActive, lab, float64(l.active.Load()))
+		byFamily(lConns, lab, float64(l.accepted.Load()), float64(l.accepted6.Load()))
+		byFamily(lActive, lab, float64(l.active.Load()), float64(l.active6.Load()))
 		for r := range numReasons {
 			add(lRefused, with(lab, "reason", reason(r).String()), float64(l.refused[r].Load()))
 		}
@@ -151,7 +151,7 @@ func (a *Appliance) Families() []metrics.Family {
 	uTime := fam("upstream_connect_seconds", "time to connect, successful connects", metrics.Histogram)
 	for _, pl := range pools {
 		lab := []metrics.Label{{Name: "pool", Value: pl.cfg.Name}}
-		add(pConns, lab, float64(pl.conns.Load()))
+		byFamily(pConns, lab, float64(pl.conns.Load()), float64(pl.conns6.Load()))
 		add(pActive, lab, float64(pl.active.Load()))
 		add(pRefused, lab, float64(pl.refused.Load()))
 		add(pHealthy, lab, float64(pl.healthy()))
@@ -159,7 +159,7 @@ func (a *Appliance) Families() []metrics.Family {
 		for _, m := range pl.ups {
 			u := m.upstream
 			ul := with(lab, "upstream", u.addr)
-			add(uConns, ul, float64(u.conns.Load()))
+			byFamily(uConns, ul, float64(u.conns.Load()), float64(u.conns6.Load()))
 			add(uActive, ul, float64(u.active.Load()))
 			add(uFails, ul, float64(u.connectFails.Load()))
 			add(uSent, ul, float64(u.bytesSent.Load()))
@@ -185,6 +185,13 @@ func (a *Appliance) Families() []metrics.Family {
 		out = append(out, *f)
 	}
 	return out
+}
+
+// byFamily adds a sample per address family: family="ipv4" the total
+// less IPv6's share, family="ipv6" that share.
+func byFamily(f *metrics.Family, labels []metrics.Label, total, six float64) {
+	add(f, with(labels, "family", "ipv4"), total-six)
+	add(f, with(labels, "family", "ipv6"), six)
 }
 
 func add(f *metrics.Family, labels []metrics.Label, v float64) {

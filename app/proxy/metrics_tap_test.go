@@ -69,15 +69,16 @@ interval = "100ms"
 	}
 	ul := fmt.Sprintf(`{pool="p",upstream=%q}`, up.addr)
 	for k, want := range map[string]float64{
-		"mirago_proxy_metrics_refused":                               1,
-		`mirago_proxy_listener_connections{listener="web"}`:          3,
-		`mirago_proxy_listener_refused{listener="web",reason="acl"}`: 0,
-		`mirago_proxy_pool_connections{pool="p"}`:                    3,
-		`mirago_proxy_pool_healthy{pool="p"}`:                        1,
-		"mirago_proxy_upstream_connections" + ul:                     3,
-		"mirago_proxy_upstream_up" + ul:                              1,
-		"mirago_proxy_upstream_connect_seconds_count" + ul:           3,
-		"mirago_proxy_upstream_bytes_received" + ul:                  9, // "up\n" three times
+		"mirago_proxy_metrics_refused":                                           1,
+		`mirago_proxy_listener_connections{listener="web",family="ipv4"}`:        3,
+		`mirago_proxy_listener_refused{listener="web",reason="acl"}`:             0,
+		`mirago_proxy_pool_connections{pool="p",family="ipv4"}`:                  3,
+		`mirago_proxy_pool_healthy{pool="p"}`:                                    1,
+		`mirago_proxy_upstream_connections` + ul[:len(ul)-1] + `,family="ipv4"}`: 3,
+		`mirago_proxy_upstream_connections` + ul[:len(ul)-1] + `,family="ipv6"}`: 0,
+		"mirago_proxy_upstream_up" + ul:                                          1,
+		"mirago_proxy_upstream_connect_seconds_count" + ul:                       3,
+		"mirago_proxy_upstream_bytes_received" + ul:                              9, // "up\n" three times
 	} {
 		if m[k] != want {
 			t.Errorf("%s = %v, want %v", k, m[k], want)

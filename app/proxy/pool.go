@@ -25,6 +25,7 @@ type upstream struct {
 
 	// Counters, for metrics.
 	conns, connectFails, bytesSent, bytesRecv atomic.Uint64
+	conns6                                    atomic.Uint64 // connections made over IPv6 (a name may resolve to both)
 	checks, checkFails                        atomic.Uint64
 	connectTime                               histogram // connect latency of successful connects
 	health                                    healthState
@@ -42,6 +43,7 @@ type pool struct {
 
 	// Counters, for metrics; the pool's bytes are its upstreams'.
 	conns, refused atomic.Uint64
+	conns6         atomic.Uint64 // connections to an upstream over IPv6
 	active         atomic.Int64
 }
 
@@ -60,6 +62,7 @@ func newPool(cfg config.Pool, old *pool) *pool {
 	p := &pool{cfg: cfg}
 	if old != nil {
 		p.conns.Store(old.conns.Load())
+		p.conns6.Store(old.conns6.Load())
 		p.refused.Store(old.refused.Load())
 	}
 	for _, uc := range cfg.Upstreams {
@@ -179,7 +182,7 @@ func (u *upstream) connect(ctx context.Context, d dialer, share time.Duration) (
 		defer cancel()
 	}
 	start := time.Now()
-	c, _, err := d.dial(actx, u.addr)
+	c, addr, err := d.dial(actx, u.addr)
 	if err != nil {
 		u.active.Add(-1)
 		u.connectFails.Add(1)
@@ -190,6 +193,9 @@ func (u *upstream) connect(ctx context.Context, d dialer, share time.Duration) (
 	}
 	u.connectTime.observe(time.Since(start).Seconds())
 	u.conns.Add(1)
+	if !addr.Addr().Is4() {
+		u.conns6.Add(1)
+	}
 	return c, nil
 }
 

@@ -88,9 +88,9 @@ func testDownload(t *testing.T, spec string, size int64) *running {
 	}
 	m := metricstest.Scrape(t, netip.AddrPortFrom(tp.OursAddr(), 9100))
 	ul := `{pool="main",upstream="` + up + `"}`
-	if m[`mirago_proxy_listener_connections{listener="main"}`] != 1 || m[`mirago_proxy_listener_bytes_out{listener="main"}`] < float64(size) ||
+	if m[`mirago_proxy_listener_connections{listener="main",family="ipv4"}`] != 1 || m[`mirago_proxy_listener_bytes_out{listener="main"}`] < float64(size) ||
 		m[`mirago_proxy_upstream_bytes_received`+ul] < float64(size) || m[`mirago_proxy_upstream_connect_seconds_count`+ul] != 1 ||
-		m[`mirago_proxy_upstream_up`+ul] != 1 || m[`mirago_proxy_pool_connections{pool="main"}`] != 1 ||
+		m[`mirago_proxy_upstream_up`+ul] != 1 || m[`mirago_proxy_pool_connections{pool="main",family="ipv4"}`] != 1 ||
 		m[`mirago_ip_received{family="ipv4"}`] <= 0 || m[`mirago_tcp_segments_in{family="ipv4"}`] <= 0 || m[`mirago_tcp_states{state="LISTEN"}`] < 2 ||
 		m["mirago_device_rx_frames"] <= 0 {
 		t.Errorf("metrics implausible: %v", m)

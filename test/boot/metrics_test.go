@@ -58,7 +58,7 @@ func TestBootEchoMetrics(t *testing.T) {
 	}
 	// waitTCPEcho made at least one echo connection; the guest received
 	// TCP segments to do it.
-	for _, name := range []string{"mirago_echo_tcp_accepted", `mirago_tcp_segments_in{family="ipv4"}`, "mirago_metrics_scrapes"} {
+	for _, name := range []string{`mirago_echo_tcp_accepted{family="ipv4"}`, `mirago_tcp_segments_in{family="ipv4"}`, "mirago_metrics_scrapes"} {
 		v, ok := samples[name]
 		if !ok {
 			t.Errorf("no sample %s in the scrape:\n%s", name, body)
