@@ -340,3 +340,30 @@ func TestDisableIPv6(t *testing.T) {
 		t.Errorf("IPv4 ping: %v", err)
 	}
 }
+
+// TestPing6Impaired: pings over IPv6, small and 16000-byte (fragmented
+// both ways), through a link that loses, reorders and duplicates frames:
+// each ping is retried until a reply matches, and every reply that comes
+// carries the data sent.
+func TestPing6Impaired(t *testing.T) {
+	spec := "loss=0.05,reorder=0.2,dup=0.05,seed=9"
+	a, b, _, _, _, bG := pair6(t, func(mac inet.MAC, d netif.Device) netif.Device { return stacktest.Impair(t, d, spec, 0) })
+	big := make([]byte, 16000)
+	stacktest.Stream(5, int64(len(big))).Read(big)
+	for _, data := range [][]byte{[]byte("small"), big} {
+		for i := range 10 {
+			ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+			_, err := a.Ping(ctx, bG, data)
+			cancel()
+			if err == nil {
+				break
+			}
+			if i == 9 {
+				t.Fatalf("%d-byte ping: no reply in 10 tries (a %+v, b %+v)", len(data), a.Stats().IPv6, b.Stats().IPv6)
+			}
+		}
+	}
+	if st := b.Stats().IPv6; st.Reassembled == 0 || st.FragmentedSent == 0 {
+		t.Errorf("b: %+v", st)
+	}
+}
