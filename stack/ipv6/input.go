@@ -194,13 +194,14 @@ func (l *Layer) fragment(h Header, c *chain) (Header, bool) {
 		l.paramProblem(h, CodeIncompleteHdrs, 0, c.linkMcast)
 		return nil, false
 	}
-	whole := l.reasm.add(h, c.off, c.nhOff, fh, data, c.linkMcast)
+	whole, unfrag, nhOff := l.reasm.add(h, c.off, c.nhOff, fh, data, c.linkMcast)
 	if whole == nil {
 		return nil, false
 	}
-	// The whole packet has the unfragmentable part, then the
-	// fragmentable one where the Fragment header was.
-	c.nh, c.verified = whole[c.nhOff], false
+	// The whole packet has the first fragment's unfragmentable part, then
+	// the fragmentable one where its Fragment header was.
+	c.off, c.nhOff = unfrag, nhOff
+	c.nh, c.verified = whole[nhOff], false
 	return whole, true
 }
 

@@ -73,9 +73,11 @@ func (r *reassembler) init(l *Layer) {
 // is the byte that named it) and whose fragmentable data is data. It
 // returns the reassembled packet (valid until the next call) when this
 // fragment completed one, else nil. The packet is the first fragment's
-// unfragmentable part, with the Next Header byte at nhOff set to the
-// first fragment's, then the fragmentable part.
-func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []byte, mcast bool) Header {
+// unfragmentable part, with the Next Header byte at its nhOff set to the
+// first fragment's Next Header, then the fragmentable part, which starts
+// at unfrag: the first fragment's layout, whatever this one's (RFC 8200
+// §4.5).
+func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []byte, mcast bool) (whole Header, unfrag, firstNhOff int) {
 	st := &r.l.stats
 	st.FragmentsReceived++
 	key := reasmKey{h.Src(), h.Dst(), fh.ID()}
@@ -85,33 +87,33 @@ func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []by
 	}
 	if p.dead {
 		st.ReasmDeadFragments++
-		return nil
+		return nil, 0, 0
 	}
 	fo, more := fh.Offset(), fh.More()
 	end := fo + len(data)
 	if !more {
 		if p.total >= 0 && p.total != end || len(p.frags) > 0 && p.frags[len(p.frags)-1].end > end {
 			r.kill(p, &st.ReasmInconsistent) // two ends
-			return nil
+			return nil, 0, 0
 		}
 		p.total = end
 	} else if p.total >= 0 && end > p.total {
 		r.kill(p, &st.ReasmInconsistent) // past the end
-		return nil
+		return nil, 0, 0
 	}
 	if len(data) > 0 {
 		i, dup, ok := p.insertAt(fo, end, data)
 		if dup {
 			st.ReasmDuplicates++
-			return nil
+			return nil, 0, 0
 		}
 		if !ok {
 			r.kill(p, &st.ReasmOverlaps)
-			return nil
+			return nil, 0, 0
 		}
 		buf := r.alloc(len(data), p)
 		if buf == nil {
-			return nil
+			return nil, 0, 0
 		}
 		copy(buf, data)
 		p.frags = append(p.frags, fragment{})
@@ -121,12 +123,16 @@ func (r *reassembler) add(h Header, off, nhOff int, fh FragmentHeader, data []by
 	if fo == 0 && p.first == nil {
 		n := off + FragmentHeaderLen
 		if p.first = r.alloc(n, p); p.first == nil {
-			return nil
+			return nil, 0, 0
 		}
 		copy(p.first, h[:n])
 		p.unfrag, p.nhOff, p.next, p.mcast = off, nhOff, fh.NextHeader(), mcast
 	}
-	return r.complete(p)
+	unfrag, firstNhOff = p.unfrag, p.nhOff
+	if whole = r.complete(p); whole == nil {
+		return nil, 0, 0
+	}
+	return whole, unfrag, firstNhOff
 }
 
 // insertAt finds where [off,end) goes in p.frags: dup for an identical

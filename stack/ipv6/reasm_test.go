@@ -245,3 +245,31 @@ func TestReassemblyAllocs(t *testing.T) {
 		t.Errorf("delivered %d", e.udp.count)
 	}
 }
+
+// The whole packet takes the first fragment's unfragmentable part, even
+// when the fragment completing it has another (RFC 8200 §4.5).
+func TestReassemblyUnfragmentablePartOfTheFirst(t *testing.T) {
+	e := newEnv(t, Config{})
+	d := udpWhole(200)
+	first := packet(Fields{NextHeader: inet.ProtoDestOpts, Src: peerAddr, Dst: ourAddr},
+		cat(ext(inet.ProtoFragment, 0x1e, 2, 9, 9), frag(inet.ProtoUDP, 0, true, 77, d[:96])))
+	last := fragPkt(77, d, 96, len(d), false) // no options header
+	e.input(peerMAC, ourMAC, first)
+	e.input(peerMAC, ourMAC, last)
+	if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, d) {
+		t.Fatalf("not delivered intact: %+v", e.l.StatsLocked())
+	}
+	h := Header(e.udp.got[0].hdr)
+	if h.NextHeader() != inet.ProtoDestOpts || h[HeaderLen] != inet.ProtoUDP || int(h.PayloadLen()) != 8+len(d) {
+		t.Errorf("reassembled %x", e.udp.got[0].hdr[:56])
+	}
+	// The other way round: the first fragment without, then the last,
+	// which completes the packet, with.
+	e = newEnv(t, Config{})
+	e.input(peerMAC, ourMAC, fragPkt(78, d, 0, 96, true))
+	e.input(peerMAC, ourMAC, packet(Fields{NextHeader: inet.ProtoDestOpts, Src: peerAddr, Dst: ourAddr},
+		cat(ext(inet.ProtoFragment, 0x1e, 2, 9, 9), frag(inet.ProtoUDP, 96, false, 78, d[96:]))))
+	if len(e.udp.got) != 1 || !bytes.Equal(e.udp.got[0].payload, d) || Header(e.udp.got[0].hdr).NextHeader() != inet.ProtoUDP {
+		t.Fatalf("first without options: %+v", e.l.StatsLocked())
+	}
+}
