@@ -16,7 +16,9 @@
 // The gVisor stack has IPv4, ARP, TCP (CUBIC, SACK, Nagle, 256 KiB
 // buffers as in bench/gvnet), UDP and ICMP, with 10.0.2.15/24 and a
 // default route via 10.0.2.2 (QEMU user networking) unless IP and GW say
-// otherwise.
+// otherwise; and IPv6 as mirago's image has it by default: link-local
+// address, DAD, router solicitation, SLAAC from router advertisements
+// (RFC 7217 identifiers), MLD and ICMPv6, with dual-stack echo sockets.
 //
 // It builds only for the board (GOOS=tamago GOARCH=arm, tag qemuvirt):
 //

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/mirago/mirago/bench/image/echoloop"
 	qemuvirt "github.com/mirago/mirago/board/qemu-virt"
@@ -18,6 +19,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/icmp"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
@@ -67,11 +69,14 @@ func run(log logging.Logger) error {
 	}
 	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", prefix.String(), "gw", gw.String())
 
-	ln, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, ipv4.ProtocolNumber)
+	// Dual-stack sockets (gVisor's IPv6 endpoints take IPv4 too, as
+	// IPv4-mapped addresses, unless V6Only): app/echo's listener and
+	// socket take both families.
+	ln, err := gonet.ListenTCP(s, tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, ipv6.ProtocolNumber)
 	if err != nil {
 		return xerr.Wrap("tcp port "+strconv.FormatUint(port, 10), err)
 	}
-	uc, err := gonet.DialUDP(s, &tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, nil, ipv4.ProtocolNumber)
+	uc, err := gonet.DialUDP(s, &tcpip.FullAddress{NIC: nicID, Port: uint16(port)}, nil, ipv6.ProtocolNumber)
 	if err != nil {
 		return xerr.Wrap("udp port "+strconv.FormatUint(port, 10), err)
 	}
@@ -81,11 +86,27 @@ func run(log logging.Logger) error {
 }
 
 // newStack builds the gVisor stack on ep with mirago's defaults where
-// gVisor lets us (the same settings as bench/gvnet).
+// gVisor lets us (the same settings as bench/gvnet), and IPv6 as
+// mirago's image has it: a link-local address, Duplicate Address
+// Detection, router solicitation, SLAAC from router advertisements with
+// RFC 7217 stable identifiers, MLD, ICMPv6.
 func newStack(ep stack.LinkEndpoint, p netip.Prefix, gw netip.Addr) (*stack.Stack, error) {
+	secret := make([]byte, 32)
+	qemuvirt.Rand().Read(secret)
+	ip6 := ipv6.NewProtocolWithOptions(ipv6.Options{
+		AutoGenLinkLocal: true,
+		NDPConfigs: ipv6.NDPConfigurations{
+			MaxRtrSolicitations: 3, RtrSolicitationInterval: 4 * time.Second, MaxRtrSolicitationDelay: time.Second,
+			HandleRAs: ipv6.HandlingRAsEnabledWhenForwardingDisabled, DiscoverDefaultRouters: true,
+			DiscoverOnLinkPrefixes: true, AutoGenGlobalAddresses: true,
+		},
+		OpaqueIIDOpts: ipv6.OpaqueInterfaceIdentifierOptions{NICNameFromID: func(tcpip.NICID, string) string { return "eth0" }, SecretKey: secret},
+		MLD:           ipv6.MLDOptions{Enabled: true},
+		DADConfigs:    stack.DADConfigurations{DupAddrDetectTransmits: 1, RetransmitTimer: time.Second},
+	})
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
-		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocolCUBIC, udp.NewProtocol, icmp.NewProtocol4},
+		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol, ip6},
+		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocolCUBIC, udp.NewProtocol, icmp.NewProtocol4, icmp.NewProtocol6},
 		SecureRNG:          qemuvirt.Rand(),
 	})
 	mod := tcpip.TCPModerateReceiveBufferOption(false)
