@@ -90,9 +90,17 @@ func startProxy(t *testing.T, s *stack.Stack, tp *taptest.TAP, cfg Config) *runn
 // startFile serves f on s and stops it when the test ends.
 func startFile(t *testing.T, s *stack.Stack, tp *taptest.TAP, f *config.File) *running {
 	t.Helper()
+	return startFileWith(t, s, tp, f, Options{})
+}
+
+// startFileWith is startFile with options (a resolver); the log is the
+// test's.
+func startFileWith(t *testing.T, s *stack.Stack, tp *taptest.TAP, f *config.File, o Options) *running {
+	t.Helper()
 	logs := &flow.Sink{}
 	log := slog.New(slog.NewTextHandler(io.MultiWriter(logs, testWriter{t}), &slog.HandlerOptions{Level: slog.LevelInfo}))
-	p, err := New(s, f, Options{Log: log})
+	o.Log = log
+	p, err := New(s, f, o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/internal/testkit/dnsmasqtest"
+	"github.com/mirago/mirago/internal/testkit/stacktest"
 	"github.com/mirago/mirago/internal/testkit/taptest"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/dhcp"
@@ -168,5 +169,43 @@ func TestDnsmasqLeaseRenewReleaseAndDNS(t *testing.T) {
 	}
 	if _, err := d.WaitBound(ctx); err != netcfg.ErrStopped {
 		t.Fatalf("WaitBound after Stop: %v, want ErrStopped", err)
+	}
+}
+
+// TestDnsmasqAAAAOverIPv6: our resolver asks dnsmasq on the kernel's
+// IPv6 address for AAAA and A records; Resolve, with both families
+// reachable, takes the IPv6 address, and over TCP (a truncated answer)
+// IPv6 works too.
+func TestDnsmasqAAAAOverIPv6(t *testing.T) {
+	dnsmasqtest.Require(t)
+	tp := taptest.NewWith(t, taptest.Options{IPv6: true})
+	dnsmasqtest.Start(t, tp, 0)
+	s, err := stack.New(tp.Dev, stack.Config{Addr: tp.Ours})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	ll, g := stacktest.AddressOn6(t, s, inet.AddrFromNetip(tp.Prefix6.Addr()))
+	tp.Neighbor6(t, ll.Netip(), s.Device().MAC())
+	tp.Neighbor6(t, g.Netip(), s.Device().MAC())
+	r := netcfg.NewResolver(s, netcfg.StaticServers(netip.AddrPortFrom(tp.Kernel6, 53)))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	a6, err := r.LookupAAAA(ctx, dnsmasqtest.UpstreamName)
+	if err != nil || len(a6) != 1 || a6[0] != tp.Kernel6 {
+		t.Fatalf("AAAA %s = %v, %v; want %v", dnsmasqtest.UpstreamName, a6, err, tp.Kernel6)
+	}
+	if ap, err := r.Resolve(ctx, dnsmasqtest.UpstreamName+":80"); err != nil || ap != netip.AddrPortFrom(tp.Kernel6, 80) {
+		t.Fatalf("Resolve = %v, %v; want the IPv6 address", ap, err)
+	}
+	if ip, err := r.LookupIP(ctx, dnsmasqtest.Upstream4Name, 0); err != nil || len(ip) != 1 || ip[0] != tp.Kernel {
+		t.Fatalf("LookupIP %s (A only) = %v, %v", dnsmasqtest.Upstream4Name, ip, err)
+	}
+	big, err := r.LookupA(ctx, dnsmasqtest.BigName)
+	if err != nil || len(big) != dnsmasqtest.BigCount {
+		t.Fatalf("%s over TCP via IPv6: %d addresses, %v", dnsmasqtest.BigName, len(big), err)
+	}
+	if st := s.Stats(); st.UDP.IPv6.OutDatagrams == 0 || st.TCP.IPv6.ActiveOpens == 0 {
+		t.Fatalf("queries not over IPv6: UDP %+v, TCP active opens over IPv6 %d", st.UDP.IPv6, st.TCP.IPv6.ActiveOpens)
 	}
 }

@@ -28,8 +28,12 @@ const (
 	BigCount = 40
 )
 
-// UpstreamName resolves to the kernel's address on the TAP.
+// UpstreamName resolves to the kernel's address on the TAP: an A record,
+// and an AAAA record too on a TAP with IPv6 (taptest.Options.IPv6).
 const UpstreamName = "upstream.test"
+
+// Upstream4Name resolves to the kernel's IPv4 address only (no AAAA).
+const Upstream4Name = "upstream4.test"
 
 // Server is a running dnsmasq.
 type Server struct {
@@ -57,8 +61,10 @@ func Require(t testing.TB) string {
 // Start runs dnsmasq on tp: DHCP for 10.199.N.50-150/24 with 2-minute
 // leases (the minimum), router and DNS server 10.199.N.1, renewal time
 // T1 (0: dnsmasq's default, half the lease); DNS on 10.199.N.1:53 with
-// UpstreamName and BigName and nothing else. It waits until dnsmasq is
-// ready and kills it when the test ends.
+// UpstreamName and BigName and nothing else. On a TAP with IPv6
+// (taptest.Options.IPv6) DNS listens on the kernel's IPv6 address too
+// (tp.Kernel6) and UpstreamName has an AAAA record of it. It waits until
+// dnsmasq is ready and kills it when the test ends.
 func Start(t testing.TB, tp *taptest.TAP, t1 time.Duration, extra ...string) *Server {
 	t.Helper()
 	bin := Require(t)
@@ -84,6 +90,10 @@ func Start(t testing.TB, tp *taptest.TAP, t1 time.Duration, extra ...string) *Se
 		"--dhcp-leasefile=" + s.LeaseFile, "--pid-file=" + filepath.Join(dir, "pid"),
 		"--no-resolv", "--no-hosts", "--addn-hosts=" + hosts,
 		"--address=/" + UpstreamName + "/" + k,
+		"--address=/" + Upstream4Name + "/" + k,
+	}
+	if tp.Kernel6.IsValid() {
+		args = append(args, "--listen-address="+tp.Kernel6.String(), "--address=/"+UpstreamName+"/"+tp.Kernel6.String())
 	}
 	if t1 > 0 {
 		args = append(args, fmt.Sprintf("--dhcp-option=option:T1,%d", int(t1/time.Second)))

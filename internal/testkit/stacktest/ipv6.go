@@ -27,9 +27,16 @@ func EUI64(prefix inet.Addr, mac inet.MAC) inet.Addr {
 // interface identifier of its MAC, and returns them.
 func Address6(t testing.TB, s *stack.Stack) (linkLocal, global inet.Addr) {
 	t.Helper()
+	return AddressOn6(t, s, inet.MustParseAddr(GlobalPrefix6))
+}
+
+// AddressOn6 is Address6 with the global address in prefix/64 (a TAP's,
+// taptest.TAP.Prefix6).
+func AddressOn6(t testing.TB, s *stack.Stack, prefix inet.Addr) (linkLocal, global inet.Addr) {
+	t.Helper()
 	mac := s.Device().MAC()
 	linkLocal = EUI64(inet.MustParseAddr("fe80::"), mac)
-	global = EUI64(inet.MustParseAddr(GlobalPrefix6), mac)
+	global = EUI64(prefix, mac)
 	s.Locker().Lock()
 	defer s.Locker().Unlock()
 	for _, a := range []inet.Addr{linkLocal, global} {
