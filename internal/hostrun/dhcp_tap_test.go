@@ -94,11 +94,12 @@ func TestStartDHCPTimeout(t *testing.T) {
 }
 
 func TestParseDNS(t *testing.T) {
-	got, err := ParseDNS(" 10.0.0.1, 10.0.0.2:5353,")
-	if err != nil || len(got) != 2 || got[0] != netip.MustParseAddrPort("10.0.0.1:53") || got[1] != netip.MustParseAddrPort("10.0.0.2:5353") {
+	got, err := ParseDNS(" 10.0.0.1, 10.0.0.2:5353, 2001:db8::53, [fd00::53]:5353,")
+	if err != nil || len(got) != 4 || got[0] != netip.MustParseAddrPort("10.0.0.1:53") || got[1] != netip.MustParseAddrPort("10.0.0.2:5353") ||
+		got[2] != netip.MustParseAddrPort("[2001:db8::53]:53") || got[3] != netip.MustParseAddrPort("[fd00::53]:5353") {
 		t.Fatalf("ParseDNS = %v, %v", got, err)
 	}
-	for _, bad := range []string{"x", "::1", "10.0.0.1:0", "[::1]:53"} {
+	for _, bad := range []string{"x", "::1", "10.0.0.1:0", "[::1]:53", "0.0.0.0", "ff02::fb", "[fe80::1%eth0]:53"} {
 		if _, err := ParseDNS(bad); err == nil {
 			t.Errorf("ParseDNS(%q) accepted", bad)
 		}

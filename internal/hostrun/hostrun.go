@@ -68,7 +68,7 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.Impair, "impair", "", "fault injection on the link, e.g. loss=0.05,reorder=0.05,dup=0.01,corrupt=0.001,delay=5ms,seed=1")
 	fs.StringVar(&f.Log, "log", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&f.DHCPTimeout, "dhcp-timeout", 30*time.Second, "with -dhcp, how long to wait for a lease before giving up")
-	fs.StringVar(&f.DNS, "dns", "", "DNS servers for name lookups (comma-separated IP or IP:port; default: the DHCP lease's)")
+	fs.StringVar(&f.DNS, "dns", "", "DNS servers for name lookups (comma-separated IP or IP:port, IPv4 or IPv6 ([ADDR]:port); default: the DHCP lease's)")
 	fs.StringVar(&f.NTP, "ntp", "", "SNTP servers to keep time from (comma-separated HOST or HOST:PORT; dhcp: the lease's); the host's clock is never set")
 	fs.BoolVar(&f.LogNTPTime, "log-ntp-time", false, "with -ntp, stamp log lines with the SNTP clock instead of the host's")
 }
@@ -108,8 +108,9 @@ func (e *Env) Resolver() *netcfg.Resolver {
 	return e.resolver
 }
 
-// ParseDNS parses a -dns list: comma-separated IPv4 addresses, each with an
-// optional port (default 53).
+// ParseDNS parses a -dns list: comma-separated IPv4 or IPv6 addresses,
+// each with an optional port (default 53; an IPv6 address with a port
+// in brackets: [2001:db8::53]:53).
 func ParseDNS(s string) ([]netip.AddrPort, error) {
 	var out []netip.AddrPort
 	for _, f := range strings.Split(s, ",") {
@@ -121,12 +122,12 @@ func ParseDNS(s string) ([]netip.AddrPort, error) {
 		if err != nil {
 			a, aerr := netip.ParseAddr(f)
 			if aerr != nil {
-				return nil, fmt.Errorf("bad -dns %q: want IPv4 addresses, optionally with :port", s)
+				return nil, fmt.Errorf("bad -dns %q: want IP addresses, optionally with :port", s)
 			}
 			ap = netip.AddrPortFrom(a, 53)
 		}
-		if !ap.Addr().Unmap().Is4() || ap.Port() == 0 {
-			return nil, fmt.Errorf("bad -dns %q: %s is not an IPv4 address and port", s, f)
+		if a := ap.Addr().Unmap(); a.Zone() != "" || a.IsUnspecified() || a.IsMulticast() || a.IsLoopback() || ap.Port() == 0 {
+			return nil, fmt.Errorf("bad -dns %q: %s is not a unicast address and port", s, f)
 		}
 		out = append(out, netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port()))
 	}
