@@ -57,6 +57,45 @@ func TestWorkloads(t *testing.T) {
 				}
 				return err
 			})
+			// The IPv6 rows' pairs (mirago and gVisor): bulk and rr over
+			// IPv6, and the connection is IPv6 indeed.
+			if v.Stack != Linux {
+				st, err := withPairOpts(v, PairOptions{IPv6: true}, func(p Pair) error {
+					r, err := Bulk(p, sz)
+					if err == nil && (r.Bytes != sz.BulkBytes || r.Gbps() <= 0) {
+						t.Errorf("bulk6: implausible result %+v", r)
+					}
+					if err == nil {
+						var rr RRResult
+						rr, err = RequestResponse(p, sz)
+						if err == nil && rr.Count != sz.RRCount {
+							t.Errorf("rr6: implausible result %+v", rr)
+						}
+					}
+					ln, lerr := p.Listen(9)
+					if lerr != nil {
+						return lerr
+					}
+					defer ln.Close()
+					go func() {
+						if c, err := ln.Accept(); err == nil {
+							c.Close()
+						}
+					}()
+					c, derr := p.Dial(context.Background(), 9)
+					if derr != nil {
+						return derr
+					}
+					defer c.Close()
+					if ra := c.RemoteAddr().String(); !strings.HasPrefix(ra, "[fd00:b::") {
+						t.Errorf("IPv6 pair connected to %s", ra)
+					}
+					return err
+				})
+				if err != nil {
+					t.Fatalf("IPv6 pair: %v (%+v)", err, st)
+				}
+			}
 			run("conn", func(p Pair) error {
 				r, err := ConnRate(p, sz)
 				if err == nil && (r.Conns != sz.Conns || r.PerSecond() <= 0) {

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -11,6 +12,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -22,10 +24,14 @@ const MTU = 1500
 // fixed configurations.
 const BufferSize = gvnet.BufferSize
 
-// Addresses of the client (A) and server (B) side of a pair.
+// Addresses of the client (A) and server (B) side of a pair, and of an
+// IPv6 pair (PairOptions.IPv6): a unique local prefix with A's and B's
+// MACs' EUI-64 interface identifiers.
 var (
-	prefixA = netip.MustParsePrefix("10.0.0.1/24")
-	prefixB = netip.MustParsePrefix("10.0.0.2/24")
+	prefixA  = netip.MustParsePrefix("10.0.0.1/24")
+	prefixB  = netip.MustParsePrefix("10.0.0.2/24")
+	prefixA6 = netip.MustParsePrefix("fd00:b::ff:fe00:1/64")
+	prefixB6 = netip.MustParsePrefix("fd00:b::ff:fe00:2/64")
 )
 
 // Pair is two stacks of one kind, joined by a link: A is the client, B the
@@ -60,6 +66,9 @@ type PairOptions struct {
 	// receiving stack does (the kernel pair instead offers Capture on the
 	// pair itself: see netns.Pair.Capture).
 	Capture func(frame []byte)
+	// IPv6 makes the pair talk IPv6 (prefixA6, prefixB6) instead of
+	// IPv4: the workloads' IPv6 rows (bulk6, rr6).
+	IPv6 bool
 }
 
 // Variant is one stack run in one configuration.
@@ -94,11 +103,19 @@ var Variants = func() []Variant {
 		vs = append(vs, Variant{Stack: GVisor, Config: c.Name(), NewPair: func(o PairOptions) (Pair, error) {
 			c := c
 			c.Capture = o.Capture
+			if o.IPv6 {
+				return gvnet.NewPair(MTU, prefixA6, prefixB6, c)
+			}
 			return gvnet.NewPair(MTU, prefixA, prefixB, c)
 		}})
 	}
 	vs = append(vs, Variant{Stack: Linux, Config: "veth", Unavailable: netns.Unavailable,
-		NewPair: func(PairOptions) (Pair, error) { return netns.NewPair() }})
+		NewPair: func(o PairOptions) (Pair, error) {
+			if o.IPv6 {
+				return nil, errNoIPv6Pair
+			}
+			return netns.NewPair()
+		}})
 	return vs
 }()
 
@@ -142,7 +159,36 @@ func NewMiragoPair(o PairOptions, offload bool) (Pair, error) {
 		sw.Close()
 		return nil, err
 	}
-	return &miragoPair{sw: sw, a: a, b: b, addrB: prefixB.Addr()}, nil
+	p := &miragoPair{sw: sw, a: a, b: b, addrB: prefixB.Addr()}
+	if o.IPv6 {
+		for _, x := range []struct {
+			s *stack.Stack
+			p netip.Prefix
+		}{{a, prefixA6}, {b, prefixB6}} {
+			if err := addAddr6(x.s, x.p); err != nil {
+				p.Close()
+				return nil, err
+			}
+		}
+		p.addrB = prefixB6.Addr()
+	}
+	return p, nil
+}
+
+// errNoIPv6Pair: the variant has no IPv6 pair (the kernel's namespaces
+// are set up for IPv4 only; the IPv6 rows compare mirago with gVisor).
+var errNoIPv6Pair = errors.New("no IPv6 pair for this stack")
+
+// addAddr6 gives s the IPv6 address p, usable at once (a bench pair has
+// nobody to collide with).
+func addAddr6(s *stack.Stack, p netip.Prefix) error {
+	s.Locker().Lock()
+	defer s.Locker().Unlock()
+	ip6 := s.LayersLocked().IPv6
+	if ip6 == nil {
+		return errors.New("mirago: IPv6 is off")
+	}
+	return ip6.AddAddrLocked(inet.Prefix6{Addr: inet.AddrFromNetip(p.Addr()), Bits: p.Bits()}, ipv6.StatePreferred)
 }
 
 func (p *miragoPair) Listen(port uint16) (net.Listener, error) { return p.b.TCP().Listen(port) }
@@ -229,10 +275,15 @@ func noteRun(p Pair, note string) {
 // counters from its creation to the end of f's measured part (markEnd),
 // or to f's return if f does not mark it.
 func withPair(v Variant, f func(Pair) error) (RunStats, error) {
+	return withPairOpts(v, PairOptions{}, f)
+}
+
+// withPairOpts is withPair on a pair made with o (an IPv6 pair).
+func withPairOpts(v Variant, o PairOptions, f func(Pair) error) (RunStats, error) {
 	if why := v.unavailable(); why != "" {
 		return RunStats{}, fmt.Errorf("%s: unavailable: %s", v.Name(), why)
 	}
-	p, err := v.NewPair(PairOptions{})
+	p, err := v.NewPair(o)
 	if err != nil {
 		return RunStats{}, fmt.Errorf("%s: %w", v.Name(), err)
 	}

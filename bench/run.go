@@ -9,7 +9,7 @@ import (
 )
 
 // Workloads are the names -only accepts, in run order.
-var Workloads = []string{"bulk", "rr", "conn", "idle", "sweep", "rrload", "idlemany", "tap", "image", "guest"}
+var Workloads = []string{"bulk", "rr", "bulk6", "rr6", "conn", "idle", "sweep", "rrload", "idlemany", "tap", "image", "guest"}
 
 // Options selects what Run does.
 type Options struct {
@@ -174,6 +174,35 @@ func Run(o Options) ([]*Metric, error) {
 			st, err := withPair(v, func(p Pair) (err error) { r, err = RequestResponse(p, sz); return })
 			return []float64{us(r.P50), us(r.P99)}, st,
 				fmt.Sprintf("%d round trips of %d bytes: p50 %v p99 %v", r.Count, sz.RRSize, r.P50, r.P99), err
+		})
+	}
+	// bulk6 and rr6 are bulk and rr over IPv6 (PairOptions.IPv6), right
+	// after their IPv4 runs, against gVisor's IPv6 (the kernel's
+	// namespaces are IPv4 only here).
+	v6 := PairOptions{IPv6: true}
+	vs6 := slices.DeleteFunc(slices.Clone(vs), func(v Variant) bool { return v.Stack == Linux })
+	if o.wants("bulk6") {
+		rn.measure("bulk6", []*Metric{
+			{Bench: "bulk6.throughput", Unit: "Gbit/s", Better: Higher, Targets: []Target{{Vs: GVisor, AtLeast: true, Value: 3}}},
+			{Bench: "bulk6.cpu", Unit: "CPU s/GiB", Better: Lower},
+			{Bench: "bulk6.allocs", Unit: "allocs/MiB", Better: Lower, Targets: []Target{{Value: 1}}},
+		}, vs6, func(v Variant) ([]float64, RunStats, string, error) {
+			var r BulkResult
+			st, err := withPairOpts(v, v6, func(p Pair) (err error) { r, err = Bulk(p, sz); return })
+			return []float64{r.Gbps(), r.CPUPerGiB(), r.AllocsPerMiB()}, st,
+				fmt.Sprintf("over IPv6: %d MiB in %v: %.2f Gbit/s, %.2f CPU s/GiB, %.2f allocs/MiB",
+					r.Bytes>>20, r.Elapsed.Round(timeRound), r.Gbps(), r.CPUPerGiB(), r.AllocsPerMiB()), err
+		})
+	}
+	if o.wants("rr6") {
+		rn.measure("rr6", []*Metric{
+			{Bench: "rr6.p50", Unit: "µs", Better: Lower, Targets: []Target{{Vs: GVisor, Value: 0.5}}},
+			{Bench: "rr6.p99", Unit: "µs", Better: Lower, Targets: []Target{{Vs: GVisor, Value: 0.5}}},
+		}, vs6, func(v Variant) ([]float64, RunStats, string, error) {
+			var r RRResult
+			st, err := withPairOpts(v, v6, func(p Pair) (err error) { r, err = RequestResponse(p, sz); return })
+			return []float64{us(r.P50), us(r.P99)}, st,
+				fmt.Sprintf("over IPv6: %d round trips of %d bytes: p50 %v p99 %v", r.Count, sz.RRSize, r.P50, r.P99), err
 		})
 	}
 	if o.wants("conn") {

@@ -4,7 +4,9 @@
 // (bench's TAP workload builds it with NewStack on gVisor's fdbased
 // endpoint).
 //
-// Every stack is IPv4 + ARP over Ethernet, MTU 1500, TCP with CUBIC. How
+// Every stack is IPv4 + ARP over Ethernet, MTU 1500, TCP with CUBIC;
+// given IPv6 prefixes, IPv6 (with gVisor's NDP resolving neighbors, no
+// DAD) instead. How
 // TCP is tuned and how the two stacks are linked are the two axes of a
 // Config, so that the benchmark can run gVisor in each way its users run
 // it and report the best:
@@ -44,6 +46,7 @@ import (
 	"gvisor.dev/gvisor/pkg/tcpip/link/ethernet"
 	"gvisor.dev/gvisor/pkg/tcpip/network/arp"
 	"gvisor.dev/gvisor/pkg/tcpip/network/ipv4"
+	"gvisor.dev/gvisor/pkg/tcpip/network/ipv6"
 	"gvisor.dev/gvisor/pkg/tcpip/stack"
 	"gvisor.dev/gvisor/pkg/tcpip/transport/tcp"
 )
@@ -123,16 +126,23 @@ var Configs = []Config{
 
 // Stack is one gVisor stack with one NIC.
 type Stack struct {
-	S    *stack.Stack
-	addr tcpip.Address
+	S     *stack.Stack
+	addr  tcpip.Address
+	proto tcpip.NetworkProtocolNumber // ipv4 or ipv6
 }
 
 // NewStack builds a gVisor stack on ep (a LinkEndpoint that already
 // carries Ethernet frames, or one wrapped in ethernet.New) with address
-// prefix p and TCP tuned as tc says.
+// prefix p and TCP tuned as tc says: IPv4 and ARP for an IPv4 prefix,
+// IPv6 (NDP resolves neighbors; DAD off, as gVisor's default) for an
+// IPv6 one.
 func NewStack(ep stack.LinkEndpoint, p netip.Prefix, tc TCPConfig) (*Stack, error) {
+	nets, proto := []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol}, ipv4.ProtocolNumber
+	if p.Addr().Is6() {
+		nets, proto = []stack.NetworkProtocolFactory{ipv6.NewProtocol}, ipv6.ProtocolNumber
+	}
 	s := stack.New(stack.Options{
-		NetworkProtocols:   []stack.NetworkProtocolFactory{ipv4.NewProtocol, arp.NewProtocol},
+		NetworkProtocols:   nets,
 		TransportProtocols: []stack.TransportProtocolFactory{tcp.NewProtocolCUBIC},
 	})
 	var opts []tcpip.SettableTransportProtocolOption
@@ -155,9 +165,9 @@ func NewStack(ep stack.LinkEndpoint, p netip.Prefix, tc TCPConfig) (*Stack, erro
 		s.Close()
 		return nil, fmt.Errorf("gvnet: CreateNIC: %s", err)
 	}
-	addr := tcpip.AddrFrom4(p.Addr().As4())
+	addr := tcpip.AddrFromSlice(p.Addr().AsSlice())
 	pa := tcpip.ProtocolAddress{
-		Protocol:          ipv4.ProtocolNumber,
+		Protocol:          proto,
 		AddressWithPrefix: tcpip.AddressWithPrefix{Address: addr, PrefixLen: p.Bits()},
 	}
 	if err := s.AddProtocolAddress(nicID, pa, stack.AddressProperties{}); err != nil {
@@ -165,18 +175,18 @@ func NewStack(ep stack.LinkEndpoint, p netip.Prefix, tc TCPConfig) (*Stack, erro
 		return nil, fmt.Errorf("gvnet: AddProtocolAddress: %s", err)
 	}
 	s.SetRouteTable([]tcpip.Route{{Destination: pa.AddressWithPrefix.Subnet(), NIC: nicID}})
-	return &Stack{S: s, addr: addr}, nil
+	return &Stack{S: s, addr: addr, proto: proto}, nil
 }
 
 // Listen listens on port on the stack's address.
 func (s *Stack) Listen(port uint16) (net.Listener, error) {
-	return gonet.ListenTCP(s.S, tcpip.FullAddress{NIC: nicID, Port: port}, ipv4.ProtocolNumber)
+	return gonet.ListenTCP(s.S, tcpip.FullAddress{NIC: nicID, Port: port}, s.proto)
 }
 
 // Dial connects to raddr.
 func (s *Stack) Dial(ctx context.Context, raddr netip.AddrPort) (net.Conn, error) {
-	fa := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFrom4(raddr.Addr().As4()), Port: raddr.Port()}
-	return gonet.DialContextTCP(ctx, s.S, fa, ipv4.ProtocolNumber)
+	fa := tcpip.FullAddress{NIC: nicID, Addr: tcpip.AddrFromSlice(raddr.Addr().AsSlice()), Port: raddr.Port()}
+	return gonet.DialContextTCP(ctx, s.S, fa, s.proto)
 }
 
 // Retransmits is the number of TCP segments the stack retransmitted.
