@@ -4,6 +4,9 @@ import (
 	"encoding/hex"
 	"reflect"
 	"testing"
+	"time"
+
+	"github.com/mirago/mirago/stack/inet"
 )
 
 // FuzzCodecs parses arbitrary bytes as every MLD message; whatever parses
@@ -45,5 +48,32 @@ func FuzzCodecs(f *testing.F) {
 				t.Fatalf("v1 round trip: %+v, %v; want %+v", m2.Fields(), err, f)
 			}
 		}
+	})
+}
+
+// FuzzInput feeds arbitrary messages to a layer with groups joined,
+// with time passing between them: no panic, and the groups stay put.
+func FuzzInput(f *testing.F) {
+	for _, g := range []string{goldenJoin, goldenQuery, goldenCurrent, goldenRouterReport} {
+		b, _ := hex.DecodeString(g)
+		f.Add(b[62:], uint8(1), true)
+	}
+	f.Fuzz(func(t *testing.T, m []byte, hop uint8, ll bool) {
+		h := newHarness(llUs)
+		src := llQ
+		if !ll {
+			src = addr("2001:db8::1")
+		}
+		h.do(func() {
+			h.l.Join(snUs)
+			h.l.Input(src, inet.IPv6AllNodes, hop, m)
+			h.l.Input(src, snUs, hop, m)
+		})
+		h.clk.Advance(time.Hour)
+		h.do(func() {
+			if g := h.l.Groups(nil); len(g) != 1 || g[0] != snUs {
+				t.Fatalf("groups %v", g)
+			}
+		})
 	})
 }

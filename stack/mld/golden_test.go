@@ -51,11 +51,6 @@ func mldOf(t *testing.T, frameHex string) (src, dst inet.Addr, m []byte) {
 	return src, dst, m
 }
 
-type encoder interface {
-	Len() int
-	Encode([]byte) (int, error)
-}
-
 func checkEncode(t *testing.T, f encoder, src, dst inet.Addr, want []byte) {
 	t.Helper()
 	b := make([]byte, f.Len())

@@ -414,3 +414,7 @@ func (l *Layer) Addrs(dst []AddrInfo) []AddrInfo {
 	}
 	return dst
 }
+
+// LinkLocal returns our link-local address once DAD let it be used:
+// MLD sends its reports from it (RFC 3810 §5.2.13).
+func (l *Layer) LinkLocal() (inet.Addr, bool) { return l.addrs.linkLocal() }
