@@ -24,6 +24,8 @@ import (
 	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
 	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/mld"
+	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/timer"
@@ -48,12 +50,18 @@ type Config struct {
 
 	// DisableIPv6 builds the stack without IPv6 (on by default).
 	DisableIPv6 bool
+	// Addrs6 are static IPv6 addresses, each with its on-link prefix,
+	// taken after DAD. A link-local address is always formed and SLAAC
+	// runs unless ND.DisableSLAAC.
+	Addrs6 []inet.Prefix6
 
 	ARP    arp.Config
 	IPv4   ipv4.Config
 	ICMP   icmp.Config
 	IPv6   ipv6.Config
 	ICMPv6 icmpv6.Config
+	ND     ndp.Config
+	MLD    mld.Config
 	UDP    udp.Config
 	TCP    tcp.Config
 }
@@ -69,7 +77,9 @@ type Stack struct {
 
 	ping pinger
 
-	onConflict func(inet.Addr4, inet.MAC) // SetARPConflictHook; guarded by mu
+	onConflict func(inet.Addr4, inet.MAC)                   // SetARPConflictHook; guarded by mu
+	onDup6     func(a inet.Addr, from inet.MAC, inUse bool) // SetDuplicateHook6; guarded by mu
+	nd6Changed chan struct{}                                // closed and replaced at every ND change; guarded by mu
 }
 
 // New builds a stack on dev and starts receiving.
@@ -112,7 +122,11 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		if ip6Cfg.Rand == nil {
 			ip6Cfg.Rand = cfg.Rand
 		}
-		s.l.IPv6 = ipv6.New(eui64Link{s.l.Eth}, s.timers, ip6Cfg)
+		s.l.IPv6 = ipv6.New(nil, s.timers, ip6Cfg)
+		// Its link, before anyone asks its headroom.
+		if err := s.newND(cfg); err != nil {
+			return nil, err
+		}
 		s.l.ICMPv6 = icmpv6.New(s.l.IPv6, s.timers, cfg.ICMPv6)
 	}
 
@@ -151,10 +165,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	}
 	s.l.IP.SetGateway(cfg.Gateway)
 	if s.l.IPv6 != nil {
-		// Until the Ethernet layer filters by group, joining any IPv6
-		// group (ff02::1 from the start) lets multicast frames in; ipv6
-		// drops packets to groups it has not joined.
-		s.l.IPv6.SetGroupHookLocked(func(inet.Addr, bool) { s.l.Eth.SetAcceptMulticast(true) })
+		s.startND(cfg)
 	}
 	s.mu.Unlock()
 
@@ -204,9 +215,11 @@ type Layers struct {
 	ARP  *arp.Layer
 	IP   *ipv4.Layer
 	ICMP *icmp.Layer
-	// IPv6 and ICMPv6 are nil with Config.DisableIPv6.
+	// IPv6, ICMPv6, ND and MLD are nil with Config.DisableIPv6.
 	IPv6   *ipv6.Layer
 	ICMPv6 *icmpv6.Layer
+	ND     *ndp.Layer
+	MLD    *mld.Layer
 	UDP    *udp.Layer
 	TCP    *tcp.Layer
 }
@@ -346,6 +359,8 @@ type Stats struct {
 	ICMP     icmp.Stats
 	IPv6     ipv6.Stats   // zero with Config.DisableIPv6
 	ICMPv6   icmpv6.Stats // zero with Config.DisableIPv6
+	ND       ndp.Stats    // zero with Config.DisableIPv6
+	MLD      mld.Stats    // zero with Config.DisableIPv6
 	UDP      udp.Stats
 	TCP      tcp.Stats
 }
@@ -367,6 +382,8 @@ func (s *Stack) Stats() Stats {
 	if s.l.IPv6 != nil {
 		st.IPv6 = s.l.IPv6.StatsLocked()
 		st.ICMPv6 = s.l.ICMPv6.StatsLocked()
+		st.ND = s.l.ND.StatsLocked()
+		st.MLD = s.l.MLD.StatsLocked()
 	}
 	return st
 }

@@ -36,7 +36,6 @@ type Layer struct {
 	dev      netif.Device
 	mac      inet.MAC
 	groups   groups     // multicast groups accepted (groups.go)
-	allMulti bool       // SetAcceptMulticast
 	scratch  []inet.MAC // the set handed to a filtering device
 	handlers []binding  // few entries; a linear scan beats a map
 	stats    Stats
@@ -66,11 +65,6 @@ func (l *Layer) Register(etype uint16, h Handler) {
 	}
 }
 
-// SetAcceptMulticast(true) accepts every multicast frame, whatever the
-// groups joined. It is for the stack's wiring until its IPv6 groups are
-// joined one by one (JoinGroup); it goes then.
-func (l *Layer) SetAcceptMulticast(on bool) { l.allMulti = on }
-
 // Input handles one received frame: it checks the length and the
 // destination and hands the payload to the EtherType's handler. Anything
 // else is counted and dropped.
@@ -82,7 +76,7 @@ func (l *Layer) Input(frame []byte, meta netif.RxMeta) {
 		return
 	}
 	dst := f.Dst()
-	if dst != l.mac && !dst.IsBroadcast() && !(dst.IsMulticast() && (l.allMulti || l.groups.find(dst) >= 0)) {
+	if dst != l.mac && !dst.IsBroadcast() && !(dst.IsMulticast() && l.groups.find(dst) >= 0) {
 		l.stats.RxNotForUs++
 		return
 	}

@@ -246,6 +246,16 @@ func (l *Layer) SetMTU(mtu int) error {
 	return nil
 }
 
+// SetHopLimitLocked sets the default hop limit of unicast packets: a
+// router advertisement's Cur Hop Limit (RFC 4861 §6.3.4), which
+// Neighbor Discovery passes on. 0 restores DefaultHopLimit.
+func (l *Layer) SetHopLimitLocked(h uint8) {
+	if h == 0 {
+		h = DefaultHopLimit
+	}
+	l.cfg.HopLimit = h
+}
+
 // StatsLocked returns a snapshot of the counters.
 func (l *Layer) StatsLocked() Stats {
 	s := l.stats

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ndp"
 )
 
 // Golden frames from ../ndp/testdata/linux-nd.pcap (recorded by
@@ -45,7 +45,7 @@ func mldOf(t *testing.T, frameHex string) (src, dst inet.Addr, m []byte) {
 	}
 	src, dst = inet.AddrFrom16([16]byte(ip[8:24])), inet.AddrFrom16([16]byte(ip[24:40]))
 	m = ip[48:]
-	if !ndp.ValidChecksum(m, src, dst) {
+	if !icmpv6.Message(m).ValidChecksum(src, dst) {
 		t.Fatal("golden checksum does not verify")
 	}
 	return src, dst, m
@@ -57,7 +57,7 @@ func checkEncode(t *testing.T, f encoder, src, dst inet.Addr, want []byte) {
 	if n, err := f.Encode(b); err != nil || n != len(b) {
 		t.Fatalf("Encode: %d, %v", n, err)
 	}
-	ndp.SetChecksum(b, src, dst)
+	icmpv6.SetChecksum(b, src, dst, 0, 0)
 	if !bytes.Equal(b, want) {
 		t.Fatalf("encoded\n% x\nwant\n% x", b, want)
 	}

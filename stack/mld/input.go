@@ -104,5 +104,5 @@ type Stats struct {
 	TxErrors          uint64
 }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats { return l.stats }
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats { return l.stats }

@@ -1,10 +1,12 @@
 package mld
 
 import (
+	"errors"
 	"io"
 	"math/rand/v2"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/pkt"
@@ -29,7 +31,7 @@ type Config struct {
 	// UnsolicitedReportInterval bounds the random time between those
 	// reports (§9.11).
 	UnsolicitedReportInterval time.Duration
-	// Rand supplies the random delays.
+	// Rand supplies the random delays; New fails without it.
 	Rand io.Reader
 }
 
@@ -78,17 +80,21 @@ type Layer struct {
 }
 
 // New returns the layer sending through link from the link-local
-// address addrs gives. Its timers run on q.
-func New(link Link, addrs Addrs, q *timer.Queue, cfg Config) *Layer {
+// address addrs gives. Its timers run on q. It fails when cfg.Rand
+// does.
+func New(link Link, addrs Addrs, q *timer.Queue, cfg Config) (*Layer, error) {
 	if cfg.Robustness <= 0 {
 		cfg.Robustness = DefaultRobustness
 	}
 	if cfg.UnsolicitedReportInterval <= 0 {
 		cfg.UnsolicitedReportInterval = DefaultUnsolicitedReportInterval
 	}
+	if cfg.Rand == nil {
+		return nil, errNoRand
+	}
 	var seed [32]byte
-	if cfg.Rand != nil {
-		io.ReadFull(cfg.Rand, seed[:])
+	if _, err := io.ReadFull(cfg.Rand, seed[:]); err != nil {
+		return nil, xerr.Wrap("mld: Config.Rand", err)
 	}
 	l := &Layer{link: link, addrs: addrs, q: q, cfg: cfg, rnd: rand.NewChaCha8(seed),
 		records: make([]RecordFields, 0, MaxGroups)}
@@ -96,8 +102,10 @@ func New(link Link, addrs Addrs, q *timer.Queue, cfg Config) *Layer {
 	l.tx = pkt.New(link.Headroom()+ipv6.HeaderLen+len(hopByHop)+ReportLen+MaxGroups*RecordLen, 0)
 	l.changeT.Init(l.onChange)
 	l.respT.Init(l.onRespond)
-	return l
+	return l, nil
 }
+
+var errNoRand = errors.New("mld: Config.Rand not set")
 
 // reported reports whether g is a group MLD speaks about: not ff02::1
 // and not of the reserved or interface-local scope (RFC 3810 §6).

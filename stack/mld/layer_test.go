@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/mirago/mirago/stack/clock"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -65,7 +65,7 @@ func newHarness(ll inet.Addr) *harness {
 	h := &harness{clk: clock.NewVirtual(t0), addrs: &fakeAddrs{ll}}
 	h.link = &fakeLink{clk: h.clk}
 	q := timer.New(h.clk, &h.mu)
-	h.l = New(h.link, h.addrs, q, Config{Rand: rand.NewChaCha8([32]byte{3})})
+	h.l, _ = New(h.link, h.addrs, q, Config{Rand: rand.NewChaCha8([32]byte{3})})
 	return h
 }
 
@@ -93,7 +93,7 @@ func report(t *testing.T, p sentPkt, src inet.Addr) ReportFields {
 	if s := inet.AddrFrom16([16]byte(ip[8:24])); s != src {
 		t.Fatalf("from %v, want %v", s, src)
 	}
-	if !ndp.ValidChecksum(ip[48:], src, inet.IPv6AllMLDv2) {
+	if !icmpv6.Message(ip[48:]).ValidChecksum(src, inet.IPv6AllMLDv2) {
 		t.Fatal("bad checksum")
 	}
 	r, err := ParseReport(ip[48:])
@@ -243,7 +243,7 @@ func TestQueryValidity(t *testing.T) {
 		h.l.Input(llQ, dst, 1, m[:26])
 	})
 	h.clk.Advance(time.Minute)
-	if s := h.l.Stats(); len(h.take()) != 0 || s.DropSource != 1 || s.DropHopLimit != 1 || s.DropShort != 1 {
+	if s := h.l.StatsLocked(); len(h.take()) != 0 || s.DropSource != 1 || s.DropHopLimit != 1 || s.DropShort != 1 {
 		t.Fatalf("stats %+v", s)
 	}
 }
@@ -283,7 +283,7 @@ func TestGroupsBounded(t *testing.T) {
 			h.l.Join(addr("ff02::1:ff00:" + strconv.FormatInt(int64(i+1), 16)))
 		}
 	})
-	if s := h.l.Stats(); s.GroupsFull != 5 {
+	if s := h.l.StatsLocked(); s.GroupsFull != 5 {
 		t.Fatalf("stats %+v", s)
 	}
 	// Every group fits one answer to a general query.

@@ -1,9 +1,9 @@
 package mld
 
 import (
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
-	"github.com/mirago/mirago/stack/ndp"
 )
 
 // mldHopLimit: MLD messages stay on the link (RFC 3810 §5).
@@ -57,7 +57,7 @@ func (l *Layer) send(dst inet.Addr, f encoder) {
 		l.stats.TxErrors++
 		return
 	}
-	ndp.SetChecksum(m, src, dst)
+	icmpv6.SetChecksum(m, src, dst, 0, 0)
 	hb, _ := b.Prepend(len(hopByHop))
 	copy(hb, hopByHop[:])
 	h, _ := b.Prepend(ipv6.HeaderLen)

@@ -171,16 +171,29 @@ func (l *Layer) Start() {
 	}
 }
 
+// StaticFlags modify AddStatic.
+type StaticFlags uint8
+
+// NoDAD assigns a static address at once, without Duplicate Address
+// Detection (as Linux's "ip addr add ... nodad"): for tests and links
+// where another node cannot have it. An address of ours still in DAD
+// is assigned at once too.
+const NoDAD StaticFlags = 1
+
 // AddStatic makes p.Addr one of our addresses, with p's prefix on-link
-// (for a prefix length below 128), after DAD. The address never
-// expires; RemoveStatic removes it. It returns ErrAddr for an address
-// that cannot be ours and ErrTooManyAddr when the table is full; an
-// address we have already is left as it is.
-func (l *Layer) AddStatic(p inet.Prefix6) error {
+// (for a prefix length below 128), after DAD unless flags has NoDAD. The
+// address never expires; RemoveStatic removes it. It returns ErrAddr for
+// an address that cannot be ours and ErrTooManyAddr when the table is
+// full; an address we have already is left as it is.
+func (l *Layer) AddStatic(p inet.Prefix6, flags StaticFlags) error {
 	if !p.Addr.Is6() || p.Addr.IsUnspecified() || p.Addr.IsMulticast() || p.Addr.IsLoopback() || p.Bits < 1 || p.Bits > 128 {
 		return ErrAddr
 	}
-	if l.addrs.find(p.Addr) >= 0 {
+	if k := l.addrs.find(p.Addr); k >= 0 {
+		if a := &l.addrs.a[k]; flags&NoDAD != 0 && (a.phase == phaseWaiting || a.phase == phaseTentative) {
+			l.q.Stop(&a.t)
+			l.noDAD(k)
+		}
 		return nil
 	}
 	k := l.addrs.free()
@@ -191,13 +204,37 @@ func (l *Layer) AddStatic(p inet.Prefix6) error {
 	if p.Bits < 128 && !p.Addr.IsLinkLocalUnicast() {
 		l.prefixes.addStatic(p.Masked())
 	}
-	if l.started {
+	switch {
+	case flags&NoDAD != 0:
+		l.noDAD(k)
+	case l.started:
 		l.startAddr(k, 0)
-	} else if err := l.ip.AddAddrLocked(inet.Prefix6{Addr: p.Addr, Bits: p.Bits}, ipv6.StateTentative); err == nil {
-		l.addrs.a[k].inTable = true
+	default:
+		if err := l.ip.AddAddrLocked(inet.Prefix6{Addr: p.Addr, Bits: p.Bits}, ipv6.StateTentative); err == nil {
+			l.addrs.a[k].inTable = true
+		}
 	}
 	l.changed()
 	return nil
+}
+
+// noDAD assigns address k without DAD: in the table, its group joined.
+func (l *Layer) noDAD(k int) {
+	a := &l.addrs.a[k]
+	if !a.inTable {
+		if err := l.ip.AddAddrLocked(inet.Prefix6{Addr: a.addr, Bits: a.bits}, ipv6.StateTentative); err != nil {
+			l.stats.AddrRefused++
+			l.clearAddr(k)
+			return
+		}
+		a.inTable = true
+	}
+	if !a.joined {
+		if err := l.ip.JoinGroupLocked(inet.SolicitedNode(a.addr)); err == nil {
+			a.joined = true
+		}
+	}
+	l.assigned(k)
 }
 
 // RemoveStatic removes a static address; ErrNoSuchAddr if a is not one.

@@ -204,7 +204,7 @@ func TestStaticAddress(t *testing.T) {
 	h := newHarness(t, Config{})
 	p, _ := inet.ParsePrefix6("2001:db8:5::7/64")
 	h.do(func() {
-		if err := h.nd.AddStatic(p); err != nil {
+		if err := h.nd.AddStatic(p, 0); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -239,7 +239,7 @@ func TestStaticAddress(t *testing.T) {
 	h.do(func() {
 		for _, bad := range []string{"::/64", "ff02::1/64", "::1/128", "2001:db8::1/0"} {
 			p, _ := inet.ParsePrefix6(bad)
-			if err := h.nd.AddStatic(p); err != ErrAddr {
+			if err := h.nd.AddStatic(p, 0); err != ErrAddr {
 				t.Errorf("AddStatic(%s): %v", bad, err)
 			}
 		}
@@ -249,7 +249,7 @@ func TestStaticAddress(t *testing.T) {
 func TestStaticDuplicate(t *testing.T) {
 	h := newHarness(t, Config{}).started()
 	p, _ := inet.ParsePrefix6("2001:db8:5::7/64")
-	h.do(func() { h.nd.AddStatic(p) })
+	h.do(func() { h.nd.AddStatic(p, 0) })
 	h.input(p.Addr, inet.IPv6AllNodes, na(p.Addr, false, true, false, macN))
 	h.clk.Advance(time.Hour)
 	if ai, _ := h.addr(p.Addr); ai.Status != AddrDuplicate {
@@ -257,5 +257,28 @@ func TestStaticDuplicate(t *testing.T) {
 	}
 	if len(h.dups) != 1 || h.dups[0].a != p.Addr {
 		t.Fatalf("reports %v", h.dups)
+	}
+}
+
+func TestStaticNoDAD(t *testing.T) {
+	h := newHarness(t, Config{})
+	h.do(h.nd.Start)
+	p, _ := inet.ParsePrefix6("fd00:6::1/64")
+	h.do(func() {
+		h.nd.AddStatic(p, NoDAD)
+		// The link-local address, in its random delay before DAD.
+		h.nd.AddStatic(inet.Prefix6{Addr: llUs, Bits: 64}, NoDAD)
+	})
+	for _, a := range []inet.Addr{p.Addr, llUs} {
+		if st := h.ip.addrs[a]; st != ipv6.StatePreferred || h.ip.groups[inet.SolicitedNode(a)] != 1 {
+			t.Fatalf("%v: %v, group %d", a, st, h.ip.groups[inet.SolicitedNode(a)])
+		}
+	}
+	h.clk.Advance(time.Minute)
+	if n := len(ofType(h.take(), TypeNeighborSolicit)); n != 0 {
+		t.Fatalf("%d DAD probes for no-DAD addresses", n)
+	}
+	if ai, _ := h.addr(llUs); ai.Status != AddrPreferred || ai.Kind != KindLinkLocal {
+		t.Fatalf("link-local %+v", ai)
 	}
 }

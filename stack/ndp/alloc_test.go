@@ -46,7 +46,7 @@ func TestNoAllocsInSteadyState(t *testing.T) {
 			t.Errorf("%s: %v allocations per run", tc.name, n)
 		}
 	}
-	if s := h.nd.Stats(); s.NASent < 1000 || s.NAReceived < 1000 || s.RAReceived < 1000 {
+	if s := h.nd.StatsLocked(); s.NASent < 1000 || s.NAReceived < 1000 || s.RAReceived < 1000 {
 		t.Fatalf("the measured paths did not run: %+v", s)
 	}
 }

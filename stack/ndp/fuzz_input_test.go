@@ -87,7 +87,7 @@ func FuzzInput(f *testing.F) {
 func checkInvariants(t *testing.T, h *harness) {
 	t.Helper()
 	l := h.nd
-	s := l.Stats()
+	s := l.StatsLocked()
 	if s.CacheSize > 8 || s.Pending > 5 || s.Incomplete > 3 || s.Routers > 2 {
 		t.Fatalf("bounds broken: %+v", s)
 	}

@@ -7,6 +7,7 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 )
 
@@ -62,7 +63,7 @@ func icmpOf(t *testing.T, frameHex string) (src, dst inet.Addr, m []byte) {
 	}
 	src, dst = inet.AddrFrom16([16]byte(ip[8:24])), inet.AddrFrom16([16]byte(ip[24:40]))
 	m = ip[40:]
-	if !ValidChecksum(m, src, dst) {
+	if !icmpv6.Message(m).ValidChecksum(src, dst) {
 		t.Fatal("golden checksum does not verify")
 	}
 	return src, dst, m
@@ -99,7 +100,7 @@ func checkEncode(t *testing.T, f encoder, src, dst inet.Addr, want []byte) {
 	if err != nil || n != len(b) {
 		t.Fatalf("Encode: %d, %v", n, err)
 	}
-	SetChecksum(b, src, dst)
+	icmpv6.SetChecksum(b, src, dst, 0, 0)
 	if !bytes.Equal(b, want) {
 		t.Fatalf("encoded\n% x\nwant\n% x", b, want)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
@@ -161,7 +162,11 @@ func newHarness(t *testing.T, cfg Config) *harness {
 	cfg.OnDuplicate = func(a inet.Addr, m inet.MAC, inUse bool) { h.dups = append(h.dups, dupReport{a, m, inUse}) }
 	cfg.OnUnreachable = func(a inet.Addr) { h.unreachable = append(h.unreachable, a) }
 	cfg.OnMTU = func(m int) { h.mtus = append(h.mtus, m) }
-	h.nd = New(h.eth, h.ip, h.q, cfg)
+	nd, err := New(h.eth, h.ip, h.q, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.nd = nd
 	h.nd.SetErrorSink(&h.sink)
 	return h
 }
@@ -200,7 +205,7 @@ func (h *harness) addr(a inet.Addr) (AddrInfo, bool) {
 func (h *harness) stats() Stats {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	return h.nd.Stats()
+	return h.nd.StatsLocked()
 }
 
 // take returns and forgets the frames sent so far.
@@ -273,7 +278,7 @@ func wantND(t *testing.T, s sentFrame, typ uint8, src, dst inet.Addr, mac inet.M
 	if d.dstMAC != mac || d.src != src || d.dst != dst || d.hop != 255 || len(d.payload) == 0 || d.payload[0] != typ {
 		t.Fatalf("sent %v->%v (%v) hop %d type %d; want type %d %v->%v (%v)", d.src, d.dst, d.dstMAC, d.hop, d.payload[0], typ, src, dst, mac)
 	}
-	if !ValidChecksum(d.payload, src, dst) {
+	if !icmpv6.Message(d.payload).ValidChecksum(src, dst) {
 		t.Fatal("bad ICMPv6 checksum")
 	}
 	return d.payload

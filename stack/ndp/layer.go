@@ -6,9 +6,11 @@ import (
 	"math/rand/v2"
 	"time"
 
+	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
 )
@@ -64,6 +66,7 @@ var (
 	ErrAddr        = errors.New("ndp: not a usable unicast address")
 	ErrTooManyAddr = errors.New("ndp: address table full")
 	ErrNoSuchAddr  = errors.New("ndp: no such address")
+	ErrNoRand      = errors.New("ndp: Config.Rand not set")
 )
 
 // IP is what Neighbor Discovery needs of the IPv6 layer: the address
@@ -120,7 +123,8 @@ type Config struct {
 	// Rand at New (addresses then change at every boot: keep a secret to
 	// keep them).
 	StableSecret [16]byte
-	// Rand supplies nonces, random delays and the secret.
+	// Rand supplies nonces, random delays and the secret; New fails
+	// without it.
 	Rand io.Reader
 	// OnDuplicate, if set, is told when DAD finds one of our addresses
 	// in use elsewhere (from is the other's MAC when the message said
@@ -197,8 +201,10 @@ type Layer struct {
 
 // New returns the layer for eth, which sets the address states in ip,
 // and registers it for nothing: the stack hands it ICMPv6 types 133-137
-// (Input). Its timers run on q. Start begins autoconfiguration.
-func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) *Layer {
+// (Input). Its timers run on q. Start begins autoconfiguration. It fails
+// when cfg.Rand does: the RFC 7217 secret and DAD's nonces must not be
+// predictable.
+func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) (*Layer, error) {
 	cfg.setDefaults()
 	l := &Layer{
 		eth: eth, ip: ip, q: q, cfg: cfg, mac: eth.MAC(),
@@ -207,9 +213,12 @@ func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) *Layer {
 		baseReachable: ReachableTime,
 		retrans:       RetransTimer,
 	}
+	if cfg.Rand == nil {
+		return nil, ErrNoRand
+	}
 	var seed [32]byte
-	if cfg.Rand != nil {
-		io.ReadFull(cfg.Rand, seed[:])
+	if _, err := io.ReadFull(cfg.Rand, seed[:]); err != nil {
+		return nil, xerr.Wrap("ndp: Config.Rand", err)
 	}
 	l.rnd = rand.NewChaCha8(seed)
 	if cfg.StableSecret == ([16]byte{}) {
@@ -229,7 +238,7 @@ func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) *Layer {
 	l.addrs.init(l)
 	l.dns.init(l, cfg.MaxDNSServers)
 	l.rs.t.Init(l.onSolicit)
-	return l
+	return l, nil
 }
 
 // Headroom implements ipv6.Link.Headroom: what Ethernet needs in front
@@ -264,3 +273,8 @@ func (l *Layer) changed() {
 		l.cfg.OnChange()
 	}
 }
+
+// Offloads implements ipv6.Link.Offloads: the device's.
+func (l *Layer) Offloads() netif.Offloads { return l.eth.Offloads() }
+
+var _ ipv6.Link = (*Layer)(nil)

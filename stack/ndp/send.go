@@ -1,6 +1,7 @@
 package ndp
 
 import (
+	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/pkt"
@@ -20,7 +21,7 @@ func (l *Layer) begin(b *pkt.Buf, n int) []byte {
 // IPv6 header from src to dst.
 func (l *Layer) seal(b *pkt.Buf, src, dst inet.Addr) bool {
 	m := b.Bytes()
-	SetChecksum(m, src, dst)
+	icmpv6.SetChecksum(m, src, dst, 0, 0)
 	h, err := b.Prepend(ipv6.HeaderLen)
 	if err != nil {
 		l.stats.TxErrors++

@@ -64,8 +64,8 @@ type Stats struct {
 	AddrExpired       uint64 // addresses whose valid lifetime ran out
 }
 
-// Stats returns a snapshot of the counters.
-func (l *Layer) Stats() Stats {
+// StatsLocked returns a snapshot of the counters.
+func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.CacheSize = l.cache.n
 	s.Incomplete = l.cache.incomplete

@@ -5,7 +5,7 @@ import (
 
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/ndp"
 )
 
 // GlobalPrefix6 is the prefix of the global IPv6 addresses Address6
@@ -23,8 +23,9 @@ func EUI64(prefix inet.Addr, mac inet.MAC) inet.Addr {
 }
 
 // Address6 gives s, without Duplicate Address Detection, a link-local
-// address and a global one in GlobalPrefix6/64, both with the EUI-64
-// interface identifier of its MAC, and returns them.
+// address and a global one in GlobalPrefix6/64 (on-link), both with the
+// EUI-64 interface identifier of its MAC, and returns them. The
+// link-local one is the address s forms itself: it is assigned at once.
 func Address6(t testing.TB, s *stack.Stack) (linkLocal, global inet.Addr) {
 	t.Helper()
 	return AddressOn6(t, s, inet.MustParseAddr(GlobalPrefix6))
@@ -40,7 +41,7 @@ func AddressOn6(t testing.TB, s *stack.Stack, prefix inet.Addr) (linkLocal, glob
 	s.Locker().Lock()
 	defer s.Locker().Unlock()
 	for _, a := range []inet.Addr{linkLocal, global} {
-		if err := s.LayersLocked().IPv6.AddAddrLocked(inet.Prefix6{Addr: a, Bits: 64}, ipv6.StatePreferred); err != nil {
+		if err := s.LayersLocked().ND.AddStatic(inet.Prefix6{Addr: a, Bits: 64}, ndp.NoDAD); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -30,7 +30,10 @@ import (
 //     or a redirect;
 //   - UDP: the length field equals the datagram's and the checksum,
 //     mandatory over IPv6 (RFC 8200 §8.1), is non-zero and correct;
-//   - TCP: a valid data offset, a correct checksum, never to multicast.
+//   - TCP: a valid data offset, a correct checksum, never to multicast;
+//   - ND messages with hop limit 255 and no extension header (RFC 4861
+//     §6.1, §7.1, §8.1), MLD messages with hop limit 1 after a
+//     hop-by-hop header (RFC 3810 §5).
 func (c *FrameChecker) checkFrame6(s *Sent, fr ethernet.Frame) error {
 	h, err := ipv6.ParseHeader(fr.Payload())
 	if err != nil {
@@ -83,6 +86,9 @@ func (c *FrameChecker) checkFrame6(s *Sent, fr ethernet.Frame) error {
 		if icmpv6.IsError(m.Type()) {
 			return checkICMPv6Error(m, h)
 		}
+		if err := checkNDorMLD(m.Type(), h, off); err != nil {
+			return err
+		}
 	case inet.ProtoUDP:
 		u, err := udp.ParseHeader(body)
 		if err != nil {
@@ -112,6 +118,22 @@ func (c *FrameChecker) checkFrame6(s *Sent, fr ethernet.Frame) error {
 		}
 	default:
 		return fmt.Errorf("ipv6: upper-layer protocol %d, not ICMPv6, UDP or TCP", proto)
+	}
+	return nil
+}
+
+// checkNDorMLD checks the hop limit and the header chain of an ND or MLD
+// message of type t, at off in h.
+func checkNDorMLD(t uint8, h ipv6.Header, off int) error {
+	switch {
+	case t >= icmpv6.TypeRouterSolicit && t <= icmpv6.TypeRedirect:
+		if h.HopLimit() != 255 || off != ipv6.HeaderLen {
+			return fmt.Errorf("icmpv6: ND type %d with hop limit %d after %d header bytes", t, h.HopLimit(), off)
+		}
+	case isNDorMLD(t):
+		if h.HopLimit() != 1 || h.NextHeader() != inet.ProtoHopByHop {
+			return fmt.Errorf("icmpv6: MLD type %d with hop limit %d, next header %d", t, h.HopLimit(), h.NextHeader())
+		}
 	}
 	return nil
 }
