@@ -36,6 +36,7 @@ const (
 const (
 	ethIPv4 = 0x0800
 	ethARP  = 0x0806
+	ethIPv6 = 0x86dd
 )
 
 // onLink reports whether a is in 10.0.0.0/24.
@@ -310,6 +311,7 @@ type outFrame struct {
 	tcp      *outSeg
 	icmp     *outICMP
 	arp      *outARP
+	ip6      *outIP6 // frames6_test.go
 	raw      []byte
 }
 
@@ -334,6 +336,13 @@ func parseOut(f []byte) (*outFrame, error) {
 		o.arp = a
 		return o, nil
 	case ethIPv4:
+	case ethIPv6:
+		ip6, err := parseOut6(p)
+		if err != nil {
+			return nil, err
+		}
+		o.ip6 = ip6
+		return o, nil
 	default:
 		return nil, fmt.Errorf("unexpected ethertype %#04x", o.etype)
 	}
