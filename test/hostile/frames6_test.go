@@ -7,9 +7,10 @@ import (
 	"github.com/mirago/mirago/stack/inet"
 )
 
-// IPv6 frame builders and the parser of the victim's IPv6 frames,
-// written byte by byte like frames_test.go's, independently of the
-// stack's encoders.
+// IPv6 frame builders for Neighbor Discovery and the parser of the
+// victim's IPv6 frames, written byte by byte like frames_test.go's and
+// ipv6_test.go's (pseudo6, icmp6m), independently of the stack's
+// encoders.
 
 // IPv6 addresses of the test link: the victim's link-local address is
 // the modified EUI-64 of victimMAC (RFC 4291 appendix A), which it forms
@@ -56,33 +57,11 @@ func ip6b(src, dst inet.Addr, nh, hop uint8, payload []byte) []byte {
 	return p
 }
 
-// pseudo6 is the IPv6 pseudo-header sum (RFC 8200 §8.1).
-func pseudo6(src, dst inet.Addr, nh uint8, n int) uint32 {
-	var p [40]byte
-	s, d := src.As16(), dst.As16()
-	copy(p[0:], s[:])
-	copy(p[16:], d[:])
-	binary.BigEndian.PutUint32(p[32:], uint32(n))
-	p[39] = nh
-	return sum16(0, p[:])
-}
-
-// icmp6b is an ICMPv6 message (RFC 4443 §2.1) from src to dst with its
-// checksum: type, code, the 4 bytes after the checksum, and body.
-func icmp6b(src, dst inet.Addr, typ, code uint8, rest uint32, body []byte) []byte {
-	m := make([]byte, 8+len(body))
-	m[0], m[1] = typ, code
-	binary.BigEndian.PutUint32(m[4:], rest)
-	copy(m[8:], body)
-	binary.BigEndian.PutUint16(m[2:], cksum(sum16(pseudo6(src, dst, 58, len(m)), m)))
-	return m
-}
-
 // nd6Frame is an Ethernet frame from srcMAC carrying the ICMPv6 message
 // typ/rest/body from src to dst with hop limit hop, sent to dst's MAC
 // (its group's for multicast, else the victim's).
 func nd6Frame(srcMAC inet.MAC, src, dst inet.Addr, hop, typ uint8, rest uint32, body []byte) []byte {
-	m := icmp6b(src, dst, typ, 0, rest, body)
+	m := icmp6m(src, dst, typ, 0, rest, body)
 	mac := victimMAC
 	if dst.IsMulticast() {
 		mac = mcastMAC(dst)
@@ -211,4 +190,30 @@ func (o *outFrame) icmp6Type() int {
 		return -1
 	}
 	return int(o.ip6.l4[0])
+}
+
+// autoNA answers a Neighbor Solicitation the victim sent to resolve or
+// probe a neighbor (not a DAD probe, which comes from ::) with a
+// solicited advertisement from the target, at the MAC its EUI-64
+// identifier names (gwMAC for other identifiers); nil for any other
+// frame.
+func autoNA(f []byte) []byte {
+	if len(f) < 14+40+24 || binary.BigEndian.Uint16(f[12:]) != ethIPv6 || f[14+6] != 58 || f[14+40] != 135 {
+		return nil
+	}
+	p := f[14:]
+	src := inet.AddrFrom16([16]byte(p[8:24]))
+	target := inet.AddrFrom16([16]byte(p[48:64]))
+	if src.IsUnspecified() {
+		return nil
+	}
+	t := target.As16()
+	mac := gwMAC
+	if t[11] == 0xff && t[12] == 0xfe {
+		mac = inet.MAC{t[8] ^ 2, t[9], t[10], t[13], t[14], t[15]}
+	}
+	if mac == victimMAC {
+		return nil
+	}
+	return naFrame(mac, target, src, target, 0x60, optLL(2, mac))
 }

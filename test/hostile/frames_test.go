@@ -36,7 +36,6 @@ const (
 const (
 	ethIPv4 = 0x0800
 	ethARP  = 0x0806
-	ethIPv6 = 0x86dd
 )
 
 // onLink reports whether a is in 10.0.0.0/24.

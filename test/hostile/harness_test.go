@@ -25,9 +25,10 @@ import (
 // it, records it unless told not to (floods), and lets the test inject
 // raw frames by calling the stack's handler. It
 // answers ARP requests for harness-owned addresses (every on-link address
-// but the victim's) by queueing a reply that inject delivers after the
-// current frame: replying from inside Transmit would re-enter the stack
-// lock.
+// but the victim's), and Neighbor Solicitations the victim sends to
+// resolve or probe a neighbor (autoNA), by queueing a reply that inject
+// delivers after the current frame: replying from inside Transmit would
+// re-enter the stack lock.
 type fakeDev struct {
 	mu      sync.Mutex
 	h       netif.Handler
@@ -69,6 +70,11 @@ func (d *fakeDev) Transmit(b *pkt.Buf) error {
 	}
 	if d.record {
 		d.tx = append(d.tx, f)
+	}
+	if d.autoARP {
+		if r := autoNA(f); r != nil {
+			d.replies = append(d.replies, r)
+		}
 	}
 	if d.autoARP && len(f) >= 42 && binary.BigEndian.Uint16(f[12:]) == ethARP &&
 		binary.BigEndian.Uint16(f[20:]) == 1 {

@@ -101,7 +101,7 @@ func TestNDForgedRedirects(t *testing.T) {
 		}
 	}
 	// A redirect in fragments (RFC 6980 §5).
-	m := icmp6b(gwLL, ours, 137, 0, 0, cat(addr16(addr16(nil, evilLL), far6), tll))
+	m := icmp6m(gwLL, ours, 137, 0, 0, cat(addr16(addr16(nil, evilLL), far6), tll))
 	for _, f := range fragFrames(gwMAC, gwLL, ours, 255, 7, m, 24) {
 		v.inject(f)
 	}
@@ -132,7 +132,7 @@ func TestNDForgedRouterAdvertisements(t *testing.T) {
 		"unspecified source":    raFrame(evilMAC, a6("::"), 255, 1800, opts...),
 		"option of length zero": raFrame(evilMAC, evilLL, 255, 1800, optLL(1, evilMAC), []byte{3, 0, 0, 0, 0, 0, 0, 0}),
 	}
-	m := icmp6b(evilLL, allNodes, 134, 0, raRest(64, 1800), raBody(opts...))
+	m := icmp6m(evilLL, allNodes, 134, 0, raRest(64, 1800), raBody(opts...))
 	for i, f := range fragFrames(evilMAC, evilLL, allNodes, 255, 9, m, 32) {
 		frames["fragment "+itoa(i)] = f
 	}
@@ -229,7 +229,7 @@ func TestNDDADRaces(t *testing.T) {
 			v.inject(nsFrame(evilMAC, evilLL, snode(static.Addr), static.Addr, optLL(1, evilMAC)))
 		}, false},
 		{"NA claiming it in fragments", func(v *victim, _ []byte) {
-			m := icmp6b(static.Addr, allNodes, 136, 0, 0x20<<24, cat(addr16(nil, static.Addr), optLL(2, evilMAC)))
+			m := icmp6m(static.Addr, allNodes, 136, 0, 0x20<<24, cat(addr16(nil, static.Addr), optLL(2, evilMAC)))
 			for _, f := range fragFrames(evilMAC, static.Addr, allNodes, 255, 3, m, 16) {
 				v.inject(f)
 			}
@@ -302,7 +302,7 @@ func TestNDLinkLocalDADRace(t *testing.T) {
 func TestNDInFragments(t *testing.T) {
 	v := newVictim(t, stack.Config{})
 	v.up6()
-	m := icmp6b(peerLL, snode(victimLL), 135, 0, 0, cat(addr16(nil, victimLL), optLL(1, peerMAC)))
+	m := icmp6m(peerLL, snode(victimLL), 135, 0, 0, cat(addr16(nil, victimLL), optLL(1, peerMAC)))
 	for _, f := range fragFrames(peerMAC, peerLL, snode(victimLL), 255, 1, m, 16) {
 		v.inject(f)
 	}
