@@ -273,6 +273,12 @@ func frame6(src, dst inet.Addr, nh uint8, payload []byte, sumOff int) []byte {
 	return f
 }
 
+// hop6 sets the hop limit of the IPv6 frame f.
+func hop6(h uint8, f []byte) []byte {
+	f[ethernet.HeaderLen+7] = h
+	return f
+}
+
 func icmp6(typ uint8, body []byte) []byte {
 	m := make([]byte, 8+len(body))
 	(&icmpv6.Fields{Type: typ, Body: body}).Encode(m)
@@ -305,7 +311,8 @@ func TestCheckFrames6(t *testing.T) {
 		{"UDP", [][]byte{frame6(us6, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, ""},
 		{"from another address", [][]byte{frame6(peer6, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, "not one of the stack's"},
 		{"UDP from ::", [][]byte{frame6(inet.IPv6Unspecified, peer6, inet.ProtoUDP, bytes.Clone(udp), 6)}, "only ND and MLD"},
-		{"NS from ::", [][]byte{frame6(inet.IPv6Unspecified, inet.SolicitedNode(us6), inet.ProtoICMPv6, icmp6(icmpv6.TypeNeighborSolicit, make([]byte, 16)), 2)}, ""},
+		{"NS from ::", [][]byte{hop6(255, frame6(inet.IPv6Unspecified, inet.SolicitedNode(us6), inet.ProtoICMPv6, icmp6(icmpv6.TypeNeighborSolicit, make([]byte, 16)), 2))}, ""},
+		{"NS with hop limit 64", [][]byte{frame6(inet.IPv6Unspecified, inet.SolicitedNode(us6), inet.ProtoICMPv6, icmp6(icmpv6.TypeNeighborSolicit, make([]byte, 16)), 2)}, "ND type 135 with hop limit 64"},
 		{"error to multicast", [][]byte{frame6(us6, inet.IPv6AllNodes, inet.ProtoICMPv6, icmp6(icmpv6.TypeDestUnreachable, quoted[:48]), 2)}, "not one node"},
 		{"error about an error", [][]byte{frame6(us6, peer6, inet.ProtoICMPv6, icmp6(icmpv6.TypeDestUnreachable, quoted), 2)}, "about ICMPv6 type 1"},
 		{"bad ICMPv6 checksum", [][]byte{frame6(us6, peer6, inet.ProtoICMPv6, icmp6(icmpv6.TypeEchoReply, nil), -1)}, "icmpv6: bad checksum"},
