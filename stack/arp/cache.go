@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/internal/pending"
 	"github.com/mirago/mirago/stack/timer"
 )
 
@@ -31,10 +32,8 @@ type entry struct {
 	recent   bool // used for output since the last confirmation
 	retries  int  // requests sent in the current resolution or refresh
 	prev     int32
-	next     int32 // LRU links; next is also the free-list link
-	pendHead int32
-	pendTail int32
-	pendN    int
+	next     int32         // LRU links; next is also the free-list link
+	pend     pending.Queue // packets waiting for resolution
 	t        timer.Entry
 	w        *waiter
 }
@@ -113,7 +112,7 @@ func (c *cache) add(a inet.Addr4) int32 {
 	c.free = e.next
 	s, _ := c.slot(a)
 	c.index[s] = i
-	*e = entry{ip: a, t: e.t, prev: none, next: none, pendHead: none, pendTail: none, state: stateIncomplete}
+	*e = entry{ip: a, t: e.t, prev: none, next: none, state: stateIncomplete}
 	c.pushFront(i)
 	c.n++
 	return i

@@ -58,8 +58,8 @@ func FuzzARPInput(f *testing.F) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		checkInvariants(t, h)
-		if h.arp.cache.n != 0 || h.arp.pend.used != 0 {
-			t.Fatalf("after an hour: %d entries, %d pending", h.arp.cache.n, h.arp.pend.used)
+		if h.arp.cache.n != 0 || h.arp.pend.Used() != 0 {
+			t.Fatalf("after an hour: %d entries, %d pending", h.arp.cache.n, h.arp.pend.Used())
 		}
 	})
 }
@@ -77,10 +77,10 @@ func checkInvariants(t *testing.T, h *harness) {
 		if e.state == stateFree {
 			continue
 		}
-		if e.pendN > 2 {
-			t.Fatalf("%v holds %d pending", e.ip, e.pendN)
+		if e.pend.Len() > 2 {
+			t.Fatalf("%v holds %d pending", e.ip, e.pend.Len())
 		}
-		pend += e.pendN
+		pend += e.pend.Len()
 		if e.ip == ipUs {
 			t.Fatal("our own address is cached")
 		}

@@ -169,13 +169,7 @@ func (l *Layer) fail(i int32) {
 func (l *Layer) drop(i int32, err error) {
 	e := &l.cache.ents[i]
 	l.q.Stop(&e.t)
-	for s := e.pendHead; s != none; {
-		next := l.pend.slots[s].next
-		l.pend.put(s)
-		l.stats.PendingDrops++
-		s = next
-	}
-	e.pendHead, e.pendTail, e.pendN = none, none, 0
+	l.stats.PendingDrops += uint64(l.pend.Drain(&e.pend, nil))
 	l.wake(i, err)
 	l.cache.remove(i)
 }

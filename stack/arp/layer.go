@@ -7,6 +7,7 @@ import (
 
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/internal/pending"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/timer"
@@ -99,7 +100,7 @@ type Layer struct {
 	mac   inet.MAC
 	ips   []ownIP
 	cache cache
-	pend  pendingPool
+	pend  pending.Pool
 	tx    *pkt.Buf // ARP packets are built here; Transmit is synchronous
 	annT  timer.Entry
 	stats Stats
@@ -115,7 +116,7 @@ func New(eth *ethernet.Layer, q *timer.Queue, cfg Config) *Layer {
 		cfg:   cfg,
 		mac:   eth.MAC(),
 		cache: newCache(cfg.CacheSize),
-		pend:  newPendingPool(cfg.PendingTotal, eth.Headroom(), eth.MTU()),
+		pend:  pending.New(cfg.PendingTotal, eth.Headroom(), eth.MTU()),
 		tx:    pkt.New(eth.Headroom()+ethernet.MinPayload, eth.Headroom()),
 	}
 	for i := range l.cache.ents {

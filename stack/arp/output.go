@@ -24,7 +24,7 @@ func (l *Layer) Output(nextHop inet.Addr4, b *pkt.Buf) error {
 			return l.eth.Write(e.mac, inet.EtherTypeIPv4, b)
 		}
 	}
-	if !l.pend.fits(b.Len()) {
+	if !l.pend.Fits(b.Len()) {
 		l.stats.PendingDrops++
 		return ErrTooBig
 	}
@@ -81,37 +81,19 @@ func (l *Layer) resolve(a inet.Addr4) (int32, error) {
 
 // enqueue appends a copy of b to entry i's pending queue.
 func (l *Layer) enqueue(i int32, b *pkt.Buf) error {
-	e := &l.cache.ents[i]
-	if e.pendN >= l.cfg.PendingPerAddr {
-		s := e.pendHead
-		e.pendHead = l.pend.slots[s].next
-		e.pendN--
-		l.pend.put(s)
-		l.stats.PendingDrops++
-	}
-	s := l.pend.get(b)
-	if s == none {
+	dropped, ok := l.pend.Push(&l.cache.ents[i].pend, b, l.cfg.PendingPerAddr)
+	l.stats.PendingDrops += uint64(dropped)
+	if !ok {
 		l.stats.PendingDrops++
 		return ErrQueueFull
 	}
-	if e.pendN == 0 {
-		e.pendHead = s
-	} else {
-		l.pend.slots[e.pendTail].next = s
-	}
-	e.pendTail = s
-	e.pendN++
 	return nil
 }
 
 // flush sends entry i's pending packets, oldest first.
 func (l *Layer) flush(i int32) {
 	e := &l.cache.ents[i]
-	for s := e.pendHead; s != none; {
-		next := l.pend.slots[s].next
-		_ = l.eth.Write(e.mac, inet.EtherTypeIPv4, l.pend.slots[s].buf) // counted by ethernet
-		l.pend.put(s)
-		s = next
-	}
-	e.pendHead, e.pendTail, e.pendN = none, none, 0
+	l.pend.Drain(&e.pend, func(b *pkt.Buf) {
+		_ = l.eth.Write(e.mac, inet.EtherTypeIPv4, b) // counted by ethernet
+	})
 }

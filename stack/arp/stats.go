@@ -35,6 +35,6 @@ type Stats struct {
 func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.CacheSize = l.cache.n
-	s.Pending = l.pend.used
+	s.Pending = l.pend.Used()
 	return s
 }

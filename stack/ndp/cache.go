@@ -4,6 +4,7 @@ import (
 	"hash/maphash"
 
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/internal/pending"
 	"github.com/mirago/mirago/stack/timer"
 )
 
@@ -38,10 +39,8 @@ type entry struct {
 	everUsed bool // used for output at least once
 	probes   int  // solicitations sent in this resolution or probe
 	prev     int32
-	next     int32 // LRU links; next is also the free-list link
-	pendHead int32
-	pendTail int32
-	pendN    int
+	next     int32         // LRU links; next is also the free-list link
+	pend     pending.Queue // packets waiting for resolution
 	t        timer.Entry
 }
 
@@ -120,7 +119,7 @@ func (c *cache) add(a inet.Addr, st State) int32 {
 	c.free = e.next
 	s, _ := c.slot(a)
 	c.index[s] = i
-	*e = entry{ip: a, t: e.t, prev: none, next: none, pendHead: none, pendTail: none}
+	*e = entry{ip: a, t: e.t, prev: none, next: none}
 	c.setState(i, st)
 	c.pushFront(i)
 	c.n++

@@ -78,8 +78,8 @@ func FuzzInput(f *testing.F) {
 		h.mu.Lock()
 		defer h.mu.Unlock()
 		checkInvariants(t, h)
-		if h.nd.pend.used != 0 {
-			t.Fatalf("after a day: %d pending", h.nd.pend.used)
+		if h.nd.pend.Used() != 0 {
+			t.Fatalf("after a day: %d pending", h.nd.pend.Used())
 		}
 	})
 }
@@ -101,10 +101,10 @@ func checkInvariants(t *testing.T, h *harness) {
 		if e.state == StateIncomplete {
 			inc++
 		}
-		if e.pendN > 2 {
-			t.Fatalf("%v holds %d pending", e.ip, e.pendN)
+		if e.pend.Len() > 2 {
+			t.Fatalf("%v holds %d pending", e.ip, e.pend.Len())
 		}
-		pend += e.pendN
+		pend += e.pend.Len()
 		if l.cache.find(e.ip) != i {
 			t.Fatalf("%v not found through the index", e.ip)
 		}
@@ -112,8 +112,8 @@ func checkInvariants(t *testing.T, h *harness) {
 			t.Fatalf("our address %v is cached", e.ip)
 		}
 	}
-	if n != l.cache.n || inc != l.cache.incomplete || pend != l.pend.used {
-		t.Fatalf("entries %d/%d, incomplete %d/%d, pending %d/%d", n, l.cache.n, inc, l.cache.incomplete, pend, l.pend.used)
+	if n != l.cache.n || inc != l.cache.incomplete || pend != l.pend.Used() {
+		t.Fatalf("entries %d/%d, incomplete %d/%d, pending %d/%d", n, l.cache.n, inc, l.cache.incomplete, pend, l.pend.Used())
 	}
 	inTable := 0
 	for k := range l.addrs.a {

@@ -9,6 +9,7 @@ import (
 	"github.com/mirago/mirago/internal/xerr"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/internal/pending"
 	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
@@ -44,7 +45,7 @@ const (
 // Defaults for Config's zero fields.
 const (
 	DefaultCacheSize        = 256
-	DefaultPendingPerAddr   = 3
+	DefaultPendingPerAddr   = 32 // a fragmented datagram's fragments (a 20 KB one is 17) wait together
 	DefaultPendingTotal     = 64
 	DefaultStaleTime        = 10 * time.Minute
 	DefaultMaxRouters       = 8
@@ -178,7 +179,7 @@ type Layer struct {
 	rnd  *rand.ChaCha8
 
 	cache     cache
-	pend      pendingPool
+	pend      pending.Pool
 	routers   routerList
 	prefixes  prefixList
 	redirects redirectList
@@ -209,7 +210,7 @@ func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) (*Layer, error)
 	l := &Layer{
 		eth: eth, ip: ip, q: q, cfg: cfg, mac: eth.MAC(),
 		cache:         newCache(cfg.CacheSize),
-		pend:          newPendingPool(cfg.PendingTotal, eth.Headroom(), eth.MTU()),
+		pend:          pending.New(cfg.PendingTotal, eth.Headroom(), eth.MTU()),
 		baseReachable: ReachableTime,
 		retrans:       RetransTimer,
 	}

@@ -57,7 +57,7 @@ func (l *Layer) sendTo(nh inet.Addr, b *pkt.Buf) error {
 			return l.eth.Write(e.mac, inet.EtherTypeIPv6, b)
 		}
 	}
-	if !l.pend.fits(b.Len()) {
+	if !l.pend.Fits(b.Len()) {
 		l.stats.PendingDrops++
 		return ErrTooBig
 	}
@@ -117,26 +117,12 @@ func (l *Layer) resolve(a, src inet.Addr) (int32, error) {
 
 // enqueue appends a copy of b to entry i's pending queue.
 func (l *Layer) enqueue(i int32, b *pkt.Buf) error {
-	e := &l.cache.ents[i]
-	if e.pendN >= l.cfg.PendingPerAddr {
-		s := e.pendHead
-		e.pendHead = l.pend.slots[s].next
-		e.pendN--
-		l.pend.put(s)
-		l.stats.PendingDrops++
-	}
-	s := l.pend.get(b)
-	if s == none {
+	dropped, ok := l.pend.Push(&l.cache.ents[i].pend, b, l.cfg.PendingPerAddr)
+	l.stats.PendingDrops += uint64(dropped)
+	if !ok {
 		l.stats.PendingDrops++
 		return ErrQueueFull
 	}
-	if e.pendN == 0 {
-		e.pendHead = s
-	} else {
-		l.pend.slots[e.pendTail].next = s
-	}
-	e.pendTail = s
-	e.pendN++
 	return nil
 }
 
@@ -144,17 +130,9 @@ func (l *Layer) enqueue(i int32, b *pkt.Buf) error {
 // address is known. Sending them is a use: a STALE entry goes to DELAY.
 func (l *Layer) flush(i int32) {
 	e := &l.cache.ents[i]
-	if e.pendN == 0 {
-		return
-	}
-	for s := e.pendHead; s != none; {
-		next := l.pend.slots[s].next
-		_ = l.eth.Write(e.mac, inet.EtherTypeIPv6, l.pend.slots[s].buf) // counted by ethernet
-		l.pend.put(s)
-		s = next
-	}
-	e.pendHead, e.pendTail, e.pendN = none, none, 0
-	if e.state == StateStale {
+	if l.pend.Drain(&e.pend, func(b *pkt.Buf) {
+		_ = l.eth.Write(e.mac, inet.EtherTypeIPv6, b) // counted by ethernet
+	}) > 0 && e.state == StateStale {
 		l.cache.setState(i, StateDelay)
 		l.q.After(&e.t, DelayFirstProbeTime)
 	}
@@ -165,13 +143,7 @@ func (l *Layer) flush(i int32) {
 func (l *Layer) drop(i int32) {
 	e := &l.cache.ents[i]
 	l.q.Stop(&e.t)
-	for s := e.pendHead; s != none; {
-		next := l.pend.slots[s].next
-		l.pend.put(s)
-		l.stats.PendingDrops++
-		s = next
-	}
-	e.pendHead, e.pendTail, e.pendN = none, none, 0
+	l.stats.PendingDrops += uint64(l.pend.Drain(&e.pend, nil))
 	l.cache.remove(i)
 }
 
@@ -205,8 +177,8 @@ func (l *Layer) onNeighborTimer(i int32, now time.Time) {
 		}
 		e.probes++
 		var src inet.Addr
-		if e.pendN > 0 {
-			src = srcOf(l.pend.slots[e.pendHead].buf.Bytes())
+		if b := l.pend.Front(&e.pend); b != nil {
+			src = srcOf(b.Bytes())
 		}
 		l.solicit(e.ip, src, inet.MAC{})
 		l.q.Schedule(&e.t, now.Add(l.retrans))
@@ -243,11 +215,11 @@ func (l *Layer) fail(i int32) {
 	a := e.ip
 	l.stats.ResolutionFailures++
 	if l.errs != nil {
-		for s := e.pendHead; s != none; s = l.pend.slots[s].next {
-			if p := l.pend.slots[s].buf.Bytes(); len(p) >= ipv6.HeaderLen {
+		l.stats.PendingDrops += uint64(l.pend.Drain(&e.pend, func(b *pkt.Buf) {
+			if p := b.Bytes(); len(p) >= ipv6.HeaderLen {
 				l.errs.DeliverError(transport.HostUnreachable, 0, a, ipv6.Header(p))
 			}
-		}
+		}))
 	}
 	l.drop(i)
 	if l.cfg.OnUnreachable != nil {

@@ -18,7 +18,7 @@ func wantIPv6To(t *testing.T, s sentFrame, dst inet.Addr, mac inet.MAC) {
 
 func TestResolveQueueAndFlush(t *testing.T) {
 	h := newHarness(t, Config{}).started()
-	for i := range 4 {
+	for i := range DefaultPendingPerAddr + 1 {
 		if err := h.output(llUs, llN, byte(i)); err != nil {
 			t.Fatal(err)
 		}
@@ -37,7 +37,7 @@ func TestResolveQueueAndFlush(t *testing.T) {
 	}
 	h.input(llN, llUs, na(llN, true, true, false, macN))
 	fs = h.take()
-	// The queue holds the last PendingPerAddr (3) packets: 1, 2, 3.
+	// The queue holds the last PendingPerAddr packets: the first went.
 	if len(fs) != DefaultPendingPerAddr {
 		t.Fatalf("%d packets flushed", len(fs))
 	}

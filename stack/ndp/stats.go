@@ -69,7 +69,7 @@ func (l *Layer) StatsLocked() Stats {
 	s := l.stats
 	s.CacheSize = l.cache.n
 	s.Incomplete = l.cache.incomplete
-	s.Pending = l.pend.used
+	s.Pending = l.pend.Used()
 	s.Routers = l.routers.n
 	return s
 }
