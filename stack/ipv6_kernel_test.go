@@ -24,7 +24,7 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/ndp"
 )
 
 // kernel6 is our stack on a TAP with IPv6 on, the kernel as the peer:
@@ -61,7 +61,9 @@ func newKernel6(t *testing.T) *kernel6 {
 	k.g = stacktest.EUI64(inet.AddrFromNetip(tp.Prefix6.Addr()), mac)
 	s.Locker().Lock()
 	for _, a := range []inet.Addr{k.ll, k.g} {
-		if err := s.LayersLocked().IPv6.AddAddrLocked(inet.Prefix6{Addr: a, Bits: 64}, ipv6.StatePreferred); err != nil {
+		// Through Neighbor Discovery, which answers for them and puts
+		// the /64 on-link; without DAD, as the kernel knows them already.
+		if err := s.LayersLocked().ND.AddStatic(inet.Prefix6{Addr: a, Bits: 64}, ndp.NoDAD); err != nil {
 			t.Fatal(err)
 		}
 	}
