@@ -12,7 +12,7 @@ import (
 	"github.com/mirago/mirago/drivers/memlink"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 )
@@ -184,11 +184,11 @@ var errNoIPv6Pair = errors.New("no IPv6 pair for this stack")
 func addAddr6(s *stack.Stack, p netip.Prefix) error {
 	s.Locker().Lock()
 	defer s.Locker().Unlock()
-	ip6 := s.LayersLocked().IPv6
-	if ip6 == nil {
+	nd := s.LayersLocked().ND
+	if nd == nil {
 		return errors.New("mirago: IPv6 is off")
 	}
-	return ip6.AddAddrLocked(inet.Prefix6{Addr: inet.AddrFromNetip(p.Addr()), Bits: p.Bits()}, ipv6.StatePreferred)
+	return nd.AddStatic(inet.Prefix6{Addr: inet.AddrFromNetip(p.Addr()), Bits: p.Bits()}, ndp.NoDAD)
 }
 
 func (p *miragoPair) Listen(port uint16) (net.Listener, error) { return p.b.TCP().Listen(port) }

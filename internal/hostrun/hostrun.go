@@ -16,6 +16,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,9 +26,11 @@ import (
 	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/pcap"
 	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
+	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netcfg"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/sntp"
@@ -35,14 +38,21 @@ import (
 
 // Flags are the host-runner flags common to every app.
 type Flags struct {
-	TAP    string
-	IP     string
-	GW     string
-	MAC    string
-	DHCP   bool
-	PCAP   string
-	Impair string
-	Log    string
+	TAP string
+	IP  string
+	GW  string
+	// IP6 lists static IPv6 addresses (buildcfg.ParseIP6). NoSLAAC
+	// (-slaac=false) forms no address from router advertisements;
+	// NoIPv6 (-ipv6=false) builds the stack without IPv6. The zero
+	// values are the defaults: IPv6 on, with SLAAC.
+	IP6     string
+	NoSLAAC bool
+	NoIPv6  bool
+	MAC     string
+	DHCP    bool
+	PCAP    string
+	Impair  string
+	Log     string
 
 	// DHCPTimeout bounds the wait for the first lease with -dhcp.
 	DHCPTimeout time.Duration
@@ -62,6 +72,9 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.TAP, "tap", "mirago0", "TAP device to attach to; created if missing (needs CAP_NET_ADMIN)")
 	fs.StringVar(&f.IP, "ip", "10.0.2.15/24", "our address and prefix (CIDR)")
 	fs.StringVar(&f.GW, "gw", "10.0.2.2", "default gateway (empty: none)")
+	fs.StringVar(&f.IP6, "ip6", "", "static IPv6 addresses, ADDR/LEN,... (e.g. 2001:db8::15/64; taken after duplicate address detection)")
+	fs.Var((*notBool)(&f.NoSLAAC), "slaac", "form IPv6 addresses from router advertisements (SLAAC, RFC 4862; default true); a link-local address is always formed")
+	fs.Var((*notBool)(&f.NoIPv6), "ipv6", "run IPv6 (default true; false: an IPv4-only stack)")
 	fs.StringVar(&f.MAC, "mac", "", "our MAC address (default: random, locally administered)")
 	fs.BoolVar(&f.DHCP, "dhcp", false, "get the address from DHCP instead of -ip/-gw")
 	fs.StringVar(&f.PCAP, "pcap", "", "write every frame sent and received to this pcap file")
@@ -72,6 +85,30 @@ func (f *Flags) Register(fs *flag.FlagSet) {
 	fs.StringVar(&f.NTP, "ntp", "", "SNTP servers to keep time from (comma-separated HOST or HOST:PORT; dhcp: the lease's); the host's clock is never set")
 	fs.BoolVar(&f.LogNTPTime, "log-ntp-time", false, "with -ntp, stamp log lines with the SNTP clock instead of the host's")
 }
+
+// notBool is a boolean flag that sets the negation of its variable: a
+// flag on by default (-slaac, -ipv6) over a field whose zero value is
+// that default (NoSLAAC, NoIPv6).
+type notBool bool
+
+func (b *notBool) String() string {
+	if b == nil || !*b {
+		return "true"
+	}
+	return "false"
+}
+
+func (b *notBool) Set(s string) error {
+	v, err := strconv.ParseBool(s)
+	if err != nil {
+		return err
+	}
+	*b = notBool(!v)
+	return nil
+}
+
+// IsBoolFlag makes -slaac alone mean -slaac=true.
+func (b *notBool) IsBoolFlag() bool { return true }
 
 // Env is a running stack on a host device.
 type Env struct {
@@ -88,20 +125,26 @@ type Env struct {
 	closer []func() error
 
 	dns          []netip.AddrPort // -dns
+	ip6Log       chan struct{}    // closed to stop logging IPv6 address changes
 	resolverOnce sync.Once
 	resolver     *netcfg.Resolver
 }
 
 // Resolver returns the name resolver of the stack: it queries the -dns
-// servers, or else the DHCP lease's DNS servers, over our own UDP (and TCP
-// for truncated answers). Without either, names fail with
-// dns.ErrNoServers and IP literals still work. Its Resolve method turns
-// "host:port" into an address.
+// servers, or else the DHCP lease's DNS servers and those the router
+// advertisements name (RDNSS), over our own UDP (and TCP for truncated
+// answers), IPv4 or IPv6. Without any, names fail with dns.ErrNoServers
+// and IP literals still work. Its Resolve method turns "host:port" into
+// an address.
 func (e *Env) Resolver() *netcfg.Resolver {
 	e.resolverOnce.Do(func() {
 		servers := netcfg.StaticServers(e.dns...)
-		if len(e.dns) == 0 && e.DHCP != nil {
-			servers = e.DHCP.DNSServers
+		if len(e.dns) == 0 {
+			var lease func() []netip.AddrPort
+			if e.DHCP != nil {
+				lease = e.DHCP.DNSServers
+			}
+			servers = netcfg.JoinServers(lease, netcfg.RDNSSServers(e.Stack))
 		}
 		e.resolver = netcfg.NewResolver(e.Stack, servers)
 	})
@@ -146,6 +189,14 @@ func ParseLevel(s string) (slog.Level, error) {
 // StackConfig validates the address flags into a stack configuration.
 func (f *Flags) StackConfig() (stack.Config, error) {
 	var cfg stack.Config
+	addrs6, err := buildcfg.ParseIP6(f.IP6)
+	if err != nil {
+		return cfg, fmt.Errorf("bad -ip6 %q: %v", f.IP6, err)
+	}
+	if f.NoIPv6 && len(addrs6) > 0 {
+		return cfg, fmt.Errorf("bad -ip6 %q: IPv6 is off (-ipv6=false)", f.IP6)
+	}
+	cfg.DisableIPv6, cfg.Addrs6, cfg.ND.DisableSLAAC = f.NoIPv6, addrs6, f.NoSLAAC
 	if !f.DHCP {
 		p, err := inet.ParsePrefix4(f.IP)
 		if err != nil {
@@ -253,6 +304,11 @@ func (f *Flags) Start() (*Env, error) {
 	} else {
 		log.Info("stack up", "tap", f.TAP, "mac", dev.MAC().String(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
 	}
+	if !f.NoIPv6 {
+		log.Info("ipv6 up", "ip6", f.IP6, "slaac", !f.NoSLAAC)
+		env.ip6Log = make(chan struct{})
+		go logAddrs6(s, log, env.ip6Log)
+	}
 	if len(ntpServers) > 0 || ntpLease {
 		if err := env.startNTP(ntpServers, ntpLease); err != nil {
 			env.Close()
@@ -328,8 +384,52 @@ func (e *Env) startDHCP(tapName string, timeout time.Duration) error {
 	return nil
 }
 
+// logAddrs6 logs each IPv6 address once it is usable (DAD done) and each
+// one lost (a duplicate, an expired lifetime), until stop is closed.
+func logAddrs6(s *stack.Stack, log *slog.Logger, stop chan struct{}) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-stop; cancel() }()
+	seen := map[inet.Addr]ndp.AddrStatus{}
+	for {
+		var cur []ndp.AddrInfo
+		err := s.WaitAddrs6(ctx, func(as []ndp.AddrInfo) bool {
+			for _, a := range as {
+				if seen[a.Prefix.Addr] != a.Status {
+					cur = as
+					return true
+				}
+			}
+			if len(as) != len(seen) {
+				cur = as
+				return true
+			}
+			return false
+		})
+		if err != nil {
+			return
+		}
+		now := map[inet.Addr]ndp.AddrStatus{}
+		for _, a := range cur {
+			now[a.Prefix.Addr] = a.Status
+			if seen[a.Prefix.Addr] != a.Status && a.Status != ndp.AddrTentative {
+				log.Info("ipv6 address", "addr", a.Prefix.String(), "kind", a.Kind.String(), "status", a.Status.String())
+			}
+		}
+		for a := range seen {
+			if _, ok := now[a]; !ok {
+				log.Info("ipv6 address gone", "addr", a.String())
+			}
+		}
+		seen = now
+	}
+}
+
 // Close shuts the stack and the middleware down.
 func (e *Env) Close() error {
+	if e.ip6Log != nil {
+		close(e.ip6Log)
+		e.ip6Log = nil
+	}
 	if e.NTP != nil {
 		e.NTP.Stop()
 	}

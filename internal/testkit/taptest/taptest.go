@@ -208,6 +208,24 @@ func Subnet(t testing.TB) (n int, name string) {
 	return n, name
 }
 
+// ConfigureKernel6 turns IPv6 on for the kernel side of the existing TAP
+// name (after ConfigureKernel, which turns it off) and gives it the
+// addresses NewWith's Options.IPv6 gives: an EUI-64 link-local one and
+// one in fd00:199:N::/64, usable at once. It returns the TAP with the
+// IPv6 fields set (Kernel6, KernelLL, Prefix6, KernelMAC).
+func ConfigureKernel6(t testing.TB, name string, n int) *TAP {
+	t.Helper()
+	conf := "/proc/sys/net/ipv6/conf/" + name + "/"
+	for _, kv := range [][2]string{{"accept_dad", "0"}, {"dad_transmits", "0"}, {"accept_ra", "0"}, {"autoconf", "0"}, {"disable_ipv6", "0"}} {
+		if err := os.WriteFile(conf+kv[0], []byte(kv[1]), 0o644); err != nil {
+			t.Fatalf("taptest: %v", err)
+		}
+	}
+	tp := &TAP{Name: name, N: n}
+	tp.setupIPv6(t)
+	return tp
+}
+
 // ConfigureKernel gives the kernel side of the existing TAP name the
 // address 10.199.N.1/24 and brings it up. It returns the kernel address
 // and the address our side should take (10.199.N.15/24).
