@@ -103,6 +103,9 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 	}
 	defer hp.stop()
 	targets := map[string]string{"direct": up, "haproxy": "127.0.0.1:8001", "mirago": ours + ":8080"}
+	// The proxy process of each target, whose CPU time per unit of work
+	// the log reports (it depends less on the machine's load than rates).
+	pids := map[string]int{"haproxy": hp.cmd.Process.Pid, "mirago": mp.cmd.Process.Pid}
 	// 32 client addresses for each path (loopback ones for HAProxy,
 	// aliases on the TAP for mirago and the upstream): the clients close
 	// first, and each address has only the ephemeral port range for its
@@ -141,16 +144,24 @@ func Run(ctx context.Context, o Options) ([]Row, error) {
 			}
 			for _, t := range seq {
 				l := Load{Addr: targets[t], Path: w.path, Conc: w.conc, Duration: o.Duration, KeepAlive: w.keepAlive, Sources: sources[t]}
+				cpu0 := cpuTime(pids[t])
 				r := l.Run(ctx)
+				cpu := cpuTime(pids[t]) - cpu0
 				rate := r.PerSec(r.Requests)
+				// The proxy's CPU per request, or per MB for big.
+				per, unit := float64(cpu.Microseconds())/float64(max(r.Requests, 1)), "µs/req"
 				if w.name == "big" {
 					rate = r.PerSec(r.Bytes) / 1e6
+					per, unit = float64(cpu.Microseconds())/max(float64(r.Bytes)/1e6, 1), "µs/MB"
+				}
+				if pids[t] == 0 {
+					per, unit = 0, "(no proxy)"
 				}
 				rates[t] = append(rates[t], rate)
 				p99s[t] = append(p99s[t], r.P99)
 				row.Errors[t] += r.Errors
-				fmt.Fprintf(o.Log, "proxybench: %s %s rep %d: %.0f/s, p50 %v, p99 %v, errors %d %v\n", w.name, t, rep+1, rate,
-					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), r.Errors, r.FirstErr)
+				fmt.Fprintf(o.Log, "proxybench: %s %s rep %d: %.0f/s, p50 %v, p99 %v, proxy CPU %.1f %s, errors %d %v\n", w.name, t, rep+1, rate,
+					r.P50.Round(10*time.Microsecond), r.P99.Round(10*time.Microsecond), per, unit, r.Errors, r.FirstErr)
 				if ctx.Err() != nil {
 					return rows, ctx.Err()
 				}

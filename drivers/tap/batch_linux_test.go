@@ -12,9 +12,9 @@ import (
 	"github.com/mirago/mirago/stack/netif"
 )
 
-// TestReadAheadMarksMore: frames the kernel queued while the handler was
-// busy are handed up as a batch, each marked RxMeta.More while the reader
-// already holds the next one.
+// TestReadAheadMarksMore: large frames the kernel queued while the
+// handler was busy are handed up as a batch, each marked RxMeta.More
+// while the reader already holds the next one.
 func TestReadAheadMarksMore(t *testing.T) {
 	d, kernel, _ := openTestTAP(t)
 	os.WriteFile("/proc/sys/net/ipv6/conf/"+d.Name()+"/disable_ipv6", []byte("1"), 0o644)
@@ -48,8 +48,12 @@ func TestReadAheadMarksMore(t *testing.T) {
 	rc, _ := c.SyscallConn()
 	rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1) })
 	bcast := &net.UDPAddr{IP: net.IPv4(kernel[0], kernel[1], kernel[2], 255), Port: 9}
+	// Full-sized: the reader reads ahead only after a large frame
+	// (readAheadMin).
+	payload := make([]byte, 1400)
 	send := func(i int) {
-		if _, err := c.WriteToUDP([]byte(fmt.Sprint("datagram ", i)), bcast); err != nil {
+		copy(payload, fmt.Sprint("datagram ", i))
+		if _, err := c.WriteToUDP(payload, bcast); err != nil {
 			t.Fatal(err)
 		}
 	}
