@@ -38,6 +38,9 @@ type Result struct {
 // flows and returns ctx.Err() or ErrIdleTimeout. Proxy runs one goroutine
 // besides the caller's, and it has ended when Proxy returns.
 func Proxy(ctx context.Context, a, b Flow, o Options) (Result, error) {
+	if res, err, ok := proxySplice(ctx, a, b, o); ok {
+		return res, err
+	}
 	// ab copies a to b, ba b to a; each notes which end met a reset and
 	// whether a write is in progress.
 	var ab, ba half

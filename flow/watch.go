@@ -22,14 +22,24 @@ type watch struct {
 	idle    time.Duration
 	timer   *time.Timer
 	stopCtx func() bool
+	// quiet, if set, says how long the bytes have not moved where touch
+	// does not see them (a splice in the stack).
+	quiet func() time.Duration
 }
 
 // newWatch calls abort at most once: when ctx ends, or after idle (if
 // positive) without a touch.
 func newWatch(ctx context.Context, idle time.Duration, abort func()) *watch {
-	w := &watch{abort: abort, start: time.Now(), idle: idle}
+	return newWatchQuiet(ctx, idle, abort, nil)
+}
+
+// newWatchQuiet is newWatch with the watch's quiet function.
+func newWatchQuiet(ctx context.Context, idle time.Duration, abort func(), quiet func() time.Duration) *watch {
+	w := &watch{abort: abort, start: time.Now(), idle: idle, quiet: quiet}
 	if idle > 0 {
+		w.mu.Lock() // checkIdle may run before AfterFunc returns
 		w.timer = time.AfterFunc(idle, w.checkIdle)
+		w.mu.Unlock()
 	}
 	w.stopCtx = context.AfterFunc(ctx, func() { w.fire(ctx.Err()) })
 	return w
@@ -40,6 +50,9 @@ func (w *watch) touch() { w.last.Store(int64(time.Since(w.start))) }
 
 func (w *watch) checkIdle() {
 	quiet := time.Since(w.start) - time.Duration(w.last.Load())
+	if w.quiet != nil {
+		quiet = min(quiet, w.quiet())
+	}
 	if quiet >= w.idle {
 		w.fire(ErrIdleTimeout)
 		return

@@ -232,3 +232,10 @@ func (c *counted) Write(b []byte) (int, error) {
 
 // Abort implements flow.Aborter.
 func (c *counted) Abort() error { return flow.Abort(c.Flow) }
+
+// Unwrap implements flow.Counter: flow.Proxy splices the connections
+// underneath and tells Count what it moved.
+func (c *counted) Unwrap() flow.Flow { return c.Flow }
+
+// Count implements flow.Counter.
+func (c *counted) Count(n int) { c.note(n) }

@@ -50,6 +50,13 @@ func (c *Conn) Read(p []byte) (int, error) {
 // readLocked copies out received data and opens the window.
 func (c *Conn) readLocked(p []byte) int {
 	n := c.rx.read(p)
+	c.afterRead(n)
+	return n
+}
+
+// afterRead follows the taking of n bytes from the receive ring: it
+// releases a drained ring and opens the window.
+func (c *Conn) afterRead(n int) {
 	if c.rcvCap != 0 {
 		c.autoTune(n)
 	}
@@ -71,7 +78,6 @@ func (c *Conn) readLocked(p []byte) int {
 			}
 		}
 	}
-	return n
 }
 
 // waitLocked waits, with the lock released, until woken (bit fRdWait or

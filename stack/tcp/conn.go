@@ -113,6 +113,7 @@ type Conn struct {
 	tuneRead          uint32 // bytes read since tuneStart (auto-tuning)
 	oowAt, probeAt    uint32 // ms of now() of the last out-of-window ACK, of the last one to a keepalive probe
 	tuneStart         time.Duration
+	sp                *Splice // the splice this connection is part of, if any
 }
 
 // err is the error the connection ended with, nil if none.
@@ -268,6 +269,9 @@ func (c *Conn) finish(err error) {
 	c.wake(fWlWait)
 	if c.ln != nil {
 		c.ln.wake()
+	}
+	if c.sp != nil {
+		c.sp.pump()
 	}
 }
 

@@ -202,6 +202,9 @@ func (c *Conn) invalidAckAllowed(s *segment) bool {
 
 // notify wakes waiting readers and writers that may now make progress.
 func (c *Conn) notify() {
+	if c.sp != nil {
+		c.sp.pump()
+	}
 	if c.f&fRdWait != 0 && (c.rxLen() > 0 || c.f&fFinRcvd != 0 || c.state == Closed) {
 		c.wake(fRdWait)
 	}

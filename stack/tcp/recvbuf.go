@@ -152,6 +152,28 @@ func (r *rxChunk) read(p []byte) int {
 	return k
 }
 
+// inOrder returns the in-order unread data as up to two slices of the
+// ring.
+func (r *rxChunk) inOrder() ([]byte, []byte) {
+	size := len(r.buf)
+	if r.head+r.n <= size {
+		return r.buf[r.head : r.head+r.n], nil
+	}
+	return r.buf[r.head:], r.buf[:r.head+r.n-size]
+}
+
+// discard drops k bytes of in-order data, as read does without copying.
+func (r *rxChunk) discard(k int) {
+	r.head += k
+	if r.head >= len(r.buf) {
+		r.head -= len(r.buf)
+	}
+	r.n -= k
+	if r.n == 0 && r.nooo == 0 {
+		r.head = 0
+	}
+}
+
 // addOOO records [s.start, s.end) as received out of order.
 func (r *rxChunk) addOOO(s span) bool {
 	i := 0

@@ -75,6 +75,7 @@ type Counters struct {
 	LargeSegmentsOut        uint64 // TSO segments handed to the device to cut (netif.Offloads.TSO4Max, TSO6Max)
 	ChecksumsOffloaded      uint64 // segments whose checksum the device checked or is to compute
 	AcksBatched             uint64 // ACKs deferred to the end of a receive batch (netif.RxMeta.More)
+	Splices                 uint64 // connection pairs spliced (SpliceConns), counted by the first one's family
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
@@ -106,6 +107,7 @@ func (c *Counters) add(o *Counters) {
 	c.LargeSegmentsOut += o.LargeSegmentsOut
 	c.ChecksumsOffloaded += o.ChecksumsOffloaded
 	c.AcksBatched += o.AcksBatched
+	c.Splices += o.Splices
 	c.Retransmits += o.Retransmits
 	c.RTOEvents += o.RTOEvents
 	c.FastRetransmits += o.FastRetransmits

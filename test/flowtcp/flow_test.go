@@ -105,3 +105,48 @@ func TestTCPProxyLossy(t *testing.T) {
 	st := newImpairedStacks(t, lossy)
 	flowtest.RunProxy(t, func(t *testing.T) (a, b flow.Flow) { return st.tcpPair(t) })
 }
+
+// splicedPairs is a flowtest.MakeFunc for RunProxy that puts both of the
+// proxy's ends on stack B: RunProxy asks for (client, a) and then for
+// (b, server), so every second pair is turned around. flow.Proxy then
+// splices a and b in B (tcp.SpliceConns) instead of copying.
+func (st *stacks) splicedPairs() func(t *testing.T) (a, b flow.Flow) {
+	var n int
+	return func(t *testing.T) (flow.Flow, flow.Flow) {
+		a, b := st.tcpPair(t)
+		if n++; n%2 == 0 {
+			return b, a
+		}
+		return a, b
+	}
+}
+
+// splices is how many connection pairs stack B spliced.
+func (st *stacks) splices() uint64 {
+	s := st.b.Stats().TCP
+	return s.Splices + s.IPv6.Splices
+}
+
+// TestTCPProxySpliced runs the proxy matrix with the proxy's ends on one
+// stack, spliced.
+func TestTCPProxySpliced(t *testing.T) {
+	st := newStacks(t)
+	flowtest.RunProxy(t, st.splicedPairs())
+	t.Logf("%d proxies spliced", st.splices())
+	if st.splices() == 0 {
+		t.Error("no connections were spliced")
+	}
+}
+
+// TestTCPProxySplicedLossy runs the spliced proxy matrix over lossy links.
+func TestTCPProxySplicedLossy(t *testing.T) {
+	if testing.Short() {
+		t.Skip("lossy suite skipped in -short mode")
+	}
+	slowLink(t)
+	st := newImpairedStacks(t, lossy)
+	flowtest.RunProxy(t, st.splicedPairs())
+	if st.splices() == 0 {
+		t.Error("no connections were spliced")
+	}
+}
