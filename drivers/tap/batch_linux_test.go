@@ -48,9 +48,9 @@ func TestReadAheadMarksMore(t *testing.T) {
 	rc, _ := c.SyscallConn()
 	rc.Control(func(fd uintptr) { syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_BROADCAST, 1) })
 	bcast := &net.UDPAddr{IP: net.IPv4(kernel[0], kernel[1], kernel[2], 255), Port: 9}
-	// Full-sized: the reader reads ahead only after a large frame
-	// (readAheadMin).
-	payload := make([]byte, 1400)
+	// Full-sized frames (1500-byte datagrams): the reader reads ahead
+	// only after those.
+	payload := make([]byte, 1500-28)
 	send := func(i int) {
 		copy(payload, fmt.Sprint("datagram ", i))
 		if _, err := c.WriteToUDP(payload, bcast); err != nil {

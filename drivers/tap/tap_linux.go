@@ -217,13 +217,10 @@ func (d *Device) SetHandler(h netif.Handler) {
 // also counted in TxDropped (interface down) or TxErrors.
 func (d *Device) Stats() netif.Stats { return d.ctr.Snapshot() }
 
-// readAheadMin is the smallest frame after which readLoop reads ahead:
-// a full-sized TCP segment's (bulk traffic, whose ACKs a batch saves).
-const readAheadMin = 1280
-
 // readLoop hands each frame to the handler straight from one of two
-// reused buffers. Before handing up a large frame it tries to read the
-// next one without waiting: when that finds a frame, the one handed up
+// reused buffers. Before handing up a full-sized frame (the MTU's, or a
+// larger one the kernel merged: bulk traffic) it tries to read the next
+// one without waiting: when that finds a frame, the one handed up
 // is marked netif.RxMeta.More, so the stack can end the batch (send the
 // ACK it owes for all of them) after the last frame the kernel had
 // queued rather than after each.
@@ -269,9 +266,10 @@ func (d *Device) readLoop() {
 			}
 		}
 		nn, nerr = 0, nil
-		if n < readAheadMin+hdr {
-			// A small frame (a request, an ACK): nothing to batch, and
-			// the read would mostly find nothing, a wasted system call.
+		if n < hdr+d.mtu+netif.EthernetHeaderLen {
+			// A short frame (a request, a response, an ACK): nothing to
+			// batch, and the read would mostly find nothing, a wasted
+			// system call.
 		} else if d.rc.Read(ahead) != nil || nerr != nil {
 			nn = 0 // EAGAIN: nothing queued; anything worse, the next Read sees
 		}
