@@ -6,7 +6,9 @@
 #   make qemu  APP=... BOARD=... [FWD="8007:7 ..."] [TAP=tap0]        # build, then boot under scripts/qemu.sh
 #   make toolchain [TAMAGO_SRC=tamago-go1.26.0.src.tar.xz]             # install the TamaGo toolchain (scripts/toolchain.sh)
 #
-# Network settings are linked into internal/buildcfg: IP, GW, PORT,
+# Network settings are linked into internal/buildcfg: IP, GW, IP6 (static
+# IPv6 addresses, ADDR/LEN,...; IPv6 is on by default with a link-local
+# address and SLAAC), SLAAC (0 turns it off), PORT,
 # UPSTREAM, ALLOW, DHCP, NTP, METRICS, LOG, the console's level (debug
 # adds the boot phases), and NOOFFLOAD, the virtio-net offloads qemu-virt
 # leaves off (all, or some of csum, guest_csum, host_tso4, host_tso6,
@@ -35,6 +37,8 @@ BOARD ?= qemu-virt
 OUT ?= $(CURDIR)/out
 IP ?= 10.0.2.15/24
 GW ?= 10.0.2.2
+IP6 ?=
+SLAAC ?=
 PORT ?= 7
 UPSTREAM ?=
 ALLOW ?=
@@ -77,7 +81,7 @@ BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_
 IMAGE = $(OUT)/$(APP)-$(BOARD).elf
 BUILDCFG := github.com/mirago/mirago/internal/buildcfg
 LDFLAGS = -T $(TEXT_START) -R 0x1000 \
-	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).PORT=$(PORT)' \
+	-X '$(BUILDCFG).IP=$(IP)' -X '$(BUILDCFG).GW=$(GW)' -X '$(BUILDCFG).IP6=$(IP6)' -X '$(BUILDCFG).SLAAC=$(SLAAC)' -X '$(BUILDCFG).PORT=$(PORT)' \
 	-X '$(BUILDCFG).UPSTREAM=$(UPSTREAM)' -X '$(BUILDCFG).ALLOW=$(ALLOW)' -X '$(BUILDCFG).DHCP=$(DHCP)' \
 	-X '$(BUILDCFG).METRICS=$(METRICS)' -X '$(BUILDCFG).NTP=$(NTP)' -X '$(BUILDCFG).NOOFFLOAD=$(NOOFFLOAD)' -X '$(BUILDCFG).LOG=$(LOG)'
 

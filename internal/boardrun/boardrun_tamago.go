@@ -91,12 +91,14 @@ func Start(log logging.Logger) (*Env, error) {
 	e := &Env{Stack: s, Settings: set, Log: log}
 	if !set.DHCP {
 		log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "ip", cfg.Addr.String(), "gw", cfg.Gateway.String())
+		e.startIPv6()
 		if err := e.startNTP(rnd); err != nil {
 			return nil, err
 		}
 		return e, nil
 	}
 	log.Info("stack up", "mac", dev.MAC().String(), "mtu", dev.MTU(), "dhcp", true)
+	e.startIPv6()
 	if err := e.startDHCP(rnd); err != nil {
 		return nil, err
 	}

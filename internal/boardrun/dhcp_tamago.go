@@ -35,7 +35,9 @@ func (e *Env) startDHCP(rnd io.Reader) error {
 		cancel()
 		switch {
 		case err == nil:
-			r := d.Resolver()
+			// The lease's DNS servers, then those the router
+			// advertisements name (RDNSS).
+			r := netcfg.NewResolver(e.Stack, netcfg.JoinServers(d.DNSServers, netcfg.RDNSSServers(e.Stack)))
 			e.Resolver, e.Resolve = r, r.Resolve
 			e.ntpLease, e.clockStepped = d.NTPServers, d.ClockStepped
 			e.Settings.Stack.Addr, e.Settings.Stack.Gateway = l.Addr, l.Router

@@ -30,7 +30,30 @@ type Settings struct {
 
 // Load parses the network settings linked into internal/buildcfg.
 func Load() (Settings, error) {
-	return Parse(buildcfg.IP, buildcfg.GW, buildcfg.DHCP)
+	s, err := Parse(buildcfg.IP, buildcfg.GW, buildcfg.DHCP)
+	if err != nil {
+		return s, err
+	}
+	return s, ParseIPv6(&s, buildcfg.IP6, buildcfg.SLAAC)
+}
+
+// ParseIPv6 checks the IPv6 settings, buildcfg's IP6 (static addresses,
+// buildcfg.ParseIP6) and SLAAC ("0", "off" or "false" turn it off), into
+// s's stack configuration.
+func ParseIPv6(s *Settings, ip6, slaac string) error {
+	addrs, err := buildcfg.ParseIP6(ip6)
+	if err != nil {
+		return errors.New("bad IP6: " + err.Error())
+	}
+	if len(addrs) > 0 && !ipv6Built {
+		return errors.New("bad IP6: IPv6 is not built into this image (IPV6=0)")
+	}
+	s.Stack.Addrs6 = addrs
+	switch strings.ToLower(strings.TrimSpace(slaac)) {
+	case "0", "off", "false", "no":
+		s.Stack.ND.DisableSLAAC = true
+	}
+	return nil
 }
 
 // Parse checks the settings given as buildcfg's strings: ip is a CIDR

@@ -77,3 +77,22 @@ func TestParseLevel(t *testing.T) {
 		}
 	}
 }
+
+func TestParseIPv6(t *testing.T) {
+	var s Settings
+	if err := ParseIPv6(&s, "", ""); err != nil || len(s.Stack.Addrs6) != 0 || s.Stack.ND.DisableSLAAC {
+		t.Fatalf("defaults: %v, %+v", err, s.Stack)
+	}
+	if err := ParseIPv6(&s, "2001:db8::15/64", "0"); err != nil || len(s.Stack.Addrs6) != 1 || s.Stack.Addrs6[0].String() != "2001:db8::15/64" || !s.Stack.ND.DisableSLAAC {
+		t.Fatalf("IP6 and SLAAC=0: %v, %+v", err, s.Stack)
+	}
+	for _, on := range []string{"", "1", "on", "yes"} {
+		var s Settings
+		if ParseIPv6(&s, "", on); s.Stack.ND.DisableSLAAC {
+			t.Errorf("SLAAC=%q turned SLAAC off", on)
+		}
+	}
+	if err := ParseIPv6(&s, "10.0.2.15/24", ""); err == nil || err.Error()[:7] != "bad IP6" {
+		t.Fatalf("IPv4 in IP6: %v", err)
+	}
+}

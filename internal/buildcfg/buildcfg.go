@@ -1,6 +1,6 @@
 // Package buildcfg holds the network settings baked into a bare-metal
 // image at link time. `make image` sets them from the Makefile variables
-// IP, GW, PORT, UPSTREAM, ALLOW, DHCP, NTP, METRICS, LOG and NOOFFLOAD with
+// IP, GW, IP6, SLAAC, PORT, UPSTREAM, ALLOW, DHCP, NTP, METRICS, LOG and NOOFFLOAD with
 // -ldflags "-X github.com/mirago/mirago/internal/buildcfg.NAME=value"
 // (see mk/baremetal.mk). They are strings because -X sets strings only;
 // apps parse them at start-up.
@@ -14,6 +14,13 @@ var (
 	IP = "10.0.2.15/24"
 	// GW is the default gateway.
 	GW = "10.0.2.2"
+	// IP6 lists static IPv6 addresses, ADDR/LEN separated by commas
+	// (ParseIP6); empty: none. IPv6 is on by default: a link-local
+	// address is formed, and SLAAC addresses from router advertisements.
+	IP6 = ""
+	// SLAAC, when "0" (or "off", "false"), forms no IPv6 address from
+	// router advertisements; anything else leaves SLAAC on.
+	SLAAC = ""
 	// PORT is the service port (echo) or listen port (proxy).
 	PORT = "7"
 	// UPSTREAM is the proxy's upstream HOST:PORT.

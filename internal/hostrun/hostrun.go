@@ -26,11 +26,11 @@ import (
 	"github.com/mirago/mirago/drivers/impair"
 	"github.com/mirago/mirago/drivers/pcap"
 	"github.com/mirago/mirago/drivers/tap"
+	"github.com/mirago/mirago/internal/addrlog"
 	"github.com/mirago/mirago/internal/buildcfg"
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netcfg"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/sntp"
@@ -125,7 +125,7 @@ type Env struct {
 	closer []func() error
 
 	dns          []netip.AddrPort // -dns
-	ip6Log       chan struct{}    // closed to stop logging IPv6 address changes
+	ip6Log       func()           // stops logging IPv6 address changes
 	resolverOnce sync.Once
 	resolver     *netcfg.Resolver
 }
@@ -306,8 +306,9 @@ func (f *Flags) Start() (*Env, error) {
 	}
 	if !f.NoIPv6 {
 		log.Info("ipv6 up", "ip6", f.IP6, "slaac", !f.NoSLAAC)
-		env.ip6Log = make(chan struct{})
-		go logAddrs6(s, log, env.ip6Log)
+		ctx, cancel := context.WithCancel(context.Background())
+		env.ip6Log = cancel
+		go addrlog.Run(ctx, s, log)
 	}
 	if len(ntpServers) > 0 || ntpLease {
 		if err := env.startNTP(ntpServers, ntpLease); err != nil {
@@ -384,50 +385,10 @@ func (e *Env) startDHCP(tapName string, timeout time.Duration) error {
 	return nil
 }
 
-// logAddrs6 logs each IPv6 address once it is usable (DAD done) and each
-// one lost (a duplicate, an expired lifetime), until stop is closed.
-func logAddrs6(s *stack.Stack, log *slog.Logger, stop chan struct{}) {
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() { <-stop; cancel() }()
-	seen := map[inet.Addr]ndp.AddrStatus{}
-	for {
-		var cur []ndp.AddrInfo
-		err := s.WaitAddrs6(ctx, func(as []ndp.AddrInfo) bool {
-			for _, a := range as {
-				if seen[a.Prefix.Addr] != a.Status {
-					cur = as
-					return true
-				}
-			}
-			if len(as) != len(seen) {
-				cur = as
-				return true
-			}
-			return false
-		})
-		if err != nil {
-			return
-		}
-		now := map[inet.Addr]ndp.AddrStatus{}
-		for _, a := range cur {
-			now[a.Prefix.Addr] = a.Status
-			if seen[a.Prefix.Addr] != a.Status && a.Status != ndp.AddrTentative {
-				log.Info("ipv6 address", "addr", a.Prefix.String(), "kind", a.Kind.String(), "status", a.Status.String())
-			}
-		}
-		for a := range seen {
-			if _, ok := now[a]; !ok {
-				log.Info("ipv6 address gone", "addr", a.String())
-			}
-		}
-		seen = now
-	}
-}
-
 // Close shuts the stack and the middleware down.
 func (e *Env) Close() error {
 	if e.ip6Log != nil {
-		close(e.ip6Log)
+		e.ip6Log()
 		e.ip6Log = nil
 	}
 	if e.NTP != nil {

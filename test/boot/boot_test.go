@@ -262,6 +262,7 @@ type imageConfig struct {
 	metrics          string // non-empty: METRICS=metrics
 	config           string // non-empty: CONFIG=config (a proxy configuration file)
 	noOffload        string // non-empty: NOOFFLOAD=noOffload
+	ip6, slaac       string // non-empty: IP6=ip6, SLAAC=slaac
 }
 
 var (
@@ -298,6 +299,12 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.noOffload != "" {
 		args = append(args, "NOOFFLOAD="+c.noOffload)
+	}
+	if c.ip6 != "" {
+		args = append(args, "IP6="+c.ip6)
+	}
+	if c.slaac != "" {
+		args = append(args, "SLAAC="+c.slaac)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()
