@@ -38,7 +38,7 @@ race:
 ## TestNoRaceCovered (internal/testkit/require) fails unless these two
 ## lines name exactly the tests that call require.NoRace or FullSize.
 NORACE_PKGS := ./app/echo ./flow ./stack ./stack/ipv6 ./stack/tcp
-NORACE_RUN := ^(TestAllocsSteadyState|TestAllocsTSO|TestBinaryIPv6|TestForwardPoolsBuffers|TestFragmentAllocs|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernel6ClientToOurListener|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestKernelClientToOurListenerNoOffload|TestOurClient6ToKernelListener|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired|TestOurClientToKernelListenerNoOffload)$$
+NORACE_RUN := ^(TestAllocsDeviceBusy|TestAllocsSteadyState|TestAllocsTSO|TestBinaryIPv6|TestForwardPoolsBuffers|TestFragmentAllocs|TestIdleConnMemory|TestInvalidAckNoAllocs|TestKernel6ClientToOurListener|TestKernelClientToOurListener|TestKernelClientToOurListenerImpaired|TestKernelClientToOurListenerNoOffload|TestOurClient6ToKernelListener|TestOurClientToKernelListener|TestOurClientToKernelListenerImpaired|TestOurClientToKernelListenerNoOffload)$$
 norace:
 	$(GO) test -count=1 $(TESTFLAGS) -run '$(NORACE_RUN)' $(NORACE_PKGS)
 

@@ -169,8 +169,21 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	}
 	s.mu.Unlock()
 
+	if rn, ok := dev.(netif.TxRoomNotifier); ok && rn.SetTxRoom(s.txRoom) {
+		s.mu.Lock()
+		s.l.TCP.SetTxRoomNotifyLocked(true)
+		s.mu.Unlock()
+	}
 	dev.SetHandler(s.input)
 	return s, nil
+}
+
+// txRoom is the device's transmit-room notification (netif.TxRoomNotifier):
+// TCP sends what it kept while the device was busy (stack/tcp/txsched.go).
+func (s *Stack) txRoom() {
+	s.mu.Lock()
+	s.l.TCP.TxRoomLocked()
+	s.mu.Unlock()
 }
 
 // input is the device's receive handler: one frame, under the stack lock.
@@ -347,6 +360,9 @@ func (s *Stack) MTU() int {
 // Close stops receiving and closes the device.
 func (s *Stack) Close() error {
 	s.dev.SetHandler(nil)
+	if rn, ok := s.dev.(netif.TxRoomNotifier); ok {
+		rn.SetTxRoom(nil)
+	}
 	return s.dev.Close()
 }
 

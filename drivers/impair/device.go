@@ -9,8 +9,12 @@ import (
 	"github.com/mirago/mirago/stack/pkt"
 )
 
-// Device implements netif.Device (checked at compile time).
-var _ netif.Device = (*Device)(nil)
+// Device implements netif.Device and netif.TxRoomNotifier (checked at
+// compile time).
+var (
+	_ netif.Device         = (*Device)(nil)
+	_ netif.TxRoomNotifier = (*Device)(nil)
+)
 
 // Device is a netif.Device with faults injected between the stack and the
 // wrapped device.
@@ -99,6 +103,17 @@ func (d *Device) SetHandler(h netif.Handler) {
 	}
 	d.handler.Store(&h)
 	d.dev.SetHandler(d.input)
+}
+
+// SetTxRoom implements netif.TxRoomNotifier: the wrapped device's
+// notification, if it has one. A frame the injector held (delay,
+// reordering) and the device then refused is lost on the wire, as a frame
+// dropped by a full queue further on would be.
+func (d *Device) SetTxRoom(f func()) bool {
+	if n, ok := d.dev.(netif.TxRoomNotifier); ok {
+		return n.SetTxRoom(f)
+	}
+	return false
 }
 
 // Faults returns the fault counters of both directions. (Stats is the

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -221,5 +222,55 @@ func TestZeroAllocs(t *testing.T) {
 	})
 	if allocs != 0 {
 		t.Fatalf("%v allocations per frame", allocs)
+	}
+}
+
+// With Backpressure, a port whose frame was refused is told once the
+// receiving ring has drained to half: its SetTxRoom function runs on its
+// own delivery goroutine, not before the receiver freed half the ring.
+func TestBackpressureRoom(t *testing.T) {
+	s := NewSwitch(Config{RingSize: 8, Backpressure: true})
+	defer s.Close()
+	a, b := s.NewPort(macA, 0), s.NewPort(macB, 0)
+	var handled atomic.Int32
+	entered, release := make(chan struct{}), make(chan struct{})
+	b.SetHandler(func(f []byte, _ netif.RxMeta) {
+		if f[14] == 0 {
+			close(entered)
+			<-release
+		}
+		handled.Add(1)
+	})
+	room := make(chan int32, 4)
+	if !a.SetTxRoom(func() { room <- handled.Load() }) {
+		t.Fatal("SetTxRoom: a memlink port reports room")
+	}
+	send := func(i byte) error { return a.Transmit(frame(macB, macA, []byte{i}, false)) }
+	if err := send(0); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	for i := byte(1); i < 8; i++ {
+		if err := send(i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := send(8); !errors.Is(err, netif.ErrBusy) {
+		t.Fatalf("full ring: %v, want ErrBusy", err)
+	}
+	close(release)
+	select {
+	case n := <-room:
+		if n < 4 {
+			t.Fatalf("room reported after %d of 8 frames were handled, want at least 4", n)
+		}
+	case <-time.After(timeout):
+		t.Fatal("no room notification")
+	}
+	if err := send(8); err != nil {
+		t.Fatalf("after room: %v", err)
+	}
+	if a.SetTxRoom(nil); len(room) != 0 {
+		t.Fatalf("%d more notifications without a refusal", len(room))
 	}
 }

@@ -11,8 +11,12 @@ import (
 	"github.com/mirago/mirago/stack/pkt"
 )
 
-// Port implements netif.Device (checked at compile time).
-var _ netif.Device = (*Port)(nil)
+// Port implements netif.Device and netif.TxRoomNotifier (checked at
+// compile time).
+var (
+	_ netif.Device         = (*Port)(nil)
+	_ netif.TxRoomNotifier = (*Port)(nil)
+)
 
 // ErrShortFrame is returned by Transmit for a frame shorter than an Ethernet
 // header.
@@ -33,9 +37,17 @@ type Port struct {
 	mtu int
 
 	handler atomic.Pointer[netif.Handler]
+	room    atomic.Pointer[func()] // SetTxRoom
 	ctr     netif.Counters
 	up      atomic.Bool
 	closed  atomic.Bool
+
+	// Backpressure: blocked is set when a receiving ring refused one of
+	// this port's frames (ErrBusy); that ring's consumer clears it when
+	// the ring has drained and sets roomDue, which this port's delivery
+	// goroutine answers by calling room.
+	blocked atomic.Bool
+	roomDue atomic.Bool
 
 	closeOnce sync.Once
 	done      chan struct{} // closed by Close: stop delivering
@@ -108,6 +120,19 @@ func (p *Port) SetHandler(h netif.Handler) {
 	p.handler.Store(&h)
 }
 
+// SetTxRoom implements netif.TxRoomNotifier. After Transmit returned
+// ErrBusy (Config.Backpressure), f runs on this port's delivery goroutine,
+// between received frames, once the ring that refused the frame has
+// drained to half of its frames and half of its bytes.
+func (p *Port) SetTxRoom(f func()) bool {
+	if f == nil {
+		p.room.Store(nil)
+	} else {
+		p.room.Store(&f)
+	}
+	return true
+}
+
 // Stats implements netif.Device.Stats.
 func (p *Port) Stats() netif.Stats { return p.ctr.Snapshot() }
 
@@ -158,8 +183,16 @@ func (p *Port) Transmit(b *pkt.Buf) error {
 	if !dst.IsMulticast() {
 		if q := t.lookup(dst); q != nil {
 			if q != p && !q.enqueue(b, n, meta) && p.sw.cfg.Backpressure {
-				p.ctr.TxDropped.Add(1)
-				return netif.ErrBusy
+				// Ask q's consumer for a room notification, then look
+				// once more: it may have drained the ring before it
+				// could see the request (the same Dekker-style
+				// handshake as ring.push and ring.wait).
+				p.blocked.Store(true)
+				q.rx.wantRoom.Store(true)
+				if !q.enqueue(b, n, meta) {
+					p.ctr.TxDropped.Add(1)
+					return netif.ErrBusy
+				}
 			}
 			p.ctr.CountTx(n)
 			return nil
@@ -214,8 +247,13 @@ func (p *Port) deliver() {
 	r := p.rx
 	head := r.head.Load()
 	for {
+		if p.roomDue.Load() && p.roomDue.Swap(false) {
+			if f := p.room.Load(); f != nil {
+				(*f)()
+			}
+		}
 		tail := r.tail.Load()
-		for spin := 0; head == tail && spin < spinRounds; spin++ {
+		for spin := 0; head == tail && spin < spinRounds && !p.roomDue.Load(); spin++ {
 			// A sender on another CPU usually has the next frame ready
 			// within microseconds; yielding a few times first avoids the
 			// futex sleep and wakeup that would cost both sides more.
@@ -223,7 +261,7 @@ func (p *Port) deliver() {
 			tail = r.tail.Load()
 		}
 		if head == tail {
-			if !r.wait(head, p.done) {
+			if !r.wait(head, p.done, &p.roomDue) {
 				return
 			}
 			continue
@@ -241,6 +279,27 @@ func (p *Port) deliver() {
 				p.ctr.RxDropped.Add(1)
 			}
 			r.head.Store(head + 1) // free the slot only now: f was lent
+			if r.wantRoom.Load() {
+				p.freed(head + 1)
+			}
+		}
+	}
+}
+
+// freed runs on p's delivery goroutine after it freed the slots up to head
+// while a sender waits for room in p's ring (Config.Backpressure): once
+// the ring is down to half of its frames and half of its bytes, it tells
+// every blocked port. A port blocked on another ring is told too, retries,
+// and is refused again; that costs it a retry, never a lost notification.
+func (p *Port) freed(head uint64) {
+	r := p.rx
+	if !r.halfFree(head) || !r.wantRoom.Swap(false) {
+		return
+	}
+	for _, s := range p.sw.tab.Load().ports {
+		if s.blocked.Load() && s.blocked.Swap(false) {
+			s.roomDue.Store(true)
+			s.rx.kick()
 		}
 	}
 }

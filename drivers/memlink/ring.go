@@ -45,7 +45,12 @@ type ring struct {
 	sleeping atomic.Bool
 	_        [64]byte
 	head     atomic.Uint64 // written by the consumer after every frame
-	_        [56]byte
+
+	// wantRoom is set by a sender whose frame the full ring refused
+	// (Config.Backpressure); the consumer reads it after every frame, so
+	// it shares the consumer's line, which senders write only then.
+	wantRoom atomic.Bool
+	_        [52]byte
 }
 
 // rec is one queued frame: where it is in the slab and what the receiver
@@ -98,13 +103,34 @@ func (r *ring) push(b *pkt.Buf, n int, meta netif.RxMeta) bool {
 	// Sequentially consistent atomics make this Dekker-style handshake
 	// safe: either the consumer sees the new tail before it sleeps, or we
 	// see sleeping set and wake it.
+	r.kick()
+	return true
+}
+
+// kick wakes the consumer if it sleeps (or is about to: see wait).
+func (r *ring) kick() {
 	if r.sleeping.Load() && r.sleeping.Swap(false) {
 		select {
 		case r.wake <- struct{}{}:
 		default:
 		}
 	}
-	return true
+}
+
+// halfFree reports, on the consumer's side, whether the frames queued
+// from head on take at most half of the ring's frames and of its slab.
+func (r *ring) halfFree(head uint64) bool {
+	tail := r.tail.Load()
+	if tail == head {
+		return true
+	}
+	if tail-head > r.size/2 {
+		return false
+	}
+	// recs[tail-1] was written before tail was published, and no
+	// producer rewrites it before the consumer frees it.
+	last, first := &r.recs[(tail-1)%r.size], &r.recs[head%r.size]
+	return last.start+uint64(last.n)-first.start <= uint64(len(r.slab))/2
 }
 
 // place finds room for n bytes after the frames up to tail, as far as the
@@ -124,11 +150,12 @@ func (r *ring) slot(pos uint64) ([]byte, netif.RxMeta) {
 	return r.slab[off : off+e.n], e.meta
 }
 
-// wait blocks the consumer until the ring is not empty at position head or
-// done is closed; it reports false when done.
-func (r *ring) wait(head uint64, done <-chan struct{}) bool {
+// wait blocks the consumer until the ring is not empty at position head,
+// or due is set (by a kick after setting it), or done is closed; it
+// reports false when done.
+func (r *ring) wait(head uint64, done <-chan struct{}, due *atomic.Bool) bool {
 	r.sleeping.Store(true)
-	if r.tail.Load() != head {
+	if r.tail.Load() != head || due.Load() {
 		if !r.sleeping.Swap(false) {
 			<-r.wake // a producer already cleared the flag; its token is coming
 		}

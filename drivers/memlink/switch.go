@@ -16,8 +16,9 @@
 //
 // A full ring drops the frame at the tail (counted as RxDropped on the
 // receiving port and in the switch's Dropped counter). With
-// Config.Backpressure, unicast Transmit returns netif.ErrBusy instead; it
-// never blocks, see Config.Backpressure for why.
+// Config.Backpressure, unicast Transmit returns netif.ErrBusy instead, and
+// the sending port reports room (netif.TxRoomNotifier) once that ring has
+// drained to half; it never blocks, see Config.Backpressure for why.
 package memlink
 
 import (
@@ -42,7 +43,12 @@ type Config struct {
 	RingSize int
 	// Backpressure makes a unicast Transmit to a port whose ring is full
 	// return netif.ErrBusy (counted in the sender's TxDropped) instead of
-	// reporting success and dropping the frame.
+	// reporting success and dropping the frame, as Linux's veth stops its
+	// queue when the peer's ring is full; once that ring has drained to
+	// half of its frames and bytes, the sender's SetTxRoom function runs
+	// on the sender's delivery goroutine, so its stack can send what it
+	// kept (stack/tcp keeps refused segments rather than take them as
+	// lost).
 	//
 	// Transmit never blocks waiting for space. Blocking would deadlock:
 	// stack A's goroutine holds A's lock while it waits for room in B's

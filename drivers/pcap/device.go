@@ -9,8 +9,21 @@ import (
 	"github.com/mirago/mirago/stack/pkt"
 )
 
-// Device implements netif.Device (checked at compile time).
-var _ netif.Device = (*Device)(nil)
+// Device implements netif.Device and netif.TxRoomNotifier (checked at
+// compile time).
+var (
+	_ netif.Device         = (*Device)(nil)
+	_ netif.TxRoomNotifier = (*Device)(nil)
+)
+
+// SetTxRoom implements netif.TxRoomNotifier: the wrapped device's
+// notification, if it has one.
+func (d *Device) SetTxRoom(f func()) bool {
+	if n, ok := d.dev.(netif.TxRoomNotifier); ok {
+		return n.SetTxRoom(f)
+	}
+	return false
+}
 
 // Device records every frame a wrapped device sends and receives. It
 // implements netif.Device by delegating to the wrapped device.

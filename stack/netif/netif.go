@@ -15,8 +15,9 @@
 //   - Transmit is synchronous: when it returns, the driver no longer refers to
 //     the Buf or its attached payload. The caller builds the frame in place,
 //     leaving Headroom bytes free in front for the driver's own header.
-//     ErrBusy reports a full transmit ring (backpressure); the caller may
-//     retry later or drop.
+//     ErrBusy reports a full transmit queue (backpressure): the frame was
+//     not taken, and the caller may keep it and send it again when the
+//     device has room (TxRoomNotifier tells when) or drop it.
 package netif
 
 import (
@@ -66,6 +67,26 @@ type Device interface {
 	Stats() Stats
 	// Close stops the device. Transmit then returns ErrClosed.
 	Close() error
+}
+
+// TxRoomNotifier is implemented by a device whose Transmit returns
+// ErrBusy when its transmit queue is full (a virtio-net ring, a TAP's
+// ring, memlink with Backpressure): it says when the queue has room again,
+// so that the sender can keep what the device refused and send it then,
+// as Linux's qdisc does after netif_stop_queue/netif_wake_queue, rather
+// than take it as lost.
+//
+// After a Transmit returned ErrBusy, the device calls the installed
+// function once its queue has drained to a threshold (half of it, say),
+// from its own context: never from inside Transmit, and with none of the
+// caller's locks held, as it calls Handler (the stack takes its lock in
+// it). One call may answer several refusals, and a call without a
+// refusal before it is harmless. A nil function uninstalls it.
+// SetTxRoom reports whether the device will call f: a wrapper (a fault
+// injector, a pcap writer) passes f on and answers for the device it
+// wraps.
+type TxRoomNotifier interface {
+	SetTxRoom(f func()) bool
 }
 
 // EthernetHeaderLen is the length of an untagged Ethernet II header.

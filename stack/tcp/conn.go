@@ -106,6 +106,7 @@ type Conn struct {
 	rtx, ackOrEnd, dl timer.Entry
 	rdCh, wrCh, wlCh  chan struct{}
 	endErr            uint8  // why the connection ended: an index into endErrs (0: not ended, or cleanly)
+	txs               uint8  // device queue state (txsched.go)
 	rdWaiters         uint16 // readers blocked on rdCh
 	wrWaiter          uint16 // the write-turn holder (or Dial) blocked on wrCh
 	wlWaiters         uint16 // writers blocked on wlCh for the write turn

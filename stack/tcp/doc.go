@@ -49,6 +49,14 @@
 // is taken as lost at once. Config.DisableTLP turns it off;
 // Stats.TailLossProbes and TailLossProbeRepairs count probes and repairs.
 //
+// Device backpressure: a segment the device refuses (netif.ErrBusy, a
+// full transmit queue) is local congestion, not loss. It is kept, the
+// connection waits in the layer's device queue, and when the device
+// reports room (netif.TxRoomNotifier) the waiting connections send in
+// turn, Config.DeviceQuantum bytes each, as Linux's qdisc and TCP small
+// queues do; RTO, recovery and the congestion window see a kept segment
+// as one not yet sent (txsched.go).
+//
 // Data is copied once per direction at the API boundary: Write copies into
 // a ring that segments reference (pkt.Buf.Attach, two slices when the ring
 // wraps), so sending copies nothing more; received payload is copied into

@@ -43,6 +43,7 @@ type packet struct {
 	at       time.Time
 	n        uint64
 	to       int
+	queued   bool // counted in testNet.inDev of side 1-to
 	src, dst inet.Addr
 	data     []byte
 	verified bool // the checksum was left to the device: delivered as CsumVerified
@@ -79,10 +80,14 @@ type fakeIP struct {
 	side int
 	mtu  int
 	drop bool // blackhole outbound
+	busy bool // refuse every segment with netif.ErrBusy (scripted tests)
 	off  netif.Offloads
 }
 
 func (f *fakeIP) Write(src, dst inet.Addr, proto uint8, b *pkt.Buf, o transport.WriteOptions) error {
+	if f.busy || f.n.deviceFull(f.side) {
+		return netif.ErrBusy
+	}
 	p := make([]byte, b.Len())
 	b.CopyTo(p)
 	if b.GSO() != pkt.GSONone && !f.off.TxChecksum {
@@ -113,6 +118,29 @@ type testNet struct {
 	drop   func(from int, data []byte) bool // drops the segments it returns true for (before the injector)
 	onLost func(from int, data []byte)      // sees segments the injector drops
 	stats  struct{ lost, dup, corrupt, reordered int }
+
+	// A bounded device queue per side (0: none): at most devCap[i] of
+	// side i's segments wait for delivery; more are refused with
+	// netif.ErrBusy, and once the queue is down to half, side i is told
+	// (Layer.TxRoomLocked) unless noRoom[i]. refused counts refusals.
+	devCap   [2]int
+	inDev    [2]int
+	wantRoom [2]bool
+	noRoom   [2]bool
+	refused  [2]int
+}
+
+// deviceFull reports whether side i's device queue refuses a segment now
+// (and, if so, that side waits for room).
+func (n *testNet) deviceFull(i int) bool {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.devCap[i] == 0 || n.inDev[i] < n.devCap[i] {
+		return false
+	}
+	n.refused[i]++
+	n.wantRoom[i] = true
+	return true
 }
 
 var epoch = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
@@ -196,7 +224,11 @@ func (n *testNet) enqueue(from int, src, dst inet.Addr, p []byte, blackhole, par
 			delay += time.Duration(n.rng.Int64N(int64(n.f.jitter)))
 		}
 		n.n++
-		heap.Push(&n.q, &packet{at: n.clk.Now().Add(delay), n: n.n, to: 1 - from, src: src, dst: dst, data: d, verified: verified})
+		queued := n.devCap[from] > 0
+		if queued {
+			n.inDev[from]++
+		}
+		heap.Push(&n.q, &packet{at: n.clk.Now().Add(delay), n: n.n, to: 1 - from, src: src, dst: dst, data: d, verified: verified, queued: queued})
 	}
 }
 
@@ -219,6 +251,9 @@ func (n *testNet) step(limit time.Time) bool {
 		e.mu.Lock()
 		e.l.Deliver(&transport.Packet{Src: p.src, Dst: p.dst, Payload: p.data, CsumVerified: p.verified})
 		e.mu.Unlock()
+		if p.queued {
+			n.dequeued(1 - p.to)
+		}
 		return true
 	}
 	if d, ok := n.clk.NextDeadline(); ok && (next.IsZero() || d.Before(next)) {
@@ -236,6 +271,21 @@ func (n *testNet) step(limit time.Time) bool {
 		n.clk.Advance(0)
 	}
 	return true
+}
+
+// dequeued frees a slot of side i's device queue and tells side i when
+// the queue is down to half after a refusal.
+func (n *testNet) dequeued(i int) {
+	n.mu.Lock()
+	n.inDev[i]--
+	room := n.wantRoom[i] && n.inDev[i] <= n.devCap[i]/2 && !n.noRoom[i]
+	if room {
+		n.wantRoom[i] = false
+	}
+	n.mu.Unlock()
+	if room {
+		n.lockedDo(i, func(l *Layer) { l.TxRoomLocked() })
+	}
 }
 
 // run steps until done returns true or virtual time passes max. It

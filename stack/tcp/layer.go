@@ -66,6 +66,17 @@ type Layer struct {
 
 	inDeliver bool          // tick is valid
 	tick      time.Duration // now(), cached for one Deliver call or cacheNow section
+
+	// The device queue (txsched.go).
+	devBusy     bool     // the device refused a segment and has not had room since
+	roomNotify  bool     // the device reports room (SetTxRoomNotifyLocked)
+	txq         connFIFO // connections waiting for the device, in turn order
+	serving     *Conn    // the connection whose turn it is, if any
+	turn        int      // bytes left in serving's turn
+	resume      *Conn    // refused in its turn: at the front of txq with resumeLeft bytes of it left
+	resumeLeft  int
+	devRetry    timer.Entry // retry when the device reports no room
+	devEpisodes uint64      // Stats.DeviceEpisodes
 }
 
 // New returns a TCP layer sending through ip, with timers on q. lock is the
@@ -88,6 +99,7 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 		conns:     make(map[tuple]*Conn),
 		listeners: make(map[uint16]listenSlot),
 		ackBatch:  make([]*Conn, 0, 4),
+		turn:      -1,
 	}
 	l.mss = min(cfg.MSS, ip.MTU(inet.AnyIPv4)-transport.NetworkHeaderLen(inet.AnyIPv4)-HeaderLen)
 	l.mss6 = max(min(cfg.MSS, ip.MTU(inet.IPv6Unspecified)-transport.NetworkHeaderLen(inet.IPv6Unspecified)-HeaderLen), MSSFloor)
@@ -109,6 +121,7 @@ func New(ip transport.Network, q *timer.Queue, lock sync.Locker, rnd io.Reader, 
 	l.txPool.New = func() any { return new(txChunk) }
 	l.rxPool.New = func() any { return new(rxChunk) }
 	l.txMem = blockpool.New(minBlock, cfg.SendBuffer)
+	l.devRetry.Init(l.onDevRetry)
 	l.rxMem = blockpool.New(minBlock, cfg.RecvBuffer)
 	return l, nil
 }
@@ -157,7 +170,7 @@ func (l *Layer) uncache(set bool) {
 // lock held, as every layer's StatsLocked (stack.Stack.Stats takes the
 // lock and reads them all).
 func (l *Layer) StatsLocked() Stats {
-	st := Stats{Counters: l.cnts[0], IPv6: l.cnts[1], States: l.states, Memory: l.memory}
+	st := Stats{Counters: l.cnts[0], IPv6: l.cnts[1], States: l.states, Memory: l.memory, DeviceEpisodes: l.devEpisodes}
 	st.Counters.add(&l.cnts[1])
 	return st
 }

@@ -30,14 +30,21 @@ func (c *Conn) windowField(syn bool) uint16 {
 }
 
 // sendSegment sends one segment with flags, starting at seq, carrying n
-// bytes of the send ring.
-func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
+// bytes of the send ring. It reports false, having changed nothing but
+// queueing c for the device, when the device is busy (txsched.go): the
+// caller keeps the segment to send in c's next turn.
+func (c *Conn) sendSegment(flags uint8, seq uint32, n int) bool {
 	l := c.l
+	if l.devBusy {
+		c.cnt().DeviceBusy++
+		c.deviceBusy()
+		return false
+	}
 	f := Fields{SrcPort: c.id.lport, DstPort: c.id.rport, Seq: seq, Flags: flags}
 	if flags&FlagACK != 0 {
 		f.Ack = c.rcvNxt
-		c.lastAck = c.rcvNxt
 	}
+	adv := c.rcvAdv // windowField moves it; a refused segment advertised nothing
 	var opts [40]byte
 	var on int
 	if flags&FlagSYN != 0 {
@@ -67,6 +74,16 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 	if n > 0 {
 		p1, p2 = c.txSlices(seq, n)
 	}
+	seg := 0
+	if n > c.smss() {
+		seg = c.smss() // a TSO segment: sendData sized it (tsoLimit)
+	}
+	if err := l.send(c.id, &f, opts[:on], p1, p2, seg); busyErr(err) {
+		c.rcvAdv = adv
+		c.cnt().DeviceBusy++
+		c.deviceBusy()
+		return false
+	}
 	if flags&FlagACK != 0 {
 		// A pending delayed-ACK timer is left to fire: onAckOrEnd finds
 		// nothing owed and does nothing, and a delayed ACK owed before
@@ -74,12 +91,9 @@ func (c *Conn) sendSegment(flags uint8, seq uint32, n int) {
 		// insertion per ACK in bulk transfers.
 		c.f &^= fAckNow | fDelAck | fAckBatch
 		c.unacked = 0
+		c.lastAck = c.rcvNxt
 	}
-	seg := 0
-	if n > c.smss() {
-		seg = c.smss() // a TSO segment: sendData sized it (tsoLimit)
-	}
-	l.send(c.id, &f, opts[:on], p1, p2, seg)
+	return true
 }
 
 // tsoLimit is the most payload one segment may carry when the device does
@@ -117,12 +131,15 @@ func (c *Conn) wsOffer() int {
 	return -1
 }
 
-// sendSYN (re)sends our SYN or SYN-ACK.
+// sendSYN (re)sends our SYN or SYN-ACK. One the device refuses goes in
+// the connection's next turn (txsSYN); the SYN timer runs meanwhile.
 func (c *Conn) sendSYN() {
-	if c.state == SynSent {
-		c.sendSegment(FlagSYN, c.iss, 0)
-	} else {
-		c.sendSegment(FlagSYN|FlagACK, c.iss, 0)
+	flags := uint8(FlagSYN)
+	if c.state != SynSent {
+		flags |= FlagACK
+	}
+	if !c.sendSegment(flags, c.iss, 0) {
+		c.txs |= txsSYN
 	}
 	if c.sndMax == c.iss {
 		c.sndMax = c.iss + 1
@@ -132,8 +149,13 @@ func (c *Conn) sendSYN() {
 
 // sendAck sends a bare ACK. Its sequence number is SND.MAX, not SND.NXT:
 // after an RTO rewinds SND.NXT the peer may already have everything up to
-// SND.MAX, and a bare ACK below its RCV.NXT would be unacceptable.
-func (c *Conn) sendAck() { c.sendSegment(FlagACK, c.sndMax, 0) }
+// SND.MAX, and a bare ACK below its RCV.NXT would be unacceptable. One
+// the device refuses stays owed (fAckNow) and goes in the next turn.
+func (c *Conn) sendAck() {
+	if !c.sendSegment(FlagACK, c.sndMax, 0) {
+		c.f |= fAckNow
+	}
+}
 
 // finPending reports whether a FIN should follow the data (not yet past
 // sndNxt).
@@ -155,6 +177,13 @@ func (c *Conn) output() {
 		return
 	}
 	max0 := c.sndMax
+	if c.txs&txsRtxFirst != 0 {
+		// A fast retransmit the device refused (NewReno) goes first.
+		c.txs &^= txsRtxFirst
+		if c.f&fRecovery != 0 && c.sndUna != c.sndMax {
+			c.retransmitFirst()
+		}
+	}
 	if c.f&fRecovery != 0 && c.f&fSACK != 0 {
 		c.sackRecoverySend()
 	} else {
@@ -211,7 +240,7 @@ func (c *Conn) sendData(room int, force bool) bool {
 		avail = int(dataEnd - c.sndNxt)
 	}
 	fin := c.finPending()
-	if avail == 0 && !fin {
+	if avail == 0 && !fin || c.turnOver() {
 		return false
 	}
 	wnd := 0
@@ -267,6 +296,10 @@ func (c *Conn) sendData(room int, force bool) bool {
 	if sendFin {
 		flags |= FlagFIN
 	}
+	if !c.sendSegment(flags, c.sndNxt, n) {
+		return false
+	}
+	c.sent(n)
 	if retrans {
 		c.cnt().Retransmits++
 		if c.f&fTiming != 0 && seqLEQ(c.sndNxt, c.rttSeq) {
@@ -276,7 +309,6 @@ func (c *Conn) sendData(room int, force bool) bool {
 		c.f |= fTiming
 		c.rttSeq, c.rttAt = c.sndNxt, c.l.now()
 	}
-	c.sendSegment(flags, c.sndNxt, n)
 	if n%smss != 0 || n < smss {
 		c.sndSml = end // it ends in a short segment
 	}
@@ -312,12 +344,14 @@ func (c *Conn) sackRecoverySend() {
 				}
 				n = int(dataEnd - seq)
 			}
+			if c.turnOver() || !c.sendSegment(FlagACK, seq, n) {
+				return
+			}
+			c.sent(n)
 			c.cnt().Retransmits++
-			flags := uint8(FlagACK)
 			if c.f&fTiming != 0 && seqLEQ(seq, c.rttSeq) {
 				c.f &^= fTiming
 			}
-			c.sendSegment(flags, seq, n)
 			c.highRxt = seq + uint32(n)
 			continue
 		}
@@ -328,7 +362,8 @@ func (c *Conn) sackRecoverySend() {
 }
 
 // retransmitFirst resends one segment at SND.UNA (fast retransmit,
-// NewReno partial ACK).
+// NewReno partial ACK). One the device refuses goes first in the
+// connection's next turn (txsRtxFirst).
 func (c *Conn) retransmitFirst() {
 	dataEnd := c.sndBase + uint32(c.txLen())
 	n := 0
@@ -342,10 +377,14 @@ func (c *Conn) retransmitFirst() {
 	if n == 0 && flags&FlagFIN == 0 {
 		return
 	}
+	if c.turnOver() || !c.sendSegment(flags, c.sndUna, n) {
+		c.txs |= txsRtxFirst
+		return
+	}
+	c.sent(n)
 	c.cnt().Retransmits++
 	if c.f&fTiming != 0 && seqLEQ(c.sndUna, c.rttSeq) {
 		c.f &^= fTiming
 	}
-	c.sendSegment(flags, c.sndUna, n)
 	c.highRxt = c.sndUna + uint32(n)
 }

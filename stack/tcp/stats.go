@@ -76,6 +76,7 @@ type Counters struct {
 	ChecksumsOffloaded      uint64 // segments whose checksum the device checked or is to compute
 	AcksBatched             uint64 // ACKs deferred to the end of a receive batch (netif.RxMeta.More)
 	Splices                 uint64 // connection pairs spliced (SpliceConns), counted by the first one's family
+	DeviceBusy              uint64 // segments kept for a later turn because the device was busy (netif.ErrBusy; txsched.go)
 	Retransmits             uint64 // segments retransmitted
 	RTOEvents               uint64 // retransmission timeouts
 	FastRetransmits         uint64 // loss recoveries entered on duplicate ACKs/SACK
@@ -108,6 +109,7 @@ func (c *Counters) add(o *Counters) {
 	c.ChecksumsOffloaded += o.ChecksumsOffloaded
 	c.AcksBatched += o.AcksBatched
 	c.Splices += o.Splices
+	c.DeviceBusy += o.DeviceBusy
 	c.Retransmits += o.Retransmits
 	c.RTOEvents += o.RTOEvents
 	c.FastRetransmits += o.FastRetransmits
@@ -141,6 +143,10 @@ type Stats struct {
 	IPv6   Counters
 	States [numStates]int // current connections per state (and listeners in LISTEN)
 	Memory int            // buffer bytes in use
+	// DeviceEpisodes is how many times the device refused a segment
+	// after accepting every one before (txsched.go): each such episode
+	// ends when the connections that waited have had their turns.
+	DeviceEpisodes uint64
 }
 
 // fam is the index of a's family in Layer.cnt: 0 for IPv4, 1 for IPv6.

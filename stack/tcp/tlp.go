@@ -158,11 +158,13 @@ func (c *Conn) retransmitLast() bool {
 	if fin {
 		flags |= FlagFIN
 	}
+	if !c.sendSegment(flags, start, n) {
+		return false
+	}
 	c.cnt().Retransmits++
 	if c.f&fTiming != 0 && seqLEQ(start, c.rttSeq) {
 		c.f &^= fTiming // Karn
 	}
-	c.sendSegment(flags, start, n)
 	return true
 }
 
