@@ -19,7 +19,10 @@ import (
 )
 
 // Device implements netif.Device (checked at compile time).
-var _ netif.Device = (*Device)(nil)
+var (
+	_ netif.Device         = (*Device)(nil)
+	_ netif.TxRoomNotifier = (*Device)(nil)
+)
 
 // maxFrame is the largest frame the kernel can hand us, and the largest
 // TSO frame we hand it: a 64 KiB IPv6 payload (IPv4's total length is
@@ -60,13 +63,15 @@ type Device struct {
 	tx         txRing
 	txMu       sync.Mutex
 	head, tail atomic.Uint64
-	kick       chan struct{} // Transmit -> writer: frames queued
-	space      chan struct{} // writer -> waiting Transmit: slots freed
-	waiting    atomic.Bool   // a Transmit waits for space
-	stalledAt  atomic.Uint64 // tail+1 when a wait for space timed out
-	timer      *time.Timer   // bounds the wait for space (under txMu)
-	stop       chan struct{} // closed by Close
-	wdone      chan struct{} // closed when the writer ends
+	kick       chan struct{}          // Transmit -> writer: frames queued
+	space      chan struct{}          // writer -> waiting Transmit: slots freed
+	waiting    atomic.Bool            // a Transmit waits for space
+	room       atomic.Pointer[func()] // SetTxRoom
+	wantRoom   atomic.Bool            // Transmit refused a frame: the writer calls room when the ring is half free
+	stalledAt  atomic.Uint64          // tail+1 when a wait for space timed out
+	timer      *time.Timer            // bounds the wait for space (under txMu)
+	stop       chan struct{}          // closed by Close
+	wdone      chan struct{}          // closed when the writer ends
 	lastErr    atomic.Pointer[error]
 	rxBad      atomic.Uint64
 	rxLarge    atomic.Uint64

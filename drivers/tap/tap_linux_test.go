@@ -238,8 +238,9 @@ func capture(t *testing.T, name string) int {
 
 // TestRingBackpressure fills the transmit ring while the writer is held
 // up, checks that Transmit then waits at most fullWait and reports
-// ErrBusy (counting the drop), and that every queued frame reaches the
-// kernel, in order, once the writer runs again.
+// ErrBusy (counting the drop), that the writer reports room
+// (SetTxRoom) once it has drained half the ring, and that every queued
+// frame reaches the kernel, in order, once the writer runs again.
 func TestRingBackpressure(t *testing.T) {
 	d, _, _ := openTestTAP(t)
 	fd := capture(t, d.Name())
@@ -255,6 +256,10 @@ func TestRingBackpressure(t *testing.T) {
 		return b
 	}
 	n := int(d.tx.n)
+	room := make(chan bool, 4)
+	if !d.SetTxRoom(func() { room <- d.halfFree() }) {
+		t.Fatal("SetTxRoom: a TAP reports room")
+	}
 	d.wMu.Lock() // as if the writer were stuck in a write
 	for i := range n {
 		if err := d.Transmit(frame(i)); err != nil {
@@ -275,6 +280,14 @@ func TestRingBackpressure(t *testing.T) {
 	}
 	if st := d.Stats(); st.TxDropped != 2 || st.TxFrames != uint64(n) {
 		t.Fatalf("stats %+v, want %d frames and 2 dropped", st, n)
+	}
+	select {
+	case half := <-room:
+		if !half {
+			t.Fatal("room reported while the ring was more than half full")
+		}
+	case <-time.After(timeout):
+		t.Fatal("no room reported after the refusals")
 	}
 	// The writer drains the ring; a frame sent now follows the others.
 	if err := d.Transmit(frame(n + 2)); err != nil {

@@ -130,7 +130,8 @@ func (d *Device) maxTx(t pkt.GSOType) int {
 // once instead, without a copy, and its errors are returned as before.
 //
 // When the ring stays full for fullWait (the kernel is not taking
-// frames), Transmit drops the frame and returns netif.ErrBusy. While the
+// frames), Transmit drops the frame and returns netif.ErrBusy; the writer
+// then reports room (SetTxRoom) once the ring is half free. While the
 // kernel reports its side of the interface down, queued frames are still
 // written (the first one that goes through brings the link back up) but
 // Transmit returns netif.ErrLinkDown.
@@ -175,6 +176,14 @@ func (d *Device) Transmit(b *pkt.Buf) error {
 			d.ctr.TxDropped.Add(1)
 			if d.closed.Load() {
 				return netif.ErrClosed
+			}
+			// The writer tells room once the ring is half free; the
+			// kick makes it look even if it has drained the ring
+			// already and sleeps.
+			d.wantRoom.Store(true)
+			select {
+			case d.kick <- struct{}{}:
+			default:
 			}
 			return netif.ErrBusy
 		}
@@ -331,8 +340,33 @@ func (d *Device) waitRoom(h uint64, n int) (uint64, bool) {
 	}
 }
 
+// SetTxRoom implements netif.TxRoomNotifier. After Transmit returned
+// ErrBusy, f runs on the writer goroutine, holding none of the driver's
+// locks, once the ring is down to half of its frames and bytes.
+func (d *Device) SetTxRoom(f func()) bool {
+	if f == nil {
+		d.room.Store(nil)
+	} else {
+		d.room.Store(&f)
+	}
+	return true
+}
+
+// halfFree reports whether the ring is down to half of its frames and
+// half of its bytes.
+func (d *Device) halfFree() bool {
+	d.txMu.Lock()
+	defer d.txMu.Unlock()
+	t, h := d.tail.Load(), d.head.Load()
+	if t == h {
+		return true
+	}
+	r := &d.tx
+	return h-t <= r.n/2 && r.wpos-r.recs[t%r.n].start <= uint64(len(r.buf))/2
+}
+
 // writeLoop is the writer goroutine: it sends the frames of the ring in
-// order, one write per frame.
+// order, one write per frame, and reports room after a refusal.
 func (d *Device) writeLoop() {
 	defer close(d.wdone)
 	for {
@@ -341,6 +375,11 @@ func (d *Device) writeLoop() {
 		d.wMu.Unlock()
 		if stop {
 			return
+		}
+		if d.wantRoom.Load() && d.halfFree() && d.wantRoom.Swap(false) {
+			if f := d.room.Load(); f != nil {
+				(*f)()
+			}
 		}
 		if !sent {
 			select {

@@ -69,12 +69,17 @@ type Net struct {
 	link      atomic.Bool
 	closed    atomic.Bool
 	handler   atomic.Pointer[netif.Handler]
+	room      atomic.Pointer[func()] // SetTxRoom
+	wantRoom  atomic.Bool            // Transmit refused a frame: tell room when there is room
 	ctr       netif.Counters
 	malformed atomic.Uint64
 	gathered  atomic.Uint64
 }
 
-var _ netif.Device = (*Net)(nil)
+var (
+	_ netif.Device         = (*Net)(nil)
+	_ netif.TxRoomNotifier = (*Net)(nil)
+)
 
 // Receive and transmit buffer sizes. Without mergeable buffers each
 // receive buffer holds a whole frame: header, Ethernet header, MTU and a

@@ -76,8 +76,18 @@ func (q *rxQueue) buf(id uint16) []byte {
 // whole batch. It handles at most one ring's worth of entries per call and
 // returns how many it consumed; the caller polls again while the result is
 // non-zero. Poll is safe for concurrent use but is meant to be called from
-// one goroutine, the one woken by the device interrupt.
+// one goroutine, the one woken by the device interrupt. After Transmit
+// refused a frame, Poll also reclaims transmit completions and calls the
+// room function (SetTxRoom) once the ring has room.
 func (n *Net) Poll() int {
+	done := n.pollRx()
+	if n.wantRoom.Load() {
+		n.txRoom()
+	}
+	return done
+}
+
+func (n *Net) pollRx() int {
 	q := &n.rx
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -241,17 +241,39 @@ func TestTransmitRingFull(t *testing.T) {
 	if err := send(); !errors.Is(err, netif.ErrBusy) {
 		t.Fatalf("nothing completed: %v, want ErrBusy", err)
 	}
-	r.dev.PushUsed(virtiomodel.TxQueue, uint32(sent[2].ID), 0)
-	if r.dev.InterruptStatus()&virtio.IntUsedBuffer != 0 {
-		t.Error("transmit completion raised an interrupt despite NO_INTERRUPT")
+	rooms := 0
+	if !r.net.SetTxRoom(func() { rooms++ }) {
+		t.Fatal("SetTxRoom: virtio-net reports room")
 	}
-	if err := send(); err != nil {
-		t.Fatalf("after one completion: %v", err)
+	// A refusal turned the completion interrupt on (no event index):
+	// the driver is told at each completion until half the ring is free.
+	r.dev.PushUsed(virtiomodel.TxQueue, uint32(sent[2].ID), 0)
+	if r.dev.InterruptStatus()&virtio.IntUsedBuffer == 0 {
+		t.Fatal("a completion after a refusal raised no interrupt")
+	}
+	r.net.HandleInterrupt()
+	if rooms != 0 {
+		t.Fatal("room reported with 1 of 4 descriptors free")
+	}
+	r.dev.PushUsed(virtiomodel.TxQueue, uint32(sent[0].ID), 0)
+	r.net.HandleInterrupt()
+	if rooms != 1 {
+		t.Fatalf("room reported %d times with 2 of 4 descriptors free, want 1", rooms)
+	}
+	// The interrupt is off again.
+	r.dev.PushUsed(virtiomodel.TxQueue, uint32(sent[1].ID), 0)
+	if r.dev.InterruptStatus()&virtio.IntUsedBuffer != 0 {
+		t.Error("transmit completion raised an interrupt after the room was reported")
+	}
+	for i := range 3 {
+		if err := send(); err != nil {
+			t.Fatalf("after three completions, frame %d: %v", i, err)
+		}
 	}
 	if err := send(); !errors.Is(err, netif.ErrBusy) {
 		t.Fatalf("ring full again: %v", err)
 	}
-	if s := r.net.Stats(); s.TxFrames != 5 || s.TxDropped != 3 {
+	if s := r.net.Stats(); s.TxFrames != 7 || s.TxDropped != 3 {
 		t.Errorf("stats %+v", s)
 	}
 }

@@ -44,10 +44,10 @@ func (q *txQueue) init(mem Memory, size, frame int, eventIdx bool) error {
 		return err
 	}
 	// Room for a full ring of frames the size of the MTU, and with TSO
-	// for eight TSO frames, a send buffer's worth: a full ring drops the
-	// frame (ErrBusy), which TCP must then retransmit. With little DMA
-	// memory it takes less, down to two TSO frames (or 32 MTU-sized
-	// ones).
+	// for eight TSO frames, a send buffer's worth: a full ring refuses
+	// the frame (ErrBusy), which TCP keeps until the ring has room again
+	// (wantRoom). With little DMA memory it takes less, down to two TSO
+	// frames (or 32 MTU-sized ones).
 	slabLen := max(size*1536, 8*frame)
 	slab, bus, err := mem.Alloc(slabLen, 64)
 	for err != nil && slabLen/2 >= max(32*1536, 2*frame) {
@@ -57,9 +57,10 @@ func (q *txQueue) init(mem Memory, size, frame int, eventIdx bool) error {
 	if err != nil {
 		return err
 	}
-	// Completions are reclaimed by Transmit: no interrupt needed. With
-	// event index the device ignores the flag, and used_event is kept
-	// behind the completions instead (reclaim).
+	// Completions are reclaimed by Transmit: no interrupt needed, but
+	// after a refusal (wantRoom). With event index the device ignores
+	// the flag, and used_event is kept behind the completions instead
+	// (reclaim).
 	r.eventIdx = eventIdx
 	r.availFlags = availFNoInterrupt
 	r.publish()
@@ -95,7 +96,7 @@ func (n *Net) reclaim(q *txQueue) {
 	if !got {
 		return
 	}
-	if q.r.eventIdx {
+	if q.r.eventIdx && !n.wantRoom.Load() {
 		q.r.setUsedEvent(q.r.usedIdx - 1) // stay behind: no interrupts
 	}
 	for q.n > 0 && q.frames[q.head].done {
@@ -147,8 +148,13 @@ func (n *Net) Transmit(b *pkt.Buf) error {
 	}
 	n.reclaim(q)
 	need := NetHeaderLen + l
-	start, ok := bytering.Place(len(q.slab), q.wpos, q.rpos, need)
-	if len(q.free) == 0 || q.n == len(q.frames) || !ok {
+	start, ok := q.place(need)
+	if !ok && n.askRoom(q) {
+		// Completions arrived while the interrupt was being asked for.
+		n.reclaim(q)
+		start, ok = q.place(need)
+	}
+	if !ok {
 		n.ctr.TxDropped.Add(1)
 		return netif.ErrBusy
 	}
@@ -171,6 +177,80 @@ func (n *Net) Transmit(b *pkt.Buf) error {
 	}
 	n.ctr.CountTx(l)
 	return nil
+}
+
+// place finds room for a frame of need bytes (virtio-net header
+// included): a free descriptor, a frame slot and slab space.
+func (q *txQueue) place(need int) (uint64, bool) {
+	start, ok := bytering.Place(len(q.slab), q.wpos, q.rpos, need)
+	return start, ok && len(q.free) > 0 && q.n < len(q.frames)
+}
+
+// halfFree reports whether at least half of the descriptors and half of
+// the slab are free.
+func (q *txQueue) halfFree() bool {
+	return 2*len(q.free) >= int(q.r.size) && 2*(q.wpos-q.rpos) <= uint64(len(q.slab))
+}
+
+// askRoom is called, with the queue locked, when a frame found no room:
+// from now on the driver wants to be told when the ring has room
+// (netif.TxRoomNotifier), so it asks for a used-buffer interrupt once the
+// device has completed half of the frames in flight (with event index;
+// without it, at the next completion). A full ring has frames in flight,
+// so that interrupt comes. It reports whether completions are already
+// there to reclaim: then the caller tries again at once, as no
+// interrupt may come for them.
+func (n *Net) askRoom(q *txQueue) bool {
+	n.wantRoom.Store(true)
+	if q.r.eventIdx {
+		inflight := int(q.r.size) - len(q.free)
+		q.r.setUsedEvent(q.r.usedIdx + uint16(max(inflight/2, 1)) - 1)
+	} else if q.r.availFlags&availFNoInterrupt != 0 {
+		q.r.availFlags &^= availFNoInterrupt
+		q.r.publish()
+	}
+	return q.r.pending() > 0
+}
+
+// SetTxRoom implements netif.TxRoomNotifier. After Transmit returned
+// ErrBusy, f runs from Poll (the goroutine the device interrupt wakes),
+// with no lock of the driver held, once the device has completed enough
+// frames to free half of the descriptors and half of the DMA slab.
+func (n *Net) SetTxRoom(f func()) bool {
+	if f == nil {
+		n.room.Store(nil)
+	} else {
+		n.room.Store(&f)
+	}
+	return true
+}
+
+// txRoom is Poll's transmit half, after a refusal: it reclaims the
+// completed frames and, once the ring is half free, turns the interrupt
+// off again and calls the room function.
+func (n *Net) txRoom() {
+	q := &n.tx
+	q.mu.Lock()
+	if n.closed.Load() || !n.wantRoom.Load() {
+		q.mu.Unlock()
+		return
+	}
+	n.reclaim(q)
+	if !q.halfFree() {
+		q.mu.Unlock()
+		return // the interrupt stays on: the next completion looks again
+	}
+	n.wantRoom.Store(false)
+	if q.r.eventIdx {
+		q.r.setUsedEvent(q.r.usedIdx - 1)
+	} else {
+		q.r.availFlags |= availFNoInterrupt
+		q.r.publish()
+	}
+	q.mu.Unlock()
+	if f := n.room.Load(); f != nil {
+		(*f)()
+	}
 }
 
 // maxTx is the largest frame Transmit takes with segmentation t: the
