@@ -190,7 +190,7 @@ type Layer struct {
 	baseReachable time.Duration // BaseReachableTime
 	reachable     time.Duration // ReachableTime, randomised (RFC 4861 §6.3.2)
 	retrans       time.Duration // RetransTimer
-	linkMTU       int           // from an RA's MTU option; 0: the device's
+	linkMTU       int           // the last RA MTU option applied; 0: none, or the device's
 	managed       bool          // the last RA's M flag
 	other         bool          // the last RA's O flag
 	started       bool          // Start ran
@@ -246,14 +246,10 @@ func New(eth *ethernet.Layer, ip IP, q *timer.Queue, cfg Config) (*Layer, error)
 // of the IPv6 header.
 func (l *Layer) Headroom() int { return l.eth.Headroom() }
 
-// MTU implements ipv6.Link.MTU: the device MTU, or the MTU an
-// advertisement gave if it is smaller.
-func (l *Layer) MTU() int {
-	if l.linkMTU > 0 {
-		return l.linkMTU
-	}
-	return l.eth.MTU()
-}
+// MTU implements ipv6.Link.MTU: the device MTU, the most the link
+// carries. An advertisement's MTU option lowers the IPv6 layer's link
+// MTU below it (IP.SetMTU).
+func (l *Layer) MTU() int { return l.eth.MTU() }
 
 // randomReachable is ReachableTime: BaseReachableTime times a random
 // factor in [0.5, 1.5) (RFC 4861 §6.3.2).

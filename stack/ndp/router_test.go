@@ -197,8 +197,8 @@ func TestAdvertisedParameters(t *testing.T) {
 		t.Fatalf("hop limit %d, MTU %d", h.ip.hopLimit, h.ip.mtu)
 	}
 	h.do(func() {
-		if h.nd.retrans != minRetrans || h.nd.baseReachable != minReachable || h.nd.MTU() != 1500 {
-			t.Fatalf("retrans %v, reachable %v, MTU %d", h.nd.retrans, h.nd.baseReachable, h.nd.MTU())
+		if h.nd.retrans != minRetrans || h.nd.baseReachable != minReachable || h.ip.mtu != 0 {
+			t.Fatalf("retrans %v, reachable %v, MTU %d", h.nd.retrans, h.nd.baseReachable, h.ip.mtu)
 		}
 	})
 	if s := h.stats(); s.MTUIgnored != 1 || s.ParamClamped != 2 {
@@ -207,15 +207,15 @@ func TestAdvertisedParameters(t *testing.T) {
 	f = RAFields{RouterLifetime: 1800, RetransTimer: 2000, Options: opts(&MTUFields{9000})}
 	h.input(llR, inet.IPv6AllNodes, msg(&f))
 	h.do(func() {
-		if h.nd.retrans != 2*time.Second || h.nd.MTU() != 1500 {
-			t.Fatalf("retrans %v, MTU %d", h.nd.retrans, h.nd.MTU())
+		if h.nd.retrans != 2*time.Second || h.ip.mtu != 0 {
+			t.Fatalf("retrans %v, MTU %d", h.nd.retrans, h.ip.mtu)
 		}
 	})
 	f = RAFields{RouterLifetime: 1800, Options: opts(&MTUFields{1280})}
 	h.input(llR, inet.IPv6AllNodes, msg(&f))
 	h.do(func() {
-		if h.nd.MTU() != 1280 || h.ip.mtu != 1280 {
-			t.Fatalf("MTU %d", h.nd.MTU())
+		if h.nd.MTU() != 1500 || h.ip.mtu != 1280 {
+			t.Fatalf("MTU %d, link %d", h.ip.mtu, h.nd.MTU())
 		}
 	})
 }
