@@ -115,8 +115,9 @@ func TestKernelND6(t *testing.T) {
 	}
 	waitAddr6(t, k.s, "our global address", func(a ndp.AddrInfo) bool { return a.Prefix.Addr == g && a.Status == ndp.AddrPreferred })
 
-	k.ping(t, ll.String()+"%"+k.tp.Name)
-	k.ping(t, g.String())
+	// We resolve the kernel (we know nothing of it yet), then the kernel,
+	// its neighbor table flushed of what our solicitations taught it,
+	// resolves us.
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	for _, dst := range []netip.Addr{k.tp.KernelLL, k.tp.Kernel6} {
@@ -124,6 +125,9 @@ func TestKernelND6(t *testing.T) {
 			t.Fatalf("our ping of %v: %v (ND %+v)", dst, err, k.s.Stats().ND)
 		}
 	}
+	taptest.Run(t, "ip", "-6", "neigh", "flush", "dev", k.tp.Name)
+	k.ping(t, ll.String()+"%"+k.tp.Name)
+	k.ping(t, g.String())
 	// The kernel learned us by ND, not from a permanent entry.
 	neigh, _ := exec.Command("ip", "-6", "neigh", "show", "dev", k.tp.Name).CombinedOutput()
 	for _, a := range []inet.Addr{ll, g} {
