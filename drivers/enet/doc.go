@@ -43,6 +43,13 @@
 //     PHY is read at most once a second.
 //   - There is no ENET.Stop: Close masks the interrupt and stops the receive
 //     goroutine, but the MAC stays enabled.
+//   - Init leaves the group hash table (GAUR/GALR) as reset left it, zero,
+//     so the MAC drops every multicast frame: Neighbor Discovery would
+//     never see a solicitation or an advertisement to all nodes. The
+//     Device implements netif.MulticastFilter: the Ethernet layer hands
+//     it the groups it joins and it sets their hash bits (multicast.go).
+//     QEMU's imx.enet model does not filter; the hash is checked against
+//     Linux's fec driver's (multicast_test.go), not on a board.
 //
 // Counters: RxErrors sums ENET.Stats (length, alignment, CRC, overrun,
 // too small, too large); TxErrors counts the transmit error events in EIR

@@ -29,6 +29,17 @@
 // TAP backend (a vnet header), not under user networking; without them
 // the stack does all the work, as before.
 //
+// Multicast: the driver does not negotiate VIRTIO_NET_F_CTRL_RX (there
+// is no control queue), so it cannot set a receive filter, and it does
+// not implement netif.MulticastFilter. A device without that feature
+// delivers every multicast frame (QEMU's virtio-net starts and stays
+// promiscuous: virtio_net_reset sets promisc); the Ethernet layer keeps
+// only the groups joined. Neighbor Discovery's solicited-node and
+// all-nodes frames and MLD queries reach the stack so: the IPv6 boot
+// tests show it (SLAAC from slirp's and dnsmasq's advertisements to
+// ff02::1, the kernel resolving the guest by solicitations to its
+// solicited-node group).
+//
 // Not supported: packed virtqueues, indirect descriptors, large receive
 // without mergeable buffers (64 KiB "big packet" buffers), ECN and UDP
 // segmentation, multiqueue, the control queue. Descriptor, ring and
