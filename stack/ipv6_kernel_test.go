@@ -29,9 +29,8 @@ import (
 
 // kernel6 is our stack on a TAP with IPv6 on, the kernel as the peer:
 // our link-local and global (in the TAP's fd00:199:N::/64) addresses are
-// EUI-64 ones, which the kernel knows through permanent neighbor entries
-// until Neighbor Discovery answers its solicitations. Every frame is
-// recorded in capture.
+// EUI-64 ones, static (no DAD); each side resolves the other with
+// Neighbor Discovery. Every frame is recorded in capture.
 type kernel6 struct {
 	s       *stack.Stack
 	tp      *taptest.TAP
@@ -68,8 +67,6 @@ func newKernel6(t *testing.T) *kernel6 {
 		}
 	}
 	s.Locker().Unlock()
-	tp.Neighbor6(t, k.ll.Netip(), mac)
-	tp.Neighbor6(t, k.g.Netip(), mac)
 	return k
 }
 
@@ -144,6 +141,13 @@ func TestKernelPing6(t *testing.T) {
 	bigTheirs := k.tshark(t, "icmpv6.type == 129 && ipv6.dst == "+k.g.String()+" && ipv6.reassembled.length == 20008", "frame.number")
 	if len(bigOurs) != 2 || len(bigTheirs) != 1 {
 		t.Errorf("tshark: %d reassembled 20000-byte replies from us (want 2), %d to us (want 1)", len(bigOurs), len(bigTheirs))
+	}
+	// The kernel found us by Neighbor Discovery: our advertisements of
+	// both addresses answered its solicitations.
+	for _, a := range []inet.Addr{k.g, k.ll} {
+		if na := k.tshark(t, "icmpv6.type == 136 && icmpv6.nd.na.target_address == "+a.String(), "frame.number"); len(na) == 0 {
+			t.Errorf("tshark: no Neighbor Advertisement of %v", a)
+		}
 	}
 }
 
