@@ -351,3 +351,73 @@ func TestSLAAC6FromRouterAdvertisement(t *testing.T) {
 	r.advertise(ndp.RAFields{RouterLifetime: 0})
 	stacktest.WaitFor(t, "a to drop the router", 5*time.Second, func() bool { return len(a.Routers6()) == 0 })
 }
+
+// TestNUD6ThroughLoss: with a router advertising short reachable and
+// retransmission times (1s), a's entry for b goes REACHABLE, STALE,
+// DELAY when used, PROBE, and REACHABLE again when b answers the probe;
+// with b's cable pulled the probes go unanswered and the entry goes;
+// with it back b is resolved anew.
+func TestNUD6ThroughLoss(t *testing.T) {
+	sw := newSwitch(t)
+	a := sw.stack(inet.MAC{2, 0, 0, 0, 0, 1}, stack.Config{})
+	bPort := sw.sw.NewPort(inet.MAC{2, 0, 0, 0, 0, 2}, 1500)
+	b, err := stack.New(bPort, stack.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	r := newTestRouter(t, sw)
+	waitAddr6(t, a, "a's link-local address", preferredLL)
+	bLL := waitAddr6(t, b, "b's link-local address", preferredLL).Prefix.Addr
+	r.advertise(ndp.RAFields{ReachableTime: 1000, RetransTimer: 1000})
+	stacktest.WaitFor(t, "the advertisement", 5*time.Second, func() bool { return a.Stats().ND.RAReceived == 1 })
+	state := func() ndp.State {
+		a.Locker().Lock()
+		defer a.Locker().Unlock()
+		_, st, ok := a.LayersLocked().ND.Lookup(bLL)
+		if !ok {
+			return ndp.StateFree
+		}
+		return st
+	}
+	ping := func(d time.Duration) error {
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		defer cancel()
+		_, err := a.Ping(ctx, bLL, []byte("nud"))
+		return err
+	}
+	if err := ping(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// An echo reply confirms nothing (no upper-layer hints): the entry
+	// is REACHABLE from the solicitation's answer, for 0.5-1.5 s.
+	stacktest.WaitFor(t, "STALE", 5*time.Second, func() bool { return state() == ndp.StateStale })
+	probes := a.Stats().ND.NSSent
+	if err := ping(5 * time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if st := state(); st != ndp.StateDelay {
+		t.Fatalf("used while STALE: %v", st)
+	}
+	// DELAY_FIRST_PROBE_TIME (5 s), then a unicast probe b answers.
+	stacktest.WaitFor(t, "REACHABLE after a probe", 10*time.Second, func() bool { return state() == ndp.StateReachable })
+	if a.Stats().ND.NSSent <= probes {
+		t.Fatal("no probe sent")
+	}
+	// b's cable out: the probes go unanswered.
+	bPort.SetLinkUp(false)
+	stacktest.WaitFor(t, "STALE", 5*time.Second, func() bool { return state() == ndp.StateStale })
+	ping(100 * time.Millisecond)
+	stacktest.WaitFor(t, "PROBE", 10*time.Second, func() bool { return state() == ndp.StateProbe })
+	stacktest.WaitFor(t, "the entry to go", 10*time.Second, func() bool { return state() == ndp.StateFree })
+	if s := a.Stats().ND; s.ProbeFailures != 1 {
+		t.Fatalf("ND %+v", s)
+	}
+	bPort.SetLinkUp(true)
+	if err := ping(5 * time.Second); err != nil {
+		t.Fatalf("after the cable came back: %v", err)
+	}
+	if st := state(); st != ndp.StateReachable {
+		t.Fatalf("resolved anew: %v", st)
+	}
+}
