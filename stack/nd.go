@@ -30,14 +30,14 @@ func (s *Stack) newND(cfg Config) error {
 			onChange()
 		}
 		close(s.nd6Changed)
-		onMTU := ndCfg.OnMTU
+		s.nd6Changed = make(chan struct{})
+	}
+	onMTU := ndCfg.OnMTU
 	ndCfg.OnMTU = func(mtu int) {
 		s.setMTU6Locked(mtu) // TCP lowers an MSS above mtu-60
 		if onMTU != nil {
 			onMTU(mtu)
 		}
-	}
-	s.nd6Changed = make(chan struct{})
 	}
 	onDup := ndCfg.OnDuplicate
 	ndCfg.OnDuplicate = func(a inet.Addr, from inet.MAC, inUse bool) {

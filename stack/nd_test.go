@@ -347,6 +347,21 @@ func TestSLAAC6FromRouterAdvertisement(t *testing.T) {
 	if p := ipv6.Header(r.received(far)[0]); p.Src() != aG.Prefix.Addr {
 		t.Fatalf("sent from %v", p.Src())
 	}
+	// TCP heard of the advertised MTU: a SYN through the router offers
+	// MSS 1400-60.
+	dctx, dcancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	a.TCP().Dial(dctx, far.AddrPort(80))
+	dcancel()
+	var mss int
+	for _, p := range r.received(far) {
+		h := ipv6.Header(p)
+		if b := h.Payload(); h.NextHeader() == inet.ProtoTCP && len(b) >= 24 && b[13]&2 != 0 && b[20] == 2 {
+			mss = int(b[22])<<8 | int(b[23])
+		}
+	}
+	if mss != 1340 {
+		t.Fatalf("our SYN offered MSS %d, want 1340", mss)
+	}
 	// The router leaves: no route.
 	r.advertise(ndp.RAFields{RouterLifetime: 0})
 	stacktest.WaitFor(t, "a to drop the router", 5*time.Second, func() bool { return len(a.Routers6()) == 0 })
