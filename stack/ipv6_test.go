@@ -16,6 +16,7 @@ import (
 	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
@@ -369,5 +370,63 @@ func TestPing6Impaired(t *testing.T) {
 	}
 	if st := b.Stats().IPv6; st.Reassembled == 0 || st.FragmentedSent == 0 {
 		t.Errorf("b: %+v", st)
+	}
+}
+
+// TestRAMTUOption: a router advertisement's MTU option (RFC 4861 §6.3.4)
+// lowers the IPv6 link MTU, and TCP offers new connections an MSS that
+// fits it (the ndp -> Stack.SetMTU6 path).
+func TestRAMTUOption(t *testing.T) {
+	var rec *stacktest.RecordingPort
+	var rt *pmtuRouter
+	a, b, _, _, _, bG := pair6(t, func(mac inet.MAC, d netif.Device) netif.Device {
+		if mac[5] != 1 {
+			return d
+		}
+		rt = &pmtuRouter{Device: d}
+		rec = stacktest.NewRecordingPort(rt)
+		return rec
+	})
+	opt := make([]byte, 8)
+	(&ndp.MTUFields{MTU: 1400}).Encode(opt)
+	ra := make([]byte, 16+len(opt))
+	(&ndp.RAFields{CurHopLimit: 64, RouterLifetime: 1800, Options: opt}).Encode(ra)
+	router := inet.MustParseAddr("fe80::99")
+	icmpv6.SetChecksum(ra, router, inet.IPv6AllNodes, 0, 0)
+	f := make([]byte, 14+40+len(ra))
+	(&ethernet.Fields{Dst: inet.MulticastMAC(inet.IPv6AllNodes), Src: inet.MAC{2, 0, 0, 0, 0, 0x99}, Type: inet.EtherTypeIPv6}).Encode(f)
+	(&ipv6.Fields{PayloadLen: uint16(len(ra)), NextHeader: inet.ProtoICMPv6, HopLimit: 255, Src: router, Dst: inet.IPv6AllNodes}).Encode(f[14:])
+	copy(f[54:], ra)
+	rt.inject(f)
+	a.Locker().Lock()
+	mtu := a.LayersLocked().IPv6.LinkMTU()
+	a.Locker().Unlock()
+	if mtu != 1400 {
+		t.Fatalf("link MTU %d after an RA with MTU 1400", mtu)
+	}
+	ln, err := b.TCP().Listen(5002)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	rec.Take()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := a.TCP().Dial(ctx, bG.AddrPort(5002))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+	syns := 0
+	for _, o := range rec.Take() {
+		if o.V6 && o.SYN {
+			syns++
+			if o.MSS != 1340 {
+				t.Errorf("SYN MSS %d, want 1340", o.MSS)
+			}
+		}
+	}
+	if syns != 1 {
+		t.Errorf("%d SYNs sent", syns)
 	}
 }
