@@ -188,6 +188,9 @@ func TestImageDeps(t *testing.T) {
 	heavy := []string{"log/slog", "encoding/json", "net/http", "crypto/tls", "crypto/x509",
 		"github.com/mirago/mirago/stack/dhcp", "github.com/mirago/mirago/internal/metrics", "github.com/mirago/mirago/stack/sntp",
 		"github.com/pelletier/go-toml/v2", "github.com/mirago/mirago/app/proxy/conffile"}
+	// IPV6=0 (tag mirago_noipv6) links none of IPv6's packages.
+	ipv6Pkgs := []string{"github.com/mirago/mirago/stack/ipv6", "github.com/mirago/mirago/stack/icmpv6",
+		"github.com/mirago/mirago/stack/ndp", "github.com/mirago/mirago/stack/mld", "github.com/mirago/mirago/internal/addrlog"}
 	cases := []struct {
 		tag, pkg        string
 		noCrypto, noFmt bool
@@ -203,6 +206,11 @@ func TestImageDeps(t *testing.T) {
 		{"qemuvirt,mirago_tls", "./app/proxy", false, false, true},
 		// NTP=10.0.2.2: the SNTP client, and still no fmt or crypto.
 		{"qemuvirt,mirago_ntp", "./app/echo", true, true, false},
+		// IPV6=0, alone and with every optional part.
+		{"qemuvirt,mirago_noipv6", "./app/echo", true, true, false},
+		{"qemuvirt,mirago_noipv6,mirago_dhcp,mirago_metrics,mirago_ntp", "./app/echo", true, false, false},
+		{"qemuvirt,mirago_noipv6,mirago_dhcp,mirago_metrics", "./app/proxy", true, false, false},
+		{"usbarmory,mirago_noipv6", "./app/echo", false, false, false},
 	}
 	for _, tc := range cases {
 		t.Run(tc.tag+"/"+strings.TrimPrefix(tc.pkg, "./"), func(t *testing.T) {
@@ -213,7 +221,20 @@ func TestImageDeps(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 			}
-			for _, dep := range strings.Fields(string(out)) {
+			deps := strings.Fields(string(out))
+			noIPv6 := strings.Contains(tc.tag, "mirago_noipv6")
+			if !noIPv6 && !slices.Contains(deps, "github.com/mirago/mirago/stack/ndp") {
+				t.Errorf("%s without IPV6=0 does not link stack/ndp: IPv6 is on by default", tc.pkg)
+			}
+			for _, dep := range deps {
+				if noIPv6 && slices.Contains(ipv6Pkgs, dep) {
+					t.Errorf("%s with IPV6=0 links %s", tc.pkg, dep)
+				}
+				metrics := strings.Contains(tc.tag, "mirago_metrics") && dep == "github.com/mirago/mirago/internal/metrics"
+				dhcp := strings.Contains(tc.tag, "mirago_dhcp") && dep == "github.com/mirago/mirago/stack/dhcp"
+				if metrics || dhcp {
+					continue
+				}
 				ntp := strings.Contains(tc.tag, "mirago_ntp") && dep == "github.com/mirago/mirago/stack/sntp"
 				bad := slices.Contains(heavy, dep) && !(tc.tls && strings.HasPrefix(dep, "crypto/")) && !ntp || tc.noCrypto && strings.HasPrefix(dep, "crypto/") ||
 					tc.noFmt && dep == "fmt"

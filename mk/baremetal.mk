@@ -19,7 +19,9 @@
 # NTP=SERVERS the SNTP client that sets the board's clock (tag mirago_ntp;
 # SERVERS is a comma-separated list of IPv4 addresses, names with DHCP=1,
 # and "dhcp" for the lease's option 42 servers),
-# METRICS=PORT the Prometheus endpoint (tag mirago_metrics); on qemu-virt
+# METRICS=PORT the Prometheus endpoint (tag mirago_metrics), and IPV6=0
+# builds IPv6 out (tag mirago_noipv6: no ipv6, icmpv6, ndp or mld package
+# linked; IPv6 is on by default); on qemu-virt
 # PROF=1 adds the sampling profiler (tag mirago_prof, bench/cmd/armprof).
 #
 # CONFIG=FILE (APP=proxy) links a proxy configuration file (TOML, the
@@ -39,6 +41,7 @@ IP ?= 10.0.2.15/24
 GW ?= 10.0.2.2
 IP6 ?=
 SLAAC ?=
+IPV6 ?=
 PORT ?= 7
 UPSTREAM ?=
 ALLOW ?=
@@ -76,7 +79,7 @@ APP_PKG = $(if $(filter boottest,$(APP)),./test/boot/$(if $(filter qemu-virt,$(B
 comma := ,
 empty :=
 space := $(empty) $(empty)
-BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(DHCP),mirago_dhcp) $(if $(NTP),mirago_ntp) $(if $(METRICS),mirago_metrics) $(if $(PROF),mirago_prof)))
+BUILD_TAGS = $(subst $(space),$(comma),$(strip $(BOARD_TAG) $(if $(filter 0,$(IPV6)),mirago_noipv6) $(if $(DHCP),mirago_dhcp) $(if $(NTP),mirago_ntp) $(if $(METRICS),mirago_metrics) $(if $(PROF),mirago_prof)))
 
 IMAGE = $(OUT)/$(APP)-$(BOARD).elf
 BUILDCFG := github.com/mirago/mirago/internal/buildcfg

@@ -1,8 +1,9 @@
+//go:build !mirago_noipv6
+
 package stack
 
 import (
 	"context"
-	"errors"
 	"slices"
 
 	"github.com/mirago/mirago/stack/icmpv6"
@@ -11,10 +12,6 @@ import (
 	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/transport"
 )
-
-// ErrNoIPv6 is returned by the IPv6 methods of a stack built with
-// Config.DisableIPv6.
-var ErrNoIPv6 = errors.New("stack: IPv6 is off")
 
 // newND builds Neighbor Discovery and MLD under the IPv6 layer: ndp
 // becomes its link (before the transports ask its headroom) and sets its

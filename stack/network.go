@@ -3,7 +3,6 @@ package stack
 import (
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/pkt"
 	"github.com/mirago/mirago/stack/transport"
@@ -12,11 +11,11 @@ import (
 // network is the transport.Network TCP and UDP send through: it
 // dispatches each call by address family to that family's network layer
 // (IPv4-mapped inet.Addr values are IPv4, the rest IPv6). With IPv6
-// turned off (Config.DisableIPv6) v6 is nil and IPv6 addresses get
-// transport.ErrAddrFamily.
+// turned off (Config.DisableIPv6, or not built in) v6 is nil and IPv6
+// addresses get transport.ErrAddrFamily.
 type network struct {
 	v4 *ipv4.Layer
-	v6 *ipv6.Layer
+	v6 transport.Network // the IPv6 layer, or nil
 }
 
 var _ transport.Network = (*network)(nil)

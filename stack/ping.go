@@ -36,9 +36,7 @@ func (s *Stack) initPing(rand io.Reader) error {
 	s.l.ICMP.SetOnEchoReply(func(from inet.Addr4, id, seq uint16, data []byte) {
 		s.echoReply(inet.AddrFrom4(from), id, seq, data)
 	})
-	if s.l.ICMPv6 != nil {
-		s.l.ICMPv6.SetOnEchoReply(s.echoReply)
-	}
+	s.initPing6()
 	return nil
 }
 
@@ -60,7 +58,7 @@ var ErrPingTimeout = errors.New("stack: no echo reply")
 // address, identifier, sequence and data; to a multicast group, the
 // first reply from any member). It returns the round-trip time. An IPv6 dst with IPv6 turned off gives transport.ErrAddrFamily.
 func (s *Stack) Ping(ctx context.Context, dst inet.Addr, data []byte) (time.Duration, error) {
-	if dst.Is6() && s.l.ICMPv6 == nil {
+	if dst.Is6() && !s.has6() {
 		return 0, transport.ErrAddrFamily
 	}
 	w := &pingWait{dst: dst, data: bytes.Clone(data), done: make(chan struct{})}
@@ -73,7 +71,7 @@ func (s *Stack) Ping(ctx context.Context, dst inet.Addr, data []byte) (time.Dura
 	if dst.Is4() {
 		err = s.l.ICMP.SendEcho(dst.As4(), s.ping.id, seq, w.data)
 	} else {
-		err = s.l.ICMPv6.SendEcho(dst, s.ping.id, seq, w.data)
+		err = s.sendEcho6(dst, s.ping.id, seq, w.data)
 	}
 	s.mu.Unlock()
 	defer func() {

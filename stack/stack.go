@@ -19,17 +19,12 @@ import (
 	"github.com/mirago/mirago/stack/clock"
 	"github.com/mirago/mirago/stack/ethernet"
 	"github.com/mirago/mirago/stack/icmp"
-	"github.com/mirago/mirago/stack/icmpv6"
 	"github.com/mirago/mirago/stack/inet"
 	"github.com/mirago/mirago/stack/internal/sysrand"
 	"github.com/mirago/mirago/stack/ipv4"
-	"github.com/mirago/mirago/stack/ipv6"
-	"github.com/mirago/mirago/stack/mld"
-	"github.com/mirago/mirago/stack/ndp"
 	"github.com/mirago/mirago/stack/netif"
 	"github.com/mirago/mirago/stack/tcp"
 	"github.com/mirago/mirago/stack/timer"
-	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -55,13 +50,16 @@ type Config struct {
 	// runs unless ND.DisableSLAAC.
 	Addrs6 []inet.Prefix6
 
-	ARP    arp.Config
-	IPv4   ipv4.Config
-	ICMP   icmp.Config
-	IPv6   ipv6.Config
-	ICMPv6 icmpv6.Config
-	ND     ndp.Config
-	MLD    mld.Config
+	ARP  arp.Config
+	IPv4 ipv4.Config
+	ICMP icmp.Config
+	// The IPv6 layers' settings: ipv6.Config, icmpv6.Config, ndp.Config,
+	// mld.Config (types alike; an image built with IPV6=0, build tag
+	// mirago_noipv6, has placeholders instead: ipv6.go, noipv6.go).
+	IPv6   IPv6Config
+	ICMPv6 ICMPv6Config
+	ND     NDConfig
+	MLD    MLDConfig
 	UDP    udp.Config
 	TCP    tcp.Config
 }
@@ -117,23 +115,14 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	}
 	s.l.IP = ipv4.New(s.l.ARP, s.timers, ipCfg)
 	s.l.ICMP = icmp.New(s.l.IP, s.timers, cfg.ICMP)
-	if !cfg.DisableIPv6 {
-		ip6Cfg := cfg.IPv6
-		if ip6Cfg.Rand == nil {
-			ip6Cfg.Rand = cfg.Rand
-		}
-		s.l.IPv6 = ipv6.New(nil, s.timers, ip6Cfg)
-		// Its link, before anyone asks its headroom.
-		if err := s.newND(cfg); err != nil {
-			return nil, err
-		}
-		s.l.ICMPv6 = icmpv6.New(s.l.IPv6, s.timers, cfg.ICMPv6)
+	if err := s.newIPv6(cfg); err != nil {
+		return nil, err
 	}
 
 	// The transports send through one family-neutral network that
 	// dispatches by address family, and every network layer delivers to
 	// the same transports (docs/INTERNALS.md, "Wiring").
-	net := &network{v4: s.l.IP, v6: s.l.IPv6}
+	net := &network{v4: s.l.IP, v6: s.network6()}
 	udpCfg := cfg.UDP
 	if udpCfg.Clock == nil {
 		udpCfg.Clock = cfg.Clock
@@ -148,13 +137,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 	s.l.IP.Register(inet.ProtoICMP, s.l.ICMP)
 	s.l.IP.Register(inet.ProtoUDP, s.l.UDP)
 	s.l.IP.Register(inet.ProtoTCP, s.l.TCP)
-	if s.l.IPv6 != nil {
-		s.l.Eth.Register(inet.EtherTypeIPv6, s.l.IPv6.Input)
-		s.l.IPv6.SetICMP(s.l.ICMPv6)
-		s.l.IPv6.Register(inet.ProtoICMPv6, s.l.ICMPv6)
-		s.l.IPv6.Register(inet.ProtoUDP, s.l.UDP)
-		s.l.IPv6.Register(inet.ProtoTCP, s.l.TCP)
-	}
+	s.register6()
 	if err := s.initPing(cfg.Rand); err != nil {
 		return nil, err
 	}
@@ -164,9 +147,7 @@ func New(dev netif.Device, cfg Config) (*Stack, error) {
 		s.setAddr(cfg.Addr)
 	}
 	s.l.IP.SetGateway(cfg.Gateway)
-	if s.l.IPv6 != nil {
-		s.startND(cfg)
-	}
+	s.start6Locked(cfg)
 	s.mu.Unlock()
 
 	if rn, ok := dev.(netif.TxRoomNotifier); ok && rn.SetTxRoom(s.txRoom) {
@@ -228,13 +209,12 @@ type Layers struct {
 	ARP  *arp.Layer
 	IP   *ipv4.Layer
 	ICMP *icmp.Layer
-	// IPv6, ICMPv6, ND and MLD are nil with Config.DisableIPv6.
-	IPv6   *ipv6.Layer
-	ICMPv6 *icmpv6.Layer
-	ND     *ndp.Layer
-	MLD    *mld.Layer
-	UDP    *udp.Layer
-	TCP    *tcp.Layer
+	// Layers6 holds IPv6, ICMPv6, ND and MLD: nil with
+	// Config.DisableIPv6, and absent from an image built without IPv6
+	// (ipv6.go, noipv6.go).
+	Layers6
+	UDP *udp.Layer
+	TCP *tcp.Layer
 }
 
 // LayersLocked returns the stack's layers for calling their methods
@@ -326,30 +306,6 @@ func (s *Stack) SetMTU(mtu int) error {
 	return nil
 }
 
-// SetMTU6 sets the IPv6 link MTU (an RA's MTU option, RFC 4861 §6.3.4):
-// 1280..the device MTU; the device MTU, or 0, restores it. Out of range
-// it returns an error wrapping ipv6.ErrMTU and changes nothing; with
-// IPv6 off, transport.ErrAddrFamily. IPv6 fragments larger packets to
-// it, and established IPv6 TCP connections lower an MSS above mtu-60.
-func (s *Stack) SetMTU6(mtu int) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.setMTU6Locked(mtu)
-}
-
-// setMTU6Locked is SetMTU6 with the stack lock held (for Neighbor
-// Discovery's RA processing).
-func (s *Stack) setMTU6Locked(mtu int) error {
-	if s.l.IPv6 == nil {
-		return transport.ErrAddrFamily
-	}
-	if err := s.l.IPv6.SetMTU(mtu); err != nil {
-		return err
-	}
-	s.l.TCP.SetMTULocked(inet.IPv6Unspecified, s.l.IPv6.LinkMTU())
-	return nil
-}
-
 // MTU returns the IP MTU: the device MTU unless SetMTU lowered it.
 func (s *Stack) MTU() int {
 	s.mu.Lock()
@@ -373,12 +329,11 @@ type Stats struct {
 	ARP      arp.Stats
 	IP       ipv4.Stats
 	ICMP     icmp.Stats
-	IPv6     ipv6.Stats   // zero with Config.DisableIPv6
-	ICMPv6   icmpv6.Stats // zero with Config.DisableIPv6
-	ND       ndp.Stats    // zero with Config.DisableIPv6
-	MLD      mld.Stats    // zero with Config.DisableIPv6
-	UDP      udp.Stats
-	TCP      tcp.Stats
+	// Stats6 holds IPv6, ICMPv6, ND and MLD: zero with
+	// Config.DisableIPv6, absent without IPv6 built in.
+	Stats6
+	UDP udp.Stats
+	TCP tcp.Stats
 }
 
 // Stats returns a consistent snapshot of all counters, taken under the
@@ -395,11 +350,6 @@ func (s *Stack) Stats() Stats {
 		UDP:      s.l.UDP.StatsLocked(),
 		TCP:      s.l.TCP.StatsLocked(),
 	}
-	if s.l.IPv6 != nil {
-		st.IPv6 = s.l.IPv6.StatsLocked()
-		st.ICMPv6 = s.l.ICMPv6.StatsLocked()
-		st.ND = s.l.ND.StatsLocked()
-		st.MLD = s.l.MLD.StatsLocked()
-	}
+	s.stats6Locked(&st.Stats6)
 	return st
 }

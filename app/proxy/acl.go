@@ -3,12 +3,11 @@ package main
 import (
 	"errors"
 	"net/netip"
-	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/mirago/mirago/app/proxy/config"
-	"github.com/mirago/mirago/stack/ipv6"
+	"github.com/mirago/mirago/stack"
 )
 
 // ParseAllow parses a comma-separated list of IPv4 and IPv6 CIDRs (a
@@ -36,34 +35,18 @@ func ParseAllow(name, s string) ([]netip.Prefix, error) {
 
 // ownNets are our own prefixes, the default of every allow list: the
 // IPv4 subnet and the prefix of each IPv6 address that is not tentative
-// (link-local included: those clients are on our link). A value, so the
-// SYN-time filter allocates nothing.
+// (link-local included: those clients are on our link;
+// stack.OwnPrefixesLocked). A value, so the SYN-time filter allocates
+// nothing.
 type ownNets struct {
 	n int
-	p [1 + ipv6.MaxAddrs]netip.Prefix
+	p [stack.MaxOwnPrefixes]netip.Prefix
 }
 
 // ownLocked returns our prefixes; the stack lock is held.
 func (a *Appliance) ownLocked() ownNets {
 	var o ownNets
-	l := a.s.LayersLocked()
-	if ad := l.IP.Addr(); !ad.Addr.IsUnspecified() && ad.Bits > 0 {
-		o.p[o.n] = netip.PrefixFrom(ad.Addr.Netip(), ad.Bits).Masked()
-		o.n++
-	}
-	if l.IPv6 != nil {
-		var buf [ipv6.MaxAddrs]ipv6.AddrInfo
-		for _, ai := range l.IPv6.AddrsLocked(buf[:0]) {
-			if ai.State == ipv6.StateTentative || ai.Prefix.Bits == 0 || o.n == len(o.p) {
-				continue
-			}
-			p := netip.PrefixFrom(ai.Prefix.Addr.Netip(), ai.Prefix.Bits).Masked()
-			if !slices.Contains(o.p[:o.n], p) { // several addresses of one prefix
-				o.p[o.n] = p
-				o.n++
-			}
-		}
-	}
+	o.n = len(a.s.OwnPrefixesLocked(o.p[:0]))
 	return o
 }
 

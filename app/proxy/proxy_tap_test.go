@@ -353,12 +353,16 @@ func TestProxyUpstreamResetMidTransfer(t *testing.T) {
 	flowtest.CheckGoroutines(t)
 	s, tp := tapStack(t, "")
 	ln := kernelListener(t, tp)
-	sent := make(chan struct{})
+	sent, dialed := make(chan struct{}), make(chan struct{})
 	go func() {
 		c, err := ln.Accept()
 		if err != nil {
 			return
 		}
+		// Not before the client's connect has returned: a reset passed
+		// on before then fails the connect itself (Go's Dial reads
+		// SO_ERROR after the handshake, and the reset is there).
+		<-dialed
 		io.Copy(c, stacktest.Stream(3, 1<<20))
 		close(sent)
 		c.(*net.TCPConn).SetLinger(0)
@@ -366,6 +370,7 @@ func TestProxyUpstreamResetMidTransfer(t *testing.T) {
 	}()
 	r := startProxy(t, s, tp, Config{Upstream: ln.Addr().String()})
 	c, err := net.DialTimeout("tcp4", r.addr.String(), 5*time.Second)
+	close(dialed)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,9 +69,7 @@ import (
 
 	"github.com/mirago/mirago/stack"
 	"github.com/mirago/mirago/stack/inet"
-	"github.com/mirago/mirago/stack/ipv6"
 	"github.com/mirago/mirago/stack/tcp"
-	"github.com/mirago/mirago/stack/transport"
 	"github.com/mirago/mirago/stack/udp"
 )
 
@@ -146,11 +144,7 @@ func (ss *Sockets) Socket(ctx context.Context, network string, family, sotype in
 func is6(a netip.AddrPort) bool { return a.Addr().Is6() && !a.Addr().Is4In6() }
 
 // hasIPv6 reports whether the stack was built with IPv6.
-func (ss *Sockets) hasIPv6() bool {
-	ss.Stack.Locker().Lock()
-	defer ss.Stack.Locker().Unlock()
-	return ss.Stack.LayersLocked().IPv6 != nil
-}
+func (ss *Sockets) hasIPv6() bool { return ss.Stack.HasIPv6() }
 
 // wildcard reports whether a listens on every address: none given,
 // 0.0.0.0 or ::.
@@ -216,18 +210,7 @@ func (ss *Sockets) checkLocal(a netip.Addr) error {
 	if wildcard(a) {
 		return nil
 	}
-	ia := inet.AddrFromNetip(a)
-	s := ss.Stack
-	s.Locker().Lock()
-	ours := false
-	if l := s.LayersLocked(); ia.Is4() {
-		ours = l.IP.IsLocal(ia.As4())
-	} else if l.IPv6 != nil {
-		info, ok := l.IPv6.AddrLocked(ia)
-		ours = ok && info.State != ipv6.StateTentative
-	}
-	s.Locker().Unlock()
-	if !ours {
+	if !ss.Stack.IsAddr(inet.AddrFromNetip(a)) {
 		return errorf(syscall.EADDRNOTAVAIL, "local address "+a.String()+" is not ours")
 	}
 	return nil
@@ -450,20 +433,7 @@ func (ss *Sockets) dialUDP(hasLocal bool, la, ra netip.AddrPort) (net.Conn, erro
 
 // source returns our address for datagrams to dst.
 func (ss *Sockets) source(dst netip.Addr) (netip.Addr, error) {
-	d := inet.AddrFromNetip(dst)
-	s := ss.Stack
-	s.Locker().Lock()
-	defer s.Locker().Unlock()
-	l := s.LayersLocked()
-	var src inet.Addr
-	var err error
-	if d.Is4() {
-		src, err = l.IP.Source(d)
-	} else if l.IPv6 != nil {
-		src, err = l.IPv6.Source(d)
-	} else {
-		err = transport.ErrAddrFamily
-	}
+	src, err := ss.Stack.Source(inet.AddrFromNetip(dst))
 	return src.Netip(), err
 }
 

@@ -263,6 +263,7 @@ type imageConfig struct {
 	config           string // non-empty: CONFIG=config (a proxy configuration file)
 	noOffload        string // non-empty: NOOFFLOAD=noOffload
 	ip6, slaac       string // non-empty: IP6=ip6, SLAAC=slaac
+	ipv6             string // non-empty: IPV6=ipv6 ("0": built out)
 }
 
 var (
@@ -305,6 +306,9 @@ func buildImage(t *testing.T, root string, c imageConfig) string {
 	}
 	if c.slaac != "" {
 		args = append(args, "SLAAC="+c.slaac)
+	}
+	if c.ipv6 != "" {
+		args = append(args, "IPV6="+c.ipv6)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), buildWait)
 	defer cancel()

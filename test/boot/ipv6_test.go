@@ -112,3 +112,24 @@ func echo6(t *testing.T, g *guest, a netip.Addr) {
 	parallelEcho(t, addr, 16, 128<<10, false)
 	udpEcho(t, addr, []int{1, 1452, 4000})
 }
+
+// TestBootNoIPv6 boots an echo image built with IPV6=0 on each board: it
+// serves IPv4 as ever and logs nothing of IPv6 (TestImageDeps checks
+// that no IPv6 package is linked).
+func TestBootNoIPv6(t *testing.T) {
+	root := requireEnv(t)
+	for _, board := range boards {
+		t.Run(board, func(t *testing.T) {
+			image := buildImage(t, root, imageConfig{app: "echo", board: board, port: echoPort, ipv6: "0"})
+			tcpPort := freePort(t, "tcp")
+			g := boot(t, root, image, board, "-fwd", tcpPort+":"+echoPort)
+			g.waitFor(t, `msg="echo serving"`)
+			addr := "127.0.0.1:" + tcpPort
+			waitTCPEcho(t, g, addr)
+			bulkEcho(t, addr, bulkSize, nil)
+			if strings.Contains(g.text(), "ipv6") {
+				t.Fatalf("an IPV6=0 image speaks of IPv6:\n%s", g.text())
+			}
+		})
+	}
+}
